@@ -1,0 +1,76 @@
+"""The tanlu exception family.
+
+Every error a user can cause is a :class:`TanluError`. Input errors name the file, the line (or
+sheet and row), the column and the reason, so that the message alone says what to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class TanluError(Exception):
+    """Base class of every error tanlu raises on purpose."""
+
+
+class ProjectError(TanluError):
+    """The project folder or its ``tanlu.toml`` is missing or malformed."""
+
+
+class UnitError(TanluError):
+    """A unit is unknown, or has the wrong dimension for the activity it measures."""
+
+
+class FactorError(TanluError):
+    """The emission-factor library is malformed, or has no factor for a lookup."""
+
+
+@dataclass(frozen=True)
+class InputIssue:
+    """One problem with one place in an input file.
+
+    Attributes
+    ----------
+    file
+        Path of the file as the user gave it.
+    line
+        Line in a text file (the header is line 1), or row in a sheet; ``None`` for the whole file.
+    column
+        Column name, or ``None`` when the problem is the whole row or file.
+    reason
+        One sentence saying what is wrong.
+    sheet
+        Sheet name for spreadsheets.
+    """
+
+    file: str
+    line: int | None
+    column: str | None
+    reason: str
+    sheet: str | None = None
+
+    def location(self) -> str:
+        where = self.file
+        if self.sheet is not None:
+            where += f" [sheet {self.sheet}]"
+        if self.line is not None:
+            where += f", line {self.line}" if self.sheet is None else f", row {self.line}"
+        if self.column is not None:
+            where += f", column '{self.column}'"
+        return where
+
+    def __str__(self) -> str:
+        return f"{self.location()}: {self.reason}"
+
+
+class InputError(TanluError):
+    """One or more input files have bad rows; nothing was computed from them."""
+
+    def __init__(self, issues: Sequence[InputIssue]) -> None:
+        self.issues = list(issues)
+        shown = "\n".join(f"  {issue}" for issue in self.issues[:50])
+        more = len(self.issues) - 50
+        tail = f"\n  ... and {more} more" if more > 0 else ""
+        noun = "problem" if len(self.issues) == 1 else "problems"
+        super().__init__(f"{len(self.issues)} input {noun}:\n{shown}{tail}")

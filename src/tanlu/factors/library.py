@@ -1,0 +1,432 @@
+"""The emission-factor library: data/*.csv with source and status on every row.
+
+A factor row says how many tonnes of one gas one unit of an activity emits, where and when it is
+valid, and where the number comes from. :func:`load_factor_library` reads the bundled files and
+any project override files, checks every row, and converts every value to tonnes of gas per the
+activity's canonical unit (``factor_t_per_unit``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tanlu.errors import FactorError, InputError, InputIssue, TanluError
+from tanlu.units import (
+    CANONICAL_UNITS,
+    ActivityProperties,
+    conversion_factor,
+    parse_factor_unit,
+)
+
+DATA_DIR = Path(__file__).parent / "data"
+
+REGION_LEVELS: tuple[str, ...] = ("province", "regional_grid", "national", "default")
+SCOPE_CATEGORIES: dict[int, tuple[str, ...]] = {
+    1: ("stationary_combustion", "mobile_combustion", "fugitive", "process"),
+    2: ("purchased_electricity", "purchased_heat"),
+    3: (
+        "cat1_purchased_goods_services",
+        "cat2_capital_goods",
+        "cat3_fuel_energy_related",
+        "cat4_upstream_transport",
+        "cat5_waste",
+        "cat6_business_travel",
+        "cat7_employee_commuting",
+        "cat8_upstream_leased_assets",
+    ),
+}
+FACTOR_COLUMNS: tuple[str, ...] = (
+    "factor_id",
+    "dataset",
+    "activity",
+    "factor_kind",
+    "gas",
+    "value",
+    "unit",
+    "gwp_set",
+    "region_level",
+    "region",
+    "year_start",
+    "year_end",
+    "priority",
+    "method",
+    "source",
+    "status",
+    "licence",
+    "note",
+)
+_REQUIRED_USER_COLUMNS = ("factor_id", "activity", "gas", "value", "unit", "source")
+ACTIVITY_COLUMNS = (
+    "activity",
+    "name_en",
+    "name_zh",
+    "scope",
+    "category",
+    "canonical_unit",
+    "method",
+)
+
+
+def read_data_csv(name: str) -> pd.DataFrame:
+    """Read one bundled data file as strings (empty cells as NaN)."""
+    return pd.read_csv(DATA_DIR / name, dtype=str, keep_default_na=False, na_values=[""])
+
+
+@dataclass(frozen=True)
+class FactorLibrary:
+    """Activities, factors and the tables that convert them.
+
+    Attributes
+    ----------
+    activities
+        One row per activity: ``activity, name_en, name_zh, scope, category, canonical_unit,
+        method``.
+    factors
+        One row per factor and gas, with the columns of the data files plus
+        ``factor_t_per_unit`` [t gas / canonical unit], ``origin`` (file and line).
+    gwp
+        ``gas, gwp_ar5, gwp_ar6, montreal_protocol``.
+    properties
+        Density and net calorific value per activity, for unit conversion.
+    cny_per_usd
+        Annual average exchange rate by year [CNY/USD].
+    """
+
+    activities: pd.DataFrame
+    factors: pd.DataFrame
+    gwp: pd.DataFrame
+    properties: dict[str, ActivityProperties] = field(default_factory=dict)
+    cny_per_usd: dict[int, float] = field(default_factory=dict)
+
+    def activity(self, name: str) -> pd.Series:
+        """The catalogue row of one activity."""
+        match = self.activities.loc[self.activities["activity"] == name]
+        if match.empty:
+            raise FactorError(f"unknown activity '{name}'")
+        return match.iloc[0]
+
+    def gwp_of(self, gas: str, gwp_set: str) -> float:
+        """100-year GWP of a gas in the chosen set (CO2e rows count 1)."""
+        if gas == "CO2e":
+            return 1.0
+        column = f"gwp_{gwp_set.lower()}"
+        match = self.gwp.loc[self.gwp["gas"] == gas, column]
+        if match.empty:
+            raise FactorError(f"no GWP for gas '{gas}'")
+        return float(match.iloc[0])
+
+
+def _read_activity_catalogue(
+    frame: pd.DataFrame, origin: str
+) -> tuple[pd.DataFrame, list[InputIssue]]:
+    issues: list[InputIssue] = []
+    missing = [c for c in ACTIVITY_COLUMNS if c not in frame.columns]
+    if missing:
+        return frame, [InputIssue(origin, 1, None, f"missing column(s): {', '.join(missing)}")]
+    for position, row in enumerate(frame.itertuples(index=False), start=2):
+        if row.canonical_unit not in CANONICAL_UNITS:
+            issues.append(
+                InputIssue(
+                    origin,
+                    position,
+                    "canonical_unit",
+                    f"'{row.canonical_unit}' is not one of {', '.join(CANONICAL_UNITS)}",
+                )
+            )
+        try:
+            scope = int(row.scope)
+        except ValueError:
+            issues.append(InputIssue(origin, position, "scope", f"'{row.scope}' is not 1, 2 or 3"))
+            continue
+        if row.category not in SCOPE_CATEGORIES.get(scope, ()):
+            issues.append(
+                InputIssue(
+                    origin,
+                    position,
+                    "category",
+                    f"'{row.category}' is not a scope {scope} category",
+                )
+            )
+    frame = frame.copy()
+    frame["scope"] = pd.to_numeric(frame["scope"], errors="coerce").astype("Int64")
+    return frame, issues
+
+
+def _properties(table: pd.DataFrame) -> dict[str, ActivityProperties]:
+    found: dict[str, dict[str, float]] = {}
+    for row in table.itertuples(index=False):
+        values = found.setdefault(str(row.activity), {})
+        if row.property == "ncv":
+            values["ncv_gj_per_unit"] = float(row.value)
+        elif row.property == "density":
+            values["density_t_per_m3"] = float(row.value)
+        else:
+            raise FactorError(f"fuel_properties.csv: unknown property '{row.property}'")
+    return {activity: ActivityProperties(**values) for activity, values in found.items()}
+
+
+def _normalise_factor_frame(frame: pd.DataFrame, *, user: bool, origin: str) -> pd.DataFrame:
+    frame = frame.copy()
+    defaults: dict[str, str] = {
+        "dataset": f"user:{Path(origin).name}",
+        "factor_kind": "default",
+        "gwp_set": "",
+        "region_level": "default",
+        "region": "global",
+        "year_start": "1990",
+        "year_end": "",
+        "priority": "-1" if user else "0",
+        "method": "",
+        "status": "user" if user else "",
+        "licence": "",
+        "note": "",
+    }
+    for column in FACTOR_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = defaults.get(column, "")
+        else:
+            frame[column] = frame[column].fillna(defaults.get(column, ""))
+    frame["origin"] = [f"{origin}, line {i}" for i in range(2, len(frame) + 2)]
+    frame["origin_file"] = origin
+    frame["origin_line"] = range(2, len(frame) + 2)
+    return frame
+
+
+def _check_factor_rows(
+    frame: pd.DataFrame,
+    activities: pd.DataFrame,
+    gases: set[str],
+    properties: dict[str, ActivityProperties],
+    cny_per_usd: dict[int, float],
+) -> tuple[pd.DataFrame, list[InputIssue]]:
+    """Validate factor rows and add ``factor_t_per_unit``; returns the good rows and the issues."""
+    from tanlu.factors.regions import resolve_grid_region, resolve_province
+
+    canonical = dict(zip(activities["activity"], activities["canonical_unit"], strict=True))
+    method_of = dict(zip(activities["activity"], activities["method"], strict=True))
+    issues: list[InputIssue] = []
+    converted: list[float] = []
+    keep: list[bool] = []
+    regions: list[str] = []
+    methods: list[str] = []
+    for row in frame.itertuples(index=False):
+        file, line = row.origin_file, row.origin_line
+
+        def bad(column: str, reason: str, file: str = file, line: int = line) -> None:
+            issues.append(InputIssue(file, line, column, reason))
+
+        ok = True
+        region = str(row.region)
+        methods.append(str(row.method) or method_of.get(str(row.activity), ""))
+        if row.activity not in canonical:
+            bad("activity", f"unknown activity '{row.activity}'")
+            ok = False
+        if row.gas not in gases and row.gas != "CO2e":
+            bad("gas", f"unknown gas '{row.gas}' (not in gwp.csv and not CO2e)")
+            ok = False
+        if row.region_level not in REGION_LEVELS:
+            bad("region_level", f"'{row.region_level}' is not one of {', '.join(REGION_LEVELS)}")
+            ok = False
+        elif row.region_level == "province":
+            resolved = resolve_province(region)
+            if resolved is None:
+                bad("region", f"unknown province '{region}'")
+                ok = False
+            region = resolved or region
+        elif row.region_level == "regional_grid":
+            resolved = resolve_grid_region(region)
+            if resolved is None:
+                bad("region", f"unknown regional grid '{region}'")
+                ok = False
+            region = resolved or region
+        elif row.region_level == "national":
+            region = "China"
+        regions.append(region)
+        for column in ("year_start", "year_end", "priority"):
+            text = str(getattr(row, column))
+            if text and not text.lstrip("-").isdigit():
+                bad(column, f"'{text}' is not a whole number")
+                ok = False
+        try:
+            value = float(row.value)
+        except ValueError:
+            bad("value", f"'{row.value}' is not a number")
+            ok = False
+            value = float("nan")
+        if ok and not (np.isfinite(value) and value >= 0):
+            bad("value", f"{row.value} is not a finite, non-negative number")
+            ok = False
+        if not str(row.source).strip():
+            bad("source", "every factor needs a source")
+            ok = False
+        factor = float("nan")
+        if ok:
+            try:
+                tonnes, denominator, dollar_year = parse_factor_unit(str(row.unit))
+                unit = canonical[str(row.activity)]
+                if dollar_year is not None:
+                    if unit != "CNY":
+                        raise TanluError(f"a per-dollar factor needs a CNY activity, not {unit}")
+                    if dollar_year not in cny_per_usd:
+                        raise TanluError(f"no CNY/USD exchange rate for {dollar_year}")
+                    factor = value * tonnes / cny_per_usd[dollar_year]
+                else:
+                    per_canonical = conversion_factor(
+                        unit, denominator, properties.get(str(row.activity))
+                    )
+                    factor = value * tonnes * per_canonical
+            except TanluError as error:
+                bad("unit", str(error))
+                ok = False
+        converted.append(factor)
+        keep.append(ok)
+    frame = frame.copy()
+    frame["region"] = regions
+    frame["method"] = methods
+    frame["factor_t_per_unit"] = converted
+    good = frame.loc[keep].copy()
+    good["year_start"] = pd.to_numeric(good["year_start"]).astype("int64")
+    good["year_end"] = pd.to_numeric(good["year_end"].replace("", np.nan)).astype("Int64")
+    good["priority"] = pd.to_numeric(good["priority"]).astype("int64")
+    good["value"] = pd.to_numeric(good["value"])
+    duplicate_key = [
+        "dataset",
+        "activity",
+        "factor_kind",
+        "region_level",
+        "region",
+        "year_start",
+        "gas",
+    ]
+    duplicated = good.duplicated(duplicate_key, keep="first")
+    for row in good.loc[duplicated].itertuples(index=False):
+        issues.append(
+            InputIssue(
+                row.origin_file,
+                row.origin_line,
+                None,
+                f"duplicate factor: {row.dataset} already has a {row.gas} factor for "
+                f"'{row.activity}' ({row.factor_kind}) in {row.region} from {row.year_start}",
+            )
+        )
+    return good.loc[~duplicated], issues
+
+
+@cache
+def _builtin_parts() -> tuple[
+    pd.DataFrame, pd.DataFrame, dict[str, ActivityProperties], dict[int, float]
+]:
+    activities, issues = _read_activity_catalogue(read_data_csv("activities.csv"), "activities.csv")
+    if issues:
+        raise FactorError("bundled activities.csv is malformed: " + "; ".join(map(str, issues)))
+    gwp = read_data_csv("gwp.csv")
+    gwp["gwp_ar5"] = pd.to_numeric(gwp["gwp_ar5"])
+    gwp["gwp_ar6"] = pd.to_numeric(gwp["gwp_ar6"])
+    gwp["montreal_protocol"] = gwp["montreal_protocol"].str.lower().isin(["true", "yes", "1"])
+    properties = _properties(read_data_csv("fuel_properties.csv"))
+    rates = read_data_csv("exchange_rates.csv")
+    cny_per_usd = {
+        int(y): float(r) for y, r in zip(rates["year"], rates["cny_per_usd"], strict=True)
+    }
+    return activities, gwp, properties, cny_per_usd
+
+
+@cache
+def _builtin_factors() -> pd.DataFrame:
+    activities, gwp, properties, rates = _builtin_parts()
+    frames = []
+    for path in sorted(DATA_DIR.glob("factors_*.csv")):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        frames.append(_normalise_factor_frame(frame, user=False, origin=path.name))
+    good, issues = _check_factor_rows(
+        pd.concat(frames, ignore_index=True), activities, set(gwp["gas"]), properties, rates
+    )
+    if issues:
+        raise FactorError(
+            "the bundled factor library is malformed:\n" + "\n".join(f"  {i}" for i in issues[:20])
+        )
+    return good
+
+
+def load_factor_library(
+    user_files: Sequence[Path] = (), display: Iterable[str] | None = None
+) -> FactorLibrary:
+    """Load the bundled library plus a project's override files.
+
+    Parameters
+    ----------
+    user_files
+        Factor files (the columns of docs/file-formats.md) and activity catalogues (files whose
+        header has ``canonical_unit``) from the project.
+    display
+        How to name each file in messages; defaults to the path.
+
+    Raises
+    ------
+    InputError
+        When a user file has bad rows; every bad row is listed with file, line and reason.
+    """
+    activities, gwp, properties, rates = _builtin_parts()
+    factors = _builtin_factors()
+    names = list(display) if display is not None else [str(p) for p in user_files]
+    issues: list[InputIssue] = []
+    user_factor_frames: list[pd.DataFrame] = []
+    for path, name in zip(user_files, names, strict=True):
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+            issues.append(InputIssue(name, None, None, f"cannot read as CSV: {error}"))
+            continue
+        if "canonical_unit" in frame.columns and "value" not in frame.columns:
+            extra, extra_issues = _read_activity_catalogue(frame, name)
+            issues.extend(extra_issues)
+            clash = set(extra["activity"]) & set(activities["activity"])
+            issues.extend(
+                InputIssue(name, None, "activity", f"activity '{a}' is already in the library")
+                for a in sorted(clash)
+            )
+            if not extra_issues and not clash:
+                activities = pd.concat(
+                    [activities, extra[list(ACTIVITY_COLUMNS)]], ignore_index=True
+                )
+            continue
+        missing = [c for c in _REQUIRED_USER_COLUMNS if c not in frame.columns]
+        if missing:
+            issues.append(InputIssue(name, 1, None, f"missing column(s): {', '.join(missing)}"))
+            continue
+        user_factor_frames.append(_normalise_factor_frame(frame, user=True, origin=name))
+    if user_factor_frames:
+        good, user_issues = _check_factor_rows(
+            pd.concat(user_factor_frames, ignore_index=True),
+            activities,
+            set(gwp["gas"]),
+            properties,
+            rates,
+        )
+        issues.extend(user_issues)
+        clash = good.loc[good["factor_id"].isin(factors["factor_id"])]
+        issues.extend(
+            InputIssue(
+                r.origin_file,
+                r.origin_line,
+                "factor_id",
+                f"factor_id '{r.factor_id}' is already in the library",
+            )
+            for r in clash.itertuples(index=False)
+        )
+        factors = pd.concat([factors, good], ignore_index=True)
+    if issues:
+        raise InputError(issues)
+    return FactorLibrary(
+        activities=activities.reset_index(drop=True),
+        factors=factors.reset_index(drop=True),
+        gwp=gwp,
+        properties=properties,
+        cny_per_usd=rates,
+    )

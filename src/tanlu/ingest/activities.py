@@ -1,0 +1,312 @@
+"""Raw activity rows -> the canonical activity table, with every bad row reported.
+
+Checks, in order, each reported with file, line, column and reason: unknown site, activity or
+unit; a unit of the wrong dimension; a quantity that is missing, not a number or negative; dates
+that do not parse or end before they start; a period outside every project year; duplicate rows;
+overlapping periods for the same site, activity and meter (double counting, checked for scope 1
+and scope 2 activities, whose rows are meter or invoice periods rather than transactions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tanlu.errors import InputIssue, UnitError
+from tanlu.factors.library import SCOPE_CATEGORIES, FactorLibrary
+from tanlu.units import conversion_factor
+
+CANONICAL_COLUMNS: tuple[str, ...] = (
+    "row_id",
+    "source_file",
+    "source_sheet",
+    "source_line",
+    "site",
+    "activity",
+    "meter",
+    "period_start",
+    "period_end",
+    "quantity",
+    "unit",
+    "canonical_unit",
+    "scope",
+    "category",
+    "source_document",
+    "note",
+)
+
+
+@dataclass(frozen=True)
+class PreparedActivities:
+    """The outcome of checking activity rows.
+
+    Attributes
+    ----------
+    table
+        Good rows (``CANONICAL_COLUMNS``); empty when any row is bad.
+    unit_conversions
+        ``activity, unit, canonical_unit, multiplier``: one row per distinct pair in the data;
+        ``quantity * multiplier`` is the quantity in the activity's canonical unit.
+    issues
+        Every problem found, in file and line order.
+    rows_read
+        How many rows the files held.
+    """
+
+    table: pd.DataFrame
+    unit_conversions: pd.DataFrame
+    issues: list[InputIssue]
+    rows_read: int
+
+
+def _issues(
+    frame: pd.DataFrame, mask: pd.Series, column: str | None, reasons: Iterable[str]
+) -> list[InputIssue]:
+    rows = frame.loc[mask, ["source_file", "source_sheet", "source_line"]]
+    return [
+        InputIssue(str(f), int(line), column, reason, None if pd.isna(sheet) else str(sheet))
+        for (f, sheet, line), reason in zip(
+            rows.itertuples(index=False, name=None), reasons, strict=True
+        )
+    ]
+
+
+def _parse_dates(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.normalize()
+    text = values.astype("string").str.strip().str.slice(0, 10)
+    return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+
+
+def prepare_activities(
+    raw: pd.DataFrame,
+    library: FactorLibrary,
+    site_ids: Iterable[str],
+    project_years: Iterable[int],
+) -> PreparedActivities:
+    """Check raw activity rows and convert quantities to canonical units.
+
+    Parameters
+    ----------
+    raw
+        Rows from :mod:`tanlu.ingest.readers` (strings, with ``source_file`` and ``source_line``).
+    library
+        The factor library (activity catalogue, unit properties).
+    site_ids
+        The sites of the project.
+    project_years
+        Base year and reporting years; a row whose period touches none of them is an error.
+    """
+    rows_read = len(raw)
+    if raw.empty:
+        return PreparedActivities(_empty(), _conversions({}, {}), [], 0)
+    frame = raw.reset_index(drop=True)
+    issues: list[InputIssue] = []
+    bad = pd.Series(False, index=frame.index)
+
+    def flag(
+        mask: pd.Series, column: str | None, reason: str | Callable[[pd.Index], Iterable[str]]
+    ) -> None:
+        """Record an issue for every row in ``mask`` not already bad; reasons built lazily."""
+        nonlocal bad
+        mask = mask.fillna(False).astype(bool) & ~bad
+        if not mask.any():
+            return
+        index = frame.index[mask.to_numpy()]
+        reasons = [reason] * len(index) if isinstance(reason, str) else list(reason(index))
+        issues.extend(_issues(frame, mask, column, reasons))
+        bad = bad | mask
+
+    for column in ("site", "activity", "unit"):
+        frame[column] = frame[column].astype("string").str.strip()
+    for column in ("site", "activity", "unit", "period_start", "period_end", "quantity"):
+        flag(frame[column].isna(), column, f"{column} is empty")
+
+    known_sites = set(site_ids)
+    flag(
+        ~frame["site"].isin(known_sites),
+        "site",
+        lambda i: (f"unknown site '{s}' (not in tanlu.toml)" for s in frame.loc[i, "site"]),
+    )
+
+    catalogue = library.activities.set_index("activity")
+    flag(
+        ~frame["activity"].isin(catalogue.index),
+        "activity",
+        lambda i: (
+            f"unknown activity '{a}' (see `tanlu factors list`)" for a in frame.loc[i, "activity"]
+        ),
+    )
+
+    # Units: one pint conversion per distinct (activity, unit) pair.
+    pairs = frame.loc[~bad, ["activity", "unit"]].drop_duplicates()
+    multipliers: dict[tuple[str, str], float] = {}
+    unit_errors: dict[tuple[str, str], str] = {}
+    for activity, unit in pairs.itertuples(index=False, name=None):
+        canonical = str(catalogue.at[activity, "canonical_unit"])
+        try:
+            multipliers[(activity, unit)] = conversion_factor(
+                unit, canonical, library.properties.get(activity)
+            )
+        except UnitError as error:
+            unit_errors[(activity, unit)] = f"{error} (activity '{activity}')"
+    pair_index = pd.MultiIndex.from_frame(frame[["activity", "unit"]].fillna(""))
+    error_series = pd.Series(unit_errors, dtype="string")
+    reasons = (
+        error_series.reindex(pair_index).to_numpy() if unit_errors else np.full(len(frame), pd.NA)
+    )
+    flag(
+        pd.Series(pd.notna(reasons), index=frame.index),
+        "unit",
+        lambda i: (str(reasons[j]) for j in i),
+    )
+
+    quantity = pd.to_numeric(frame["quantity"], errors="coerce")
+    flag(
+        quantity.isna(),
+        "quantity",
+        lambda i: (f"'{q}' is not a number" for q in frame.loc[i, "quantity"]),
+    )
+    flag(~np.isfinite(quantity.fillna(0.0)), "quantity", "quantity is not finite")
+    flag(
+        quantity < 0,
+        "quantity",
+        lambda i: (f"negative quantity {q}" for q in frame.loc[i, "quantity"]),
+    )
+
+    start = _parse_dates(frame["period_start"])
+    end = _parse_dates(frame["period_end"])
+    flag(
+        start.isna(),
+        "period_start",
+        lambda i: (f"'{v}' is not a date (YYYY-MM-DD)" for v in frame.loc[i, "period_start"]),
+    )
+    flag(
+        end.isna(),
+        "period_end",
+        lambda i: (f"'{v}' is not a date (YYYY-MM-DD)" for v in frame.loc[i, "period_end"]),
+    )
+    flag(end < start, "period_end", "period_end is before period_start")
+
+    years = sorted(set(project_years))
+    touches = pd.Series(False, index=frame.index)
+    for year in years:
+        touches |= (start <= pd.Timestamp(year, 12, 31)) & (end >= pd.Timestamp(year, 1, 1))
+    flag(
+        ~touches,
+        "period_start",
+        f"the period lies outside every project year ({', '.join(map(str, years))})",
+    )
+
+    scope = frame["activity"].map(catalogue["scope"])
+    default_category = frame["activity"].map(catalogue["category"])
+    override = frame["category"].astype("string").str.strip()
+    has_override = override.notna() & (override != "")
+    allowed = [
+        (not o) or (pd.notna(s) and c in SCOPE_CATEGORIES.get(int(s), ()))
+        for o, s, c in zip(has_override, scope, override, strict=True)
+    ]
+    flag(
+        ~pd.Series(allowed, index=frame.index),
+        "category",
+        lambda i: (f"'{c}' is not a category of this activity's scope" for c in override.loc[i]),
+    )
+    category = default_category.where(~has_override, override)
+
+    key = ["site", "activity", "meter", "period_start", "period_end", "quantity", "unit"]
+    keyed = (
+        frame[key]
+        .astype("string")
+        .fillna("")
+        .assign(source_document=frame["source_document"].astype("string").fillna(""))
+    )
+    first_line = keyed.groupby([*key, "source_document"], sort=False).ngroup()
+    first_seen = pd.Series(frame.index, index=frame.index).groupby(first_line).transform("min")
+    duplicated = first_seen != frame.index
+    flag(
+        duplicated,
+        None,
+        lambda i: (
+            f"duplicate of {frame.at[j, 'source_file']} line {frame.at[j, 'source_line']}"
+            for j in first_seen.loc[i]
+        ),
+    )
+
+    # Overlapping periods for the same site, activity and meter (scope 1 and 2 only).
+    metered = (scope.isin([1, 2])) & ~bad
+    if metered.any():
+        sub = pd.DataFrame(
+            {
+                "site": frame["site"],
+                "activity": frame["activity"],
+                "meter": frame["meter"].astype("string").fillna(""),
+                "start": start,
+                "end": end,
+            }
+        ).loc[metered]
+        sub = sub.sort_values(["site", "activity", "meter", "start", "end"])
+        group = sub.groupby(["site", "activity", "meter"], sort=False)
+        previous_end = group["end"].shift()
+        previous_row = (
+            pd.Series(sub.index, index=sub.index)
+            .groupby([sub["site"], sub["activity"], sub["meter"]])
+            .shift()
+        )
+        overlap = (previous_end.notna()) & (sub["start"] <= previous_end)
+        mask = pd.Series(False, index=frame.index)
+        mask.loc[overlap[overlap].index] = True
+        partner = previous_row.reindex(frame.index)
+        flag(
+            mask,
+            "period_start",
+            lambda i: (
+                f"period overlaps {frame.at[int(p), 'source_file']} line "
+                f"{frame.at[int(p), 'source_line']} for the same site, activity and meter "
+                "(double counting)"
+                for p in partner.loc[i]
+            ),
+        )
+
+    issues.sort(key=lambda i: (i.file, i.sheet or "", i.line or 0))
+    if issues:
+        return PreparedActivities(_empty(), _conversions({}, {}), issues, rows_read)
+
+    table = pd.DataFrame(
+        {
+            "row_id": np.arange(len(frame), dtype="int64"),
+            "source_file": frame["source_file"].astype("string"),
+            "source_sheet": frame["source_sheet"].astype("string"),
+            "source_line": frame["source_line"].astype("int64"),
+            "site": frame["site"],
+            "activity": frame["activity"],
+            "meter": frame["meter"].astype("string"),
+            "period_start": start,
+            "period_end": end,
+            "quantity": quantity,
+            "unit": frame["unit"],
+            "canonical_unit": frame["activity"].map(catalogue["canonical_unit"]).astype("string"),
+            "scope": scope.astype("int64"),
+            "category": category.astype("string"),
+            "source_document": frame["source_document"].astype("string"),
+            "note": frame["note"].astype("string"),
+        }
+    )
+    canonical_units = dict(zip(catalogue.index, catalogue["canonical_unit"], strict=True))
+    return PreparedActivities(table, _conversions(multipliers, canonical_units), [], rows_read)
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
+
+
+def _conversions(
+    multipliers: dict[tuple[str, str], float], canonical_units: dict[str, str]
+) -> pd.DataFrame:
+    rows = [
+        {"activity": a, "unit": u, "canonical_unit": canonical_units[a], "multiplier": m}
+        for (a, u), m in sorted(multipliers.items())
+    ]
+    return pd.DataFrame(rows, columns=["activity", "unit", "canonical_unit", "multiplier"])

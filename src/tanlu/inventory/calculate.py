@@ -1,0 +1,502 @@
+"""Activity x factors -> a GHG inventory for one year (GHG Protocol Corporate Standard).
+
+Scope 1 and scope 3 come straight from the emission lines; scope 2 is reported both ways:
+location-based from the lines (the most specific grid factor for the site and year) and
+market-based from :mod:`tanlu.inventory.instruments`. Gases regulated by the Montreal Protocol
+(HCFC-22) are computed but reported outside the scopes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from tanlu import engine
+from tanlu.errors import FactorError, InputError, InputIssue
+from tanlu.factors.library import FactorLibrary, load_factor_library
+from tanlu.factors.lookup import lookup_factor, resolve_factors
+from tanlu.ingest.activities import PreparedActivities, prepare_activities
+from tanlu.ingest.readers import read_activity_file
+from tanlu.inventory.boundary import define_boundary
+from tanlu.inventory.instruments import (
+    MarketBasedScope2,
+    calculate_market_based_scope2,
+    read_instruments,
+)
+from tanlu.project import MarketResidualPolicy, Project
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ProjectInputs:
+    """Everything read from a project's files, checked.
+
+    Attributes
+    ----------
+    library
+        The factor library with the project's overrides.
+    activities
+        The checked activity table (:data:`tanlu.ingest.CANONICAL_COLUMNS`).
+    unit_conversions
+        ``activity, unit, canonical_unit, multiplier`` for every pair in the data.
+    instruments
+        Contractual instruments for market-based scope 2.
+    rows_read
+        Activity rows read from all files.
+    """
+
+    library: FactorLibrary
+    activities: pd.DataFrame
+    unit_conversions: pd.DataFrame
+    instruments: pd.DataFrame
+    rows_read: int
+
+
+def project_years(project: Project) -> list[int]:
+    """Base year and reporting years, sorted."""
+    organisation = project.config.organisation
+    return sorted({organisation.base_year, *organisation.reporting_years})
+
+
+def check_inputs(project: Project, progress: Progress | None = None) -> list[InputIssue]:
+    """Every problem in a project's input files (empty when they are all good)."""
+    try:
+        load_inputs(project, progress)
+    except InputError as error:
+        return error.issues
+    return []
+
+
+def load_inputs(project: Project, progress: Progress | None = None) -> ProjectInputs:
+    """Read and check all of a project's input files.
+
+    Raises
+    ------
+    InputError
+        Listing every bad row of every file (nothing is computed from a project with bad rows).
+    """
+    library = load_factor_library(
+        project.factor_files, [project.display_path(p) for p in project.factor_files]
+    )
+    issues: list[InputIssue] = []
+    frames = []
+    if not project.activity_files:
+        issues.append(
+            InputIssue(
+                str(project.root / "tanlu.toml"),
+                None,
+                "data.activities",
+                "no activity files match the configured patterns",
+            )
+        )
+    for path in project.activity_files:
+        frame, file_issues = read_activity_file(path, project.display_path(path), progress)
+        issues.extend(file_issues)
+        if not frame.empty:
+            frames.append(frame)
+    raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    prepared: PreparedActivities = prepare_activities(
+        raw, library, project.sites["site"], project_years(project)
+    )
+    issues.extend(prepared.issues)
+    instruments, instrument_issues = read_instruments(
+        list(project.instrument_files),
+        [project.display_path(p) for p in project.instrument_files],
+        set(project.sites["site"]),
+    )
+    issues.extend(instrument_issues)
+    if issues:
+        raise InputError(issues)
+    return ProjectInputs(
+        library, prepared.table, prepared.unit_conversions, instruments, prepared.rows_read
+    )
+
+
+def factor_kind_for(activity: str, include_radiative_forcing: bool) -> str:
+    """The factor kind an activity uses under the project's accounting choices."""
+    if include_radiative_forcing and activity.startswith("air_travel"):
+        return "with_rf"
+    return "default"
+
+
+def resolve_site_factors(
+    project: Project, library: FactorLibrary, pairs: pd.DataFrame, year: int
+) -> pd.DataFrame:
+    """Factors for every (site, activity) pair in a year, one row per gas.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``site, activity, gas, factor_id, factor_t_per_unit, gwp, outside_scopes, fallback, ...``
+
+    Raises
+    ------
+    FactorError
+        Naming every site and activity that has no factor at all.
+    """
+    accounting = project.config.accounting
+    keys = pairs.merge(project.sites[["site", "province", "grid_region"]], on="site")
+    keys["factor_kind"] = [
+        factor_kind_for(a, accounting.include_radiative_forcing) for a in keys["activity"]
+    ]
+    keys["year"] = year
+    resolved = resolve_factors(library, keys, accounting.factor_fallback_order.value)
+    merged = keys.merge(
+        resolved, on=["activity", "factor_kind", "province", "grid_region", "year"], how="left"
+    )
+    missing = merged.loc[merged["factor_id"].isna(), ["site", "activity"]].drop_duplicates()
+    if not missing.empty:
+        listed = ", ".join(f"{r.activity} at {r.site}" for r in missing.itertuples(index=False))
+        raise FactorError(f"no emission factor for {year}: {listed}")
+    gwp_set = project.config.organisation.gwp_set.value
+    gases = library.gwp.set_index("gas")
+    merged["gwp"] = [library.gwp_of(g, gwp_set) for g in merged["gas"]]
+    merged["outside_scopes"] = [
+        bool(gases.at[g, "montreal_protocol"]) if g in gases.index else False for g in merged["gas"]
+    ]
+    return merged
+
+
+@dataclass(frozen=True)
+class InventoryResult:
+    """A GHG inventory for one year.
+
+    All emissions are in tCO2e unless a column says otherwise; energy in MWh.
+
+    Attributes
+    ----------
+    lines
+        One row per activity row and gas, traced to ``source_file``/``source_line`` and
+        ``factor_id`` (columns of :data:`tanlu.engine.LINE_COLUMNS` plus the source).
+    by_scope, by_category, by_site, by_entity, by_gas
+        Summaries (scope 2 location-based in ``by_category``; both methods in ``by_site``).
+    scope2_market
+        Market-based scope 2: per site, allocations and unallocated instruments.
+    fallbacks
+        Every factor lookup that fell back, with what it used instead.
+    factors_used
+        Every factor behind a number, with its source and status.
+    excluded_sites
+        Sites outside the organisational boundary.
+    """
+
+    organisation: str
+    year: int
+    gwp_set: str
+    consolidation_approach: str
+    market_residual_policy: str
+    lines: pd.DataFrame
+    by_scope: pd.DataFrame
+    by_category: pd.DataFrame
+    by_site: pd.DataFrame
+    by_entity: pd.DataFrame
+    by_gas: pd.DataFrame
+    scope2_market: MarketBasedScope2
+    fallbacks: pd.DataFrame
+    factors_used: pd.DataFrame
+    excluded_sites: pd.DataFrame
+    residual_factor_id: str
+
+    def _scope_total(self, scope: int) -> float:
+        match = self.by_scope.loc[self.by_scope["scope"] == scope, "emissions_tco2e"]
+        return float(match.sum())
+
+    @property
+    def scope1_tco2e(self) -> float:
+        """Scope 1 [tCO2e]."""
+        return self._scope_total(1)
+
+    @property
+    def scope2_location_tco2e(self) -> float:
+        """Scope 2, location-based [tCO2e]."""
+        return self._scope_total(2)
+
+    @property
+    def scope2_market_tco2e(self) -> float:
+        """Scope 2, market-based [tCO2e]."""
+        return float(self.scope2_market.by_site["market_tco2e"].sum()) + self._scope2_heat()
+
+    def _scope2_heat(self) -> float:
+        heat = self.by_category.loc[self.by_category["category"] == "purchased_heat"]
+        return float(heat["emissions_tco2e"].sum())
+
+    @property
+    def scope3_tco2e(self) -> float:
+        """Scope 3 [tCO2e]."""
+        return self._scope_total(3)
+
+    @property
+    def outside_scopes_tco2e(self) -> float:
+        """Montreal Protocol gases, reported outside the scopes [tCO2e]."""
+        return float(self.lines.loc[self.lines["outside_scopes"], "emissions_tco2e"].sum())
+
+    @property
+    def total_location_tco2e(self) -> float:
+        """Scopes 1 + 2 (location-based) + 3 [tCO2e]."""
+        return self.scope1_tco2e + self.scope2_location_tco2e + self.scope3_tco2e
+
+    @property
+    def total_market_tco2e(self) -> float:
+        """Scopes 1 + 2 (market-based) + 3 [tCO2e]."""
+        return self.scope1_tco2e + self.scope2_market_tco2e + self.scope3_tco2e
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain JSON-ready data; keys are documented in docs/json-output.md."""
+
+        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+            clean = frame.astype(object).where(frame.notna(), None)
+            return [dict(r) for r in clean.to_dict(orient="records")]
+
+        return {
+            "schema": "tanlu.inventory/1",
+            "organisation": self.organisation,
+            "year": self.year,
+            "gwp_set": self.gwp_set,
+            "consolidation_approach": self.consolidation_approach,
+            "market_residual_policy": self.market_residual_policy,
+            "units": {"emissions": "tCO2e", "energy": "MWh"},
+            "totals": {
+                "scope1_tco2e": self.scope1_tco2e,
+                "scope2_location_tco2e": self.scope2_location_tco2e,
+                "scope2_market_tco2e": self.scope2_market_tco2e,
+                "scope3_tco2e": self.scope3_tco2e,
+                "total_location_tco2e": self.total_location_tco2e,
+                "total_market_tco2e": self.total_market_tco2e,
+                "outside_scopes_tco2e": self.outside_scopes_tco2e,
+            },
+            "by_scope": records(self.by_scope),
+            "by_category": records(self.by_category),
+            "by_site": records(self.by_site),
+            "by_entity": records(self.by_entity),
+            "by_gas": records(self.by_gas),
+            "scope2_market": {
+                "residual_factor_id": self.residual_factor_id,
+                "by_site": records(self.scope2_market.by_site),
+                "allocations": records(self.scope2_market.allocations),
+                "unallocated": records(self.scope2_market.unallocated),
+            },
+            "fallbacks": records(self.fallbacks),
+            "factors_used": records(self.factors_used),
+            "excluded_sites": records(self.excluded_sites),
+        }
+
+
+def _residual_factor(project: Project, library: FactorLibrary, year: int) -> pd.DataFrame:
+    policy = project.config.accounting.market_residual_policy
+    kind = (
+        "excluding_market_traded_non_fossil"
+        if policy is MarketResidualPolicy.EXCLUDING_MARKET_TRADED_NON_FOSSIL
+        else "default"
+    )
+    return lookup_factor(
+        library,
+        "electricity",
+        "China",
+        year,
+        kind,
+        project.config.accounting.factor_fallback_order.value,
+    )
+
+
+def calculate_inventory(
+    project: Project, year: int, inputs: ProjectInputs | None = None
+) -> InventoryResult:
+    """Calculate the inventory of one year.
+
+    Parameters
+    ----------
+    project
+        From :func:`tanlu.load_project`.
+    year
+        A base or reporting year of the project.
+    inputs
+        Already-loaded inputs (to compute several years from one read); read when omitted.
+
+    Raises
+    ------
+    InputError
+        When any input row is bad (nothing is computed).
+    FactorError
+        When an activity has no factor for a site and year.
+    """
+    years = project_years(project)
+    if year not in years:
+        raise InputError(
+            [
+                InputIssue(
+                    str(project.root / "tanlu.toml"),
+                    None,
+                    "organisation.reporting_years",
+                    f"{year} is not a base or reporting year ({', '.join(map(str, years))})",
+                )
+            ]
+        )
+    inputs = inputs or load_inputs(project)
+    library = inputs.library
+    organisation = project.config.organisation
+    activities = inputs.activities
+    boundary = define_boundary(project.sites, organisation.consolidation_approach)
+
+    pairs = activities[["site", "activity"]].drop_duplicates()
+    site_factors = resolve_site_factors(project, library, pairs, year)
+
+    con = engine.connect()
+    activity_table = engine.to_table(
+        con,
+        activities[
+            [
+                "row_id",
+                "site",
+                "activity",
+                "period_start",
+                "period_end",
+                "quantity",
+                "unit",
+                "scope",
+                "category",
+            ]
+        ],
+        "activities",
+    )
+    conversion_table = engine.to_table(
+        con, inputs.unit_conversions[["activity", "unit", "multiplier"]], "unit_conversions"
+    )
+    site_table = engine.to_table(con, boundary, "sites")
+    factor_table = engine.to_table(
+        con,
+        site_factors[
+            ["site", "activity", "gas", "factor_id", "factor_t_per_unit", "gwp", "outside_scopes"]
+        ],
+        "site_factors",
+    )
+    lines_expr = engine.emission_lines(
+        activity_table, conversion_table, site_table, factor_table, year
+    ).cache()
+    by_scope = engine.summarise(lines_expr, ["scope"]).execute()
+    by_category = engine.summarise(lines_expr, ["scope", "category"]).execute()
+    by_gas_expr = (
+        lines_expr.group_by(["gas", "outside_scopes"])
+        .aggregate(
+            emissions_t=lines_expr.emissions_t.sum(),
+            emissions_tco2e=lines_expr.emissions_tco2e.sum(),
+        )
+        .order_by(["outside_scopes", "gas"])
+    )
+    by_gas = by_gas_expr.execute()
+    site_scope = engine.summarise(lines_expr, ["entity", "site", "scope"]).execute()
+    lines = lines_expr.execute()
+    lines_expr.release()
+    con.disconnect()
+
+    sources = activities[["row_id", "source_file", "source_sheet", "source_line"]]
+    lines = lines.merge(sources, on="row_id", how="left").sort_values(["row_id", "gas"])
+    lines = lines.reset_index(drop=True)
+
+    electricity = lines.loc[(lines["activity"] == "electricity") & (lines["scope"] == 2)]
+    electricity = electricity.drop_duplicates("row_id")
+    consumption = (
+        electricity.assign(
+            electricity_mwh=electricity["quantity_canonical"]
+            * electricity["share_in_year"]
+            * electricity["consolidation_share"]
+        )
+        .groupby("site", as_index=False)["electricity_mwh"]
+        .sum()
+    )
+    residual = _residual_factor(project, library, year)
+    market = calculate_market_based_scope2(
+        consumption, inputs.instruments, year, float(residual["factor_t_per_unit"].sum())
+    )
+
+    wide = (
+        site_scope.pivot_table(
+            index=["entity", "site"], columns="scope", values="emissions_tco2e", aggfunc="sum"
+        )
+        .reindex(columns=[1, 2, 3], fill_value=0.0)
+        .fillna(0.0)
+    )
+    wide.columns = ["scope1_tco2e", "scope2_location_tco2e", "scope3_tco2e"]
+    by_site = wide.reset_index()
+    heat = lines.loc[(lines["category"] == "purchased_heat") & ~lines["outside_scopes"]]
+    heat_by_site = heat.groupby("site")["emissions_tco2e"].sum()
+    market_by_site = market.by_site.set_index("site")
+    by_site["electricity_mwh"] = by_site["site"].map(market_by_site["electricity_mwh"]).fillna(0.0)
+    by_site["scope2_market_tco2e"] = by_site["site"].map(market_by_site["market_tco2e"]).fillna(
+        0.0
+    ) + by_site["site"].map(heat_by_site).fillna(0.0)
+    by_site = by_site[
+        [
+            "entity",
+            "site",
+            "electricity_mwh",
+            "scope1_tco2e",
+            "scope2_location_tco2e",
+            "scope2_market_tco2e",
+            "scope3_tco2e",
+        ]
+    ]
+    by_entity = by_site.groupby("entity", as_index=False)[
+        ["scope1_tco2e", "scope2_location_tco2e", "scope2_market_tco2e", "scope3_tco2e"]
+    ].sum()
+
+    fallback_rows = site_factors.loc[
+        site_factors["fallback"] != "", ["site", "activity", "factor_id", "fallback"]
+    ]
+    residual_fallback = residual.loc[residual["fallback"] != "", ["factor_id", "fallback"]]
+    fallbacks = pd.concat(
+        [
+            fallback_rows.drop_duplicates(),
+            residual_fallback.assign(site="(all)", activity="electricity (market-based residual)"),
+        ],
+        ignore_index=True,
+    )[["site", "activity", "factor_id", "fallback"]]
+
+    used_ids = set(lines["factor_id"]) | set(residual["factor_id"])
+    factors_used = (
+        library.factors.loc[
+            library.factors["factor_id"].isin(used_ids),
+            [
+                "factor_id",
+                "dataset",
+                "activity",
+                "factor_kind",
+                "gas",
+                "value",
+                "unit",
+                "region_level",
+                "region",
+                "year_start",
+                "year_end",
+                "source",
+                "status",
+            ],
+        ]
+        .sort_values("factor_id")
+        .reset_index(drop=True)
+    )
+
+    excluded = boundary.loc[boundary["boundary"] == "excluded", ["site", "entity"]].assign(
+        reason=f"outside the boundary under {organisation.consolidation_approach.value}"
+    )
+    return InventoryResult(
+        organisation=organisation.name,
+        year=year,
+        gwp_set=organisation.gwp_set.value,
+        consolidation_approach=organisation.consolidation_approach.value,
+        market_residual_policy=project.config.accounting.market_residual_policy.value,
+        lines=lines,
+        by_scope=by_scope,
+        by_category=by_category,
+        by_site=by_site,
+        by_entity=by_entity,
+        by_gas=by_gas,
+        scope2_market=market,
+        fallbacks=fallbacks.reset_index(drop=True),
+        factors_used=factors_used,
+        excluded_sites=excluded.reset_index(drop=True),
+        residual_factor_id=str(residual["factor_id"].iloc[0]),
+    )

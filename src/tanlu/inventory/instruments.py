@@ -1,0 +1,235 @@
+"""Contractual instruments (a simple list) and market-based scope 2.
+
+GHG Protocol Scope 2 Guidance, market-based hierarchy (Table 6.3): certificates and green-power
+contracts first (zero emissions, each MWh claimed once), then supplier-specific factors, then the
+residual factor for what is left. In China the residual is, by the project's policy, the national
+factor excluding market-traded non-fossil electricity (reading A, default) or the national average
+(reading B); see docs/methods.md. Issue 3 (green electricity) deepens this into full allocation
+with quality criteria and hourly matching.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tanlu.errors import InputIssue
+
+INSTRUMENT_KINDS = ("green_power_contract", "gec", "ppa", "supplier_factor")
+ZERO_EMISSION_KINDS = ("green_power_contract", "gec", "ppa")
+REQUIRED = ("instrument_id", "kind", "vintage_year", "energy_mwh")
+OPTIONAL = ("site", "market", "supplier_factor_tco2_per_mwh", "source_document", "note")
+
+
+def read_instruments(
+    paths: list[Path], displays: list[str], site_ids: set[str]
+) -> tuple[pd.DataFrame, list[InputIssue]]:
+    """Read and check instrument files (docs/file-formats.md, "Instruments")."""
+    frames = []
+    issues: list[InputIssue] = []
+    for path, display in zip(paths, displays, strict=True):
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            issues.append(InputIssue(display, None, None, f"cannot read as CSV: {error}"))
+            continue
+        missing = [c for c in REQUIRED if c not in frame.columns]
+        if missing:
+            issues.append(InputIssue(display, 1, None, f"missing column(s): {', '.join(missing)}"))
+            continue
+        for column in OPTIONAL:
+            if column not in frame.columns:
+                frame[column] = pd.NA
+        for line, row in enumerate(frame.itertuples(index=False), start=2):
+
+            def bad(column: str, reason: str, line: int = line, file: str = display) -> None:
+                issues.append(InputIssue(file, line, column, reason))
+
+            if row.kind not in INSTRUMENT_KINDS:
+                bad("kind", f"'{row.kind}' is not one of {', '.join(INSTRUMENT_KINDS)}")
+            if not str(row.vintage_year).isdigit():
+                bad("vintage_year", f"'{row.vintage_year}' is not a year")
+            try:
+                energy = float(row.energy_mwh)
+                if not np.isfinite(energy) or energy < 0:
+                    bad("energy_mwh", f"{row.energy_mwh} is not a non-negative number")
+            except ValueError:
+                bad("energy_mwh", f"'{row.energy_mwh}' is not a number")
+            if isinstance(row.site, str) and row.site not in site_ids:
+                bad("site", f"unknown site '{row.site}' (not in tanlu.toml)")
+            if row.kind == "supplier_factor":
+                try:
+                    float(row.supplier_factor_tco2_per_mwh)
+                except (TypeError, ValueError):
+                    bad(
+                        "supplier_factor_tco2_per_mwh",
+                        "a supplier_factor instrument needs a factor",
+                    )
+        frame["source_file"] = display
+        frame["source_line"] = range(2, len(frame) + 2)
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=[*REQUIRED, *OPTIONAL, "source_file", "source_line"]), issues
+    table = pd.concat(frames, ignore_index=True)
+    duplicated = table.duplicated("instrument_id", keep="first")
+    for row in table.loc[duplicated].itertuples(index=False):
+        issues.append(
+            InputIssue(
+                str(row.source_file),
+                int(row.source_line),
+                "instrument_id",
+                f"instrument_id '{row.instrument_id}' appears twice (each MWh is claimed once)",
+            )
+        )
+    if issues:
+        return table.iloc[0:0], issues
+    table["vintage_year"] = table["vintage_year"].astype("int64")
+    table["energy_mwh"] = table["energy_mwh"].astype("float64")
+    table["supplier_factor_tco2_per_mwh"] = pd.to_numeric(table["supplier_factor_tco2_per_mwh"])
+    table["market"] = table["market"].fillna("China")
+    return table, []
+
+
+@dataclass(frozen=True)
+class MarketBasedScope2:
+    """Market-based scope 2 for one year.
+
+    Attributes
+    ----------
+    by_site
+        ``site, electricity_mwh, contractual_mwh, supplier_mwh, residual_mwh,
+        residual_factor_tco2_per_mwh, market_tco2e``.
+    allocations
+        ``instrument_id, kind, site, allocated_mwh``: each instrument MWh at most once.
+    unallocated
+        ``instrument_id, kind, unallocated_mwh, reason``.
+    """
+
+    by_site: pd.DataFrame
+    allocations: pd.DataFrame
+    unallocated: pd.DataFrame
+
+
+def _allocate(
+    need: pd.Series, instruments: pd.DataFrame
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Allocate instruments to sites' remaining consumption (updates ``need`` in place)."""
+    allocations: list[dict[str, object]] = []
+    leftovers: list[dict[str, object]] = []
+    dedicated = instruments.loc[instruments["site"].notna()]
+    pooled = instruments.loc[instruments["site"].isna()]
+    for row in [*dedicated.itertuples(index=False), *pooled.itertuples(index=False)]:
+        available = float(row.energy_mwh)
+        if isinstance(row.site, str):
+            targets = [row.site] if row.site in need.index else []
+        else:
+            targets = [s for s in need.index if need[s] > 0]
+        total_need = float(sum(need[s] for s in targets))
+        give_total = min(available, total_need)
+        for site in targets:
+            share = need[site] / total_need if total_need > 0 else 0.0
+            give = give_total * share
+            if give > 0:
+                need[site] -= give
+                allocations.append(
+                    {
+                        "instrument_id": row.instrument_id,
+                        "kind": row.kind,
+                        "site": site,
+                        "allocated_mwh": give,
+                        "supplier_factor_tco2_per_mwh": row.supplier_factor_tco2_per_mwh,
+                    }
+                )
+        left = available - give_total
+        if left > 1e-9:
+            leftovers.append(
+                {
+                    "instrument_id": row.instrument_id,
+                    "kind": row.kind,
+                    "unallocated_mwh": left,
+                    "reason": "more than the consumption it could cover",
+                }
+            )
+    return allocations, leftovers
+
+
+def calculate_market_based_scope2(
+    consumption: pd.DataFrame,
+    instruments: pd.DataFrame,
+    year: int,
+    residual_factor_tco2_per_mwh: float,
+) -> MarketBasedScope2:
+    """Allocate instruments and compute market-based scope 2.
+
+    Parameters
+    ----------
+    consumption
+        ``site, electricity_mwh`` [MWh], consolidated, scope 2 sites only.
+    instruments
+        From :func:`read_instruments`.
+    year
+        Only instruments of this vintage apply (the vintage criterion in its simplest form).
+    residual_factor_tco2_per_mwh
+        Factor for electricity no instrument covers [tCO2/MWh].
+    """
+    need = consumption.set_index("site")["electricity_mwh"].astype("float64").copy()
+    this_year = instruments.loc[instruments["vintage_year"] == year]
+    outside = this_year["market"] != "China"
+    unallocated: list[dict[str, object]] = [
+        {
+            "instrument_id": r.instrument_id,
+            "kind": r.kind,
+            "unallocated_mwh": r.energy_mwh,
+            "reason": f"market boundary '{r.market}' is not the sites' market (China)",
+        }
+        for r in this_year.loc[outside].itertuples(index=False)
+    ]
+    valid = this_year.loc[~outside]
+    zero = valid.loc[valid["kind"].isin(ZERO_EMISSION_KINDS)]
+    supplier = valid.loc[valid["kind"] == "supplier_factor"]
+    allocations, leftovers = _allocate(need, zero)
+    unallocated += leftovers
+    supplier_allocations, leftovers = _allocate(need, supplier)
+    unallocated += leftovers
+    columns = ["instrument_id", "kind", "site", "allocated_mwh", "supplier_factor_tco2_per_mwh"]
+    allocated = pd.DataFrame(allocations + supplier_allocations, columns=columns)
+    by_kind = (
+        allocated.assign(
+            contractual=np.where(
+                allocated["kind"] != "supplier_factor", allocated["allocated_mwh"], 0.0
+            ),
+            supplier=np.where(
+                allocated["kind"] == "supplier_factor", allocated["allocated_mwh"], 0.0
+            ),
+            supplier_tco2e=np.where(
+                allocated["kind"] == "supplier_factor",
+                allocated["allocated_mwh"] * allocated["supplier_factor_tco2_per_mwh"].fillna(0.0),
+                0.0,
+            ),
+        )
+        .groupby("site")[["contractual", "supplier", "supplier_tco2e"]]
+        .sum()
+    )
+    by_site = consumption[["site", "electricity_mwh"]].copy()
+    by_site = by_site.join(by_kind, on="site").fillna(
+        {"contractual": 0.0, "supplier": 0.0, "supplier_tco2e": 0.0}
+    )
+    by_site = by_site.rename(columns={"contractual": "contractual_mwh", "supplier": "supplier_mwh"})
+    by_site["residual_mwh"] = (
+        by_site["electricity_mwh"] - by_site["contractual_mwh"] - by_site["supplier_mwh"]
+    ).clip(lower=0.0)
+    by_site["residual_factor_tco2_per_mwh"] = residual_factor_tco2_per_mwh
+    by_site["market_tco2e"] = (
+        by_site["residual_mwh"] * residual_factor_tco2_per_mwh + by_site["supplier_tco2e"]
+    )
+    by_site = by_site.drop(columns="supplier_tco2e").reset_index(drop=True)
+    return MarketBasedScope2(
+        by_site=by_site,
+        allocations=allocated.drop(columns="supplier_factor_tco2_per_mwh"),
+        unallocated=pd.DataFrame(
+            unallocated, columns=["instrument_id", "kind", "unallocated_mwh", "reason"]
+        ),
+    )

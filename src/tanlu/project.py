@@ -1,0 +1,274 @@
+"""A tanlu project folder: ``tanlu.toml`` (pydantic models) plus data files -> typed objects.
+
+The file format is documented field by field in docs/file-formats.md.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tanlu.errors import ProjectError
+from tanlu.factors.regions import (
+    grid_region_of_province,
+    resolve_grid_region,
+    resolve_province,
+)
+
+CONFIG_FILE = "tanlu.toml"
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Year = Annotated[int, Field(ge=1990, le=2100)]
+
+
+class ConsolidationApproach(StrEnum):
+    """GHG Protocol Corporate Standard ch. 3 consolidation approaches."""
+
+    OPERATIONAL_CONTROL = "operational_control"
+    FINANCIAL_CONTROL = "financial_control"
+    EQUITY_SHARE = "equity_share"
+
+
+class GwpSet(StrEnum):
+    """IPCC assessment report whose 100-year GWPs convert gases to CO2e."""
+
+    AR5 = "AR5"
+    AR6 = "AR6"
+
+
+class MarketResidualPolicy(StrEnum):
+    """Which factor applies to grid electricity not covered by contractual instruments.
+
+    ``excluding_market_traded_non_fossil`` is reading A of shared/reference/standards.md (the
+    residual-mix reading, default); ``grid_average`` is reading B (the national average).
+    """
+
+    EXCLUDING_MARKET_TRADED_NON_FOSSIL = "excluding_market_traded_non_fossil"
+    GRID_AVERAGE = "grid_average"
+
+
+class FactorFallbackOrder(StrEnum):
+    """Whether a lookup gives up region specificity or year first (docs/methods.md)."""
+
+    REGION_FIRST = "region_first"
+    YEAR_FIRST = "year_first"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Organisation(_Model):
+    name: str
+    name_zh: str | None = None
+    base_year: Year
+    reporting_years: list[Year] = Field(min_length=1)
+    consolidation_approach: ConsolidationApproach = ConsolidationApproach.OPERATIONAL_CONTROL
+    gwp_set: GwpSet = GwpSet.AR5
+    # SBTi Target Validation Protocol C26: recalculate when structural change is >= 5% of the
+    # base year (shared/reference/standards.md section 4, status P-x). User-changeable.
+    base_year_significance_share: Share = 0.05
+
+
+class Accounting(_Model):
+    market_residual_policy: MarketResidualPolicy = (
+        MarketResidualPolicy.EXCLUDING_MARKET_TRADED_NON_FOSSIL
+    )
+    factor_fallback_order: FactorFallbackOrder = FactorFallbackOrder.REGION_FIRST
+    include_radiative_forcing: bool = False
+
+
+class Entity(_Model):
+    id: str = Field(min_length=1)
+    name: str
+    ownership_share: Share = 1.0
+    operational_control: bool = True
+    financial_control: bool = True
+
+
+class Site(_Model):
+    id: str = Field(min_length=1)
+    name: str
+    name_zh: str | None = None
+    entity: str
+    kind: str = "office"
+    province: str
+    grid_region: str | None = None
+    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    leased: bool = False
+    owned_from: date | None = None
+    owned_until: date | None = None
+
+    @model_validator(mode="after")
+    def _ownership_dates_in_order(self) -> Site:
+        if self.owned_from and self.owned_until and self.owned_until < self.owned_from:
+            raise ValueError("owned_until is before owned_from")
+        return self
+
+
+class DataFiles(_Model):
+    activities: list[str] = ["data/activities*.csv", "data/activities*.xlsx", "data/*.parquet"]
+    factors: list[str] = ["factors/*.csv"]
+    instruments: list[str] = ["data/instruments*.csv"]
+
+
+class ProjectConfig(_Model):
+    organisation: Organisation
+    accounting: Accounting = Accounting()
+    entities: list[Entity] = Field(min_length=1)
+    sites: list[Site] = Field(min_length=1)
+    data: DataFiles = DataFiles()
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> ProjectConfig:
+        entity_ids = [e.id for e in self.entities]
+        site_ids = [s.id for s in self.sites]
+        for kind, ids in (("entity", entity_ids), ("site", site_ids)):
+            duplicates = sorted({i for i in ids if ids.count(i) > 1})
+            if duplicates:
+                raise ValueError(f"duplicate {kind} id(s): {', '.join(duplicates)}")
+        for index, site in enumerate(self.sites):
+            if site.entity not in entity_ids:
+                raise ValueError(
+                    f"sites[{index}] ('{site.id}') names unknown entity '{site.entity}'"
+                )
+        if self.organisation.base_year > min(self.organisation.reporting_years):
+            raise ValueError("base_year is after the first reporting year")
+        return self
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded project: its folder, its configuration and the data files it names.
+
+    Attributes
+    ----------
+    root
+        The project folder.
+    config
+        The validated ``tanlu.toml``.
+    sites
+        One row per site: ``site, entity, kind, province, grid_region, ownership_share,
+        operational_control, financial_control, leased, owned_from, owned_until``, with
+        province and grid region in canonical English names.
+    activity_files, factor_files, instrument_files
+        Files matched by the globs of ``[data]``, sorted.
+    """
+
+    root: Path
+    config: ProjectConfig
+    sites: pd.DataFrame
+    activity_files: tuple[Path, ...]
+    factor_files: tuple[Path, ...]
+    instrument_files: tuple[Path, ...]
+
+    def display_path(self, path: Path) -> str:
+        """A path as the user should see it in messages: relative to the project when inside."""
+        try:
+            return str(path.relative_to(self.root.parent))
+        except ValueError:
+            return str(path)
+
+
+def _format_validation_error(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in item["loc"])
+        where = where.replace(".[", "[")
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def _glob(root: Path, patterns: list[str]) -> tuple[Path, ...]:
+    found: set[Path] = set()
+    for pattern in patterns:
+        found.update(p for p in root.glob(pattern) if p.is_file())
+    return tuple(sorted(found))
+
+
+def _site_table(config: ProjectConfig, config_path: Path) -> pd.DataFrame:
+    entities = {e.id: e for e in config.entities}
+    rows = []
+    for index, site in enumerate(config.sites):
+        province = resolve_province(site.province)
+        if province is None:
+            raise ProjectError(
+                f"{config_path}: sites[{index}].province: unknown province '{site.province}' "
+                f"(site '{site.id}')"
+            )
+        if site.grid_region is not None:
+            grid = resolve_grid_region(site.grid_region)
+            if grid is None:
+                raise ProjectError(
+                    f"{config_path}: sites[{index}].grid_region: unknown regional grid "
+                    f"'{site.grid_region}' (site '{site.id}')"
+                )
+        else:
+            grid = grid_region_of_province(province)
+        entity = entities[site.entity]
+        rows.append(
+            {
+                "site": site.id,
+                "site_name": site.name,
+                "entity": entity.id,
+                "kind": site.kind,
+                "province": province,
+                "grid_region": grid,
+                "ownership_share": entity.ownership_share,
+                "operational_control": entity.operational_control,
+                "financial_control": entity.financial_control,
+                "leased": site.leased,
+                "owned_from": pd.Timestamp(site.owned_from) if site.owned_from else pd.NaT,
+                "owned_until": pd.Timestamp(site.owned_until) if site.owned_until else pd.NaT,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def load_project(path: str | Path) -> Project:
+    """Load and validate a project folder.
+
+    Parameters
+    ----------
+    path
+        The folder holding ``tanlu.toml``, or the file itself.
+
+    Raises
+    ------
+    ProjectError
+        When the folder or file is missing, the TOML does not parse, or a field is invalid; the
+        message names the file and the field.
+    """
+    root = Path(path)
+    if root.is_file():
+        root = root.parent
+    config_path = root / CONFIG_FILE
+    if not config_path.is_file():
+        raise ProjectError(f"{root}: no {CONFIG_FILE} here (is this a tanlu project folder?)")
+    try:
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ProjectError(f"{config_path}: {error}") from None
+    except UnicodeDecodeError:
+        raise ProjectError(f"{config_path}: not UTF-8 text") from None
+    try:
+        config = ProjectConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ProjectError(f"{config_path}: {_format_validation_error(error)}") from None
+    root = root.resolve()
+    return Project(
+        root=root,
+        config=config,
+        sites=_site_table(config, config_path),
+        activity_files=_glob(root, config.data.activities),
+        factor_files=_glob(root, config.data.factors),
+        instrument_files=_glob(root, config.data.instruments),
+    )
