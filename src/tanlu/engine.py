@@ -12,6 +12,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
 LINE_COLUMNS: tuple[str, ...] = (
     "row_id",
@@ -39,8 +40,16 @@ def connect() -> Any:
 
 
 def to_table(con: Any, frame: pd.DataFrame, name: str) -> ir.Table:
-    """Register a pandas table with the connection (replacing one of the same name)."""
-    return con.create_table(name, frame, overwrite=True)
+    """Register a pandas table with the connection (replacing one of the same name).
+
+    The frame goes over as Arrow, which is also the fast path into DuckDB.
+    """
+    return con.create_table(name, pa.Table.from_pandas(frame, preserve_index=False), overwrite=True)
+
+
+def to_pandas(expr: ir.Table) -> pd.DataFrame:
+    """Execute an expression and return a pandas table (through Arrow)."""
+    return expr.to_pyarrow().to_pandas()
 
 
 def emission_lines(

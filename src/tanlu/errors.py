@@ -35,7 +35,8 @@ class InputIssue:
     file
         Path of the file as the user gave it.
     line
-        Line in a text file (the header is line 1), or row in a sheet; ``None`` for the whole file.
+        Line in a text file (the header is line 1), row in a sheet (the header is row 1) or in
+        a Parquet file (the first record is row 1); ``None`` for the whole file.
     column
         Column name, or ``None`` when the problem is the whole row or file.
     reason
@@ -55,7 +56,8 @@ class InputIssue:
         if self.sheet is not None:
             where += f" [sheet {self.sheet}]"
         if self.line is not None:
-            where += f", line {self.line}" if self.sheet is None else f", row {self.line}"
+            by_row = self.sheet is not None or self.file.lower().endswith(".parquet")
+            where += f", row {self.line}" if by_row else f", line {self.line}"
         if self.column is not None:
             where += f", column '{self.column}'"
         return where

@@ -82,6 +82,9 @@ class Accounting(_Model):
     )
     factor_fallback_order: FactorFallbackOrder = FactorFallbackOrder.REGION_FIRST
     include_radiative_forcing: bool = False
+    # Annual-average CNY per USD that replace the bundled rates (factors/data/exchange_rates.csv)
+    # when per-dollar spend factors are applied to CNY spend, e.g. {2022 = 6.9}.
+    cny_per_usd: dict[Year, Annotated[float, Field(gt=0)]] = {}
 
 
 class Entity(_Model):

@@ -141,13 +141,16 @@ class ActivityProperties:
 
     Attributes
     ----------
-    ncv_gj_per_unit
-        Net calorific value per canonical unit [GJ/t or GJ/m3], or None.
+    ncv_gj_per_t
+        Net calorific value by mass [GJ/t], or None.
+    ncv_gj_per_m3
+        Net calorific value by volume [GJ/m3], or None.
     density_t_per_m3
         Density [t/m3], or None.
     """
 
-    ncv_gj_per_unit: float | None = None
+    ncv_gj_per_t: float | None = None
+    ncv_gj_per_m3: float | None = None
     density_t_per_m3: float | None = None
 
 
@@ -219,8 +222,10 @@ def conversion_factor(
     registry = _registry()
     bridges = []
     if properties is not None:
-        if properties.ncv_gj_per_unit is not None:
-            bridges.append(registry.Quantity(properties.ncv_gj_per_unit, "GJ") / target)
+        if properties.ncv_gj_per_t is not None:
+            bridges.append(registry.Quantity(properties.ncv_gj_per_t, "GJ / metric_ton"))
+        if properties.ncv_gj_per_m3 is not None:
+            bridges.append(registry.Quantity(properties.ncv_gj_per_m3, "GJ / m**3"))
         if properties.density_t_per_m3 is not None:
             bridges.append(registry.Quantity(properties.density_t_per_m3, "metric_ton / m**3"))
     candidates = [source * b for b in bridges] + [source / b for b in bridges]

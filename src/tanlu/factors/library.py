@@ -111,6 +111,24 @@ class FactorLibrary:
             raise FactorError(f"unknown activity '{name}'")
         return match.iloc[0]
 
+    def with_exchange_rates(self, cny_per_usd: dict[int, float]) -> FactorLibrary:
+        """The library with some annual exchange rates replaced [CNY/USD].
+
+        Per-dollar factors of those dollar years are converted again; nothing else changes.
+        """
+        if not cny_per_usd:
+            return self
+        rates = {**self.cny_per_usd, **cny_per_usd}
+        factors = self.factors.copy()
+        years = factors["dollar_year"]
+        for year, rate in cny_per_usd.items():
+            rows = years == year
+            old = self.cny_per_usd.get(year)
+            if old is None:
+                raise FactorError(f"no per-dollar factors use {year} dollars")
+            factors.loc[rows.fillna(False), "factor_t_per_unit"] *= old / rate
+        return FactorLibrary(self.activities, factors, self.gwp, self.properties, rates)
+
     def gwp_of(self, gas: str, gwp_set: str) -> float:
         """100-year GWP of a gas in the chosen set (CO2e rows count 1)."""
         if gas == "CO2e":
@@ -162,12 +180,14 @@ def _properties(table: pd.DataFrame) -> dict[str, ActivityProperties]:
     found: dict[str, dict[str, float]] = {}
     for row in table.itertuples(index=False):
         values = found.setdefault(str(row.activity), {})
-        if row.property == "ncv":
-            values["ncv_gj_per_unit"] = float(row.value)
-        elif row.property == "density":
+        if row.property == "ncv" and row.unit in ("GJ/t", "GJ/m3"):
+            values["ncv_gj_per_t" if row.unit == "GJ/t" else "ncv_gj_per_m3"] = float(row.value)
+        elif row.property == "density" and row.unit == "t/m3":
             values["density_t_per_m3"] = float(row.value)
         else:
-            raise FactorError(f"fuel_properties.csv: unknown property '{row.property}'")
+            raise FactorError(
+                f"fuel_properties.csv: unknown property '{row.property}' in '{row.unit}'"
+            )
     return {activity: ActivityProperties(**values) for activity, values in found.items()}
 
 
@@ -212,6 +232,7 @@ def _check_factor_rows(
     method_of = dict(zip(activities["activity"], activities["method"], strict=True))
     issues: list[InputIssue] = []
     converted: list[float] = []
+    dollar_years: list[int | None] = []
     keep: list[bool] = []
     regions: list[str] = []
     methods: list[str] = []
@@ -266,6 +287,7 @@ def _check_factor_rows(
             bad("source", "every factor needs a source")
             ok = False
         factor = float("nan")
+        dollar_year = None
         if ok:
             try:
                 tonnes, denominator, dollar_year = parse_factor_unit(str(row.unit))
@@ -285,11 +307,13 @@ def _check_factor_rows(
                 bad("unit", str(error))
                 ok = False
         converted.append(factor)
+        dollar_years.append(dollar_year if ok else None)
         keep.append(ok)
     frame = frame.copy()
     frame["region"] = regions
     frame["method"] = methods
     frame["factor_t_per_unit"] = converted
+    frame["dollar_year"] = pd.array(dollar_years, dtype="Int64")
     good = frame.loc[keep].copy()
     good["year_start"] = pd.to_numeric(good["year_start"]).astype("int64")
     good["year_end"] = pd.to_numeric(good["year_end"].replace("", np.nan)).astype("Int64")

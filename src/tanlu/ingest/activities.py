@@ -74,6 +74,18 @@ def _issues(
     ]
 
 
+def _where(frame: pd.DataFrame, index: int) -> str:
+    """Name another row of the input the way issues name places ("file [sheet S], row N")."""
+    sheet = frame.at[index, "source_sheet"]
+    return InputIssue(
+        str(frame.at[index, "source_file"]),
+        int(frame.at[index, "source_line"]),
+        None,
+        "",
+        None if pd.isna(sheet) else str(sheet),
+    ).location()
+
+
 def _parse_dates(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.normalize()
@@ -229,15 +241,14 @@ def prepare_activities(
     flag(
         duplicated,
         None,
-        lambda i: (
-            f"duplicate of {frame.at[j, 'source_file']} line {frame.at[j, 'source_line']}"
-            for j in first_seen.loc[i]
-        ),
+        lambda i: (f"duplicate of {_where(frame, int(j))}" for j in first_seen.loc[i]),
     )
 
-    # Overlapping periods for the same site, activity and meter (scope 1 and 2 only).
+    # Overlapping periods for the same site, activity and meter (scope 1 and 2 only): each
+    # period is compared with the latest-ending period that started before it.
     metered = (scope.isin([1, 2])) & ~bad
     if metered.any():
+        keys = ["site", "activity", "meter"]
         sub = pd.DataFrame(
             {
                 "site": frame["site"],
@@ -245,26 +256,22 @@ def prepare_activities(
                 "meter": frame["meter"].astype("string").fillna(""),
                 "start": start,
                 "end": end,
+                "row": frame.index,
             }
         ).loc[metered]
-        sub = sub.sort_values(["site", "activity", "meter", "start", "end"])
-        group = sub.groupby(["site", "activity", "meter"], sort=False)
-        previous_end = group["end"].shift()
-        previous_row = (
-            pd.Series(sub.index, index=sub.index)
-            .groupby([sub["site"], sub["activity"], sub["meter"]])
-            .shift()
-        )
-        overlap = (previous_end.notna()) & (sub["start"] <= previous_end)
-        mask = pd.Series(False, index=frame.index)
-        mask.loc[overlap[overlap].index] = True
-        partner = previous_row.reindex(frame.index)
+        sub = sub.sort_values([*keys, "start", "end"])
+        groups = [sub[k] for k in keys]
+        running_end = sub.groupby(keys, sort=False)["end"].cummax()
+        holder = sub["row"].where(sub["end"] == running_end).groupby(groups, sort=False).ffill()
+        previous_end = running_end.groupby(groups, sort=False).shift()
+        previous_row = holder.groupby(groups, sort=False).shift()
+        overlap = previous_end.notna() & (sub["start"] <= previous_end)
+        partner = previous_row.loc[overlap].reindex(frame.index)
         flag(
-            mask,
+            partner.notna(),
             "period_start",
             lambda i: (
-                f"period overlaps {frame.at[int(p), 'source_file']} line "
-                f"{frame.at[int(p), 'source_line']} for the same site, activity and meter "
+                f"period overlaps {_where(frame, int(p))} for the same site, activity and meter "
                 "(double counting)"
                 for p in partner.loc[i]
             ),

@@ -9,7 +9,7 @@ market-based from :mod:`tanlu.inventory.instruments`. Gases regulated by the Mon
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -20,6 +20,7 @@ from tanlu.factors.library import FactorLibrary, load_factor_library
 from tanlu.factors.lookup import lookup_factor, resolve_factors
 from tanlu.ingest.activities import PreparedActivities, prepare_activities
 from tanlu.ingest.readers import read_activity_file
+from tanlu.inventory.base_year import BaseYearCheck, compare_structures, sites_in_structure_of
 from tanlu.inventory.boundary import define_boundary
 from tanlu.inventory.instruments import (
     MarketBasedScope2,
@@ -79,10 +80,22 @@ def load_inputs(project: Project, progress: Progress | None = None) -> ProjectIn
     InputError
         Listing every bad row of every file (nothing is computed from a project with bad rows).
     """
-    library = load_factor_library(
-        project.factor_files, [project.display_path(p) for p in project.factor_files]
-    )
     issues: list[InputIssue] = []
+    try:
+        library = load_factor_library(
+            project.factor_files, [project.display_path(p) for p in project.factor_files]
+        )
+    except InputError as error:
+        # Report the override files' problems, and go on checking the data against the
+        # bundled library so that every problem is reported in one pass.
+        issues.extend(error.issues)
+        library = load_factor_library()
+    try:
+        library = library.with_exchange_rates(dict(project.config.accounting.cny_per_usd))
+    except FactorError as error:
+        issues.append(
+            InputIssue(str(project.root / "tanlu.toml"), None, "accounting.cny_per_usd", str(error))
+        )
     frames = []
     if not project.activity_files:
         issues.append(
@@ -110,7 +123,7 @@ def load_inputs(project: Project, progress: Progress | None = None) -> ProjectIn
     )
     issues.extend(instrument_issues)
     if issues:
-        raise InputError(issues)
+        raise InputError(sorted(issues, key=lambda i: (i.file, i.sheet or "", i.line or 0)))
     return ProjectInputs(
         library, prepared.table, prepared.unit_conversions, instruments, prepared.rows_read
     )
@@ -155,6 +168,12 @@ def resolve_site_factors(
     gwp_set = project.config.organisation.gwp_set.value
     gases = library.gwp.set_index("gas")
     merged["gwp"] = [library.gwp_of(g, gwp_set) for g in merged["gas"]]
+    # A CO2e factor aggregated with another GWP set cannot be re-weighted: say so.
+    other_gwp = (merged["gas"] == "CO2e") & ~merged["gwp_set"].fillna("").isin(["", gwp_set])
+    note = "CO2e factor uses " + merged["gwp_set"].fillna("") + f" GWPs, project uses {gwp_set}"
+    merged["fallback"] = merged["fallback"].where(
+        ~other_gwp, (merged["fallback"] + "; " + note).str.lstrip("; ")
+    )
     merged["outside_scopes"] = [
         bool(gases.at[g, "montreal_protocol"]) if g in gases.index else False for g in merged["gas"]
     ]
@@ -182,6 +201,9 @@ class InventoryResult:
         Every factor behind a number, with its source and status.
     excluded_sites
         Sites outside the organisational boundary.
+    base_year_check
+        For a reporting year after the base year: whether structural change since the base
+        year passes the significance threshold (:mod:`tanlu.inventory.base_year`).
     """
 
     organisation: str
@@ -200,6 +222,7 @@ class InventoryResult:
     factors_used: pd.DataFrame
     excluded_sites: pd.DataFrame
     residual_factor_id: str
+    base_year_check: BaseYearCheck | None = None
 
     def _scope_total(self, scope: int) -> float:
         match = self.by_scope.loc[self.by_scope["scope"] == scope, "emissions_tco2e"]
@@ -282,6 +305,9 @@ class InventoryResult:
             "fallbacks": records(self.fallbacks),
             "factors_used": records(self.factors_used),
             "excluded_sites": records(self.excluded_sites),
+            "base_year_check": (
+                self.base_year_check.to_dict() if self.base_year_check is not None else None
+            ),
         }
 
 
@@ -303,7 +329,10 @@ def _residual_factor(project: Project, library: FactorLibrary, year: int) -> pd.
 
 
 def calculate_inventory(
-    project: Project, year: int, inputs: ProjectInputs | None = None
+    project: Project,
+    year: int,
+    inputs: ProjectInputs | None = None,
+    check_base_year: bool = True,
 ) -> InventoryResult:
     """Calculate the inventory of one year.
 
@@ -315,6 +344,8 @@ def calculate_inventory(
         A base or reporting year of the project.
     inputs
         Already-loaded inputs (to compute several years from one read); read when omitted.
+    check_base_year
+        Also check whether structural change requires a base-year recalculation.
 
     Raises
     ------
@@ -376,8 +407,8 @@ def calculate_inventory(
     lines_expr = engine.emission_lines(
         activity_table, conversion_table, site_table, factor_table, year
     ).cache()
-    by_scope = engine.summarise(lines_expr, ["scope"]).execute()
-    by_category = engine.summarise(lines_expr, ["scope", "category"]).execute()
+    by_scope = engine.to_pandas(engine.summarise(lines_expr, ["scope"]))
+    by_category = engine.to_pandas(engine.summarise(lines_expr, ["scope", "category"]))
     by_gas_expr = (
         lines_expr.group_by(["gas", "outside_scopes"])
         .aggregate(
@@ -386,9 +417,9 @@ def calculate_inventory(
         )
         .order_by(["outside_scopes", "gas"])
     )
-    by_gas = by_gas_expr.execute()
-    site_scope = engine.summarise(lines_expr, ["entity", "site", "scope"]).execute()
-    lines = lines_expr.execute()
+    by_gas = engine.to_pandas(by_gas_expr)
+    site_scope = engine.to_pandas(engine.summarise(lines_expr, ["entity", "site", "scope"]))
+    lines = engine.to_pandas(lines_expr)
     lines_expr.release()
     con.disconnect()
 
@@ -424,7 +455,17 @@ def calculate_inventory(
     heat = lines.loc[(lines["category"] == "purchased_heat") & ~lines["outside_scopes"]]
     heat_by_site = heat.groupby("site")["emissions_tco2e"].sum()
     market_by_site = market.by_site.set_index("site")
-    by_site["electricity_mwh"] = by_site["site"].map(market_by_site["electricity_mwh"]).fillna(0.0)
+    all_electricity = lines.loc[lines["activity"] == "electricity"].drop_duplicates("row_id")
+    electricity_by_site = (
+        (
+            all_electricity["quantity_canonical"]
+            * all_electricity["share_in_year"]
+            * all_electricity["consolidation_share"]
+        )
+        .groupby(all_electricity["site"])
+        .sum()
+    )
+    by_site["electricity_mwh"] = by_site["site"].map(electricity_by_site).fillna(0.0)
     by_site["scope2_market_tco2e"] = by_site["site"].map(market_by_site["market_tco2e"]).fillna(
         0.0
     ) + by_site["site"].map(heat_by_site).fillna(0.0)
@@ -443,17 +484,20 @@ def calculate_inventory(
         ["scope1_tco2e", "scope2_location_tco2e", "scope2_market_tco2e", "scope3_tco2e"]
     ].sum()
 
-    fallback_rows = site_factors.loc[
-        site_factors["fallback"] != "", ["site", "activity", "factor_id", "fallback"]
-    ]
+    fallback_rows = (
+        site_factors.loc[site_factors["fallback"] != ""]
+        .groupby(["activity", "factor_id", "fallback"], as_index=False)["site"]
+        .agg(lambda sites: ", ".join(sorted(set(sites))))
+        .rename(columns={"site": "sites"})
+    )
     residual_fallback = residual.loc[residual["fallback"] != "", ["factor_id", "fallback"]]
     fallbacks = pd.concat(
         [
-            fallback_rows.drop_duplicates(),
-            residual_fallback.assign(site="(all)", activity="electricity (market-based residual)"),
+            fallback_rows,
+            residual_fallback.assign(sites="(all)", activity="electricity (market-based residual)"),
         ],
         ignore_index=True,
-    )[["site", "activity", "factor_id", "fallback"]]
+    )[["activity", "factor_id", "fallback", "sites"]]
 
     used_ids = set(lines["factor_id"]) | set(residual["factor_id"])
     factors_used = (
@@ -479,6 +523,10 @@ def calculate_inventory(
         .reset_index(drop=True)
     )
 
+    base_year_check = None
+    if check_base_year and year != organisation.base_year:
+        base_year_check = _check_base_year(project, inputs, year)
+
     excluded = boundary.loc[boundary["boundary"] == "excluded", ["site", "entity"]].assign(
         reason=f"outside the boundary under {organisation.consolidation_approach.value}"
     )
@@ -499,4 +547,24 @@ def calculate_inventory(
         factors_used=factors_used,
         excluded_sites=excluded.reset_index(drop=True),
         residual_factor_id=str(residual["factor_id"].iloc[0]),
+        base_year_check=base_year_check,
+    )
+
+
+def _check_base_year(project: Project, inputs: ProjectInputs, year: int) -> BaseYearCheck:
+    base_year = project.config.organisation.base_year
+    reported = calculate_inventory(project, base_year, inputs, check_base_year=False)
+    restructured = replace(project, sites=sites_in_structure_of(project.sites, year))
+    present = set(restructured.sites["site"])
+    kept = inputs.activities.loc[inputs.activities["site"].isin(present)]
+    recalculated = calculate_inventory(
+        restructured, base_year, replace(inputs, activities=kept), check_base_year=False
+    )
+    return compare_structures(
+        project.sites,
+        base_year,
+        year,
+        reported.total_location_tco2e,
+        recalculated.total_location_tco2e,
+        project.config.organisation.base_year_significance_share,
     )

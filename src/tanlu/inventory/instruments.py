@@ -62,11 +62,13 @@ def read_instruments(
                 bad("site", f"unknown site '{row.site}' (not in tanlu.toml)")
             if row.kind == "supplier_factor":
                 try:
-                    float(row.supplier_factor_tco2_per_mwh)
+                    factor = float(row.supplier_factor_tco2_per_mwh)
                 except (TypeError, ValueError):
+                    factor = float("nan")
+                if not (np.isfinite(factor) and factor >= 0):
                     bad(
                         "supplier_factor_tco2_per_mwh",
-                        "a supplier_factor instrument needs a factor",
+                        "a supplier_factor instrument needs a non-negative factor [tCO2/MWh]",
                     )
         frame["source_file"] = display
         frame["source_line"] = range(2, len(frame) + 2)

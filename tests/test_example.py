@@ -1,0 +1,49 @@
+"""The bundled example lands within 5% of the published 2021 totals (docs/example-calibration)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import tanlu
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "internet-company"
+
+# Published 2021 figures of the organisation in the seed (shared/reference/README.md, status S:
+# the carbon-neutrality targets and roadmap report of 24 Feb 2022) [tCO2e]
+PUBLISHED_2021 = {"scope1": 19_000, "scope2": 2_349_000, "scope3": 2_743_000}
+
+
+@pytest.fixture(scope="module")
+def result_2021() -> tanlu.InventoryResult:
+    return tanlu.calculate_inventory(tanlu.load_project(EXAMPLE), 2021)
+
+
+def test_example_is_within_5_percent_of_the_published_scopes(
+    result_2021: tanlu.InventoryResult,
+) -> None:
+    assert result_2021.scope1_tco2e == pytest.approx(PUBLISHED_2021["scope1"], rel=0.05)
+    assert result_2021.scope2_location_tco2e == pytest.approx(PUBLISHED_2021["scope2"], rel=0.05)
+    assert result_2021.scope3_tco2e == pytest.approx(PUBLISHED_2021["scope3"], rel=0.05)
+    total = result_2021.scope1_tco2e + result_2021.scope2_location_tco2e + result_2021.scope3_tco2e
+    assert result_2021.total_location_tco2e == pytest.approx(total, rel=1e-12)
+
+
+def test_example_uses_every_file_format_and_reports_fallbacks(
+    result_2021: tanlu.InventoryResult,
+) -> None:
+    files = {Path(f).suffix for f in result_2021.lines["source_file"]}
+    assert {".csv", ".xlsx"} <= files
+    assert not result_2021.fallbacks.empty
+    leased = result_2021.by_category.set_index("category").loc["cat8_upstream_leased_assets"]
+    assert float(leased["emissions_tco2e"]) > 0
+
+
+def test_example_2022_allocates_the_published_green_power_contracts() -> None:
+    result = tanlu.calculate_inventory(tanlu.load_project(EXAMPLE), 2022)
+    contracts = result.scope2_market.allocations
+    green = contracts.loc[contracts["kind"] == "green_power_contract", "allocated_mwh"].sum()
+    # six green-power contracts for 2022: 504 GWh (shared/reference/README.md, status S)
+    assert green == pytest.approx(504_000, rel=1e-9)
+    assert result.scope2_market_tco2e < result.scope2_location_tco2e

@@ -1,0 +1,302 @@
+"""The inventory: golden cases a person can check by hand, with the arithmetic written out."""
+
+from __future__ import annotations
+
+import pytest
+
+import tanlu
+from tanlu.inventory import InventoryResult
+
+from .conftest import BASIC_TOML, MakeProject
+
+# MEE/NBS 2022 factors [tCO2/MWh] (src/tanlu/factors/data/factors_electricity_cn.csv)
+GUANGDONG_2022 = 0.4403
+BEIJING_2022 = 0.558
+NATIONAL_EXCL_2022 = 0.5856  # national, excluding market-traded non-fossil electricity
+NATIONAL_2022 = 0.5366
+
+
+def inventory(root, year: int = 2022) -> InventoryResult:  # type: ignore[no-untyped-def]
+    return tanlu.calculate_inventory(tanlu.load_project(root), year)
+
+
+ELECTRICITY = """\
+gz,2022-01-01,2022-12-31,electricity,1000,MWh
+bj,2021-12-01,2022-01-31,electricity,620,MWh
+"""
+
+
+def test_location_based_scope2_with_a_period_split_by_days(make_project: MakeProject) -> None:
+    result = inventory(make_project(ELECTRICITY))
+    # gz: 1,000 MWh x 0.4403 = 440.3 t
+    # bj: 620 MWh over 62 days (1 Dec 2021 - 31 Jan 2022), 31 of them in 2022 -> 310 MWh
+    #     310 x 0.558 = 172.98 t
+    assert result.scope2_location_tco2e == pytest.approx(440.3 + 172.98, rel=1e-12)
+    by_site = result.by_site.set_index("site")
+    assert by_site.loc["bj", "electricity_mwh"] == pytest.approx(310.0)
+    # The 2021 part lands in 2021: 310 MWh x Beijing 2021 (0.5688) = 176.328 t
+    assert inventory(make_project(ELECTRICITY, name="p2"), 2021).scope2_location_tco2e == (
+        pytest.approx(310 * 0.5688, rel=1e-12)
+    )
+
+
+def test_market_based_with_pooled_certificates(make_project: MakeProject) -> None:
+    instruments = "instrument_id,kind,vintage_year,energy_mwh\ngec-1,gec,2022,300\n"
+    result = inventory(make_project(ELECTRICITY, files={"data/instruments.csv": instruments}))
+    # 1,310 MWh consumed; 300 MWh of GECs at zero; 1,010 MWh x 0.5856 = 591.456 t
+    assert result.scope2_market_tco2e == pytest.approx(1010 * NATIONAL_EXCL_2022, rel=1e-12)
+    allocated = result.scope2_market.allocations["allocated_mwh"].sum()
+    assert allocated == pytest.approx(300.0)
+    assert result.scope2_market.unallocated.empty
+
+
+def test_certificates_are_claimed_once_and_surplus_reported(make_project: MakeProject) -> None:
+    instruments = (
+        "instrument_id,kind,vintage_year,energy_mwh,site\n"
+        "ppa-gz,green_power_contract,2022,1200,gz\n"  # gz uses only 1,000: 200 left over
+        "gec-old,gec,2021,500,\n"  # wrong vintage: not used for 2022
+    )
+    result = inventory(make_project(ELECTRICITY, files={"data/instruments.csv": instruments}))
+    market = result.scope2_market.by_site.set_index("site")
+    assert market.loc["gz", "market_tco2e"] == pytest.approx(0.0)
+    # bj: 310 MWh x 0.5856 = 181.536 t
+    assert market.loc["bj", "market_tco2e"] == pytest.approx(310 * NATIONAL_EXCL_2022, rel=1e-12)
+    unallocated = result.scope2_market.unallocated.set_index("instrument_id")
+    assert unallocated.loc["ppa-gz", "unallocated_mwh"] == pytest.approx(200.0)
+    assert "gec-old" not in unallocated.index
+
+
+def test_supplier_factor_and_market_boundary(make_project: MakeProject) -> None:
+    instruments = (
+        "instrument_id,kind,vintage_year,energy_mwh,site,market,supplier_factor_tco2_per_mwh\n"
+        "sup-1,supplier_factor,2022,100,bj,,0.3\n"
+        "irec-1,gec,2022,50,,Europe,\n"
+    )
+    result = inventory(make_project(ELECTRICITY, files={"data/instruments.csv": instruments}))
+    # bj: 100 MWh x 0.3 + 210 MWh x 0.5856 = 30 + 122.976; gz: 1,000 x 0.5856
+    expected = 100 * 0.3 + 210 * NATIONAL_EXCL_2022 + 1000 * NATIONAL_EXCL_2022
+    assert result.scope2_market_tco2e == pytest.approx(expected, rel=1e-12)
+    reason = result.scope2_market.unallocated.set_index("instrument_id").loc["irec-1", "reason"]
+    assert "market boundary" in reason
+
+
+def test_reading_b_uses_the_national_average(make_project: MakeProject) -> None:
+    toml = BASIC_TOML + '\n[accounting]\nmarket_residual_policy = "grid_average"\n'
+    result = inventory(make_project(ELECTRICITY, toml=toml))
+    # 1,310 MWh x 0.5366 = 702.946 t
+    assert result.scope2_market_tco2e == pytest.approx(1310 * NATIONAL_2022, rel=1e-12)
+
+
+def test_standards_golden_case_reading_a(make_project: MakeProject) -> None:
+    # shared/reference/standards.md section 6: 10,000 MWh, 3,000 MWh green power with GECs,
+    # 2022 factors. Market-based under reading A: 7,000 x 0.5856 = 4,099.2 t.
+    toml = BASIC_TOML.replace('province = "广东"', 'province = "西藏"')  # national location factor
+    rows = "gz,2022-01-01,2022-12-31,electricity,10000,MWh\n"
+    instruments = (
+        "instrument_id,kind,vintage_year,energy_mwh\ngp-1,green_power_contract,2022,3000\n"
+    )
+    result = inventory(make_project(rows, toml=toml, files={"data/instruments.csv": instruments}))
+    assert result.scope2_location_tco2e == pytest.approx(5366.0, rel=1e-12)  # 10,000 x 0.5366
+    assert result.scope2_market_tco2e == pytest.approx(4099.2, rel=1e-12)
+    assert "Tibet" in result.fallbacks["fallback"].iloc[0]
+
+
+def test_scope1_fuels_and_refrigerants(make_project: MakeProject) -> None:
+    rows = (
+        "bj,2022-03-01,2022-03-31,diesel_stationary,1000,L\n"
+        "gz,2022-05-01,2022-05-01,refrigerant_hfc_134a,10,kg\n"
+        "gz,2022-05-01,2022-05-01,refrigerant_hcfc_22,5,kg\n"
+    )
+    result = inventory(make_project(rows))
+    # diesel: 1,000 L = 1 m3 x 0.8299 t/m3 = 0.8299 t x 3.0959 tCO2/t (China guideline)
+    diesel = 0.8299 * 3.0959
+    # HFC-134a: 0.010 t x GWP 1,300 (AR5) = 13 t
+    assert result.scope1_tco2e == pytest.approx(diesel + 13.0, rel=1e-12)
+    # HCFC-22 (Montreal Protocol): 0.005 t x 1,760 = 8.8 t, outside the scopes
+    assert result.outside_scopes_tco2e == pytest.approx(8.8, rel=1e-12)
+    assert result.total_location_tco2e == pytest.approx(diesel + 13.0, rel=1e-12)
+
+
+def test_gwp_set_is_the_projects_choice(make_project: MakeProject) -> None:
+    toml = BASIC_TOML.replace(
+        "reporting_years = [2021, 2022]", 'reporting_years = [2021, 2022]\ngwp_set = "AR6"'
+    )
+    rows = "gz,2022-05-01,2022-05-01,refrigerant_hfc_134a,10,kg\n"
+    # 0.010 t x 1,530 (AR6) = 15.3 t
+    assert inventory(make_project(rows, toml=toml)).scope1_tco2e == pytest.approx(15.3)
+
+
+EQUITY_TOML = """\
+[organisation]
+name = "Group"
+base_year = 2022
+reporting_years = [2022]
+consolidation_approach = "{approach}"
+
+[[entities]]
+id = "parent"
+name = "Parent"
+
+[[entities]]
+id = "jv"
+name = "Joint venture"
+ownership_share = 0.6
+operational_control = false
+financial_control = true
+
+[[entities]]
+id = "landlord"
+name = "Colocation provider"
+ownership_share = 0.0
+operational_control = false
+financial_control = false
+
+[[sites]]
+id = "hq"
+name = "HQ"
+entity = "parent"
+province = "Guangdong"
+
+[[sites]]
+id = "jv-dc"
+name = "JV data centre"
+entity = "jv"
+province = "Guangdong"
+
+[[sites]]
+id = "colo"
+name = "Leased colocation hall"
+entity = "landlord"
+province = "Guangdong"
+leased = true
+"""
+
+GROUP_ROWS = """\
+hq,2022-01-01,2022-12-31,electricity,1000,MWh
+jv-dc,2022-01-01,2022-12-31,electricity,1000,MWh
+colo,2022-01-01,2022-12-31,electricity,1000,MWh
+"""
+
+
+@pytest.mark.parametrize(
+    ("approach", "scope2_mwh", "scope3_mwh", "excluded"),
+    [
+        # hq in full; jv not operationally controlled and not leased: excluded; colo -> cat 8
+        ("operational_control", 1000, 1000, {"jv-dc"}),
+        # hq and jv (financially controlled) in full; colo -> cat 8
+        ("financial_control", 2000, 1000, set()),
+        # hq x 1.0 + jv x 0.6; colo (0% owned, leased) -> cat 8
+        ("equity_share", 1600, 1000, set()),
+    ],
+)
+def test_consolidation_approaches(
+    make_project: MakeProject,
+    approach: str,
+    scope2_mwh: float,
+    scope3_mwh: float,
+    excluded: set[str],
+) -> None:
+    root = make_project(GROUP_ROWS, toml=EQUITY_TOML.format(approach=approach), name=approach)
+    result = inventory(root)
+    assert result.scope2_location_tco2e == pytest.approx(scope2_mwh * GUANGDONG_2022, rel=1e-12)
+    assert result.scope3_tco2e == pytest.approx(scope3_mwh * GUANGDONG_2022, rel=1e-12)
+    cat8 = result.by_category.loc[result.by_category["category"] == "cat8_upstream_leased_assets"]
+    assert float(cat8["emissions_tco2e"].sum()) == pytest.approx(scope3_mwh * GUANGDONG_2022)
+    assert set(result.excluded_sites["site"]) == excluded
+
+
+def test_scope3_spend_travel_and_category_override(make_project: MakeProject) -> None:
+    rows = (
+        "gz,2022-06-01,2022-06-30,spend_naics_334111,100,万元\n"
+        "gz,2022-06-01,2022-06-30,spend_naics_334111,50000,CNY\n"
+        "gz,2022-07-01,2022-07-03,air_travel_domestic,2000,passenger-km\n"
+    )
+    root = make_project(rows)
+    (root / "data" / "activities.csv").write_text(
+        "site,period_start,period_end,activity,quantity,unit,category\n"
+        "gz,2022-06-01,2022-06-30,spend_naics_334111,100,万元,cat1_purchased_goods_services\n"
+        "gz,2022-06-01,2022-06-30,spend_naics_334111,50000,CNY,\n"
+        "gz,2022-07-01,2022-07-03,air_travel_domestic,2000,passenger-km,\n",
+        encoding="utf-8",
+    )
+    result = inventory(root)
+    library = tanlu.factors.load_factor_library()
+    spend = library.factors.set_index("factor_id").loc["us_epa_sc_v1_3_us_spend_naics_334111"]
+    per_cny = spend["value"] / 1000 / library.cny_per_usd[2022]  # kg/USD_2022 -> t/CNY
+    categories = result.by_category.set_index("category")["emissions_tco2e"]
+    # 100 万元 = 1,000,000 CNY moved to category 1; 50,000 CNY stays in category 2
+    assert categories["cat1_purchased_goods_services"] == pytest.approx(1_000_000 * per_cny)
+    assert categories["cat2_capital_goods"] == pytest.approx(50_000 * per_cny)
+    # domestic flight: 2,000 pkm x 95.3 g/pkm (BJTU, China, flight stage) = 0.1906 t
+    assert categories["cat6_business_travel"] == pytest.approx(0.1906, rel=1e-12)
+
+
+def test_every_line_traces_to_its_row_and_factor(make_project: MakeProject) -> None:
+    rows = ELECTRICITY + "bj,2022-03-01,2022-03-31,diesel_stationary,2,t\n"
+    result = inventory(make_project(rows))
+    lines = result.lines
+    assert lines["source_file"].str.endswith("activities.csv").all()
+    assert sorted(lines["source_line"]) == [2, 3, 4]
+    assert set(lines["factor_id"]) <= set(result.factors_used["factor_id"])
+    assert result.factors_used["source"].str.len().gt(0).all()
+    in_scopes = lines.loc[~lines["outside_scopes"], "emissions_tco2e"].sum()
+    assert in_scopes == pytest.approx(result.total_location_tco2e, rel=1e-12)
+
+
+def test_scopes_sum_to_totals(make_project: MakeProject) -> None:
+    rows = ELECTRICITY + (
+        "bj,2022-03-01,2022-03-31,diesel_stationary,2,t\n"
+        "gz,2022-07-01,2022-07-03,rail_travel,500,passenger-km\n"
+    )
+    result = inventory(make_project(rows))
+    totals = result.to_dict()["totals"]
+    assert totals["total_location_tco2e"] == pytest.approx(
+        totals["scope1_tco2e"] + totals["scope2_location_tco2e"] + totals["scope3_tco2e"]
+    )
+    assert totals["total_market_tco2e"] == pytest.approx(
+        totals["scope1_tco2e"] + totals["scope2_market_tco2e"] + totals["scope3_tco2e"]
+    )
+    by_site = result.by_site[["scope1_tco2e", "scope2_location_tco2e", "scope3_tco2e"]].sum()
+    assert by_site.sum() == pytest.approx(totals["total_location_tco2e"])
+
+
+ACQUISITION_TOML = BASIC_TOML.replace(
+    'kind = "data_centre"\nprovince = "Beijing"',
+    'kind = "data_centre"\nprovince = "Beijing"\nowned_from = 2022-07-01',
+)
+
+
+def test_acquired_site_counts_from_its_acquisition_and_triggers_recalculation(
+    make_project: MakeProject,
+) -> None:
+    rows = (
+        "gz,2021-01-01,2021-12-31,electricity,1000,MWh\n"
+        "gz,2022-01-01,2022-12-31,electricity,1000,MWh\n"
+        "bj,2021-01-01,2021-12-31,electricity,365,MWh\n"
+        "bj,2022-01-01,2022-12-31,electricity,365,MWh\n"
+    )
+    result = inventory(make_project(rows, toml=ACQUISITION_TOML))
+    # bj joined on 1 July 2022: 184 of 365 days counted -> 184 MWh x 0.558
+    assert result.scope2_location_tco2e == pytest.approx(
+        1000 * GUANGDONG_2022 + 184 * BEIJING_2022, rel=1e-12
+    )
+    check = result.base_year_check
+    assert check is not None
+    # Base year 2021 as reported: gz only, 1,000 x 0.4715 = 471.5 t
+    assert check.reported_tco2e == pytest.approx(471.5, rel=1e-12)
+    # In the structure of 2022: + bj for all of 2021, 365 x 0.5688 = 207.612 t
+    assert check.recalculated_tco2e == pytest.approx(471.5 + 207.612, rel=1e-12)
+    assert check.change_share == pytest.approx(207.612 / 471.5, rel=1e-12)
+    assert check.recalculation_required
+    assert check.sites_added == ("bj",)
+
+
+def test_organic_growth_does_not_trigger_recalculation(make_project: MakeProject) -> None:
+    rows = (
+        "gz,2021-01-01,2021-12-31,electricity,1000,MWh\n"
+        "gz,2022-01-01,2022-12-31,electricity,3000,MWh\n"
+    )
+    check = inventory(make_project(rows)).base_year_check
+    assert check is not None
+    assert check.change_share == 0.0
+    assert not check.recalculation_required
