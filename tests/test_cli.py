@@ -112,7 +112,8 @@ def test_init_then_validate_then_inventory_json(tmp_path: Path) -> None:
         230 * electricity[0]["value"], rel=1e-12
     )
     assert totals["scope1_tco2e"] > 0  # 400 L of diesel in the back-up generator
-    assert totals["scope3_tco2e"] == 0
+    # category 3 only, derived from that diesel: 400 L = 0.4 m3 x 0.8299 t/m3 x 0.7520276 t/t
+    assert totals["scope3_tco2e"] == pytest.approx(0.4 * 0.8299 * 0.7520276, rel=1e-9)
 
 
 def test_inventory_json_hand_checked(make_project: MakeProject) -> None:

@@ -114,7 +114,10 @@ def test_scope1_fuels_and_refrigerants(make_project: MakeProject) -> None:
     assert result.scope1_tco2e == pytest.approx(diesel + 13.0, rel=1e-12)
     # HCFC-22 (Montreal Protocol): 0.005 t x 1,760 = 8.8 t, outside the scopes
     assert result.outside_scopes_tco2e == pytest.approx(8.8, rel=1e-12)
-    assert result.total_location_tco2e == pytest.approx(diesel + 13.0, rel=1e-12)
+    # category 3, derived: 0.8299 t of diesel x 752.0276 kg CO2e/t well-to-tank (DESNZ 2025)
+    wtt = 0.8299 * 0.7520276
+    assert result.scope3_tco2e == pytest.approx(wtt, rel=1e-12)
+    assert result.total_location_tco2e == pytest.approx(diesel + 13.0 + wtt, rel=1e-12)
 
 
 def test_gwp_set_is_the_projects_choice(make_project: MakeProject) -> None:
@@ -236,7 +239,12 @@ def test_every_line_traces_to_its_row_and_factor(make_project: MakeProject) -> N
     result = inventory(make_project(rows))
     lines = result.lines
     assert lines["source_file"].str.endswith("activities.csv").all()
-    assert sorted(lines["source_line"]) == [2, 3, 4]
+    # line 4 (diesel) has two emission lines: its combustion and its derived well-to-tank
+    assert sorted(lines["source_line"]) == [2, 3, 4, 4]
+    assert set(lines.loc[lines["source_line"] == 4, "activity"]) == {
+        "diesel_stationary",
+        "wtt_diesel",
+    }
     assert set(lines["factor_id"]) <= set(result.factors_used["factor_id"])
     assert result.factors_used["source"].str.len().gt(0).all()
     in_scopes = lines.loc[~lines["outside_scopes"], "emissions_tco2e"].sum()
@@ -300,3 +308,15 @@ def test_organic_growth_does_not_trigger_recalculation(make_project: MakeProject
     assert check is not None
     assert check.change_share == 0.0
     assert not check.recalculation_required
+
+
+def test_fuel_upstream_can_be_entered_instead_of_derived(make_project: MakeProject) -> None:
+    rows = "bj,2022-03-01,2022-03-31,diesel_mobile,2,t\nbj,2022-03-01,2022-03-31,wtt_diesel,2,t\n"
+    # derived by default: entering wtt_diesel as well would count it twice
+    issues = tanlu.inventory.check_inputs(tanlu.load_project(make_project(rows)))
+    assert [(i.line, i.column) for i in issues] == [(3, "activity")]
+    assert "count it twice" in issues[0].reason
+    toml = BASIC_TOML + "\n[accounting]\nderive_fuel_upstream = false\n"
+    result = inventory(make_project(rows, toml=toml, name="entered"))
+    # 2 t x 0.7520276 t CO2e/t, once
+    assert result.scope3_tco2e == pytest.approx(2 * 0.7520276, rel=1e-12)

@@ -82,6 +82,8 @@ class Accounting(_Model):
     )
     factor_fallback_order: FactorFallbackOrder = FactorFallbackOrder.REGION_FIRST
     include_radiative_forcing: bool = False
+    # Derive scope 3 category 3 (well-to-tank of fuels) from scope 1 fuel rows.
+    derive_fuel_upstream: bool = True
     # Annual-average CNY per USD that replace the bundled rates (factors/data/exchange_rates.csv)
     # when per-dollar spend factors are applied to CNY spend, e.g. {2022 = 6.9}.
     cny_per_usd: dict[Year, Annotated[float, Field(gt=0)]] = {}

@@ -173,6 +173,21 @@ def _read_activity_catalogue(
             )
     frame = frame.copy()
     frame["scope"] = pd.to_numeric(frame["scope"], errors="coerce").astype("Int64")
+    if "upstream_activity" not in frame.columns:
+        frame["upstream_activity"] = ""
+    frame["upstream_activity"] = frame["upstream_activity"].fillna("")
+    units = dict(zip(frame["activity"], frame["canonical_unit"], strict=True))
+    for position, row in enumerate(frame.itertuples(index=False), start=2):
+        upstream = str(row.upstream_activity)
+        if upstream and units.get(upstream) != row.canonical_unit:
+            issues.append(
+                InputIssue(
+                    origin,
+                    position,
+                    "upstream_activity",
+                    f"'{upstream}' is not an activity measured in {row.canonical_unit}",
+                )
+            )
     return frame, issues
 
 
@@ -417,7 +432,8 @@ def load_factor_library(
             )
             if not extra_issues and not clash:
                 activities = pd.concat(
-                    [activities, extra[list(ACTIVITY_COLUMNS)]], ignore_index=True
+                    [activities, extra[[*ACTIVITY_COLUMNS, "upstream_activity"]]],
+                    ignore_index=True,
                 )
             continue
         missing = [c for c in _REQUIRED_USER_COLUMNS if c not in frame.columns]

@@ -122,10 +122,53 @@ def load_inputs(project: Project, progress: Progress | None = None) -> ProjectIn
         set(project.sites["site"]),
     )
     issues.extend(instrument_issues)
+    if project.config.accounting.derive_fuel_upstream and not prepared.table.empty:
+        derived = set(library.activities["upstream_activity"]) - {""}
+        entered = prepared.table.loc[prepared.table["activity"].isin(derived)]
+        issues.extend(
+            InputIssue(
+                str(row.source_file),
+                int(row.source_line),
+                "activity",
+                f"'{row.activity}' is derived from scope 1 fuel rows; entering it too would "
+                "count it twice (set accounting.derive_fuel_upstream = false to enter it yourself)",
+                None if pd.isna(row.source_sheet) else str(row.source_sheet),
+            )
+            for row in entered.itertuples(index=False)
+        )
     if issues:
         raise InputError(sorted(issues, key=lambda i: (i.file, i.sheet or "", i.line or 0)))
     return ProjectInputs(
         library, prepared.table, prepared.unit_conversions, instruments, prepared.rows_read
+    )
+
+
+def derive_fuel_upstream(
+    library: FactorLibrary, activities: pd.DataFrame, conversions: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add scope 3 category 3 rows (well-to-tank) for every fuel row that has an upstream activity.
+
+    A derived row keeps the ``row_id`` and source of the fuel row it comes from, so its emission
+    lines trace to the same file and line; its quantity is the fuel's, in the same canonical unit.
+    """
+    catalogue = library.activities.set_index("activity")
+    upstream = catalogue["upstream_activity"]
+    upstream = upstream[upstream != ""]
+    fuel_rows = activities.loc[activities["activity"].isin(upstream.index)]
+    if fuel_rows.empty:
+        return activities, conversions
+    derived = fuel_rows.assign(
+        activity=fuel_rows["activity"].map(upstream),
+        scope=3,
+        category=fuel_rows["activity"].map(upstream).map(catalogue["category"]),
+    )
+    fuel_conversions = conversions.loc[conversions["activity"].isin(upstream.index)]
+    derived_conversions = fuel_conversions.assign(
+        activity=fuel_conversions["activity"].map(upstream)
+    ).drop_duplicates(["activity", "unit"])
+    return (
+        pd.concat([activities, derived], ignore_index=True),
+        pd.concat([conversions, derived_conversions], ignore_index=True),
     )
 
 
@@ -372,6 +415,10 @@ def calculate_inventory(
     activities = inputs.activities
     boundary = define_boundary(project.sites, organisation.consolidation_approach)
 
+    conversions = inputs.unit_conversions
+    if project.config.accounting.derive_fuel_upstream:
+        activities, conversions = derive_fuel_upstream(library, activities, conversions)
+
     pairs = activities[["site", "activity"]].drop_duplicates()
     site_factors = resolve_site_factors(project, library, pairs, year)
 
@@ -394,7 +441,7 @@ def calculate_inventory(
         "activities",
     )
     conversion_table = engine.to_table(
-        con, inputs.unit_conversions[["activity", "unit", "multiplier"]], "unit_conversions"
+        con, conversions[["activity", "unit", "multiplier"]], "unit_conversions"
     )
     site_table = engine.to_table(con, boundary, "sites")
     factor_table = engine.to_table(
@@ -423,7 +470,7 @@ def calculate_inventory(
     lines_expr.release()
     con.disconnect()
 
-    sources = activities[["row_id", "source_file", "source_sheet", "source_line"]]
+    sources = inputs.activities[["row_id", "source_file", "source_sheet", "source_line"]]
     lines = lines.merge(sources, on="row_id", how="left").sort_values(["row_id", "gas"])
     lines = lines.reset_index(drop=True)
 
