@@ -217,10 +217,11 @@ def prepare_activities(
     default_category = frame["activity"].map(catalogue["category"])
     override = frame["category"].astype("string").str.strip()
     has_override = override.notna() & (override != "")
-    allowed = [
-        (not o) or (pd.notna(s) and c in SCOPE_CATEGORIES.get(int(s), ()))
-        for o, s, c in zip(has_override, scope, override, strict=True)
-    ]
+    valid_pairs = pd.MultiIndex.from_tuples(
+        [(s, c) for s, categories in SCOPE_CATEGORIES.items() for c in categories]
+    )
+    pairs_given = pd.MultiIndex.from_arrays([scope.astype("Int64"), override.fillna("")])
+    allowed = ~has_override | pairs_given.isin(valid_pairs)
     flag(
         ~pd.Series(allowed, index=frame.index),
         "category",
