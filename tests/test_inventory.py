@@ -68,7 +68,7 @@ def test_certificates_are_claimed_once_and_surplus_reported(make_project: MakePr
 
 def test_supplier_factor_and_market_boundary(make_project: MakeProject) -> None:
     instruments = (
-        "instrument_id,kind,vintage_year,energy_mwh,site,market,supplier_factor_tco2_per_mwh\n"
+        "instrument_id,kind,vintage_year,energy_mwh,site,market,supplier_factor_tco2e_per_mwh\n"
         "sup-1,supplier_factor,2022,100,bj,,0.3\n"
         "irec-1,gec,2022,50,,Europe,\n"
     )

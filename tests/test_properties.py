@@ -110,7 +110,7 @@ def test_allocation_never_exceeds_holdings_or_consumption(
                 "energy_mwh": mwh,
                 "site": site,
                 "market": "China",
-                "supplier_factor_tco2_per_mwh": 0.3 if kind == "supplier_factor" else None,
+                "supplier_factor_tco2e_per_mwh": 0.3 if kind == "supplier_factor" else None,
             }
             for n, (kind, site, mwh) in enumerate(instruments)
         ],
@@ -121,7 +121,7 @@ def test_allocation_never_exceeds_holdings_or_consumption(
             "energy_mwh",
             "site",
             "market",
-            "supplier_factor_tco2_per_mwh",
+            "supplier_factor_tco2e_per_mwh",
         ],
     )
     market = calculate_market_based_scope2(use, held, 2022, 0.5856)

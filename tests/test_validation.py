@@ -489,7 +489,7 @@ def test_bad_tanlu_toml(make_project: MakeProject, toml: str, parts: list[str]) 
 # ---------------------------------------------------------------------------------------------
 
 INSTRUMENT_HEADER = (
-    "instrument_id,kind,vintage_year,energy_mwh,site,supplier_factor_tco2_per_mwh\n"
+    "instrument_id,kind,vintage_year,energy_mwh,site,supplier_factor_tco2e_per_mwh\n"
     "gec-1,gec,2022,100,,\n"  # line 2: good
 )
 INSTRUMENT_CASES = [
@@ -523,7 +523,7 @@ def test_supplier_factor_instrument_without_factor_column(make_project: MakeProj
         issue,
         "data/instruments.csv",
         2,
-        "supplier_factor_tco2_per_mwh",
+        "supplier_factor_tco2e_per_mwh",
         "needs a non-negative factor",
     )
 
@@ -535,7 +535,7 @@ def test_supplier_factor_instrument_with_empty_factor_cell(make_project: MakePro
         issue,
         "data/instruments.csv",
         3,
-        "supplier_factor_tco2_per_mwh",
+        "supplier_factor_tco2e_per_mwh",
         "needs a non-negative factor",
     )
 
@@ -617,3 +617,48 @@ def test_valid_factor_override_wins_over_the_library(make_project: MakeProject) 
     assert used.loc["my_gd_2022", "source"] == "supplier letter"
     assert "cn_mee_nbs_2022_province_guangdong_electricity" not in used.index
     assert result.fallbacks.loc[result.fallbacks["activity"] == "electricity"].empty
+
+
+# ---------------------------------------------------------------------------------------------
+# Line numbers survive blank lines; names people type are accepted where they mean the same
+# ---------------------------------------------------------------------------------------------
+
+
+def test_blank_lines_are_skipped_but_counted(make_project: MakeProject) -> None:
+    # line 2 good, line 3 blank, line 4 only commas, line 5 bad
+    rows = GOOD + "\n" + ",,,,,\n" + "gz,2022-01-01,2022-01-31,electricity,-5,MWh\n"
+    issue = only_issue(make_project(rows))
+    assert_issue(issue, "data/activities.csv", 5, "quantity", "negative quantity")
+
+
+def test_blank_lines_in_a_factor_file_keep_line_numbers(make_project: MakeProject) -> None:
+    files = {
+        "factors/overrides.csv": "factor_id,activity,gas,value,unit,source\n"
+        "\n"
+        "my_bad,electricity,CO2,0.3,t/kg,supplier letter\n"
+    }
+    issue = only_issue(make_project(GOOD, files=files))
+    # line 3; the message says which side is which
+    assert_issue(
+        issue, "factors/overrides.csv", 3, "unit", "per 'kg' (mass)", "'electricity' is measured"
+    )
+
+
+def test_the_same_factor_id_in_two_project_files(make_project: MakeProject) -> None:
+    header = "factor_id,activity,gas,value,unit,source\n"
+    row = "my_gd,electricity,CO2,0.3,t/MWh,supplier letter\n"
+    files = {"factors/a.csv": header + row, "factors/b.csv": header + row}
+    issue = only_issue(make_project(GOOD, files=files))
+    assert_issue(issue, "factors/b.csv", 2, "factor_id", "appears twice")
+
+
+@pytest.mark.parametrize("market", ["china", "中国", "全国"])
+def test_market_spellings_of_china(make_project: MakeProject, market: str) -> None:
+    files = {
+        "data/instruments.csv": "instrument_id,kind,vintage_year,energy_mwh,market\n"
+        f"gec-1,gec,2022,4,{market}\n"
+    }
+    result = tanlu.calculate_inventory(tanlu.load_project(make_project(GOOD, files=files)), 2022)
+    assert result.scope2_market.unallocated.empty
+    # 10 MWh at bj, 4 MWh of GECs: 6 MWh x 0.5856 (national, excluding market-traded non-fossil)
+    assert result.scope2_market_tco2e == pytest.approx(6 * 0.5856, rel=1e-12)

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tanlu.errors import InputError, TanluError
+from tanlu.errors import InputError, ProjectError, TanluError
 from tanlu.factors import load_factor_library, lookup_factor
 from tanlu.inventory import InventoryResult, calculate_inventory, load_inputs
 from tanlu.inventory.calculate import ProjectInputs
@@ -213,7 +213,7 @@ def inventory(
         inputs = _load(project)
         result = calculate_inventory(project, year, inputs)
     except TanluError as error:
-        raise _fail(error, 1 if isinstance(error, InputError) else 2) from None
+        raise _fail(error, 1 if isinstance(error, (InputError, ProjectError)) else 2) from None
     if out_dir is not None:
         written = _write_results(result, out_dir)
     if json_output:
@@ -241,6 +241,7 @@ def factors_list(
         raise _fail(error) from None
     counts = library.factors.groupby("activity").size().rename("factors")
     table = library.activities.join(counts, on="activity")
+    table["factors"] = table["factors"].fillna(0).astype(int)
     if json_output:
         records = (
             table[

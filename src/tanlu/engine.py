@@ -16,6 +16,7 @@ import pyarrow as pa
 
 LINE_COLUMNS: tuple[str, ...] = (
     "row_id",
+    "factor_key",
     "site",
     "entity",
     "activity",
@@ -42,14 +43,81 @@ def connect() -> Any:
 def to_table(con: Any, frame: pd.DataFrame, name: str) -> ir.Table:
     """Register a pandas table with the connection (replacing one of the same name).
 
-    The frame goes over as Arrow, which is also the fast path into DuckDB.
+    The frame goes over as Arrow, the fast path into DuckDB. Timestamp columns become dates:
+    every date tanlu handles is a whole day, and the engine's day arithmetic works on dates.
     """
-    return con.create_table(name, pa.Table.from_pandas(frame, preserve_index=False), overwrite=True)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for index, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            table = table.set_column(index, field.name, table.column(index).cast(pa.date32()))
+    return con.create_table(name, table, overwrite=True)
 
 
 def to_pandas(expr: ir.Table) -> pd.DataFrame:
     """Execute an expression and return a pandas table (through Arrow)."""
     return expr.to_pyarrow().to_pandas()
+
+
+def factors_by_unit(
+    unit_conversions: ir.Table, sites: ir.Table, site_factors: ir.Table, year: int
+) -> ir.Table:
+    """The small table every activity row joins once.
+
+    One row per site inside the boundary, activity, unit given and gas: the site's entity,
+    boundary and share, the days of the year it counts (``window_start``..``window_end``: the
+    year cut to the site's ownership), the unit multiplier and the factor.
+    """
+    year_start = ibis.date(year, 1, 1)
+    year_end = ibis.date(year, 12, 31)
+    counted = sites.filter(sites.boundary != "excluded")
+    counted = counted.mutate(
+        window_start=ibis.greatest(counted.owned_from.coalesce(year_start), year_start),
+        window_end=ibis.least(counted.owned_until.coalesce(year_end), year_end),
+    )
+    return site_factors.join(counted, "site").join(unit_conversions, "activity")
+
+
+def _counted_lines(
+    activities: ir.Table,
+    unit_conversions: ir.Table,
+    sites: ir.Table,
+    site_factors: ir.Table,
+    year: int,
+) -> ir.Table:
+    """Activity rows joined to their factors, with the days counted in the year.
+
+    Adds ``quantity_canonical``, ``share_in_year``, ``emissions_t`` [t gas] and ``leased`` (a
+    scope 1 or 2 row of a leased site outside the boundary); scope and category as given.
+    """
+    joined = activities.join(
+        factors_by_unit(unit_conversions, sites, site_factors, year), ["site", "activity", "unit"]
+    )
+    bounded = joined.mutate(
+        first_day=ibis.greatest(joined.period_start, joined.window_start),
+        last_day=ibis.least(joined.period_end, joined.window_end),
+    )
+    counted = bounded.filter(bounded.last_day >= bounded.first_day)
+    days_in_period = counted.period_end.delta(counted.period_start, unit="day") + 1
+    days_counted = counted.last_day.delta(counted.first_day, unit="day") + 1
+    lines = counted.mutate(
+        quantity_canonical=counted.quantity * counted.multiplier,
+        share_in_year=days_counted.cast("float64") / days_in_period.cast("float64"),
+        leased=(counted.boundary == "leased_cat8") & (counted.scope < 3),
+    )
+    return lines.mutate(
+        emissions_t=lines.quantity_canonical
+        * lines.share_in_year
+        * lines.consolidation_share
+        * lines.factor_t_per_unit
+    )
+
+
+def _rescope(table: ir.Table) -> ir.Table:
+    """Leased sites outside the boundary: scope 1 and 2 become scope 3 category 8."""
+    return table.mutate(
+        scope=ibis.ifelse(table.leased, 3, table.scope).cast("int64"),
+        category=ibis.ifelse(table.leased, "cat8_upstream_leased_assets", table.category),
+    )
 
 
 def emission_lines(
@@ -64,17 +132,18 @@ def emission_lines(
     Parameters
     ----------
     activities
-        Checked activity rows: ``row_id, site, activity, period_start, period_end, quantity,
-        unit, scope, category``.
+        Checked activity rows: ``row_id, site, activity, period_start, period_end (dates),
+        quantity, unit, scope, category``.
     unit_conversions
         ``activity, unit, multiplier``: the canonical units per unit given, one row per distinct
         pair (from :func:`tanlu.ingest.prepare_activities`).
     sites
-        ``site, entity, consolidation_share, boundary, owned_from, owned_until``; boundary is
-        ``included``, ``leased_cat8`` (a leased asset outside the boundary: its scope 1 and 2
-        emissions are the lessee's scope 3 category 8) or ``excluded``.
+        ``site, entity, consolidation_share, boundary, owned_from, owned_until (dates)``;
+        boundary is ``included``, ``leased_cat8`` (a leased asset outside the boundary: its scope
+        1 and 2 emissions are the lessee's scope 3 category 8) or ``excluded``.
     site_factors
-        ``site, activity, gas, factor_id, factor_t_per_unit [t gas/unit], gwp, outside_scopes``.
+        ``factor_key (unique int), site, activity, gas, factor_id, factor_t_per_unit
+        [t gas/unit], gwp, outside_scopes``.
     year
         The reporting year; a period that crosses years is split by days.
 
@@ -83,39 +152,42 @@ def emission_lines(
     ibis.Table
         ``LINE_COLUMNS``: emissions_t [t gas] and emissions_tco2e [tCO2e].
     """
-    year_start = ibis.date(year, 1, 1)
-    year_end = ibis.date(year, 12, 31)
-    canonical = activities.join(unit_conversions, ["activity", "unit"])
-    canonical = canonical.mutate(quantity_canonical=canonical.quantity * canonical.multiplier)
-    joined = canonical.join(sites, "site").join(site_factors, ["site", "activity"])
-    start = joined.period_start.cast("date")
-    end = joined.period_end.cast("date")
-    first = ibis.greatest(start, year_start, joined.owned_from.cast("date").coalesce(year_start))
-    last = ibis.least(end, year_end, joined.owned_until.cast("date").coalesce(year_end))
-    days_in_period = end.delta(start, unit="day") + 1
-    days_counted = ibis.greatest(last.delta(first, unit="day") + 1, 0)
-    leased = (joined.boundary == "leased_cat8") & (joined.scope < 3)
-    lines = joined.filter(joined.boundary != "excluded").mutate(
-        share_in_year=days_counted.cast("float64") / days_in_period.cast("float64"),
-        scope=ibis.ifelse(leased, 3, joined.scope).cast("int64"),
-        category=ibis.ifelse(leased, "cat8_upstream_leased_assets", joined.category),
-    )
-    lines = lines.filter(lines.share_in_year > 0)
-    emissions_t = (
-        lines.quantity_canonical
-        * lines.share_in_year
-        * lines.consolidation_share
-        * lines.factor_t_per_unit
-    )
-    lines = lines.mutate(emissions_t=emissions_t, emissions_tco2e=emissions_t * lines.gwp)
-    return lines.select(*LINE_COLUMNS)
+    lines = _rescope(_counted_lines(activities, unit_conversions, sites, site_factors, year))
+    return lines.mutate(emissions_tco2e=lines.emissions_t * lines.gwp).select(*LINE_COLUMNS)
 
 
-def summarise(lines: ir.Table, by: list[str]) -> ir.Table:
-    """Total emissions [tCO2e] of emission lines grouped by ``by`` (scopes 1-3 only)."""
-    in_scopes = lines.filter(~lines.outside_scopes)
-    return (
-        in_scopes.group_by(by)
-        .aggregate(emissions_tco2e=in_scopes.emissions_tco2e.sum())
-        .order_by(by)
+SUMMARY_KEYS: tuple[str, ...] = ("entity", "site", "scope", "category", "gas", "outside_scopes")
+
+
+def summarise(
+    activities: ir.Table,
+    unit_conversions: ir.Table,
+    sites: ir.Table,
+    site_factors: ir.Table,
+    year: int,
+) -> ir.Table:
+    """The emission lines of :func:`emission_lines` summed by ``SUMMARY_KEYS``.
+
+    The one aggregation every summary derives from. The work over all activity rows groups by
+    integers and the row's own scope and category; site, gas, entity, GWP and the re-scoping of
+    leased sites are applied to the small grouped result.
+
+    Returns
+    -------
+    ibis.Table
+        ``SUMMARY_KEYS`` plus ``emissions_t`` [t gas] and ``emissions_tco2e`` [tCO2e].
+    """
+    lines = _counted_lines(activities, unit_conversions, sites, site_factors, year)
+    by_key = lines.group_by(["factor_key", "scope", "category", "leased"]).aggregate(
+        emissions_t=lines.emissions_t.sum()
+    )
+    named = _rescope(
+        by_key.join(
+            site_factors.select("factor_key", "site", "gas", "gwp", "outside_scopes"),
+            "factor_key",
+        ).join(sites.select("site", "entity"), "site")
+    )
+    return named.group_by(list(SUMMARY_KEYS)).aggregate(
+        emissions_t=named.emissions_t.sum(),
+        emissions_tco2e=(named.emissions_t * named.gwp).sum(),
     )

@@ -45,7 +45,7 @@ class GwpSet(StrEnum):
 class MarketResidualPolicy(StrEnum):
     """Which factor applies to grid electricity not covered by contractual instruments.
 
-    ``excluding_market_traded_non_fossil`` is reading A of shared/reference/standards.md (the
+    ``excluding_market_traded_non_fossil`` is reading A in docs/methods.md section 5 (the
     residual-mix reading, default); ``grid_average`` is reading B (the national average).
     """
 
@@ -72,7 +72,7 @@ class Organisation(_Model):
     consolidation_approach: ConsolidationApproach = ConsolidationApproach.OPERATIONAL_CONTROL
     gwp_set: GwpSet = GwpSet.AR5
     # SBTi Target Validation Protocol C26: recalculate when structural change is >= 5% of the
-    # base year (shared/reference/standards.md section 4, status P-x). User-changeable.
+    # base year (SBTi Target Validation Protocol C26; docs/methods.md section 8). User-changeable.
     base_year_significance_share: Share = 0.05
 
 
@@ -160,7 +160,7 @@ class Project:
     config
         The validated ``tanlu.toml``.
     sites
-        One row per site: ``site, entity, kind, province, grid_region, ownership_share,
+        One row per site: ``site, site_name, entity, kind, province, grid_region, ownership_share,
         operational_control, financial_control, leased, owned_from, owned_until``, with
         province and grid region in canonical English names.
     activity_files, factor_files, instrument_files

@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tanlu.errors import FactorError, InputError, InputIssue, TanluError
+from tanlu.errors import FactorError, InputError, InputIssue, TanluError, UnitError
+from tanlu.tables import read_csv_table
 from tanlu.units import (
     CANONICAL_UNITS,
     ActivityProperties,
     conversion_factor,
+    describe_dimension,
     parse_factor_unit,
 )
 
@@ -147,7 +149,14 @@ def _read_activity_catalogue(
     missing = [c for c in ACTIVITY_COLUMNS if c not in frame.columns]
     if missing:
         return frame, [InputIssue(origin, 1, None, f"missing column(s): {', '.join(missing)}")]
-    for position, row in enumerate(frame.itertuples(index=False), start=2):
+    lines = frame["source_line"] if "source_line" in frame.columns else range(2, len(frame) + 2)
+    seen: set[str] = set()
+    for position, row in zip(lines, frame.itertuples(index=False), strict=True):
+        if row.activity in seen:
+            issues.append(
+                InputIssue(origin, position, "activity", f"activity '{row.activity}' appears twice")
+            )
+        seen.add(row.activity)
         if row.canonical_unit not in CANONICAL_UNITS:
             issues.append(
                 InputIssue(
@@ -176,8 +185,8 @@ def _read_activity_catalogue(
     if "upstream_activity" not in frame.columns:
         frame["upstream_activity"] = ""
     frame["upstream_activity"] = frame["upstream_activity"].fillna("")
-    units = dict(zip(frame["activity"], frame["canonical_unit"], strict=True))
-    for position, row in enumerate(frame.itertuples(index=False), start=2):
+    units = dict(zip(frame["activity"], frame["canonical_unit"], strict=False))
+    for position, row in zip(lines, frame.itertuples(index=False), strict=True):
         upstream = str(row.upstream_activity)
         if upstream and units.get(upstream) != row.canonical_unit:
             issues.append(
@@ -227,9 +236,9 @@ def _normalise_factor_frame(frame: pd.DataFrame, *, user: bool, origin: str) -> 
             frame[column] = defaults.get(column, "")
         else:
             frame[column] = frame[column].fillna(defaults.get(column, ""))
-    frame["origin"] = [f"{origin}, line {i}" for i in range(2, len(frame) + 2)]
+    lines = frame["source_line"] if "source_line" in frame.columns else range(2, len(frame) + 2)
     frame["origin_file"] = origin
-    frame["origin_line"] = range(2, len(frame) + 2)
+    frame["origin_line"] = list(lines)
     return frame
 
 
@@ -314,9 +323,16 @@ def _check_factor_rows(
                         raise TanluError(f"no CNY/USD exchange rate for {dollar_year}")
                     factor = value * tonnes / cny_per_usd[dollar_year]
                 else:
-                    per_canonical = conversion_factor(
-                        unit, denominator, properties.get(str(row.activity))
-                    )
+                    try:
+                        per_canonical = conversion_factor(
+                            unit, denominator, properties.get(str(row.activity))
+                        )
+                    except UnitError:
+                        raise TanluError(
+                            f"the factor is per '{denominator}' "
+                            f"({describe_dimension(denominator)}), but '{row.activity}' is "
+                            f"measured in {unit} ({describe_dimension(unit)})"
+                        ) from None
                     factor = value * tonnes * per_canonical
             except TanluError as error:
                 bad("unit", str(error))
@@ -417,10 +433,9 @@ def load_factor_library(
     issues: list[InputIssue] = []
     user_factor_frames: list[pd.DataFrame] = []
     for path, name in zip(user_files, names, strict=True):
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
-            issues.append(InputIssue(name, None, None, f"cannot read as CSV: {error}"))
+        frame, read_issues = read_csv_table(path, name)
+        if read_issues:
+            issues.extend(read_issues)
             continue
         if "canonical_unit" in frame.columns and "value" not in frame.columns:
             extra, extra_issues = _read_activity_catalogue(frame, name)
@@ -450,6 +465,16 @@ def load_factor_library(
             rates,
         )
         issues.extend(user_issues)
+        repeated = good.loc[good["factor_id"].duplicated(keep="first")]
+        issues.extend(
+            InputIssue(
+                r.origin_file,
+                r.origin_line,
+                "factor_id",
+                f"factor_id '{r.factor_id}' appears twice",
+            )
+            for r in repeated.itertuples(index=False)
+        )
         clash = good.loc[good["factor_id"].isin(factors["factor_id"])]
         issues.extend(
             InputIssue(

@@ -77,7 +77,7 @@ def grid_region_of_province(province: str) -> str | None:
 
 def resolve_region(name: str) -> tuple[str, str] | None:
     """Resolve a province, regional grid or ``China``/``全国`` to ``(level, canonical name)``."""
-    if _key(name) in {_key(NATIONAL_REGION), _key("全国"), "national", "cn"}:
+    if _key(name) in {_key(NATIONAL_REGION), _key("全国"), _key("中国"), "national", "cn"}:
         return ("national", NATIONAL_REGION)
     province = resolve_province(name)
     if province is not None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from tanlu.errors import InputIssue
+from tanlu.tables import drop_blank_rows
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "site",
@@ -49,7 +50,8 @@ def _finish(
     out["source_file"] = display
     out["source_sheet"] = sheet
     out["source_line"] = range(first_line, first_line + len(out))
-    return out, []
+    # Blank lines and empty sheet rows are skipped, but counted in the numbering.
+    return drop_blank_rows(out, list(RAW_COLUMNS)), []
 
 
 def read_activity_csv(
@@ -65,6 +67,7 @@ def read_activity_csv(
             na_values=[""],
             chunksize=CSV_CHUNK_ROWS,
             skipinitialspace=True,
+            skip_blank_lines=False,
             encoding="utf-8-sig",
         )
         for chunk in reader:

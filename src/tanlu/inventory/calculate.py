@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tanlu import engine
@@ -211,12 +212,15 @@ def resolve_site_factors(
     gwp_set = project.config.organisation.gwp_set.value
     gases = library.gwp.set_index("gas")
     merged["gwp"] = [library.gwp_of(g, gwp_set) for g in merged["gas"]]
+    merged["fallback"] = merged["fallback"].astype("string").fillna("")
+    merged["gwp_set"] = merged["gwp_set"].astype("string")
     # A CO2e factor aggregated with another GWP set cannot be re-weighted: say so.
     other_gwp = (merged["gas"] == "CO2e") & ~merged["gwp_set"].fillna("").isin(["", gwp_set])
     note = "CO2e factor uses " + merged["gwp_set"].fillna("") + f" GWPs, project uses {gwp_set}"
     merged["fallback"] = merged["fallback"].where(
         ~other_gwp, (merged["fallback"] + "; " + note).str.lstrip("; ")
     )
+    merged["factor_key"] = np.arange(len(merged), dtype="int64")
     merged["outside_scopes"] = [
         bool(gases.at[g, "montreal_protocol"]) if g in gases.index else False for g in merged["gas"]
     ]
@@ -419,6 +423,10 @@ def calculate_inventory(
     if project.config.accounting.derive_fuel_upstream:
         activities, conversions = derive_fuel_upstream(library, activities, conversions)
 
+    in_year = (activities["period_start"] <= pd.Timestamp(year, 12, 31)) & (
+        activities["period_end"] >= pd.Timestamp(year, 1, 1)
+    )
+    activities = activities.loc[in_year]
     pairs = activities[["site", "activity"]].drop_duplicates()
     site_factors = resolve_site_factors(project, library, pairs, year)
 
@@ -447,47 +455,73 @@ def calculate_inventory(
     factor_table = engine.to_table(
         con,
         site_factors[
-            ["site", "activity", "gas", "factor_id", "factor_t_per_unit", "gwp", "outside_scopes"]
+            [
+                "factor_key",
+                "site",
+                "activity",
+                "gas",
+                "factor_id",
+                "factor_t_per_unit",
+                "gwp",
+                "outside_scopes",
+            ]
         ],
         "site_factors",
     )
     lines_expr = engine.emission_lines(
         activity_table, conversion_table, site_table, factor_table, year
-    ).cache()
-    by_scope = engine.to_pandas(engine.summarise(lines_expr, ["scope"]))
-    by_category = engine.to_pandas(engine.summarise(lines_expr, ["scope", "category"]))
-    by_gas_expr = (
-        lines_expr.group_by(["gas", "outside_scopes"])
-        .aggregate(
-            emissions_t=lines_expr.emissions_t.sum(),
-            emissions_tco2e=lines_expr.emissions_tco2e.sum(),
-        )
-        .order_by(["outside_scopes", "gas"])
     )
-    by_gas = engine.to_pandas(by_gas_expr)
-    site_scope = engine.to_pandas(engine.summarise(lines_expr, ["entity", "site", "scope"]))
+    summary = engine.to_pandas(
+        engine.summarise(activity_table, conversion_table, site_table, factor_table, year)
+    )
     lines = engine.to_pandas(lines_expr)
-    lines_expr.release()
     con.disconnect()
+
+    in_scopes = summary.loc[~summary["outside_scopes"]]
+    by_scope = in_scopes.groupby("scope", as_index=False)["emissions_tco2e"].sum()
+    by_category = in_scopes.groupby(["scope", "category"], as_index=False)["emissions_tco2e"].sum()
+    by_gas = (
+        summary.groupby(["gas", "outside_scopes"], as_index=False)[
+            ["emissions_t", "emissions_tco2e"]
+        ]
+        .sum()
+        .sort_values(["outside_scopes", "gas"], ignore_index=True)
+    )
+    site_scope = in_scopes.groupby(["entity", "site", "scope"], as_index=False)[
+        "emissions_tco2e"
+    ].sum()
 
     sources = inputs.activities[["row_id", "source_file", "source_sheet", "source_line"]]
     lines = lines.merge(sources, on="row_id", how="left").sort_values(["row_id", "gas"])
     lines = lines.reset_index(drop=True)
 
-    electricity = lines.loc[(lines["activity"] == "electricity") & (lines["scope"] == 2)]
-    electricity = electricity.drop_duplicates("row_id")
+    catalogue = library.activities
+    electricity_activities = set(
+        catalogue.loc[catalogue["category"] == "purchased_electricity", "activity"]
+    )
+    all_electricity = lines.loc[lines["activity"].isin(electricity_activities)].drop_duplicates(
+        "row_id"
+    )
+    all_electricity = all_electricity.assign(
+        electricity_mwh=all_electricity["quantity_canonical"]
+        * all_electricity["share_in_year"]
+        * all_electricity["consolidation_share"]
+    )
     consumption = (
-        electricity.assign(
-            electricity_mwh=electricity["quantity_canonical"]
-            * electricity["share_in_year"]
-            * electricity["consolidation_share"]
-        )
+        all_electricity.loc[all_electricity["scope"] == 2]
         .groupby("site", as_index=False)["electricity_mwh"]
         .sum()
     )
     residual = _residual_factor(project, library, year)
+    gwp_set = organisation.gwp_set.value
+    residual_tco2e_per_mwh = float(
+        sum(
+            f * library.gwp_of(g, gwp_set)
+            for f, g in zip(residual["factor_t_per_unit"], residual["gas"], strict=True)
+        )
+    )
     market = calculate_market_based_scope2(
-        consumption, inputs.instruments, year, float(residual["factor_t_per_unit"].sum())
+        consumption, inputs.instruments, year, residual_tco2e_per_mwh
     )
 
     wide = (
@@ -502,16 +536,7 @@ def calculate_inventory(
     heat = lines.loc[(lines["category"] == "purchased_heat") & ~lines["outside_scopes"]]
     heat_by_site = heat.groupby("site")["emissions_tco2e"].sum()
     market_by_site = market.by_site.set_index("site")
-    all_electricity = lines.loc[lines["activity"] == "electricity"].drop_duplicates("row_id")
-    electricity_by_site = (
-        (
-            all_electricity["quantity_canonical"]
-            * all_electricity["share_in_year"]
-            * all_electricity["consolidation_share"]
-        )
-        .groupby(all_electricity["site"])
-        .sum()
-    )
+    electricity_by_site = all_electricity.groupby("site")["electricity_mwh"].sum()
     by_site["electricity_mwh"] = by_site["site"].map(electricity_by_site).fillna(0.0)
     by_site["scope2_market_tco2e"] = by_site["site"].map(market_by_site["market_tco2e"]).fillna(
         0.0

@@ -17,11 +17,13 @@ import numpy as np
 import pandas as pd
 
 from tanlu.errors import InputIssue
+from tanlu.factors.regions import resolve_region
+from tanlu.tables import read_csv_table
 
 INSTRUMENT_KINDS = ("green_power_contract", "gec", "ppa", "supplier_factor")
 ZERO_EMISSION_KINDS = ("green_power_contract", "gec", "ppa")
 REQUIRED = ("instrument_id", "kind", "vintage_year", "energy_mwh")
-OPTIONAL = ("site", "market", "supplier_factor_tco2_per_mwh", "source_document", "note")
+OPTIONAL = ("site", "market", "supplier_factor_tco2e_per_mwh", "source_document", "note")
 
 
 def read_instruments(
@@ -31,10 +33,9 @@ def read_instruments(
     frames = []
     issues: list[InputIssue] = []
     for path, display in zip(paths, displays, strict=True):
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-            issues.append(InputIssue(display, None, None, f"cannot read as CSV: {error}"))
+        frame, read_issues = read_csv_table(path, display)
+        if read_issues:
+            issues.extend(read_issues)
             continue
         missing = [c for c in REQUIRED if c not in frame.columns]
         if missing:
@@ -43,7 +44,8 @@ def read_instruments(
         for column in OPTIONAL:
             if column not in frame.columns:
                 frame[column] = pd.NA
-        for line, row in enumerate(frame.itertuples(index=False), start=2):
+        for row in frame.itertuples(index=False):
+            line = int(row.source_line)
 
             def bad(column: str, reason: str, line: int = line, file: str = display) -> None:
                 issues.append(InputIssue(file, line, column, reason))
@@ -62,16 +64,15 @@ def read_instruments(
                 bad("site", f"unknown site '{row.site}' (not in tanlu.toml)")
             if row.kind == "supplier_factor":
                 try:
-                    factor = float(row.supplier_factor_tco2_per_mwh)
+                    factor = float(row.supplier_factor_tco2e_per_mwh)
                 except (TypeError, ValueError):
                     factor = float("nan")
                 if not (np.isfinite(factor) and factor >= 0):
                     bad(
-                        "supplier_factor_tco2_per_mwh",
-                        "a supplier_factor instrument needs a non-negative factor [tCO2/MWh]",
+                        "supplier_factor_tco2e_per_mwh",
+                        "a supplier_factor instrument needs a non-negative factor [tCO2e/MWh]",
                     )
         frame["source_file"] = display
-        frame["source_line"] = range(2, len(frame) + 2)
         frames.append(frame)
     if not frames:
         return pd.DataFrame(columns=[*REQUIRED, *OPTIONAL, "source_file", "source_line"]), issues
@@ -90,8 +91,11 @@ def read_instruments(
         return table.iloc[0:0], issues
     table["vintage_year"] = table["vintage_year"].astype("int64")
     table["energy_mwh"] = table["energy_mwh"].astype("float64")
-    table["supplier_factor_tco2_per_mwh"] = pd.to_numeric(table["supplier_factor_tco2_per_mwh"])
-    table["market"] = table["market"].fillna("China")
+    table["supplier_factor_tco2e_per_mwh"] = pd.to_numeric(table["supplier_factor_tco2e_per_mwh"])
+    table["market"] = [
+        "China" if pd.isna(m) or resolve_region(str(m)) == ("national", "China") else str(m)
+        for m in table["market"]
+    ]
     return table, []
 
 
@@ -103,7 +107,7 @@ class MarketBasedScope2:
     ----------
     by_site
         ``site, electricity_mwh, contractual_mwh, supplier_mwh, residual_mwh,
-        residual_factor_tco2_per_mwh, market_tco2e``.
+        residual_factor_tco2e_per_mwh, market_tco2e``.
     allocations
         ``instrument_id, kind, site, allocated_mwh``: each instrument MWh at most once.
     unallocated
@@ -142,7 +146,7 @@ def _allocate(
                         "kind": row.kind,
                         "site": site,
                         "allocated_mwh": give,
-                        "supplier_factor_tco2_per_mwh": row.supplier_factor_tco2_per_mwh,
+                        "supplier_factor_tco2e_per_mwh": row.supplier_factor_tco2e_per_mwh,
                     }
                 )
         left = available - give_total
@@ -162,7 +166,7 @@ def calculate_market_based_scope2(
     consumption: pd.DataFrame,
     instruments: pd.DataFrame,
     year: int,
-    residual_factor_tco2_per_mwh: float,
+    residual_factor_tco2e_per_mwh: float,
 ) -> MarketBasedScope2:
     """Allocate instruments and compute market-based scope 2.
 
@@ -174,7 +178,7 @@ def calculate_market_based_scope2(
         From :func:`read_instruments`.
     year
         Only instruments of this vintage apply (the vintage criterion in its simplest form).
-    residual_factor_tco2_per_mwh
+    residual_factor_tco2e_per_mwh
         Factor for electricity no instrument covers [tCO2/MWh].
     """
     need = consumption.set_index("site")["electricity_mwh"].astype("float64").copy()
@@ -196,7 +200,7 @@ def calculate_market_based_scope2(
     unallocated += leftovers
     supplier_allocations, leftovers = _allocate(need, supplier)
     unallocated += leftovers
-    columns = ["instrument_id", "kind", "site", "allocated_mwh", "supplier_factor_tco2_per_mwh"]
+    columns = ["instrument_id", "kind", "site", "allocated_mwh", "supplier_factor_tco2e_per_mwh"]
     allocated = pd.DataFrame(allocations + supplier_allocations, columns=columns)
     by_kind = (
         allocated.assign(
@@ -208,7 +212,7 @@ def calculate_market_based_scope2(
             ),
             supplier_tco2e=np.where(
                 allocated["kind"] == "supplier_factor",
-                allocated["allocated_mwh"] * allocated["supplier_factor_tco2_per_mwh"].fillna(0.0),
+                allocated["allocated_mwh"] * allocated["supplier_factor_tco2e_per_mwh"].fillna(0.0),
                 0.0,
             ),
         )
@@ -223,14 +227,14 @@ def calculate_market_based_scope2(
     by_site["residual_mwh"] = (
         by_site["electricity_mwh"] - by_site["contractual_mwh"] - by_site["supplier_mwh"]
     ).clip(lower=0.0)
-    by_site["residual_factor_tco2_per_mwh"] = residual_factor_tco2_per_mwh
+    by_site["residual_factor_tco2e_per_mwh"] = residual_factor_tco2e_per_mwh
     by_site["market_tco2e"] = (
-        by_site["residual_mwh"] * residual_factor_tco2_per_mwh + by_site["supplier_tco2e"]
+        by_site["residual_mwh"] * residual_factor_tco2e_per_mwh + by_site["supplier_tco2e"]
     )
     by_site = by_site.drop(columns="supplier_tco2e").reset_index(drop=True)
     return MarketBasedScope2(
         by_site=by_site,
-        allocations=allocated.drop(columns="supplier_factor_tco2_per_mwh"),
+        allocations=allocated.drop(columns="supplier_factor_tco2e_per_mwh"),
         unallocated=pd.DataFrame(
             unallocated, columns=["instrument_id", "kind", "unallocated_mwh", "reason"]
         ),

@@ -1,0 +1,195 @@
+"""``make bench``: the inventory benchmark (docs/performance.md).
+
+Usage: ``.venv/bin/python -m benchmarks [--rows N] [--sites N] [--repeat N] ...``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import os
+import platform
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks import inventory, synthetic
+from tanlu.factors import load_factor_library
+from tanlu.ingest import prepare_activities
+from tanlu.ingest.readers import read_activity_parquet
+
+TARGET_ROWS_PER_S = 5_000_000
+TARGET_RATIO = 3.0
+
+console = Console(width=110)
+
+
+def machine() -> dict[str, str]:
+    """What the figures were measured on."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = "?"
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+                break
+    return {
+        "date": dt.date.today().isoformat(),
+        "cpu": cpu,
+        "cpus": str(os.cpu_count()),
+        "memory": memory,
+        "python": platform.python_version(),
+        **{p: version(p) for p in ("duckdb", "pandas", "ibis-framework", "pyarrow", "numpy")},
+    }
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--rows", type=int, default=10_000_000, help="activity rows")
+    parser.add_argument("--sites", type=int, default=10_000, help="sites")
+    parser.add_argument("--year", type=int, default=2021, help="reporting year")
+    parser.add_argument("--repeat", type=int, default=5, help="timed repetitions (median)")
+    parser.add_argument(
+        "--validation-rows", type=int, default=1_000_000, help="rows for prepare_activities"
+    )
+    parser.add_argument(
+        "--validation-repeat", type=int, default=1, help="timed runs of prepare_activities"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    began = time.perf_counter()
+    info = machine()
+    console.print(
+        f"[bold]tanlu inventory benchmark[/bold]  {info['date']}  {info['cpu']}, "
+        f"{info['cpus']} CPUs, {info['memory']}"
+    )
+    console.print(
+        "Python {python}, duckdb {duckdb}, pandas {pandas}, ibis {ibis-framework}, "
+        "pyarrow {pyarrow}, numpy {numpy}".format(**info)
+    )
+
+    library = load_factor_library()
+    validation_rows = min(args.validation_rows, args.rows)
+    paths = synthetic.ensure_dataset(
+        args.rows, args.sites, args.year, library, validation_rows, log=console.print
+    )
+    sites = pd.read_parquet(paths.sites)
+
+    # pandas: read before timing.
+    t0 = time.perf_counter()
+    activities = pd.read_parquet(paths.activities)
+    read_pandas = time.perf_counter() - t0
+    pairs = activities[["activity", "unit"]].drop_duplicates().astype(str)
+    lookups = inventory.build_lookups(library, sites, pairs, args.year)
+    console.print(
+        f"{len(activities):,} activity rows, {len(sites):,} sites, "
+        f"{len(lookups.unit_conversions)} (activity, unit) pairs, "
+        f"{len(lookups.site_factors):,} site factor rows; "
+        f"pandas.read_parquet {read_pandas:.2f} s (not timed below)"
+    )
+
+    # DuckDB: read_parquet materialised into a table before timing.
+    t0 = time.perf_counter()
+    duck = inventory.DuckDBRun(paths.activities, lookups, args.year)
+    read_duck = time.perf_counter() - t0
+    rows = duck.rows()
+    if rows != len(activities):
+        raise AssertionError(f"DuckDB read {rows:,} rows, pandas {len(activities):,}")
+    lines = duck.line_count()
+    console.print(
+        f"DuckDB read_parquet + create_table {read_duck:.2f} s (not timed below); "
+        f"{lines:,} emission lines"
+    )
+
+    console.print(f"timing DuckDB (1 warm-up + {args.repeat}) ...")
+    duck_timing, duck_result = inventory.time_repeated(duck.run, args.repeat)
+    duck.close()
+
+    console.print(f"timing pandas (1 warm-up + {args.repeat}) ...")
+    pandas_timing, pandas_result = inventory.time_pandas(
+        activities, lookups, args.year, args.repeat
+    )
+    inventory.compare(duck_result, pandas_result)
+    total = float(pandas_result.by_category["emissions_tco2e"].sum())
+    console.print(
+        f"[green]DuckDB and pandas agree[/green] (rtol {inventory.RTOL}): "
+        f"{len(pandas_result.by_category)} (scope, category) and "
+        f"{len(pandas_result.by_site):,} (site, scope) totals; total {total:,.1f} tCO2e"
+    )
+    del activities
+    gc.collect()
+
+    table = Table(title=f"Inventory after reading: median of {args.repeat} (1 warm-up)")
+    table.add_column("engine")
+    table.add_column("rows", justify="right")
+    table.add_column("median s", justify="right")
+    table.add_column("min-max s", justify="right")
+    table.add_column("rows/s", justify="right")
+    table.add_column("speed-up vs pandas", justify="right")
+    for name, timing in (
+        ("tanlu engine (Ibis on DuckDB)", duck_timing),
+        ("pandas merge + groupby", pandas_timing),
+    ):
+        table.add_row(
+            name,
+            f"{rows:,}",
+            f"{timing.median:.3f}",
+            f"{min(timing.seconds):.3f}-{max(timing.seconds):.3f}",
+            f"{rows / timing.median:,.0f}",
+            f"{pandas_timing.median / timing.median:.2f}x",
+        )
+    console.print(table)
+
+    rate = rows / duck_timing.median
+    ratio = pandas_timing.median / duck_timing.median
+    for label, ok, text in (
+        (
+            "throughput",
+            rate >= TARGET_ROWS_PER_S,
+            f"{rate:,.0f} rows/s (target >= {TARGET_ROWS_PER_S:,})",
+        ),
+        ("vs pandas", ratio >= TARGET_RATIO, f"{ratio:.2f}x (target >= {TARGET_RATIO:.0f}x)"),
+    ):
+        mark = "[green]met[/green]" if ok else "[red]missed[/red]"
+        console.print(f"target {label}: {text}: {mark}")
+
+    # For information: validation, which runs before the engine in real use.
+    raw, issues = read_activity_parquet(paths.raw_activities, paths.raw_activities.name)
+    if issues:
+        raise AssertionError(f"reading the raw activity file: {issues[:3]}")
+    raw = raw.iloc[:validation_rows]
+    site_ids = sites["site"]
+    timing, prepared = inventory.time_repeated(
+        lambda: prepare_activities(raw, library, site_ids, [args.year]),
+        args.validation_repeat,
+        warmup=0,
+    )
+    if prepared.issues:
+        raise AssertionError(f"validation found issues: {prepared.issues[:3]}")
+    console.print(
+        f"validation (tanlu.ingest.prepare_activities) on {len(raw):,} rows: "
+        f"{timing.median:.2f} s ({len(raw) / timing.median:,.0f} rows/s; "
+        f"median of {args.validation_repeat}, no warm-up)"
+    )
+    console.print(f"benchmark finished in {time.perf_counter() - began:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,43 @@
+"""Reading small CSV tables (factor overrides, instruments) with true line numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from tanlu.errors import InputIssue
+
+
+def drop_blank_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Rows whose ``columns`` are all empty removed (their line numbers stay as they were)."""
+    blank = frame[columns].isna().all(axis=1)
+    return frame.loc[~blank].reset_index(drop=True)
+
+
+def read_csv_table(path: Path, display: str) -> tuple[pd.DataFrame, list[InputIssue]]:
+    """Read a UTF-8 CSV as strings, header names stripped and lower-cased.
+
+    Blank lines are skipped but counted, so ``source_line`` is the line in the file (the header
+    is line 1). A file that cannot be read is one issue naming the file.
+    """
+    try:
+        frame = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+            skipinitialspace=True,
+            encoding="utf-8-sig",
+        )
+    except UnicodeDecodeError:
+        return pd.DataFrame(), [InputIssue(display, None, None, "not UTF-8 text")]
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame(), [InputIssue(display, None, None, "the file is empty")]
+    except pd.errors.ParserError as error:
+        return pd.DataFrame(), [InputIssue(display, None, None, f"not valid CSV: {error}")]
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    columns = list(frame.columns)
+    frame["source_line"] = range(2, len(frame) + 2)
+    return drop_blank_rows(frame, columns), []
