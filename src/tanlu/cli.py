@@ -39,6 +39,9 @@ err = Console(stderr=True, soft_wrap=True)
 
 ProjectDir = Annotated[Path, typer.Argument(help="Project folder (holds tanlu.toml).")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+ProjectOption = Annotated[
+    Path | None, typer.Option("--project", help="Include a project's factor overrides.")
+]
 
 
 def _fail(error: TanluError, code: int = 2) -> typer.Exit:
@@ -229,9 +232,7 @@ def inventory(
 
 @factors_app.command("list")
 def factors_list(
-    directory: Annotated[
-        Path | None, typer.Option("--project", help="Include a project's factor overrides.")
-    ] = None,
+    directory: ProjectOption = None,
     json_output: JsonFlag = False,
 ) -> None:
     """List the activities the library has factors for."""
@@ -296,9 +297,7 @@ def factors_show(
     kind: Annotated[
         str, typer.Option(help="Factor kind, e.g. excluding_market_traded_non_fossil.")
     ] = "default",
-    directory: Annotated[
-        Path | None, typer.Option("--project", help="Include a project's factor overrides.")
-    ] = None,
+    directory: ProjectOption = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Show the factor an activity gets in a region and year, with its source and fallbacks."""

@@ -426,7 +426,8 @@ def calculate_inventory(
     in_year = (activities["period_start"] <= pd.Timestamp(year, 12, 31)) & (
         activities["period_end"] >= pd.Timestamp(year, 1, 1)
     )
-    activities = activities.loc[in_year]
+    counted_sites = boundary.loc[boundary["boundary"] != "excluded", "site"]
+    activities = activities.loc[in_year & activities["site"].isin(counted_sites)]
     pairs = activities[["site", "activity"]].drop_duplicates()
     site_factors = resolve_site_factors(project, library, pairs, year)
 
