@@ -47,3 +47,18 @@ def test_example_2022_allocates_the_published_green_power_contracts() -> None:
     # six green-power contracts for 2022: 504 GWh (shared/reference/README.md, status S)
     assert green == pytest.approx(504_000, rel=1e-9)
     assert result.scope2_market_tco2e < result.scope2_location_tco2e
+
+
+def test_example_electricity_agrees_with_the_inventory() -> None:
+    from tanlu.electricity.matching import calculate_electricity
+
+    project = tanlu.load_project(EXAMPLE)
+    inventory = tanlu.calculate_inventory(project, 2022, check_base_year=False)
+    electricity = calculate_electricity(project, 2022, hourly=True, inventory=inventory)
+    totals = electricity.totals
+    market = inventory.scope2_market.by_site
+    assert totals["market_tco2e"] == pytest.approx(float(market["market_tco2e"].sum()))
+    assert totals["purchased_mwh"] == pytest.approx(float(market["electricity_mwh"].sum()))
+    assert totals["onsite_pv_mwh"] > 0  # the data-centre PV of the seed
+    # hourly matching never beats annual matching by more than the grid's carbon-free credit
+    assert 0 < totals["cfe_score_share"] <= 1

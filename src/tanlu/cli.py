@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tanlu.electricity.matching import calculate_electricity
 from tanlu.errors import InputError, ProjectError, TanluError
 from tanlu.factors import load_factor_library, lookup_factor
 from tanlu.inventory import InventoryResult, calculate_inventory, load_inputs
@@ -34,7 +35,8 @@ app = typer.Typer(
 factors_app = typer.Typer(help="Browse the emission-factor library.", no_args_is_help=True)
 app.add_typer(factors_app, name="factors")
 
-out = Console(soft_wrap=True)
+# Tables printed to a file or pipe get room for their columns (a terminal sets its own width).
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 ProjectDir = Annotated[Path, typer.Argument(help="Project folder (holds tanlu.toml).")]
@@ -228,6 +230,66 @@ def inventory(
             out.print(f"{len(result.fallbacks)} factor fallback(s) used; see the JSON 'fallbacks'.")
     if out_dir is not None:
         err.print(f"Results written to {out_dir.resolve()} ({len(written)} files).")
+
+
+@app.command()
+def electricity(
+    directory: ProjectDir,
+    year: Annotated[int, typer.Option("--year", help="Base or reporting year.")],
+    hourly: Annotated[
+        bool, typer.Option("--hourly", help="Also score hour-by-hour (24/7) carbon-free energy.")
+    ] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Green electricity per site: annual green share, 24/7 CFE score, scope 2 both ways."""
+    try:
+        project = load_project(directory)
+        inputs = _load(project)
+        result = calculate_electricity(project, year, inputs, hourly=hourly)
+    except TanluError as error:
+        raise _fail(error, 1 if isinstance(error, (InputError, ProjectError)) else 2) from None
+    if json_output:
+        text = json.dumps(result.to_dict(), ensure_ascii=False, default=_json_default)
+        sys.stdout.write(text + "\n")
+        return
+    view = Table(title=f"Green electricity {year} (MWh; shares in %)")
+    columns = ["site", "consumption", "on-site PV", "contracts+GEC", "green %", "market tCO2e"]
+    if hourly:
+        columns.append("24/7 CFE %")
+    for column in columns:
+        view.add_column(column, justify="left" if column == "site" else "right")
+    rows = [*result.by_site.itertuples(index=False)]
+    for row in rows:
+        cells = [
+            str(row.site),
+            _number(float(row.consumption_mwh)),
+            _number(float(row.onsite_pv_mwh)),
+            _number(float(row.contractual_mwh)),
+            f"{100 * float(row.green_share):.1f}",
+            _number(float(row.market_tco2e)),
+        ]
+        if hourly:
+            cells.append(f"{100 * float(row.cfe_score_share):.1f}")
+        view.add_row(*cells)
+    totals = result.totals
+    view.add_section()
+    cells = [
+        "[bold]organisation[/]",
+        _number(totals["consumption_mwh"]),
+        _number(totals["onsite_pv_mwh"]),
+        _number(totals["contractual_mwh"]),
+        f"{100 * totals['green_share']:.1f}",
+        _number(totals["market_tco2e"]),
+    ]
+    if hourly:
+        cells.append(f"{100 * totals['cfe_score_share']:.1f}")
+    view.add_row(*cells)
+    out.print(view)
+    if hourly:
+        out.print(
+            f"Grid carbon-free share {100 * result.grid_cfe_share:.1f}%: {result.grid_cfe_source}",
+            highlight=False,
+        )
 
 
 @factors_app.command("list")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -118,6 +118,25 @@ class Site(_Model):
         return self
 
 
+class PvSystem(_Model):
+    """On-site or distributed PV at a site (self-generation, not a purchase)."""
+
+    id: str = Field(min_length=1)
+    site: str
+    capacity_kw: Annotated[float, Field(gt=0)]
+    tilt_deg: Annotated[float, Field(ge=0, le=90)]
+    azimuth_deg: Annotated[float, Field(ge=0, le=360)] = 180.0
+    # measured or typical-year yield; scales the clear-sky shape (docs/methods.md section 10)
+    annual_yield_mwh_per_kw: Annotated[float, Field(gt=0)] | None = None
+    commissioned: date | None = None
+
+
+class ElectricitySettings(_Model):
+    # carbon-free share of grid electricity for the 24/7 score: "derived" = 1 - national
+    # average factor / national fossil-only factor of the year (MEE/NBS), or a number 0..1
+    grid_cfe_share: Literal["derived"] | Share = "derived"
+
+
 class DataFiles(_Model):
     activities: list[str] = ["data/activities*.csv", "data/activities*.xlsx", "data/*.parquet"]
     factors: list[str] = ["factors/*.csv"]
@@ -129,6 +148,8 @@ class ProjectConfig(_Model):
     accounting: Accounting = Accounting()
     entities: list[Entity] = Field(min_length=1)
     sites: list[Site] = Field(min_length=1)
+    pv_systems: list[PvSystem] = []
+    electricity: ElectricitySettings = ElectricitySettings()
     data: DataFiles = DataFiles()
 
     @model_validator(mode="after")
@@ -143,6 +164,19 @@ class ProjectConfig(_Model):
             if site.entity not in entity_ids:
                 raise ValueError(
                     f"sites[{index}] ('{site.id}') names unknown entity '{site.entity}'"
+                )
+        located = {s.id for s in self.sites if s.latitude is not None and s.longitude is not None}
+        pv_ids = [p.id for p in self.pv_systems]
+        duplicates = sorted({i for i in pv_ids if pv_ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate pv_systems id(s): {', '.join(duplicates)}")
+        for index, pv in enumerate(self.pv_systems):
+            if pv.site not in site_ids:
+                raise ValueError(f"pv_systems[{index}] ('{pv.id}') names unknown site '{pv.site}'")
+            if pv.site not in located:
+                raise ValueError(
+                    f"pv_systems[{index}] ('{pv.id}'): site '{pv.site}' needs latitude and "
+                    "longitude for its PV profile"
                 )
         if self.organisation.base_year > min(self.organisation.reporting_years):
             raise ValueError("base_year is after the first reporting year")
@@ -161,7 +195,8 @@ class Project:
         The validated ``tanlu.toml``.
     sites
         One row per site: ``site, site_name, entity, kind, province, grid_region, ownership_share,
-        operational_control, financial_control, leased, owned_from, owned_until``, with
+        operational_control, financial_control, latitude, longitude, leased, owned_from,
+        owned_until``, with
         province and grid region in canonical English names.
     activity_files, factor_files, instrument_files
         Files matched by the globs of ``[data]``, sorted.
@@ -230,6 +265,8 @@ def _site_table(config: ProjectConfig, config_path: Path) -> pd.DataFrame:
                 "ownership_share": entity.ownership_share,
                 "operational_control": entity.operational_control,
                 "financial_control": entity.financial_control,
+                "latitude": site.latitude,
+                "longitude": site.longitude,
                 "leased": site.leased,
                 "owned_from": pd.Timestamp(site.owned_from) if site.owned_from else pd.NaT,
                 "owned_until": pd.Timestamp(site.owned_until) if site.owned_until else pd.NaT,

@@ -111,7 +111,14 @@ def resolve_factors(
         .rename("best_level_rank")
     )
     chosen = chosen.join(most_specific, on=["activity", "factor_kind"])
-    chosen["fallback_region"] = chosen["region_rank"] > chosen["best_level_rank"]
+    # asked for: the site's province, else its grid, else the nation; never report giving up
+    # a level that was not asked for
+    requested_rank = np.where(
+        chosen["province"].notna(), 0, np.where(chosen["grid_region"].notna(), 1, 2)
+    )
+    chosen["fallback_region"] = chosen["region_rank"] > np.maximum(
+        chosen["best_level_rank"], requested_rank
+    )
     chosen["fallback_year"] = chosen["year_gap"] != 0
     chosen["fallback"] = [_describe_fallback(row) for row in chosen.itertuples(index=False)]
     return chosen[RESOLVED_COLUMNS].sort_values([*KEY_COLUMNS, "gas"]).reset_index(drop=True)

@@ -23,7 +23,9 @@ from tanlu.tables import read_csv_table
 INSTRUMENT_KINDS = ("green_power_contract", "gec", "ppa", "supplier_factor")
 ZERO_EMISSION_KINDS = ("green_power_contract", "gec", "ppa")
 REQUIRED = ("instrument_id", "kind", "vintage_year", "energy_mwh")
-OPTIONAL = ("site", "market", "supplier_factor_tco2e_per_mwh", "source_document", "note")
+TECHNOLOGIES = ("solar", "wind", "hydro", "biomass", "geothermal", "nuclear", "unspecified")
+OPTIONAL = (
+    "technology","site", "market", "supplier_factor_tco2e_per_mwh", "source_document", "note")
 
 
 def read_instruments(
@@ -50,6 +52,8 @@ def read_instruments(
             def bad(column: str, reason: str, line: int = line, file: str = display) -> None:
                 issues.append(InputIssue(file, line, column, reason))
 
+            if isinstance(row.technology, str) and row.technology not in TECHNOLOGIES:
+                bad("technology", f"'{row.technology}' is not one of {', '.join(TECHNOLOGIES)}")
             if row.kind not in INSTRUMENT_KINDS:
                 bad("kind", f"'{row.kind}' is not one of {', '.join(INSTRUMENT_KINDS)}")
             if not str(row.vintage_year).isdigit():
@@ -89,6 +93,7 @@ def read_instruments(
         )
     if issues:
         return table.iloc[0:0], issues
+    table["technology"] = table["technology"].fillna("unspecified")
     table["vintage_year"] = table["vintage_year"].astype("int64")
     table["energy_mwh"] = table["energy_mwh"].astype("float64")
     table["supplier_factor_tco2e_per_mwh"] = pd.to_numeric(table["supplier_factor_tco2e_per_mwh"])
