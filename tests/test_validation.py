@@ -662,3 +662,60 @@ def test_market_spellings_of_china(make_project: MakeProject, market: str) -> No
     assert result.scope2_market.unallocated.empty
     # 10 MWh at bj, 4 MWh of GECs: 6 MWh x 0.5856 (national, excluding market-traded non-fossil)
     assert result.scope2_market_tco2e == pytest.approx(6 * 0.5856, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Instrument quality criteria: vintage, GEC validity, RE100 facility age
+# ---------------------------------------------------------------------------------------------
+
+QUALITY_HEADER = (
+    "instrument_id,kind,vintage_year,energy_mwh,production_start,production_end,"
+    "retirement_date,commissioning_date\n"
+)
+
+
+def test_vintage_outside_the_production_period(make_project: MakeProject) -> None:
+    files = {"data/instruments.csv": QUALITY_HEADER + "g1,gec,2022,5,2020-01-01,2020-12-31,,\n"}
+    issue = only_issue(make_project(GOOD, files=files))
+    assert_issue(issue, "data/instruments.csv", 2, "vintage_year", "outside the production")
+
+
+def test_expired_gec(make_project: MakeProject) -> None:
+    # produced in March 2024: valid for 2 years from the production month, to 2026-03-31
+    files = {
+        "data/instruments.csv": QUALITY_HEADER + "g1,gec,2024,5,2024-03-01,2024-03-31,2026-06-01,\n"
+    }
+    toml = BASIC_TOML.replace(
+        "reporting_years = [2021, 2022]", "reporting_years = [2021, 2022, 2024]"
+    )
+    issue = only_issue(make_project(GOOD, toml=toml, files=files))
+    assert_issue(issue, "data/instruments.csv", 2, "retirement_date", "expired on 2026-03-31")
+
+
+def test_gec_produced_before_2024_is_valid_to_the_end_of_2025(make_project: MakeProject) -> None:
+    files = {
+        "data/instruments.csv": QUALITY_HEADER + "g1,gec,2022,5,2022-05-01,2022-05-31,2025-12-31,\n"
+    }
+    project = tanlu.load_project(make_project(GOOD, files=files))
+    assert check_inputs(project) == []
+
+
+def test_bad_instrument_date(make_project: MakeProject) -> None:
+    files = {"data/instruments.csv": QUALITY_HEADER + "g1,gec,2022,5,2022-13-01,,,\n"}
+    issue = only_issue(make_project(GOOD, files=files))
+    assert_issue(issue, "data/instruments.csv", 2, "production_start", "not a date")
+
+
+def test_re100_facility_age(make_project: MakeProject) -> None:
+    files = {
+        "data/instruments.csv": QUALITY_HEADER
+        + "new,green_power_contract,2022,3,,,,2015-06-30\n"  # 7 years old in 2022
+        + "old,green_power_contract,2022,3,,,,2001-06-30\n"  # 21 years: not RE100-eligible
+        + "unknown,green_power_contract,2022,3,,,,\n"
+    }
+    project = tanlu.load_project(make_project(GOOD, files=files))
+    allocations = tanlu.calculate_inventory(project, 2022).scope2_market.allocations
+    eligible = allocations.set_index("instrument_id")["re100_eligible"]
+    assert bool(eligible["new"])
+    assert not bool(eligible["old"])
+    assert pd.isna(eligible["unknown"])

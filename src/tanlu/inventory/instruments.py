@@ -11,6 +11,7 @@ with quality criteria and hourly matching.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +25,37 @@ INSTRUMENT_KINDS = ("green_power_contract", "gec", "ppa", "supplier_factor")
 ZERO_EMISSION_KINDS = ("green_power_contract", "gec", "ppa")
 REQUIRED = ("instrument_id", "kind", "vintage_year", "energy_mwh")
 TECHNOLOGIES = ("solar", "wind", "hydro", "biomass", "geothermal", "nuclear", "unspecified")
+DATE_COLUMNS = ("production_start", "production_end", "retirement_date", "commissioning_date")
 OPTIONAL = (
-    "technology","site", "market", "supplier_factor_tco2e_per_mwh", "source_document", "note")
+    "technology",
+    "site",
+    "market",
+    "supplier_factor_tco2e_per_mwh",
+    *DATE_COLUMNS,
+    "source_document",
+    "note",
+)
+# GECs are valid for 2 years from their production month; GECs for power produced before 2024
+# are valid to the end of 2025 (NEA GEC rules announced 5 Sep 2024, status P-r; docs/methods.md).
+GEC_VALIDITY_YEARS = 2
+GEC_PRE_2024_VALID_UNTIL = date(2025, 12, 31)
+# RE100: generation facilities commissioned (or repowered) within the last 15 years (status S).
+RE100_MAXIMUM_AGE_YEARS = 15
+
+
+def gec_valid_until(production_start: date) -> date:
+    """Last day a GEC for power produced from ``production_start`` may be claimed."""
+    if production_start < date(2024, 1, 1):
+        return GEC_PRE_2024_VALID_UNTIL
+    month_end: date = (pd.Timestamp(production_start) + pd.offsets.MonthEnd(0)).date()
+    return month_end.replace(year=month_end.year + GEC_VALIDITY_YEARS)
+
+
+def _date(text: object) -> date | None:
+    if not isinstance(text, str):
+        return None
+    parsed = pd.to_datetime(text.strip(), format="%Y-%m-%d", errors="coerce")
+    return None if pd.isna(parsed) else parsed.date()
 
 
 def read_instruments(
@@ -66,6 +96,27 @@ def read_instruments(
                 bad("energy_mwh", f"'{row.energy_mwh}' is not a number")
             if isinstance(row.site, str) and row.site not in site_ids:
                 bad("site", f"unknown site '{row.site}' (not in tanlu.toml)")
+            dates = {c: _date(getattr(row, c)) for c in DATE_COLUMNS}
+            for column in DATE_COLUMNS:
+                if isinstance(getattr(row, column), str) and dates[column] is None:
+                    bad(column, f"'{getattr(row, column)}' is not a date (YYYY-MM-DD)")
+            start, end = dates["production_start"], dates["production_end"]
+            if start and end and end < start:
+                bad("production_end", "production_end is before production_start")
+            vintage = int(row.vintage_year) if str(row.vintage_year).isdigit() else None
+            if vintage and start and not (start.year <= vintage <= (end or start).year):
+                bad(
+                    "vintage_year",
+                    f"vintage {vintage} is outside the production period "
+                    f"{start}..{end or start} (quality criterion 4, vintage)",
+                )
+            retired = dates["retirement_date"]
+            if row.kind == "gec" and start and retired and retired > gec_valid_until(start):
+                bad(
+                    "retirement_date",
+                    f"the GEC expired on {gec_valid_until(start)} (2 years from its production "
+                    f"month, NEA GEC rules 2024) before its retirement on {retired}",
+                )
             if row.kind == "supplier_factor":
                 try:
                     factor = float(row.supplier_factor_tco2e_per_mwh)
@@ -94,6 +145,8 @@ def read_instruments(
     if issues:
         return table.iloc[0:0], issues
     table["technology"] = table["technology"].fillna("unspecified")
+    for column in DATE_COLUMNS:
+        table[column] = pd.to_datetime(table[column], format="%Y-%m-%d")
     table["vintage_year"] = table["vintage_year"].astype("int64")
     table["energy_mwh"] = table["energy_mwh"].astype("float64")
     table["supplier_factor_tco2e_per_mwh"] = pd.to_numeric(table["supplier_factor_tco2e_per_mwh"])
@@ -114,7 +167,9 @@ class MarketBasedScope2:
         ``site, electricity_mwh, contractual_mwh, supplier_mwh, residual_mwh,
         residual_factor_tco2e_per_mwh, market_tco2e``.
     allocations
-        ``instrument_id, kind, site, allocated_mwh``: each instrument MWh at most once.
+        ``instrument_id, kind, site, allocated_mwh, re100_eligible``: each instrument MWh at
+        most once. ``re100_eligible`` is whether the generating facility was commissioned at
+        most 15 years before the year (RE100), or missing where no commissioning date is given.
     unallocated
         ``instrument_id, kind, unallocated_mwh, reason``.
     """
@@ -237,6 +292,15 @@ def calculate_market_based_scope2(
         by_site["residual_mwh"] * residual_factor_tco2e_per_mwh + by_site["supplier_tco2e"]
     )
     by_site = by_site.drop(columns="supplier_tco2e").reset_index(drop=True)
+    if "commissioning_date" in instruments.columns:
+        commissioned = instruments.set_index("instrument_id")["commissioning_date"]
+        dates = pd.to_datetime(allocated["instrument_id"].map(commissioned))
+    else:
+        dates = pd.Series(pd.NaT, index=allocated.index, dtype="datetime64[ns]")
+    age_years = year - dates.dt.year
+    allocated["re100_eligible"] = (age_years <= RE100_MAXIMUM_AGE_YEARS).where(
+        age_years.notna(), None
+    )
     return MarketBasedScope2(
         by_site=by_site,
         allocations=allocated.drop(columns="supplier_factor_tco2e_per_mwh"),
