@@ -1,6 +1,7 @@
-"""``make bench``: the inventory benchmark (docs/performance.md).
+"""``make bench``: the inventory and procurement benchmarks (docs/performance.md).
 
-Usage: ``.venv/bin/python -m benchmarks [--rows N] [--sites N] [--repeat N] ...``
+Usage: ``.venv/bin/python -m benchmarks [--only inventory|cfe|procurement] [--rows N] [--sites N]
+[--repeat N] [--procurement-repeat N] ...``
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import inventory, synthetic
+from benchmarks import cfe, inventory, procurement, synthetic
 from tanlu.factors import load_factor_library
 from tanlu.ingest import prepare_activities
 from tanlu.ingest.readers import read_activity_parquet
@@ -68,6 +69,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--validation-repeat", type=int, default=1, help="timed runs of prepare_activities"
     )
+    parser.add_argument(
+        "--only",
+        choices=("inventory", "cfe", "procurement"),
+        default=None,
+        help="run one benchmark (default: all)",
+    )
+    parser.add_argument(
+        "--procurement-repeat",
+        type=int,
+        default=3,
+        help="timed runs of each tool at each CFE target (median)",
+    )
     return parser.parse_args(argv)
 
 
@@ -76,14 +89,43 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     info = machine()
     console.print(
-        f"[bold]tanlu inventory benchmark[/bold]  {info['date']}  {info['cpu']}, "
+        f"[bold]tanlu benchmarks[/bold]  {info['date']}  {info['cpu']}, "
         f"{info['cpus']} CPUs, {info['memory']}"
     )
     console.print(
         "Python {python}, duckdb {duckdb}, pandas {pandas}, ibis {ibis-framework}, "
         "pyarrow {pyarrow}, numpy {numpy}".format(**info)
     )
+    if args.only in (None, "inventory"):
+        run_inventory(args)
+    if args.only in (None, "cfe"):
+        run_cfe(args)
+    if args.only in (None, "procurement"):
+        console.print(
+            "linopy {linopy}, highspy {highspy}, pypsa {pypsa}".format(
+                **{p: version(p) for p in ("linopy", "highspy", "pypsa")}
+            )
+        )
+        procurement.main(console, args.procurement_repeat)
+    console.print(f"benchmark finished in {time.perf_counter() - began:.0f} s")
+    return 0
 
+
+def run_cfe(args: argparse.Namespace) -> None:
+    """24/7 CFE scoring of 1,000 sites x 8,760 hours (target: under 1 s)."""
+    figures = cfe.run(args.repeat)
+    met = figures["median_s"] < figures["target_s"]
+    mark = "[green]met[/green]" if met else "[red]missed[/red]"
+    console.print(
+        f"CFE scoring, {figures['sites']:,} sites x {figures['hours']:,} hours: median "
+        f"{figures['median_s']:.3f} s of {args.repeat} (min {figures['min_s']:.3f}, max "
+        f"{figures['max_s']:.3f}); target < {figures['target_s']:.0f} s: {mark}"
+    )
+
+
+def run_inventory(args: argparse.Namespace) -> None:
+    """The inventory benchmark: tanlu's engine against pandas."""
+    console.print("[bold]inventory[/bold]")
     library = load_factor_library()
     validation_rows = min(args.validation_rows, args.rows)
     paths = synthetic.ensure_dataset(
@@ -187,8 +229,6 @@ def main(argv: list[str] | None = None) -> int:
         f"{timing.median:.2f} s ({len(raw) / timing.median:,.0f} rows/s; "
         f"median of {args.validation_repeat}, no warm-up)"
     )
-    console.print(f"benchmark finished in {time.perf_counter() - began:.0f} s")
-    return 0
 
 
 if __name__ == "__main__":

@@ -292,9 +292,11 @@ def calculate_market_based_scope2(
         by_site["residual_mwh"] * residual_factor_tco2e_per_mwh + by_site["supplier_tco2e"]
     )
     by_site = by_site.drop(columns="supplier_tco2e").reset_index(drop=True)
-    if "commissioning_date" in instruments.columns:
-        commissioned = instruments.set_index("instrument_id")["commissioning_date"]
-        dates = pd.to_datetime(allocated["instrument_id"].map(commissioned))
+    if "commissioning_date" in instruments.columns and not allocated.empty:
+        commissioned = allocated[["instrument_id"]].merge(
+            instruments[["instrument_id", "commissioning_date"]], on="instrument_id", how="left"
+        )
+        dates = pd.to_datetime(commissioned["commissioning_date"]).set_axis(allocated.index)
     else:
         dates = pd.Series(pd.NaT, index=allocated.index, dtype="datetime64[ns]")
     age_years = year - dates.dt.year
