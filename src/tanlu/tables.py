@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from tanlu.errors import InputIssue
+
+# How every CSV input is read: all cells as text, only empty cells missing, blank lines kept (and
+# dropped after numbering, so line numbers match the file), a UTF-8 BOM allowed.
+CSV_OPTIONS: dict[str, Any] = {
+    "dtype": str,
+    "keep_default_na": False,
+    "na_values": [""],
+    "skip_blank_lines": False,
+    "skipinitialspace": True,
+    "encoding": "utf-8-sig",
+}
 
 
 def drop_blank_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -22,15 +34,7 @@ def read_csv_table(path: Path, display: str) -> tuple[pd.DataFrame, list[InputIs
     is line 1). A file that cannot be read is one issue naming the file.
     """
     try:
-        frame = pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,
-            skipinitialspace=True,
-            encoding="utf-8-sig",
-        )
+        frame = pd.read_csv(path, **CSV_OPTIONS)
     except UnicodeDecodeError:
         return pd.DataFrame(), [InputIssue(display, None, None, "not UTF-8 text")]
     except pd.errors.EmptyDataError:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from tanlu.errors import InputIssue
-from tanlu.tables import drop_blank_rows
+from tanlu.tables import CSV_OPTIONS, drop_blank_rows
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "site",
@@ -60,16 +60,7 @@ def read_activity_csv(
     """Read a CSV activity file (UTF-8, header on line 1; data from line 2)."""
     try:
         chunks = []
-        reader = pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            chunksize=CSV_CHUNK_ROWS,
-            skipinitialspace=True,
-            skip_blank_lines=False,
-            encoding="utf-8-sig",
-        )
+        reader = pd.read_csv(path, chunksize=CSV_CHUNK_ROWS, **CSV_OPTIONS)
         for chunk in reader:
             chunks.append(chunk)
             if progress is not None:
