@@ -84,7 +84,7 @@ def test_bad_inputs(load: object, clean: object, grid: object, message: str) -> 
 
 def test_bad_battery() -> None:
     with pytest.raises(CfeError):
-        Battery(-1, 1)
+        Battery(-1, 1, 0.9)
     with pytest.raises(CfeError):
         Battery(1, 1, 1.5)
 

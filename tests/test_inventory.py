@@ -258,12 +258,15 @@ def test_scopes_sum_to_totals(make_project: MakeProject) -> None:
     )
     result = inventory(make_project(rows))
     totals = result.to_dict()["totals"]
-    assert totals["total_location_tco2e"] == pytest.approx(
-        totals["scope1_tco2e"] + totals["scope2_location_tco2e"] + totals["scope3_tco2e"]
-    )
-    assert totals["total_market_tco2e"] == pytest.approx(
-        totals["scope1_tco2e"] + totals["scope2_market_tco2e"] + totals["scope3_tco2e"]
-    )
+    # the scope totals (from the engine's one aggregation) add up to the emission lines, which
+    # are computed by a separate query
+    lines = result.lines.loc[~result.lines["outside_scopes"]]
+    for scope, key in ((1, "scope1_tco2e"), (2, "scope2_location_tco2e"), (3, "scope3_tco2e")):
+        in_lines = lines.loc[lines["scope"] == scope, "emissions_tco2e"].sum()
+        assert totals[key] == pytest.approx(in_lines, rel=1e-12)
+    assert totals["total_location_tco2e"] == pytest.approx(lines["emissions_tco2e"].sum())
+    by_gas = result.by_gas.loc[~result.by_gas["outside_scopes"], "emissions_tco2e"].sum()
+    assert by_gas == pytest.approx(totals["total_location_tco2e"])
     by_site = result.by_site[["scope1_tco2e", "scope2_location_tco2e", "scope3_tco2e"]].sum()
     assert by_site.sum() == pytest.approx(totals["total_location_tco2e"])
 
@@ -320,3 +323,49 @@ def test_fuel_upstream_can_be_entered_instead_of_derived(make_project: MakeProje
     result = inventory(make_project(rows, toml=toml, name="entered"))
     # 2 t x 0.7520276 t CO2e/t, once
     assert result.scope3_tco2e == pytest.approx(2 * 0.7520276, rel=1e-12)
+
+
+def test_a_project_factor_cannot_join_a_bundled_set(make_project: MakeProject) -> None:
+    # same dataset, region and year as the bundled Guangdong 2022 factor: its rows would mix
+    files = {
+        "factors/mine.csv": "factor_id,dataset,activity,gas,value,unit,region_level,region,"
+        "year_start,year_end,source\n"
+        "mine,cn_mee_nbs_2022,electricity,CO2,0.45,t/MWh,province,广东,2022,2022,a letter\n"
+    }
+    issues = tanlu.inventory.check_inputs(
+        tanlu.load_project(make_project(ELECTRICITY, files=files))
+    )
+    assert [(i.line, i.column) for i in issues] == [(2, "dataset")]
+    assert "bundled dataset" in issues[0].reason
+
+
+def test_scope2_rows_cannot_change_category(make_project: MakeProject) -> None:
+    root = make_project("")
+    (root / "data" / "activities.csv").write_text(
+        "site,period_start,period_end,activity,quantity,unit,category\n"
+        "gz,2022-01-01,2022-12-31,electricity,1000,MWh,purchased_heat\n",
+        encoding="utf-8",
+    )
+    issues = tanlu.inventory.check_inputs(tanlu.load_project(root))
+    assert [(i.line, i.column) for i in issues] == [(2, "category")]
+    assert "only scope 3" in issues[0].reason
+
+
+def test_timezone_aware_parquet_dates(make_project: MakeProject) -> None:
+    import pandas as pd
+
+    root = make_project("")
+    frame = pd.DataFrame(
+        {
+            "site": ["gz"],
+            # midnight in Beijing is 16:00 the day before in UTC
+            "period_start": [pd.Timestamp("2021-12-31 16:00", tz="UTC")],
+            "period_end": [pd.Timestamp("2022-12-31 15:00", tz="UTC")],
+            "activity": ["electricity"],
+            "quantity": [1000.0],
+            "unit": ["MWh"],
+        }
+    )
+    frame.to_parquet(root / "data" / "meters.parquet")
+    # the whole of 2022 in China: 1,000 MWh x 0.4403
+    assert inventory(root).scope2_location_tco2e == pytest.approx(440.3, rel=1e-12)

@@ -134,3 +134,31 @@ def test_cli_electricity_json(make_project: MakeProject) -> None:
     assert data["schema"] == "tanlu.electricity/1"
     assert data["totals"]["cfe_score_share"] == pytest.approx(0.25)
     assert data["totals"]["green_share"] == pytest.approx(0.25)
+
+
+def test_hourly_with_no_consumption_in_the_year(make_project: MakeProject) -> None:
+    toml = DC_TOML.format(grid="0.0").replace(
+        "base_year = 2022\nreporting_years = [2022]", "base_year = 2021\nreporting_years = [2022]"
+    )
+    root = make_project(ROWS, toml=toml)
+    result = CliRunner().invoke(app, ["electricity", str(root), "--year", "2021", "--hourly"])
+    assert result.exit_code == 0, result.output
+    assert "n/a" in result.output
+
+
+def test_pv_outside_the_boundary_or_ownership_does_not_count(make_project: MakeProject) -> None:
+    pv = """
+[[pv_systems]]
+id = "roof"
+site = "dc"
+capacity_kw = 1000
+tilt_deg = 20
+annual_yield_mwh_per_kw = 1.2
+"""
+    toml = DC_TOML.format(grid="0.0").replace(
+        "longitude = 113.3\n", "longitude = 113.3\nowned_from = 2022-07-01\n"
+    )
+    root = make_project(ROWS, toml=toml + pv)
+    row = calculate_electricity(tanlu.load_project(root), 2022).by_site.iloc[0]
+    # owned from 1 July: the PV of the first half-year is not the organisation's
+    assert 0 < row["onsite_pv_mwh"] < 1200.0

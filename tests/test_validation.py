@@ -244,9 +244,9 @@ def test_category_override_outside_the_activity_scope(make_project: MakeProject)
     root = make_project(
         files={
             "data/activities.csv": header
-            # line 2: electricity is scope 2; purchased_heat is a scope 2 category: allowed
-            + "gz,2022-01-01,2022-01-31,electricity,10,MWh,purchased_heat\n"
-            # line 3: stationary_combustion is scope 1: not allowed
+            # line 2: a scope 3 row moved to another scope 3 category: allowed
+            + "gz,2022-01-01,2022-01-31,spend_naics_334111,10,CNY,cat1_purchased_goods_services\n"
+            # line 3: a scope 2 row may not change category (scope 2 splits by activity)
             + "gz,2022-02-01,2022-02-28,electricity,10,MWh,stationary_combustion\n"
         }
     )
@@ -256,7 +256,7 @@ def test_category_override_outside_the_activity_scope(make_project: MakeProject)
         "data/activities.csv",
         3,
         "category",
-        "'stationary_combustion' is not a category of this activity's scope",
+        "'stationary_combustion' is not a scope 3 category",
     )
 
 
@@ -719,3 +719,16 @@ def test_re100_facility_age(make_project: MakeProject) -> None:
     assert bool(eligible["new"])
     assert not bool(eligible["old"])
     assert pd.isna(eligible["unknown"])
+
+
+def test_instrument_cells_with_spaces_and_ignored_text(make_project: MakeProject) -> None:
+    files = {
+        "data/instruments.csv": "instrument_id,kind,vintage_year,energy_mwh,production_start,"
+        "supplier_factor_tco2e_per_mwh\n"
+        "g1,gec,2022,4,2022-01-01 ,n/a\n"  # a trailing space; text where a factor is ignored
+    }
+    project = tanlu.load_project(make_project(GOOD, files=files))
+    assert check_inputs(project) == []
+    # 10 MWh at bj, 4 MWh of GECs: 6 MWh x 0.5856
+    result = tanlu.calculate_inventory(project, 2022)
+    assert result.scope2_market_tco2e == pytest.approx(6 * 0.5856, rel=1e-12)

@@ -17,12 +17,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from tanlu.electricity.matching import calculate_electricity
 from tanlu.errors import InputError, ProjectError, TanluError
 from tanlu.factors import load_factor_library, lookup_factor
 from tanlu.inventory import InventoryResult, calculate_inventory, load_inputs
-from tanlu.inventory.calculate import ProjectInputs
+from tanlu.inventory.calculate import ProjectInputs, load_project_library
 from tanlu.project import Project, load_project
 from tanlu.scaffold import scaffold_project
 
@@ -47,12 +48,12 @@ ProjectOption = Annotated[
 
 
 def _fail(error: TanluError, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {error}", markup=True, highlight=False)
+    err.print(Text.assemble(("error: ", "bold red"), str(error)), highlight=False)
     return typer.Exit(code)
 
 
 @contextmanager
-def _import_progress(project: Project) -> Iterator[Progress]:
+def _import_progress() -> Iterator[Progress]:
     """A progress bar over activity rows while files are read (on stderr)."""
     progress = Progress(
         TextColumn("reading activity data"),
@@ -69,7 +70,7 @@ def _import_progress(project: Project) -> Iterator[Progress]:
 
 
 def _load(project: Project) -> ProjectInputs:
-    with _import_progress(project) as progress:
+    with _import_progress() as progress:
         task = progress.add_task("read", total=None)
         return load_inputs(project, lambda rows: progress.advance(task, rows))
 
@@ -282,7 +283,8 @@ def electricity(
         _number(totals["market_tco2e"]),
     ]
     if hourly:
-        cells.append(f"{100 * totals['cfe_score_share']:.1f}")
+        score = totals.get("cfe_score_share")
+        cells.append("n/a" if score is None else f"{100 * score:.1f}")
     view.add_row(*cells)
     out.print(view)
     if hourly:
@@ -343,10 +345,7 @@ def factors_list(
 def _library(directory: Path | None) -> Any:
     if directory is None:
         return load_factor_library()
-    project = load_project(directory)
-    return load_factor_library(
-        project.factor_files, [project.display_path(p) for p in project.factor_files]
-    )
+    return load_project_library(load_project(directory))
 
 
 @factors_app.command("show")

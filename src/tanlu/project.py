@@ -71,8 +71,8 @@ class Organisation(_Model):
     reporting_years: list[Year] = Field(min_length=1)
     consolidation_approach: ConsolidationApproach = ConsolidationApproach.OPERATIONAL_CONTROL
     gwp_set: GwpSet = GwpSet.AR5
-    # SBTi Target Validation Protocol C26: recalculate when structural change is >= 5% of the
-    # base year (SBTi Target Validation Protocol C26; docs/methods.md section 8). User-changeable.
+    # Recalculate when structural change is >= 5% of the base year: SBTi Target Validation
+    # Protocol criterion C26 (docs/methods.md section 8). User-changeable.
     base_year_significance_share: Share = 0.05
 
 

@@ -45,3 +45,9 @@ def read_csv_table(path: Path, display: str) -> tuple[pd.DataFrame, list[InputIs
     columns = list(frame.columns)
     frame["source_line"] = range(2, len(frame) + 2)
     return drop_blank_rows(frame, columns), []
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table as JSON-ready records (missing values as None)."""
+    clean = frame.astype(object).where(frame.notna(), None)
+    return [dict(row) for row in clean.to_dict(orient="records")]

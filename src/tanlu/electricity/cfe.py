@@ -43,7 +43,7 @@ class Battery:
 
     energy_mwh: float
     power_mw: float
-    round_trip_efficiency_share: float = 0.9
+    round_trip_efficiency_share: float
 
     def __post_init__(self) -> None:
         if self.energy_mwh < 0 or self.power_mw < 0:

@@ -31,6 +31,7 @@ from tanlu.electricity.profiles import (
 )
 from tanlu.factors.library import FactorLibrary
 from tanlu.factors.lookup import lookup_factor
+from tanlu.inventory.boundary import define_boundary
 from tanlu.inventory.calculate import (
     InventoryResult,
     ProjectInputs,
@@ -38,6 +39,7 @@ from tanlu.inventory.calculate import (
     load_inputs,
 )
 from tanlu.project import Project, PvSystem
+from tanlu.tables import records
 
 PHYSICAL_KINDS = ("green_power_contract", "ppa")
 # Tilt for the shape of solar contract deliveries (ground-mounted plants are tilted near the
@@ -95,7 +97,6 @@ class ElectricityResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (docs/json-output.md, "tanlu electricity")."""
-        clean = self.by_site.astype(object).where(self.by_site.notna(), None)
         return {
             "schema": "tanlu.electricity/1",
             "year": self.year,
@@ -103,7 +104,7 @@ class ElectricityResult:
             "grid_cfe_source": self.grid_cfe_source,
             "hourly": self.hourly,
             "totals": self.totals,
-            "by_site": [dict(r) for r in clean.to_dict(orient="records")],
+            "by_site": records(self.by_site),
         }
 
 
@@ -185,10 +186,26 @@ def calculate_electricity(
         allocations.loc[allocations["kind"] == "gec"].groupby("site")["allocated_mwh"].sum()
     )
     sites = project.sites.set_index("site")
+    boundary = define_boundary(
+        project.sites, project.config.organisation.consolidation_approach
+    ).set_index("site")
+    hours = hours_of_year(year)
     pv_by_site: dict[str, np.ndarray] = {}
     for system in project.config.pv_systems:
         site = sites.loc[system.site]
+        # Own generation counts like purchased electricity: inside the boundary only, at the
+        # consolidation share, on the days the site is owned.
+        if boundary.at[system.site, "boundary"] != "included":
+            continue
         generation = pv_generation_mwh(system, site["latitude"], site["longitude"], year)
+        owned = np.ones(len(hours), dtype=bool)
+        local = hours.tz_localize(None)
+        if pd.notna(site["owned_from"]):
+            owned &= local >= site["owned_from"]
+        if pd.notna(site["owned_until"]):
+            owned &= local < site["owned_until"] + pd.Timedelta(days=1)
+        share = float(boundary.at[system.site, "consolidation_share"])
+        generation = np.where(owned, generation, 0.0) * share
         pv_by_site[system.site] = pv_by_site.get(system.site, 0.0) + generation
 
     table = market.by_site[["site", "electricity_mwh", "contractual_mwh", "market_tco2e"]]

@@ -32,21 +32,6 @@ MODES: tuple[Mode, ...] = ("hourly", "annual")
 HOUR = "hour"
 KW_PER_MW = 1000.0
 HOURS_PER_YEAR = 8760.0
-# HiGHS reports a solution as feasible within its primal feasibility tolerance (1e-7 by
-# default, relative to the rows' scale); the CFE score of a dispatch is checked against the
-# target with this slack [share].
-SCORE_TOLERANCE_SHARE = 1e-6
-DISPATCH_COLUMNS = (
-    "load_mwh",
-    "pv_mwh",
-    "wind_mwh",
-    "solar_mwh",
-    "charge_mwh",
-    "discharge_mwh",
-    "soc_mwh",
-    "curtail_mwh",
-    "grid_mwh",
-)
 # HiGHS options by mode, measured on the 8,760-hour benchmark (docs/procurement.md): in hourly
 # mode the interior-point solver (IPX, with crossover to a vertex) is about twice as fast as the
 # dual simplex; in annual mode the simplex is about four times as fast as IPX. No console output.

@@ -56,6 +56,7 @@ def pv_profile_mwh_per_kw(
     loss_share: float = PVWATTS_SYSTEM_LOSS_SHARE,
     gamma_pdc_per_degc: float = PVWATTS_GAMMA_PDC_PER_DEGC,
     ambient_temperature_degc: float = 25.0,
+    wind_speed_m_per_s: float = 1.0,
     annual_yield_mwh_per_kw: float | None = None,
 ) -> np.ndarray:
     """Hourly AC energy of 1 kW (DC, peak) of PV [MWh per hour per kWp].
@@ -77,8 +78,11 @@ def pv_profile_mwh_per_kw(
         System losses [0..1].
     gamma_pdc_per_degc
         Temperature coefficient of DC power [1/degC].
-    ambient_temperature_degc
-        Ambient temperature for the cell-temperature model [degC].
+    ambient_temperature_degc, wind_speed_m_per_s
+        Ambient temperature [degC] and wind speed [m/s] for the cell-temperature model.
+        Assumptions (docs/methods.md section 10): a constant 25 degC (the temperature of
+        standard test conditions) and 1 m/s (the wind speed of IEC 61215 NMOT conditions);
+        a typical-year weather file, when supported, replaces both.
     annual_yield_mwh_per_kw
         If given, the profile is scaled so that it sums to this [MWh/kWp/yr].
     """
@@ -114,7 +118,7 @@ def pv_profile_mwh_per_kw(
     poa_w_per_m2 = plane["poa_global"].fillna(0.0).clip(lower=0.0)
     parameters = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]["open_rack_glass_glass"]
     cell_degc = pvlib.temperature.sapm_cell(
-        poa_w_per_m2, ambient_temperature_degc, 1.0, **parameters
+        poa_w_per_m2, ambient_temperature_degc, wind_speed_m_per_s, **parameters
     )
     dc_kw_per_kw = pvlib.pvsystem.pvwatts_dc(poa_w_per_m2, cell_degc, 1.0, gamma_pdc_per_degc)
     ac = np.asarray(dc_kw_per_kw, dtype="float64") * (1.0 - loss_share)

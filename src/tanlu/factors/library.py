@@ -465,6 +465,17 @@ def load_factor_library(
             rates,
         )
         issues.extend(user_issues)
+        bundled = good.loc[good["dataset"].isin(set(factors["dataset"]))]
+        issues.extend(
+            InputIssue(
+                r.origin_file,
+                r.origin_line,
+                "dataset",
+                f"'{r.dataset}' is a bundled dataset: a project factor needs a dataset of its "
+                "own (leave it empty for user:<file>), or its rows would mix with the bundled set",
+            )
+            for r in bundled.itertuples(index=False)
+        )
         repeated = good.loc[good["factor_id"].duplicated(keep="first")]
         issues.extend(
             InputIssue(

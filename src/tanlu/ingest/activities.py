@@ -88,6 +88,8 @@ def _where(frame: pd.DataFrame, index: int) -> str:
 
 def _parse_dates(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
+        if values.dt.tz is not None:  # a moment in time: the day it was in China
+            values = values.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
         return values.dt.normalize()
     text = values.astype("string").str.strip().str.slice(0, 10)
     return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
@@ -217,15 +219,16 @@ def prepare_activities(
     default_category = frame["activity"].map(catalogue["category"])
     override = frame["category"].astype("string").str.strip()
     has_override = override.notna() & (override != "")
-    valid_pairs = pd.MultiIndex.from_tuples(
-        [(s, c) for s, categories in SCOPE_CATEGORIES.items() for c in categories]
-    )
+    valid_pairs = pd.MultiIndex.from_tuples([(3, c) for c in SCOPE_CATEGORIES[3]])
     pairs_given = pd.MultiIndex.from_arrays([scope.astype("Int64"), override.fillna("")])
     allowed = ~has_override | pairs_given.isin(valid_pairs)
     flag(
         ~pd.Series(allowed, index=frame.index),
         "category",
-        lambda i: (f"'{c}' is not a category of this activity's scope" for c in override.loc[i]),
+        lambda i: (
+            f"'{c}' is not a scope 3 category (only scope 3 rows may change category)"
+            for c in override.loc[i]
+        ),
     )
     category = default_category.where(~has_override, override)
 

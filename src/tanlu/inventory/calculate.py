@@ -29,6 +29,7 @@ from tanlu.inventory.instruments import (
     read_instruments,
 )
 from tanlu.project import MarketResidualPolicy, Project
+from tanlu.tables import records
 
 Progress = Callable[[int], None]
 
@@ -73,6 +74,29 @@ def check_inputs(project: Project, progress: Progress | None = None) -> list[Inp
     return []
 
 
+def load_project_library(project: Project) -> FactorLibrary:
+    """The bundled library with the project's factor files and exchange rates.
+
+    Raises
+    ------
+    InputError
+        Naming every bad row of the project's factor files, or a bad exchange-rate override.
+    """
+    library = load_factor_library(
+        project.factor_files, [project.display_path(p) for p in project.factor_files]
+    )
+    try:
+        return library.with_exchange_rates(dict(project.config.accounting.cny_per_usd))
+    except FactorError as error:
+        raise InputError(
+            [
+                InputIssue(
+                    str(project.root / "tanlu.toml"), None, "accounting.cny_per_usd", str(error)
+                )
+            ]
+        ) from None
+
+
 def load_inputs(project: Project, progress: Progress | None = None) -> ProjectInputs:
     """Read and check all of a project's input files.
 
@@ -83,20 +107,12 @@ def load_inputs(project: Project, progress: Progress | None = None) -> ProjectIn
     """
     issues: list[InputIssue] = []
     try:
-        library = load_factor_library(
-            project.factor_files, [project.display_path(p) for p in project.factor_files]
-        )
+        library = load_project_library(project)
     except InputError as error:
-        # Report the override files' problems, and go on checking the data against the
+        # Report the project library's problems, and go on checking the data against the
         # bundled library so that every problem is reported in one pass.
         issues.extend(error.issues)
         library = load_factor_library()
-    try:
-        library = library.with_exchange_rates(dict(project.config.accounting.cny_per_usd))
-    except FactorError as error:
-        issues.append(
-            InputIssue(str(project.root / "tanlu.toml"), None, "accounting.cny_per_usd", str(error))
-        )
     frames = []
     if not project.activity_files:
         issues.append(
@@ -316,10 +332,6 @@ class InventoryResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The result as plain JSON-ready data; keys are documented in docs/json-output.md."""
-
-        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-            clean = frame.astype(object).where(frame.notna(), None)
-            return [dict(r) for r in clean.to_dict(orient="records")]
 
         return {
             "schema": "tanlu.inventory/1",

@@ -39,7 +39,9 @@ OPTIONAL = (
 # are valid to the end of 2025 (NEA GEC rules announced 5 Sep 2024, status P-r; docs/methods.md).
 GEC_VALIDITY_YEARS = 2
 GEC_PRE_2024_VALID_UNTIL = date(2025, 12, 31)
-# RE100: generation facilities commissioned (or repowered) within the last 15 years (status S).
+# RE100: generation facilities commissioned (or repowered) within the last 15 years: RE100
+# technical criteria as summarised at voltarione.com/topics/re100 (status S; the criteria text
+# itself was not read), shared reference standards summary section 5.
 RE100_MAXIMUM_AGE_YEARS = 15
 
 
@@ -146,10 +148,13 @@ def read_instruments(
         return table.iloc[0:0], issues
     table["technology"] = table["technology"].fillna("unspecified")
     for column in DATE_COLUMNS:
-        table[column] = pd.to_datetime(table[column], format="%Y-%m-%d")
+        table[column] = pd.to_datetime(table[column].map(_date))
     table["vintage_year"] = table["vintage_year"].astype("int64")
     table["energy_mwh"] = table["energy_mwh"].astype("float64")
-    table["supplier_factor_tco2e_per_mwh"] = pd.to_numeric(table["supplier_factor_tco2e_per_mwh"])
+    # checked for supplier_factor rows above; ignored (so not parsed strictly) for other kinds
+    table["supplier_factor_tco2e_per_mwh"] = pd.to_numeric(
+        table["supplier_factor_tco2e_per_mwh"], errors="coerce"
+    )
     table["market"] = [
         "China" if pd.isna(m) or resolve_region(str(m)) == ("national", "China") else str(m)
         for m in table["market"]
