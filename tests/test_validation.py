@@ -732,3 +732,21 @@ def test_instrument_cells_with_spaces_and_ignored_text(make_project: MakeProject
     # 10 MWh at bj, 4 MWh of GECs: 6 MWh x 0.5856
     result = tanlu.calculate_inventory(project, 2022)
     assert result.scope2_market_tco2e == pytest.approx(6 * 0.5856, rel=1e-12)
+
+
+def test_extension_activity_can_name_a_bundled_upstream(make_project: MakeProject) -> None:
+    files = {
+        "factors/activities_extra.csv": "activity,name_en,name_zh,scope,category,canonical_unit,"
+        "method,upstream_activity\n"
+        "biodiesel_blend,Biodiesel blend,生物柴油,1,mobile_combustion,t,fuel-based,wtt_diesel\n",
+        "factors/extra.csv": "factor_id,activity,gas,value,unit,source\n"
+        "bd,biodiesel_blend,CO2,2.5,t/t,supplier data sheet\n",
+    }
+    rows = GOOD + "bj,2022-03-01,2022-03-31,biodiesel_blend,2,t\n"
+    project = tanlu.load_project(make_project(rows, files=files))
+    assert check_inputs(project) == []
+    result = tanlu.calculate_inventory(project, 2022)
+    # 2 t x 2.5 tCO2/t = 5 t in scope 1; its well-to-tank 2 t x 0.7520276 in category 3
+    categories = result.by_category.set_index("category")["emissions_tco2e"]
+    assert categories["mobile_combustion"] == pytest.approx(5.0)
+    assert categories["cat3_fuel_energy_related"] == pytest.approx(2 * 0.7520276)

@@ -143,7 +143,7 @@ class FactorLibrary:
 
 
 def _read_activity_catalogue(
-    frame: pd.DataFrame, origin: str
+    frame: pd.DataFrame, origin: str, known_units: dict[str, str] | None = None
 ) -> tuple[pd.DataFrame, list[InputIssue]]:
     issues: list[InputIssue] = []
     missing = [c for c in ACTIVITY_COLUMNS if c not in frame.columns]
@@ -185,7 +185,10 @@ def _read_activity_catalogue(
     if "upstream_activity" not in frame.columns:
         frame["upstream_activity"] = ""
     frame["upstream_activity"] = frame["upstream_activity"].fillna("")
-    units = dict(zip(frame["activity"], frame["canonical_unit"], strict=False))
+    units = {
+        **(known_units or {}),
+        **dict(zip(frame["activity"], frame["canonical_unit"], strict=False)),
+    }
     for position, row in zip(lines, frame.itertuples(index=False), strict=True):
         upstream = str(row.upstream_activity)
         if upstream and units.get(upstream) != row.canonical_unit:
@@ -438,7 +441,11 @@ def load_factor_library(
             issues.extend(read_issues)
             continue
         if "canonical_unit" in frame.columns and "value" not in frame.columns:
-            extra, extra_issues = _read_activity_catalogue(frame, name)
+            extra, extra_issues = _read_activity_catalogue(
+                frame,
+                name,
+                dict(zip(activities["activity"], activities["canonical_unit"], strict=True)),
+            )
             issues.extend(extra_issues)
             clash = set(extra["activity"]) & set(activities["activity"])
             issues.extend(

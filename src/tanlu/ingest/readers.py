@@ -82,7 +82,14 @@ def read_activity_excel(
 ) -> tuple[pd.DataFrame, list[InputIssue]]:
     """Read every sheet of an XLSX workbook whose first row is the activity header."""
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
+        sheets = pd.read_excel(
+            path,
+            sheet_name=None,
+            dtype=str,
+            engine="openpyxl",
+            keep_default_na=False,
+            na_values=[""],
+        )
     except Exception as error:  # openpyxl raises many kinds for a corrupt workbook
         return pd.DataFrame(), [InputIssue(display, None, None, f"cannot read workbook: {error}")]
     frames: list[pd.DataFrame] = []
