@@ -174,15 +174,27 @@ def derive_fuel_upstream(
     fuel_rows = activities.loc[activities["activity"].isin(upstream.index)]
     if fuel_rows.empty:
         return activities, conversions
+    # The derived rows carry the fuel's quantity already in its canonical unit (the upstream
+    # activity is measured in the same unit), so each fuel's own density or NCV is used.
+    multiplier = (
+        fuel_rows[["activity", "unit"]]
+        .merge(
+            conversions[["activity", "unit", "multiplier"]], on=["activity", "unit"], how="left"
+        )["multiplier"]
+        .to_numpy()
+    )
     derived = fuel_rows.assign(
         activity=fuel_rows["activity"].map(upstream),
+        quantity=fuel_rows["quantity"].to_numpy() * multiplier,
+        unit=fuel_rows["canonical_unit"],
         scope=3,
         category=fuel_rows["activity"].map(upstream).map(catalogue["category"]),
     )
-    fuel_conversions = conversions.loc[conversions["activity"].isin(upstream.index)]
-    derived_conversions = fuel_conversions.assign(
-        activity=fuel_conversions["activity"].map(upstream)
-    ).drop_duplicates(["activity", "unit"])
+    derived_conversions = (
+        derived[["activity", "unit"]]
+        .drop_duplicates()
+        .assign(canonical_unit=lambda t: t["unit"], multiplier=1.0)
+    )
     return (
         pd.concat([activities, derived], ignore_index=True),
         pd.concat([conversions, derived_conversions], ignore_index=True),
