@@ -76,8 +76,10 @@ ACTIVITY_COLUMNS = (
 
 
 def read_data_csv(name: str) -> pd.DataFrame:
-    """Read one bundled data file as strings (empty cells as NaN)."""
-    return pd.read_csv(DATA_DIR / name, dtype=str, keep_default_na=False, na_values=[""])
+    """Read one bundled data file as strings (empty cells as NaN), with ``source_line``."""
+    frame = pd.read_csv(DATA_DIR / name, dtype=str, keep_default_na=False, na_values=[""])
+    frame["source_line"] = range(2, len(frame) + 2)
+    return frame
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ def _read_activity_catalogue(
     missing = [c for c in ACTIVITY_COLUMNS if c not in frame.columns]
     if missing:
         return frame, [InputIssue(origin, 1, None, f"missing column(s): {', '.join(missing)}")]
-    lines = frame["source_line"] if "source_line" in frame.columns else range(2, len(frame) + 2)
+    lines = frame["source_line"]
     seen: set[str] = set()
     for position, row in zip(lines, frame.itertuples(index=False), strict=True):
         if row.activity in seen:
@@ -239,7 +241,7 @@ def _normalise_factor_frame(frame: pd.DataFrame, *, user: bool, origin: str) -> 
             frame[column] = defaults.get(column, "")
         else:
             frame[column] = frame[column].fillna(defaults.get(column, ""))
-    lines = frame["source_line"] if "source_line" in frame.columns else range(2, len(frame) + 2)
+    lines = frame["source_line"]
     frame["origin_file"] = origin
     frame["origin_line"] = list(lines)
     return frame
@@ -400,7 +402,7 @@ def _builtin_factors() -> pd.DataFrame:
     activities, gwp, properties, rates = _builtin_parts()
     frames = []
     for path in sorted(DATA_DIR.glob("factors_*.csv")):
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        frame = read_data_csv(path.name)
         frames.append(_normalise_factor_frame(frame, user=False, origin=path.name))
     good, issues = _check_factor_rows(
         pd.concat(frames, ignore_index=True), activities, set(gwp["gas"]), properties, rates

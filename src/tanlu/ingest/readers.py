@@ -6,13 +6,12 @@ all, or lacks a required column, is an :class:`~tanlu.errors.InputIssue` for the
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from tanlu.errors import InputIssue
-from tanlu.tables import CSV_OPTIONS, drop_blank_rows
+from tanlu.tables import Progress, drop_blank_rows, read_csv_frame
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "site",
@@ -25,8 +24,6 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 OPTIONAL_COLUMNS: tuple[str, ...] = ("meter", "category", "source_document", "note")
 RAW_COLUMNS: tuple[str, ...] = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
 CSV_CHUNK_ROWS = 1_000_000
-
-Progress = Callable[[int], None]
 
 
 def _finish(
@@ -58,22 +55,9 @@ def read_activity_csv(
     path: Path, display: str, progress: Progress | None = None
 ) -> tuple[pd.DataFrame, list[InputIssue]]:
     """Read a CSV activity file (UTF-8, header on line 1; data from line 2)."""
-    try:
-        chunks = []
-        reader = pd.read_csv(path, chunksize=CSV_CHUNK_ROWS, **CSV_OPTIONS)
-        for chunk in reader:
-            chunks.append(chunk)
-            if progress is not None:
-                progress(len(chunk))
-    except UnicodeDecodeError:
-        return pd.DataFrame(), [InputIssue(display, None, None, "not UTF-8 text")]
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame(), [InputIssue(display, None, None, "the file is empty")]
-    except pd.errors.ParserError as error:
-        return pd.DataFrame(), [InputIssue(display, None, None, f"not valid CSV: {error}")]
-    frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
-    if frame.empty and len(frame.columns) == 0:
-        return pd.DataFrame(), [InputIssue(display, None, None, "the file is empty")]
+    frame, issues = read_csv_frame(path, display, CSV_CHUNK_ROWS, progress)
+    if issues:
+        return frame, issues
     return _finish(frame, display, first_line=2)
 
 
