@@ -62,3 +62,12 @@ def test_example_electricity_agrees_with_the_inventory() -> None:
     assert totals["onsite_pv_mwh"] > 0  # the data-centre PV of the seed
     # hourly matching never beats annual matching by more than the grid's carbon-free credit
     assert 0 < totals["cfe_score_share"] <= 1
+    by_site = electricity.by_site.set_index("site")
+    # the headquarters' 2022 meter series shapes its load; the Ulanqab battery stores wind
+    assert by_site.at["hq_shenzhen", "load_profile"] == "meter"
+    assert by_site.at["dc_ulanqab", "battery_mwh"] > 0
+    # RE100: the 2005 wind farm behind GEC-2022-BJ is over 15 years old; the pooled GECs give
+    # no commissioning date (20,000 MWh unverified)
+    assert totals["re100_unverified_mwh"] == pytest.approx(20_000)
+    assert by_site.at["office_beijing", "re100_mwh"] < by_site.at["office_beijing", "green_mwh"]
+    assert totals["re100_mwh"] <= totals["green_mwh"]

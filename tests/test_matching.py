@@ -49,11 +49,11 @@ def make(make_project: MakeProject, instruments: str, grid: str = "0.0", extra: 
     )
 
 
-def test_flat_wind_contract_by_hand(make_project: MakeProject) -> None:
-    project = make(make_project, "w1,green_power_contract,2022,2190,wind,dc\n")
+def test_flat_hydro_contract_by_hand(make_project: MakeProject) -> None:
+    project = make(make_project, "w1,green_power_contract,2022,2190,hydro,dc\n")
     result = calculate_electricity(project, 2022, hourly=True)
     row = result.by_site.set_index("site").loc["dc"]
-    # 2,190 MWh of wind, delivered flat: 0.25 MWh in each hour of a 1 MWh load
+    # 2,190 MWh of hydro, delivered flat: 0.25 MWh in each hour of a 1 MWh load
     assert row["green_share"] == pytest.approx(0.25)
     assert row["cfe_score_share"] == pytest.approx(0.25)
     # consistent with the inventory: (8,760 - 2,190) MWh x 0.5856 market-based
@@ -81,7 +81,7 @@ def test_certificates_count_annually_not_hourly(make_project: MakeProject) -> No
 
 
 def test_grid_credit(make_project: MakeProject) -> None:
-    project = make(make_project, "w1,green_power_contract,2022,2190,wind,dc\n", grid="0.4")
+    project = make(make_project, "w1,green_power_contract,2022,2190,hydro,dc\n", grid="0.4")
     row = calculate_electricity(project, 2022, hourly=True).by_site.iloc[0]
     # 0.25 clean + 0.75 from the grid x 0.4 carbon-free = 0.55
     assert row["cfe_score_share"] == pytest.approx(0.25 + 0.75 * 0.4)
@@ -125,7 +125,7 @@ def test_unknown_technology_is_an_input_error(make_project: MakeProject) -> None
 
 
 def test_cli_electricity_json(make_project: MakeProject) -> None:
-    project = make(make_project, "w1,green_power_contract,2022,2190,wind,dc\n")
+    project = make(make_project, "w1,green_power_contract,2022,2190,hydro,dc\n")
     result = CliRunner().invoke(
         app, ["electricity", str(project.root), "--year", "2022", "--hourly", "--json"]
     )

@@ -230,6 +230,7 @@ def test_invariants(target: float, mode: str) -> None:
     assert result.pv_kw <= 15_000.0 * (1 + 1e-9)
     assert list(result.dispatch.columns) == [
         "load_mwh",
+        "existing_mwh",
         "pv_mwh",
         "wind_mwh",
         "solar_mwh",

@@ -7,7 +7,7 @@ import math
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 from tanlu.electricity.matching import calculate_electricity
+from tanlu.electricity.procurement import ProcurementLimits
+from tanlu.electricity.site_procurement import procure_for_site
 from tanlu.errors import InputError, ProjectError, TanluError
 from tanlu.factors import load_factor_library, lookup_factor
 from tanlu.inventory import InventoryResult, calculate_inventory, load_inputs
@@ -167,9 +169,36 @@ def _inventory_table(result: InventoryResult) -> Table:
     return table
 
 
-def _write_results(result: InventoryResult, destination: Path) -> list[Path]:
-    """Write JSON and CSV results into a temporary folder, then move them into place."""
+def _write_files(destination: Path, files: dict[str, Callable[[Path], object]]) -> list[Path]:
+    """Write files into a temporary folder beside ``destination``, then move them into place.
+
+    ``files`` maps a file name to a function that writes that file at the path it is given;
+    nothing is moved unless every file was written.
+    """
     destination.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory(dir=destination) as staging:
+        staged = Path(staging)
+        for name, write in files.items():
+            write(staged / name)
+        for path in sorted(staged.iterdir()):
+            target = destination / path.name
+            shutil.move(str(path), target)
+            written.append(target)
+    return written
+
+
+def _json_writer(data: dict[str, Any]) -> Callable[[Path], object]:
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)
+    return lambda path: path.write_text(text, encoding="utf-8")
+
+
+def _csv_writer(frame: pd.DataFrame, index: bool = False) -> Callable[[Path], object]:
+    return lambda path: frame.to_csv(path, index=index)
+
+
+def _write_results(result: InventoryResult, destination: Path) -> list[Path]:
+    """Write the inventory's JSON and CSV results (all or nothing)."""
     stem = f"inventory_{result.year}"
     tables: dict[str, pd.DataFrame] = {
         "lines": result.lines,
@@ -180,20 +209,9 @@ def _write_results(result: InventoryResult, destination: Path) -> list[Path]:
         "fallbacks": result.fallbacks,
         "factors_used": result.factors_used,
     }
-    written = []
-    with tempfile.TemporaryDirectory(dir=destination) as staging:
-        staged = Path(staging)
-        (staged / f"{stem}.json").write_text(
-            json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=_json_default),
-            encoding="utf-8",
-        )
-        for name, frame in tables.items():
-            frame.to_csv(staged / f"{stem}_{name}.csv", index=False)
-        for path in sorted(staged.iterdir()):
-            target = destination / path.name
-            shutil.move(str(path), target)
-            written.append(target)
-    return written
+    files = {f"{stem}.json": _json_writer(result.to_dict())}
+    files.update({f"{stem}_{name}.csv": _csv_writer(frame) for name, frame in tables.items()})
+    return _write_files(destination, files)
 
 
 def _json_default(value: Any) -> Any:
@@ -254,7 +272,15 @@ def electricity(
         sys.stdout.write(text + "\n")
         return
     view = Table(title=f"Green electricity {year} (MWh; shares in %)")
-    columns = ["site", "consumption", "on-site PV", "contracts+GEC", "green %", "market tCO2e"]
+    columns = [
+        "site",
+        "consumption",
+        "on-site PV",
+        "contracts+GEC",
+        "green %",
+        "RE100 %",
+        "market tCO2e",
+    ]
     if hourly:
         columns.append("24/7 CFE %")
     for column in columns:
@@ -267,6 +293,7 @@ def electricity(
             _number(float(row.onsite_pv_mwh)),
             _number(float(row.contractual_mwh)),
             f"{100 * float(row.green_share):.1f}",
+            f"{100 * float(row.re100_share):.1f}",
             _number(float(row.market_tco2e)),
         ]
         if hourly:
@@ -280,6 +307,7 @@ def electricity(
         _number(totals["onsite_pv_mwh"]),
         _number(totals["contractual_mwh"]),
         f"{100 * totals['green_share']:.1f}",
+        f"{100 * totals['re100_share']:.1f}",
         _number(totals["market_tco2e"]),
     ]
     if hourly:
@@ -287,11 +315,146 @@ def electricity(
         cells.append("n/a" if score is None else f"{100 * score:.1f}")
     view.add_row(*cells)
     out.print(view)
+    unverified = totals["re100_unverified_mwh"]
+    if unverified:
+        out.print(
+            f"RE100: {_number(unverified)} MWh of instruments give no commissioning_date and are "
+            "not counted (RE100 needs facilities at most 15 years old).",
+            highlight=False,
+        )
     if hourly:
         out.print(
             f"Grid carbon-free share {100 * result.grid_cfe_share:.1f}%: {result.grid_cfe_source}",
             highlight=False,
         )
+
+
+def _shares(text: str | None) -> list[float]:
+    """Targets from ``0.8,0.9,1`` (shares 0..1)."""
+    if not text:
+        return []
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not a comma-separated list of shares") from None
+
+
+@app.command()
+def procure(
+    directory: ProjectDir,
+    site: Annotated[str, typer.Option("--site", help="Site id (tanlu.toml [[sites]]).")],
+    year: Annotated[int, typer.Option("--year", help="Year whose hourly load is planned for.")],
+    cfe: Annotated[
+        float,
+        typer.Option("--cfe", min=0.0, max=1.0, help="Target: 24/7 CFE score (or annual share)."),
+    ],
+    annual: Annotated[
+        bool, typer.Option("--annual", help="Match annual volume (RE100) instead of hourly.")
+    ] = False,
+    curve: Annotated[
+        str | None, typer.Option("--curve", help="Also solve these targets, e.g. 0.8,0.9,1.")
+    ] = None,
+    pv_max_kw: Annotated[
+        float | None, typer.Option("--pv-max-kw", min=0.0, help="Most new on-site PV [kWp].")
+    ] = None,
+    wind_max_mw: Annotated[
+        float | None, typer.Option("--wind-max-mw", min=0.0, help="Most new wind [MW].")
+    ] = None,
+    solar_max_mw: Annotated[
+        float | None, typer.Option("--solar-max-mw", min=0.0, help="Most new solar [MW].")
+    ] = None,
+    battery_max_mwh: Annotated[
+        float | None, typer.Option("--battery-max-mwh", min=0.0, help="Most battery [MWh].")
+    ] = None,
+    json_output: JsonFlag = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Also write JSON and the hourly dispatch here.")
+    ] = None,
+) -> None:
+    """Least-cost green power for one site: PV, wind and solar contracts, battery, grid."""
+    targets = _shares(curve)
+    limits = ProcurementLimits(pv_max_kw, wind_max_mw, solar_max_mw, battery_max_mwh)
+    try:
+        project = load_project(directory)
+        inputs = _load(project)
+        with err.status("solving the procurement model (HiGHS)", spinner="dots"):
+            plan = procure_for_site(
+                project,
+                site,
+                year,
+                cfe,
+                mode="annual" if annual else "hourly",
+                limits=limits,
+                curve_targets=targets,
+                inputs=inputs,
+            )
+    except TanluError as error:
+        raise _fail(error, 1 if isinstance(error, (InputError, ProjectError)) else 2) from None
+    data = plan.to_dict()
+    if out_dir is not None:
+        stem = f"procurement_{site}_{year}"
+        written = _write_files(
+            out_dir,
+            {
+                f"{stem}.json": _json_writer(data),
+                f"{stem}_dispatch.csv": _csv_writer(plan.result.dispatch, index=True),
+            },
+        )
+    if json_output:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, default=_json_default) + "\n")
+    else:
+        result = plan.result
+        measure = "annual clean share" if annual else "24/7 CFE score"
+        view = Table(title=f"Least-cost portfolio for {site} in {year}: {measure} >= {cfe:g}")
+        view.add_column("item")
+        view.add_column("value", justify="right")
+        rows = [
+            ("consumption (MWh)", _number(plan.load_mwh)),
+            ("clean supply already held (MWh)", _number(plan.existing_clean_mwh)),
+            ("24/7 CFE score now (%)", f"{100 * plan.current_cfe_score_share:.1f}"),
+            ("new on-site PV (kWp)", _number(result.pv_kw)),
+            ("new wind contracts (MW)", _number(result.wind_mw)),
+            ("new solar contracts (MW)", _number(result.solar_mw)),
+            ("battery energy (MWh)", _number(result.battery_mwh)),
+            ("battery power (MW)", _number(result.battery_mw)),
+            ("grid imports (MWh)", _number(float(result.dispatch["grid_mwh"].sum()))),
+            ("24/7 CFE score reached (%)", f"{100 * result.cfe_score_share:.1f}"),
+            ("annual clean share (%)", f"{100 * result.annual_clean_share:.1f}"),
+            ("total cost (CNY/yr)", f"{result.total_cost_cny:,.0f}"),
+            ("cost per MWh consumed (CNY)", f"{result.cost_per_mwh_cny:,.1f}"),
+        ]
+        for item, value in rows:
+            view.add_row(item, value)
+        out.print(view)
+        if plan.curve is not None:
+            curve_view = Table(title="Cost against target")
+            for column in ("target %", "CNY/MWh", "PV kWp", "wind MW", "solar MW", "battery MWh"):
+                curve_view.add_column(column, justify="right")
+            for point in plan.curve.itertuples(index=False):
+                curve_view.add_row(
+                    f"{100 * point.target_share:.0f}",
+                    f"{point.cost_per_mwh_cny:,.1f}",
+                    _number(point.pv_kw),
+                    _number(point.wind_mw),
+                    _number(point.solar_mw),
+                    _number(point.battery_mwh),
+                )
+            out.print(curve_view)
+        pv_limit = plan.limits.pv_max_kw
+        out.print(
+            f"New on-site PV limited to {_number(pv_limit or 0.0)} kWp "
+            + ("(--pv-max-kw)." if pv_max_kw is not None else "(sites.pv_potential_kw)."),
+            highlight=False,
+        )
+        fallbacks = plan.prices.loc[plan.prices["fallback"] != ""]
+        out.print(
+            f"Prices: {len(plan.prices)} values from the bundled table (docs/prices.md)"
+            + (f", {len(fallbacks)} by fallback" if len(fallbacks) else "")
+            + "; --json lists each with its source.",
+            highlight=False,
+        )
+    if out_dir is not None:
+        err.print(f"Results written to {out_dir.resolve()} ({len(written)} files).")
 
 
 @factors_app.command("list")

@@ -108,6 +108,8 @@ class Site(_Model):
     latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
     leased: bool = False
+    # roof and land area left for more on-site PV [kWp]; `tanlu procure` builds at most this
+    pv_potential_kw: Annotated[float, Field(ge=0)] = 0.0
     owned_from: date | None = None
     owned_until: date | None = None
 
@@ -131,6 +133,18 @@ class PvSystem(_Model):
     commissioned: date | None = None
 
 
+class BatterySystem(_Model):
+    """A battery at a site, charged only from the site's clean supply (docs/methods.md)."""
+
+    id: str = Field(min_length=1)
+    site: str
+    energy_mwh: Annotated[float, Field(gt=0)]
+    power_mw: Annotated[float, Field(gt=0)]
+    # energy out / energy in, from the battery's own datasheet or acceptance test: no default
+    round_trip_efficiency_share: Annotated[float, Field(gt=0, le=1)]
+    commissioned: date | None = None
+
+
 class ElectricitySettings(_Model):
     # carbon-free share of grid electricity for the 24/7 score: "derived" = 1 - national
     # average factor / national fossil-only factor of the year (MEE/NBS), or a number 0..1
@@ -141,6 +155,9 @@ class DataFiles(_Model):
     activities: list[str] = ["data/activities*.csv", "data/activities*.xlsx", "data/*.parquet"]
     factors: list[str] = ["factors/*.csv"]
     instruments: list[str] = ["data/instruments*.csv"]
+    meter_hourly: list[str] = ["data/meter_hourly*.csv"]
+    delivery_hourly: list[str] = ["data/delivery_hourly*.csv"]
+    prices: list[str] = ["data/prices*.csv"]
 
 
 class ProjectConfig(_Model):
@@ -149,6 +166,7 @@ class ProjectConfig(_Model):
     entities: list[Entity] = Field(min_length=1)
     sites: list[Site] = Field(min_length=1)
     pv_systems: list[PvSystem] = []
+    batteries: list[BatterySystem] = []
     electricity: ElectricitySettings = ElectricitySettings()
     data: DataFiles = DataFiles()
 
@@ -164,6 +182,15 @@ class ProjectConfig(_Model):
             if site.entity not in entity_ids:
                 raise ValueError(
                     f"sites[{index}] ('{site.id}') names unknown entity '{site.entity}'"
+                )
+        battery_ids = [b.id for b in self.batteries]
+        duplicates = sorted({i for i in battery_ids if battery_ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate batteries id(s): {', '.join(duplicates)}")
+        for index, battery in enumerate(self.batteries):
+            if battery.site not in site_ids:
+                raise ValueError(
+                    f"batteries[{index}] ('{battery.id}') names unknown site '{battery.site}'"
                 )
         located = {s.id for s in self.sites if s.latitude is not None and s.longitude is not None}
         pv_ids = [p.id for p in self.pv_systems]
@@ -198,7 +225,7 @@ class Project:
         operational_control, financial_control, latitude, longitude, leased, owned_from,
         owned_until``, with
         province and grid region in canonical English names.
-    activity_files, factor_files, instrument_files
+    activity_files, factor_files, instrument_files, meter_files, delivery_files, price_files
         Files matched by the globs of ``[data]``, sorted.
     """
 
@@ -208,6 +235,9 @@ class Project:
     activity_files: tuple[Path, ...]
     factor_files: tuple[Path, ...]
     instrument_files: tuple[Path, ...]
+    meter_files: tuple[Path, ...] = ()
+    delivery_files: tuple[Path, ...] = ()
+    price_files: tuple[Path, ...] = ()
 
     def display_path(self, path: Path) -> str:
         """A path as the user should see it in messages: relative to the project when inside."""
@@ -313,4 +343,7 @@ def load_project(path: str | Path) -> Project:
         activity_files=_glob(root, config.data.activities),
         factor_files=_glob(root, config.data.factors),
         instrument_files=_glob(root, config.data.instruments),
+        meter_files=_glob(root, config.data.meter_hourly),
+        delivery_files=_glob(root, config.data.delivery_hourly),
+        price_files=_glob(root, config.data.prices),
     )

@@ -197,4 +197,28 @@ sheets["commuting"] = frame(rws)
 with pd.ExcelWriter(DATA / "activities_travel.xlsx", engine="openpyxl") as xw:
     for name, df in sheets.items():
         df.to_excel(xw, sheet_name=name, index=False)
+
+# ---------------- hourly meter, headquarters 2022 (data/meter_hourly_hq.csv) ----------------
+# Illustrative: tanlu's documented office shape (08:00-20:00 working hours at full load, 30% of
+# it at other times) on the 2022 working calendar of the State Council General Office notice on
+# the 2022 public holidays (国办发明电〔2021〕11号): holidays are off, the make-up Saturdays and
+# Sundays are working days. Scaled to 1 GWh to show that tanlu uses a meter series for its
+# shape and scales it to the inventory's electricity (docs/methods.md section 10).
+HOLIDAYS_2022 = [("2022-01-01", "2022-01-03"), ("2022-01-31", "2022-02-06"),
+                 ("2022-04-03", "2022-04-05"), ("2022-04-30", "2022-05-04"),
+                 ("2022-06-03", "2022-06-05"), ("2022-09-10", "2022-09-12"),
+                 ("2022-10-01", "2022-10-07")]
+MAKE_UP_DAYS_2022 = ["2022-01-29", "2022-01-30", "2022-04-02", "2022-04-24", "2022-05-07",
+                     "2022-10-08", "2022-10-09"]
+hours = pd.date_range("2022-01-01", "2023-01-01", freq="h", inclusive="left")
+day = hours.normalize()
+off = pd.Series(False, index=hours)
+for first, last in HOLIDAYS_2022:
+    off |= (day >= pd.Timestamp(first)) & (day <= pd.Timestamp(last))
+workday = ((hours.day_of_week < 5) | day.isin(pd.to_datetime(MAKE_UP_DAYS_2022))) & ~off.to_numpy()
+working = workday & (hours.hour >= 8) & (hours.hour < 20)
+weights = pd.Series(working, index=hours).map({True: 1.0, False: 0.3})
+energy = (weights * (1000.0 / weights.sum())).round(4)
+pd.DataFrame({"site": "hq_shenzhen", "hour_start": hours.strftime("%Y-%m-%d %H:%M"),
+              "energy_mwh": energy.to_numpy()}).to_csv(DATA / "meter_hourly_hq.csv", index=False)
 print("ok")

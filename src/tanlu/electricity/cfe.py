@@ -39,17 +39,23 @@ class Battery:
         Charge and discharge power limit [MW] (= MWh per hour).
     round_trip_efficiency_share
         Energy out / energy in [0..1]; losses are taken on charging.
+    available_from_hour
+        Index of the first hour the battery works (0: from the start; later when it is
+        commissioned during the period).
     """
 
     energy_mwh: float
     power_mw: float
     round_trip_efficiency_share: float
+    available_from_hour: int = 0
 
     def __post_init__(self) -> None:
         if self.energy_mwh < 0 or self.power_mw < 0:
             raise CfeError("battery energy and power must be non-negative")
         if not (0 < self.round_trip_efficiency_share <= 1):
             raise CfeError("battery round-trip efficiency must be in (0, 1]")
+        if self.available_from_hour < 0:
+            raise CfeError("battery available_from_hour must be non-negative")
 
 
 @dataclass(frozen=True)
@@ -98,11 +104,16 @@ def _battery_discharge(
     """
     sites, hours = excess.shape
     energy = np.array([b.energy_mwh if b else 0.0 for b in batteries])
-    power = np.array([b.power_mw if b else 0.0 for b in batteries])
+    rated = np.array([b.power_mw if b else 0.0 for b in batteries])
     efficiency = np.array([b.round_trip_efficiency_share if b else 1.0 for b in batteries])
+    start = np.array([b.available_from_hour if b else 0 for b in batteries])
+    starts = set(start.tolist())
+    power = np.where(start <= 0, rated, 0.0)
     stored = np.zeros(sites)
     discharged = np.zeros((sites, hours))
     for hour in range(hours):
+        if hour in starts:
+            power = np.where(start <= hour, rated, 0.0)
         out = np.minimum(np.minimum(deficit[:, hour], power), stored)
         stored -= out
         discharged[:, hour] = out
@@ -167,7 +178,8 @@ def score_cfe(
     grid_cfe = deficit * grid_share
     load_total = load.sum(axis=1)
     clean_total = clean.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # over: clean / load overflows for a subnormal load total; min(1, inf) is still 1
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         score = np.where(
             load_total > 0,
             (matched.sum(axis=1) + from_battery.sum(axis=1) + grid_cfe.sum(axis=1)) / load_total,

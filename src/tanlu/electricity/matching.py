@@ -22,15 +22,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tanlu.electricity.cfe import score_cfe
+from tanlu.electricity.cfe import Battery, score_cfe
 from tanlu.electricity.profiles import (
+    ProfileError,
     flat_profile_mwh,
     hours_of_year,
     office_load_mwh,
     pv_profile_mwh_per_kw,
 )
+from tanlu.electricity.wind import wind_profile_mwh_per_mw
 from tanlu.factors.library import FactorLibrary
 from tanlu.factors.lookup import lookup_factor
+from tanlu.ingest.hourly import hourly_series
 from tanlu.inventory.boundary import define_boundary
 from tanlu.inventory.calculate import (
     InventoryResult,
@@ -38,7 +41,8 @@ from tanlu.inventory.calculate import (
     calculate_inventory,
     load_inputs,
 )
-from tanlu.project import Project, PvSystem
+from tanlu.inventory.instruments import ZERO_EMISSION_KINDS
+from tanlu.project import BatterySystem, Project, PvSystem
 from tanlu.tables import records
 
 PHYSICAL_KINDS = ("green_power_contract", "ppa")
@@ -62,10 +66,13 @@ class ElectricityResult:
         Where that share comes from.
     by_site
         One row per site with electricity: ``site, kind, purchased_mwh, onsite_pv_mwh,
-        consumption_mwh, contractual_mwh, certificate_mwh, green_mwh, green_share,
-        location_tco2e, market_tco2e`` and, when scored hourly, ``cfe_score_share``.
+        consumption_mwh, contractual_mwh, certificate_mwh, green_mwh, green_share, re100_mwh,
+        re100_unverified_mwh, re100_share, location_tco2e, market_tco2e`` and, when scored
+        hourly, ``load_profile, battery_mwh, cfe_score_share``.
     hourly
         Whether the 24/7 score was computed.
+    profiles
+        The hourly series behind the scores (when hourly); not part of :meth:`to_dict`.
     """
 
     year: int
@@ -73,6 +80,7 @@ class ElectricityResult:
     grid_cfe_source: str
     by_site: pd.DataFrame
     hourly: bool
+    profiles: HourlyProfiles | None = None
 
     @property
     def totals(self) -> dict[str, float]:
@@ -80,6 +88,7 @@ class ElectricityResult:
         table = self.by_site
         consumption = float(table["consumption_mwh"].sum())
         green = float(table["green_mwh"].sum())
+        re100 = float(table["re100_mwh"].sum())
         totals = {
             "purchased_mwh": float(table["purchased_mwh"].sum()),
             "onsite_pv_mwh": float(table["onsite_pv_mwh"].sum()),
@@ -87,6 +96,9 @@ class ElectricityResult:
             "contractual_mwh": float(table["contractual_mwh"].sum()),
             "green_mwh": green,
             "green_share": green / consumption if consumption else 0.0,
+            "re100_mwh": re100,
+            "re100_unverified_mwh": float(table["re100_unverified_mwh"].sum()),
+            "re100_share": re100 / consumption if consumption else 0.0,
             "location_tco2e": float(table["location_tco2e"].sum()),
             "market_tco2e": float(table["market_tco2e"].sum()),
         }
@@ -226,6 +238,22 @@ def calculate_electricity(
             table["consumption_mwh"] > 0, table["green_mwh"] / table["consumption_mwh"], 0.0
         )
     table["location_tco2e"] = table["site"].map(location).fillna(0.0)
+    # RE100: self-generation plus instruments whose facility is at most 15 years old; an
+    # instrument without a commissioning date cannot show it and is reported apart.
+    green_kinds = allocations["kind"].isin(ZERO_EMISSION_KINDS)
+    eligible = allocations["re100_eligible"]
+    re100 = allocations.loc[green_kinds & (eligible == True)]  # noqa: E712 (None stays out)
+    unverified = allocations.loc[green_kinds & eligible.isna()]
+    table["re100_mwh"] = table["onsite_pv_mwh"] + table["site"].map(
+        re100.groupby("site")["allocated_mwh"].sum()
+    ).fillna(0.0)
+    table["re100_unverified_mwh"] = (
+        table["site"].map(unverified.groupby("site")["allocated_mwh"].sum()).fillna(0.0)
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["re100_share"] = np.where(
+            table["consumption_mwh"] > 0, table["re100_mwh"] / table["consumption_mwh"], 0.0
+        )
     table = table[
         [
             "site",
@@ -237,6 +265,9 @@ def calculate_electricity(
             "certificate_mwh",
             "green_mwh",
             "green_share",
+            "re100_mwh",
+            "re100_unverified_mwh",
+            "re100_share",
             "location_tco2e",
             "market_tco2e",
         ]
@@ -248,48 +279,177 @@ def calculate_electricity(
     else:
         grid_share, grid_source = float(setting), "tanlu.toml [electricity] grid_cfe_share"
 
+    profiles = None
     if hourly:
-        table["cfe_score_share"] = _hourly_scores(
-            project, year, table, allocations, inputs.instruments, pv_by_site, grid_share
+        profiles = build_hourly_profiles(project, year, table, allocations, inputs, pv_by_site)
+        scores = score_cfe(
+            profiles.load_mwh,
+            profiles.clean_supply_mwh,
+            grid_share,
+            sites=profiles.sites,
+            batteries=profiles.batteries,
+        ).table
+        table["load_profile"] = profiles.load_source
+        table["battery_mwh"] = scores["battery_mwh"].to_numpy()
+        table["cfe_score_share"] = scores["cfe_score_share"].to_numpy()
+    return ElectricityResult(year, grid_share, grid_source, table, hourly, profiles)
+
+
+@dataclass(frozen=True)
+class HourlyProfiles:
+    """The hourly series behind the 24/7 scores of a year, one row per site of ``sites``.
+
+    Attributes
+    ----------
+    sites
+        Site ids, in the order of the rows.
+    load_mwh
+        Consumption per hour, (sites, hours) [MWh]: the meter series, or the documented shape
+        of the site's kind, scaled to the year's consumption.
+    clean_supply_mwh
+        On-site PV plus the physical deliveries allocated to the site per hour [MWh].
+    load_source
+        Per site: ``"meter"``, ``"office shape"`` or ``"flat"``.
+    batteries
+        Per site: its batteries as one :class:`~tanlu.electricity.cfe.Battery`, or None.
+    """
+
+    sites: list[str]
+    load_mwh: np.ndarray
+    clean_supply_mwh: np.ndarray
+    load_source: list[str]
+    batteries: list[Battery | None]
+
+    def row(self, site: str) -> int:
+        """Row index of a site."""
+        return self.sites.index(site)
+
+
+def _site_batteries(
+    project: Project, year: int, sites: list[str], boundary: pd.DataFrame
+) -> list[Battery | None]:
+    """One battery per site (capacities of a site's batteries added), inside the boundary only.
+
+    A battery counts from its commissioning hour; several at one site are pooled, with the
+    energy-weighted round-trip efficiency. Capacities are taken at the consolidation share, as
+    PV generation is.
+    """
+    hours = hours_of_year(year)
+    pooled: dict[str, list[BatterySystem]] = {}
+    for system in project.config.batteries:
+        if boundary.at[system.site, "boundary"] != "included":
+            continue
+        if system.commissioned is not None and system.commissioned.year > year:
+            continue
+        pooled.setdefault(system.site, []).append(system)
+    result: list[Battery | None] = []
+    for site in sites:
+        systems = pooled.get(site)
+        if not systems:
+            result.append(None)
+            continue
+        share = float(boundary.at[site, "consolidation_share"])
+        energy = sum(b.energy_mwh for b in systems)
+        efficiency = sum(b.energy_mwh * b.round_trip_efficiency_share for b in systems) / energy
+        first = min(
+            0
+            if b.commissioned is None or b.commissioned.year < year
+            else int(hours.searchsorted(pd.Timestamp(b.commissioned).tz_localize(hours.tz)))
+            for b in systems
         )
-    return ElectricityResult(year, grid_share, grid_source, table, hourly)
+        result.append(
+            Battery(
+                energy_mwh=energy * share,
+                power_mw=sum(b.power_mw for b in systems) * share,
+                round_trip_efficiency_share=efficiency,
+                available_from_hour=first,
+            )
+        )
+    return result
 
 
-def _hourly_scores(
+def _delivery_shape(
+    contract: Any,
+    site: pd.Series,
+    year: int,
+    deliveries: pd.DataFrame,
+    technology: dict[str, str],
+    shapes: dict[tuple[str, str], np.ndarray],
+) -> np.ndarray:
+    """Hourly deliveries of one allocation [MWh]: the contract's delivery file, else its shape.
+
+    With a delivery series, the site gets the allocated share of every hour. Without one, solar
+    follows a PV profile at the site and wind the synthetic wind shape at the site
+    (docs/wind-shape.md); other technologies are flat.
+    """
+    mwh = float(contract.allocated_mwh)
+    series = hourly_series(deliveries, str(contract.instrument_id), year)
+    if series is not None:
+        total = float(series.sum())
+        if total <= 0:
+            raise ProfileError(
+                f"delivery series of '{contract.instrument_id}' in {year} is zero in every hour"
+            )
+        return series * (mwh / total)
+    tech = technology.get(str(contract.instrument_id), "")
+    located = pd.notna(site["latitude"]) and pd.notna(site["longitude"])
+    if tech in ("solar", "wind") and located:
+        key = (str(site.name), tech)
+        if key not in shapes:
+            latitude, longitude = float(site["latitude"]), float(site["longitude"])
+            shapes[key] = (
+                pv_profile_mwh_per_kw(latitude, longitude, year, SOLAR_CONTRACT_TILT_DEG)
+                if tech == "solar"
+                else wind_profile_mwh_per_mw(latitude, longitude, year)
+            )
+        shape = shapes[key]
+        scaled: np.ndarray = shape * (mwh / float(shape.sum()))
+        return scaled
+    return flat_profile_mwh(mwh, year)
+
+
+def build_hourly_profiles(
     project: Project,
     year: int,
     table: pd.DataFrame,
     allocations: pd.DataFrame,
-    instruments: pd.DataFrame,
+    inputs: ProjectInputs,
     pv_by_site: dict[str, np.ndarray],
-    grid_share: float,
-) -> np.ndarray:
+) -> HourlyProfiles:
+    """Hourly load and clean supply of every site of ``table`` (the annual result) in a year."""
     hours = len(hours_of_year(year))
     sites = project.sites.set_index("site")
-    technology = dict(zip(instruments["instrument_id"], instruments["technology"], strict=True))
-    solar_shapes: dict[str, np.ndarray] = {}
+    boundary = define_boundary(
+        project.sites, project.config.organisation.consolidation_approach
+    ).set_index("site")
+    instruments = inputs.instruments
+    technology = dict(
+        zip(instruments["instrument_id"], instruments["technology"].fillna(""), strict=True)
+    )
+    shapes: dict[tuple[str, str], np.ndarray] = {}
     physical = allocations.loc[allocations["kind"].isin(PHYSICAL_KINDS)]
+    names = [str(s) for s in table["site"]]
     load = np.zeros((len(table), hours))
     clean = np.zeros((len(table), hours))
+    sources = []
     for index, row in enumerate(table.itertuples(index=False)):
-        load[index] = _load_shape(str(row.kind), float(row.consumption_mwh), year)
+        consumption = float(row.consumption_mwh)
+        metered = hourly_series(inputs.meter_hourly, str(row.site), year)
+        if metered is not None and metered.sum() > 0:
+            load[index] = metered * (consumption / float(metered.sum()))
+            sources.append("meter")
+        else:
+            load[index] = _load_shape(str(row.kind), consumption, year)
+            sources.append("office shape" if row.kind == "office" else "flat")
         clean[index] += pv_by_site.get(str(row.site), np.zeros(hours))
         for contract in physical.loc[physical["site"] == row.site].itertuples(index=False):
-            mwh = float(contract.allocated_mwh)
-            site = sites.loc[row.site]
-            located = pd.notna(site["latitude"]) and pd.notna(site["longitude"])
-            if technology.get(contract.instrument_id) == "solar" and located:
-                if row.site not in solar_shapes:
-                    solar_shapes[str(row.site)] = pv_profile_mwh_per_kw(
-                        float(site["latitude"]),
-                        float(site["longitude"]),
-                        year,
-                        SOLAR_CONTRACT_TILT_DEG,
-                    )
-                shape = solar_shapes[str(row.site)]
-                clean[index] += shape * (mwh / shape.sum())
-            else:
-                clean[index] += flat_profile_mwh(mwh, year)
-    scores = score_cfe(load, clean, grid_share, sites=list(table["site"]))
-    result: np.ndarray = scores.table["cfe_score_share"].to_numpy(dtype="float64")
-    return result
+            clean[index] += _delivery_shape(
+                contract, sites.loc[row.site], year, inputs.delivery_hourly, technology, shapes
+            )
+    return HourlyProfiles(
+        sites=names,
+        load_mwh=load,
+        clean_supply_mwh=clean,
+        load_source=sources,
+        batteries=_site_batteries(project, year, names, boundary),
+    )

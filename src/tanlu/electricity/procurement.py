@@ -14,7 +14,10 @@ and prices are quoted), contract and battery capacities [MW] and [MWh]; money [C
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +43,8 @@ HIGHS_OPTIONS: dict[str, dict[str, Any]] = {
     "annual": {"solver": "simplex", "output_flag": False, "log_to_console": False},
 }
 CAPACITY_COLUMNS = ("pv_kw", "wind_mw", "solar_mw", "battery_mwh", "battery_mw")
+# dispatch columns of clean supply (held, generated or contracted) [MWh per hour]
+CLEAN_COLUMNS = ["existing_mwh", "pv_mwh", "wind_mwh", "solar_mwh"]
 
 
 class ProcurementError(TanluError):
@@ -133,6 +138,10 @@ class ProcurementProblem:
         Prices and financial parameters.
     limits
         Upper bounds on capacities.
+    existing_clean_mwh
+        Clean supply the buyer already has in each hour, at no further cost (on-site PV built,
+        contracts signed): one number or one value per hour [MWh]. The optimiser buys what
+        is needed on top of it.
     """
 
     load_mwh: np.ndarray
@@ -142,6 +151,7 @@ class ProcurementProblem:
     grid_cfe_share: float | np.ndarray
     costs: ProcurementCosts
     limits: ProcurementLimits = ProcurementLimits()
+    existing_clean_mwh: float | np.ndarray = 0.0
 
 
 @dataclass(frozen=True)
@@ -159,10 +169,11 @@ class ProcurementResult:
     battery_mwh, battery_mw
         Battery energy [MWh] and power [MW] capacity.
     dispatch
-        One row per hour (index ``hour``), columns ``load_mwh, pv_mwh, wind_mwh, solar_mwh,
-        charge_mwh, discharge_mwh, soc_mwh, curtail_mwh, grid_mwh`` [MWh per hour; ``soc_mwh``
-        is the energy stored at the end of the hour]. ``pv_mwh``, ``wind_mwh`` and
-        ``solar_mwh`` are what the capacities produce, before curtailment.
+        One row per hour (index ``hour``), columns ``load_mwh, existing_mwh, pv_mwh, wind_mwh,
+        solar_mwh, charge_mwh, discharge_mwh, soc_mwh, curtail_mwh, grid_mwh`` [MWh per hour;
+        ``soc_mwh`` is the energy stored at the end of the hour]. ``existing_mwh`` is the clean
+        supply already held; ``pv_mwh``, ``wind_mwh`` and ``solar_mwh`` are what the new
+        capacities produce, before curtailment.
     cost_breakdown_cny
         Cost by item: ``pv, wind, solar, battery_energy, battery_power, grid`` [CNY over the
         period].
@@ -176,8 +187,8 @@ class ProcurementResult:
     cfe_score_share
         Hour-by-hour CFE score of the dispatch [0..1].
     annual_clean_share
-        Clean energy produced or contracted (before curtailment) / total load [share; may
-        exceed 1].
+        Clean energy held, produced or contracted (before curtailment) / total load [share;
+        may exceed 1].
     build_seconds, solve_seconds
         Wall-clock time to validate and build the model, and to solve it (including the
         transfer to HiGHS and reading the solution back) [s].
@@ -338,6 +349,7 @@ def validate_problem(problem: ProcurementProblem) -> None:
     _check_series(problem.wind_mwh_per_mw, "wind profile", hours, upper=1.0)
     _check_series(problem.solar_mwh_per_mw, "solar profile", hours, upper=1.0)
     _check_series(problem.grid_cfe_share, "grid CFE share", hours, upper=1.0, allow_scalar=True)
+    _check_series(problem.existing_clean_mwh, "existing clean supply", hours, allow_scalar=True)
 
     costs = problem.costs
     for name in (
@@ -434,6 +446,7 @@ def build_model(problem: ProcurementProblem, target_share: float, mode: Mode) ->
         pv_mw * pv_mwh_per_mw
         + wind_mw * series(problem.wind_mwh_per_mw)
         + solar_mw * series(problem.solar_mwh_per_mw)
+        + series(problem.existing_clean_mwh)
     )
     # balance clean - charge + discharge - curtail + grid = load with curtail >= 0 ...
     model.add_constraints(clean - charge + discharge + grid >= series(load), name="supply")
@@ -471,8 +484,29 @@ def build_model(problem: ProcurementProblem, target_share: float, mode: Mode) ->
     return _Built(model, annualised, total_load, dirty_share)
 
 
+@functools.cache
+def _silence_highs_banner() -> None:
+    """Create the process's first HiGHS instance with C-level stdout sent to /dev/null.
+
+    HiGHS prints a licence banner on standard output when the first instance of a process is
+    created, before any option can turn output off; it would corrupt ``--json`` output.
+    """
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _solve(model: Any, mode: Mode) -> str:
     """Solve with HiGHS (options :data:`HIGHS_OPTIONS`); the termination condition."""
+    _silence_highs_banner()
     _, condition = model.solve(
         solver_name="highs", io_api="direct", set_names=False, **HIGHS_OPTIONS[mode]
     )
@@ -496,7 +530,8 @@ def _best_reachable_share(problem: ProcurementProblem, mode: Mode) -> float | No
         energy = [(float(np.sum(profile)), limit) for profile, limit in options]
         if any(limit is None and total > 0 for total, limit in energy):
             return None
-        return sum(total * (limit or 0.0) for total, limit in energy) / total_load
+        held = float(np.sum(_per_hour(problem.existing_clean_mwh, len(problem.load_mwh))))
+        return (held + sum(total * (limit or 0.0) for total, limit in energy)) / total_load
     built = build_model(problem, 0.0, mode)
     model = built.model
     model.remove_constraints("cfe")
@@ -542,6 +577,7 @@ def _read_result(
     dispatch = pd.DataFrame(
         {
             "load_mwh": load,
+            "existing_mwh": _per_hour(problem.existing_clean_mwh, len(load)),
             "pv_mwh": np.asarray(problem.pv_mwh_per_kw, dtype="float64") * KW_PER_MW * pv_mw,
             "wind_mwh": np.asarray(problem.wind_mwh_per_mw, dtype="float64") * wind_mw,
             "solar_mwh": np.asarray(problem.solar_mwh_per_mw, dtype="float64") * solar_mw,
@@ -555,7 +591,7 @@ def _read_result(
     )
     # curtailment: the slack of the supply constraint (clipped at 0 against solver round-off)
     dispatch["curtail_mwh"] = (
-        dispatch[["pv_mwh", "wind_mwh", "solar_mwh", "discharge_mwh", "grid_mwh"]].sum(axis=1)
+        dispatch[[*CLEAN_COLUMNS, "discharge_mwh", "grid_mwh"]].sum(axis=1)
         - dispatch["charge_mwh"]
         - dispatch["load_mwh"]
     ).clip(lower=0.0)
@@ -569,7 +605,7 @@ def _read_result(
     }
     total_cost = float(sum(breakdown.values()))
     total_load = built.total_load_mwh
-    clean_mwh = dispatch[["pv_mwh", "wind_mwh", "solar_mwh"]].sum(axis=1).to_numpy()
+    clean_mwh = dispatch[CLEAN_COLUMNS].sum(axis=1).to_numpy()
     return ProcurementResult(
         target_share=float(target_share),
         mode=mode,
@@ -594,8 +630,8 @@ def cfe_score_of_dispatch(dispatch: pd.DataFrame, grid_cfe_share: float | np.nda
     """Hour-by-hour CFE score of a dispatch [0..1].
 
     ``sum_h [min(load_h, clean used_h) + grid_h x grid_cfe_share_h] / sum_h load_h`` with
-    clean used = PV + wind + solar - charge - curtail + discharge [MWh per hour]. Excess in an
-    hour counts for nothing; the battery is the only way clean energy moves between hours.
+    clean used = held + PV + wind + solar - charge - curtail + discharge [MWh per hour]. Excess
+    in an hour counts for nothing; the battery is the only way clean energy moves between hours.
 
     Parameters
     ----------
@@ -605,9 +641,7 @@ def cfe_score_of_dispatch(dispatch: pd.DataFrame, grid_cfe_share: float | np.nda
         Carbon-free share of grid electricity, one number or one value per hour [0..1].
     """
     clean_used = (
-        dispatch["pv_mwh"]
-        + dispatch["wind_mwh"]
-        + dispatch["solar_mwh"]
+        dispatch[[c for c in CLEAN_COLUMNS if c in dispatch.columns]].sum(axis=1)
         - dispatch["charge_mwh"]
         - dispatch["curtail_mwh"]
         + dispatch["discharge_mwh"]

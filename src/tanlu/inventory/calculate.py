@@ -9,7 +9,7 @@ market-based from :mod:`tanlu.inventory.instruments`. Gases regulated by the Mon
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ from tanlu.errors import FactorError, InputError, InputIssue
 from tanlu.factors.library import FactorLibrary, load_factor_library
 from tanlu.factors.lookup import lookup_factor, resolve_factors
 from tanlu.ingest.activities import PreparedActivities, prepare_activities
+from tanlu.ingest.hourly import empty_hourly_table, read_hourly_files
 from tanlu.ingest.readers import read_activity_file
 from tanlu.inventory.base_year import BaseYearCheck, compare_structures, sites_in_structure_of
 from tanlu.inventory.boundary import define_boundary
@@ -50,6 +51,9 @@ class ProjectInputs:
         Contractual instruments for market-based scope 2.
     rows_read
         Activity rows read from all files.
+    meter_hourly, delivery_hourly
+        Hourly series (:mod:`tanlu.ingest.hourly`): metered site load and contract deliveries,
+        ``series, hour_start, energy_mwh, source_line``.
     """
 
     library: FactorLibrary
@@ -57,6 +61,8 @@ class ProjectInputs:
     unit_conversions: pd.DataFrame
     instruments: pd.DataFrame
     rows_read: int
+    meter_hourly: pd.DataFrame = field(default_factory=empty_hourly_table)
+    delivery_hourly: pd.DataFrame = field(default_factory=empty_hourly_table)
 
 
 def project_years(project: Project) -> list[int]:
@@ -153,10 +159,30 @@ def load_inputs(project: Project, progress: Progress | None = None) -> ProjectIn
             )
             for row in entered.itertuples(index=False)
         )
+    meter_hourly, meter_issues = read_hourly_files(
+        project.meter_files,
+        [project.display_path(p) for p in project.meter_files],
+        "meter",
+        set(project.sites["site"]),
+    )
+    issues.extend(meter_issues)
+    delivery_hourly, delivery_issues = read_hourly_files(
+        project.delivery_files,
+        [project.display_path(p) for p in project.delivery_files],
+        "delivery",
+        set(instruments["instrument_id"]) if not instruments.empty else set(),
+    )
+    issues.extend(delivery_issues)
     if issues:
         raise InputError(sorted(issues, key=lambda i: (i.file, i.sheet or "", i.line or 0)))
     return ProjectInputs(
-        library, prepared.table, prepared.unit_conversions, instruments, prepared.rows_read
+        library,
+        prepared.table,
+        prepared.unit_conversions,
+        instruments,
+        prepared.rows_read,
+        meter_hourly,
+        delivery_hourly,
     )
 
 

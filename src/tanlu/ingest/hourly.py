@@ -1,0 +1,220 @@
+"""Hourly series files: metered site load and contract deliveries (docs/file-formats.md).
+
+Long format, one row per series and hour::
+
+    site,hour_start,energy_mwh              (meter files: a site's electricity use)
+    instrument_id,hour_start,energy_mwh     (delivery files: a contract's deliveries)
+
+``hour_start`` is the beginning of the hour, ISO 8601 (``2022-01-01 00:00`` or
+``2022-01-01T00:00+08:00``); times without an offset are China Standard Time (UTC+8). A series
+that has any hour of a year must have every hour of it (8,760, or 8,784 in a leap year), each
+once. Every bad row is reported at once, naming file, line, column and reason.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from tanlu.errors import InputIssue
+from tanlu.tables import read_csv_table
+
+SeriesKind = Literal["meter", "delivery"]
+TIMEZONE = "Asia/Shanghai"
+ID_COLUMN: dict[SeriesKind, str] = {"meter": "site", "delivery": "instrument_id"}
+# Issues listed per file before the rest are summarised (a wrongly shifted file would otherwise
+# give one line per hour).
+MAX_ISSUES_PER_REASON = 20
+
+
+def empty_hourly_table() -> pd.DataFrame:
+    """An hourly table with no series."""
+    return pd.DataFrame(
+        {
+            "series": pd.Series(dtype=str),
+            "hour_start": pd.Series(dtype=f"datetime64[ns, {TIMEZONE}]"),
+            "energy_mwh": pd.Series(dtype="float64"),
+            "source_line": pd.Series(dtype="int64"),
+        }
+    )
+
+
+def _hours_in_year(year: int) -> int:
+    return 8784 if calendar.isleap(year) else 8760
+
+
+def _limit(issues: list[InputIssue], display: str, reason: str) -> list[InputIssue]:
+    if len(issues) <= MAX_ISSUES_PER_REASON:
+        return issues
+    rest = len(issues) - MAX_ISSUES_PER_REASON
+    summary = InputIssue(display, None, None, f"{rest} more row(s) where {reason}")
+    return [*issues[:MAX_ISSUES_PER_REASON], summary]
+
+
+def _parse_hours(text: pd.Series) -> pd.Series:
+    """Timestamps in China Standard Time (NaT where unreadable)."""
+    parsed = pd.Series(pd.NaT, index=text.index, dtype=f"datetime64[ns, {TIMEZONE}]")
+    present = text.notna()
+    if not present.any():
+        return parsed
+    values = text[present].astype(str).str.strip()
+    has_offset = values.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True)
+    naive = pd.to_datetime(values[~has_offset], format="ISO8601", errors="coerce")
+    if len(naive):
+        parsed[naive.index] = naive.dt.tz_localize(TIMEZONE, nonexistent="NaT", ambiguous="NaT")
+    if has_offset.any():
+        aware = pd.to_datetime(values[has_offset], format="ISO8601", errors="coerce", utc=True)
+        parsed[aware.index] = aware.dt.tz_convert(TIMEZONE)
+    return parsed
+
+
+def read_hourly_file(
+    path: Path, display: str, kind: SeriesKind, known_ids: set[str]
+) -> tuple[pd.DataFrame, list[InputIssue]]:
+    """Read and check one hourly series file.
+
+    Parameters
+    ----------
+    path, display
+        The file, and its name as the user should see it.
+    kind
+        ``"meter"`` (series are sites) or ``"delivery"`` (series are instrument ids).
+    known_ids
+        The ids a series may name.
+
+    Returns
+    -------
+    table, issues
+        ``series, hour_start, energy_mwh, source_line`` (hour_start in China Standard Time) and
+        every problem found; the table is empty when there is any issue.
+    """
+    id_column = ID_COLUMN[kind]
+    frame, issues = read_csv_table(path, display)
+    if issues:
+        return empty_hourly_table(), issues
+    required = [id_column, "hour_start", "energy_mwh"]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        reason = (
+            f"missing column(s): {', '.join(missing)} (a {kind} file has {', '.join(required)})"
+        )
+        return empty_hourly_table(), [InputIssue(display, 1, None, reason)]
+    lines = frame["source_line"].to_numpy()
+    series = frame[id_column].fillna("").astype(str).str.strip()
+    hours = _parse_hours(frame["hour_start"])
+    energy = pd.to_numeric(frame["energy_mwh"], errors="coerce")
+
+    def rows(mask: pd.Series | np.ndarray, column: str, reason: str) -> list[InputIssue]:
+        found = [
+            InputIssue(display, int(line), column, reason.format(value=value))
+            for line, value in zip(
+                lines[np.asarray(mask)], frame.loc[np.asarray(mask), column], strict=True
+            )
+        ]
+        return _limit(found, display, reason.format(value="..."))
+
+    what = "site" if kind == "meter" else "instrument"
+    issues += rows(series == "", id_column, f"missing {id_column}")
+    issues += rows(
+        (series != "") & ~series.isin(known_ids), id_column, f"unknown {what} '{{value}}'"
+    )
+    issues += rows(
+        hours.isna(),
+        "hour_start",
+        "'{value}' is not a date and hour (ISO 8601, e.g. 2022-01-01 00:00)",
+    )
+    off_hour = hours.notna() & (hours.dt.floor("h") != hours)
+    issues += rows(off_hour, "hour_start", "'{value}' is not the start of an hour")
+    issues += rows(energy.isna(), "energy_mwh", "'{value}' is not a number")
+    issues += rows(energy < 0, "energy_mwh", "'{value}' is negative")
+    table = pd.DataFrame(
+        {
+            "series": series,
+            "hour_start": hours,
+            "energy_mwh": energy,
+            "source_line": frame["source_line"],
+        }
+    )
+    clean = table.loc[table["hour_start"].notna() & (series != "")]
+    twice = clean.duplicated(["series", "hour_start"], keep="first")
+    for row in clean.loc[twice].head(MAX_ISSUES_PER_REASON).itertuples(index=False):
+        first = clean.loc[
+            (clean["series"] == row.series) & (clean["hour_start"] == row.hour_start),
+            "source_line",
+        ].iloc[0]
+        issues.append(
+            InputIssue(
+                display,
+                int(row.source_line),
+                "hour_start",
+                f"{row.series} {row.hour_start:%Y-%m-%d %H:%M} is also on line {first}",
+            )
+        )
+    if issues:
+        return empty_hourly_table(), issues
+    table = table.drop_duplicates(["series", "hour_start"])
+    years = table["hour_start"].dt.year
+    counts = table.groupby([table["series"], years]).size()
+    for (name, year), count in counts.items():
+        expected = _hours_in_year(int(year))
+        if count != expected:
+            have = table.loc[(table["series"] == name) & (years == year), "hour_start"]
+            full = pd.date_range(
+                f"{year}-01-01", f"{int(year) + 1}-01-01", freq="h", inclusive="left", tz=TIMEZONE
+            )
+            gap = full.difference(pd.DatetimeIndex(have))
+            issues.append(
+                InputIssue(
+                    display,
+                    None,
+                    None,
+                    f"{what} '{name}' has {count} hours in {year}; {year} has {expected} "
+                    f"(first missing: {gap[0]:%Y-%m-%d %H:%M})",
+                )
+            )
+    if issues:
+        return empty_hourly_table(), issues
+    return table.reset_index(drop=True), []
+
+
+def read_hourly_files(
+    paths: Sequence[Path], displays: Sequence[str], kind: SeriesKind, known_ids: set[str]
+) -> tuple[pd.DataFrame, list[InputIssue]]:
+    """Read several hourly files of one kind; a series-year given in two files is an error."""
+    frames = []
+    issues: list[InputIssue] = []
+    seen: dict[tuple[str, int], str] = {}
+    for path, display in zip(paths, displays, strict=True):
+        table, file_issues = read_hourly_file(path, display, kind, known_ids)
+        issues.extend(file_issues)
+        if table.empty:
+            continue
+        pairs = table.groupby([table["series"], table["hour_start"].dt.year]).size().index
+        for name, year in pairs:
+            key = (str(name), int(year))
+            if key in seen:
+                issues.append(
+                    InputIssue(display, None, None, f"'{name}' {year} is also given in {seen[key]}")
+                )
+            else:
+                seen[key] = display
+        frames.append(table)
+    if not frames:
+        return empty_hourly_table(), issues
+    return pd.concat(frames, ignore_index=True), issues
+
+
+def hourly_series(table: pd.DataFrame, name: str, year: int) -> np.ndarray | None:
+    """The 8,760 (8,784) values of one series in one year [MWh], or None when not given."""
+    if table.empty:
+        return None
+    rows = table.loc[(table["series"] == name) & (table["hour_start"].dt.year == year)]
+    if rows.empty:
+        return None
+    values: np.ndarray = rows.sort_values("hour_start")["energy_mwh"].to_numpy(dtype="float64")
+    return values
