@@ -153,6 +153,23 @@ def test_battery_counts_from_its_commissioning(make_project: MakeProject) -> Non
     assert row["cfe_score_share"] == pytest.approx(1 - deficit / 8760)
 
 
+def test_hourly_grid_share_by_region(make_project: MakeProject) -> None:
+    # the grid carbon-free in day hours only (Guangdong's series), none at night; the national
+    # series (all hours 0.9) is less specific and not used: 12 of 24 hours
+    grid = hourly_csv("region", "广东省", day_night(1.0, 0.0)).replace("energy_mwh", "cfe_share")
+    national = hourly_csv("region", "全国", [0.9] * 8760).split("\n", 1)[1]
+    row = score(project(make_project, files={"data/grid_cfe_hourly.csv": grid + national}))
+    assert row["grid_cfe_basis"] == "hourly: Guangdong"
+    assert row["cfe_score_share"] == pytest.approx(0.5)
+
+
+def test_national_hourly_grid_share(make_project: MakeProject) -> None:
+    grid = hourly_csv("region", "China", [0.4] * 8760).replace("energy_mwh", "cfe_share")
+    row = score(project(make_project, files={"data/grid_cfe_hourly.csv": grid}))
+    assert row["grid_cfe_basis"] == "hourly: China"
+    assert row["cfe_score_share"] == pytest.approx(0.4)
+
+
 def test_re100_share_counts_young_facilities_only(make_project: MakeProject) -> None:
     row = score(
         project(
@@ -211,6 +228,16 @@ def test_re100_share_counts_young_facilities_only(make_project: MakeProject) -> 
             "data/delivery_hourly.csv",
             "instrument_id,hour_start,energy_mwh\nx9,2022-01-01 00:00,1\n",
             "line 2, column 'instrument_id': unknown instrument 'x9'",
+        ),
+        (
+            "data/grid_cfe_hourly.csv",
+            "region,hour_start,cfe_share\nAtlantis,2022-01-01 00:00,0.5\n",
+            "line 2, column 'region': unknown region 'Atlantis'",
+        ),
+        (
+            "data/grid_cfe_hourly.csv",
+            "region,hour_start,cfe_share\n广东,2022-01-01 00:00,35\n",
+            "line 2, column 'cfe_share': '35' is above 1 (a share, 0..1)",
         ),
     ],
 )

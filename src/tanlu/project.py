@@ -157,6 +157,7 @@ class DataFiles(_Model):
     instruments: list[str] = ["data/instruments*.csv"]
     meter_hourly: list[str] = ["data/meter_hourly*.csv"]
     delivery_hourly: list[str] = ["data/delivery_hourly*.csv"]
+    grid_cfe_hourly: list[str] = ["data/grid_cfe_hourly*.csv"]
     prices: list[str] = ["data/prices*.csv"]
 
 
@@ -225,7 +226,8 @@ class Project:
         operational_control, financial_control, latitude, longitude, leased, owned_from,
         owned_until``, with
         province and grid region in canonical English names.
-    activity_files, factor_files, instrument_files, meter_files, delivery_files, price_files
+    activity_files, factor_files, instrument_files, meter_files, delivery_files, grid_cfe_files,
+    price_files
         Files matched by the globs of ``[data]``, sorted.
     """
 
@@ -237,6 +239,7 @@ class Project:
     instrument_files: tuple[Path, ...]
     meter_files: tuple[Path, ...] = ()
     delivery_files: tuple[Path, ...] = ()
+    grid_cfe_files: tuple[Path, ...] = ()
     price_files: tuple[Path, ...] = ()
 
     def display_path(self, path: Path) -> str:
@@ -345,5 +348,6 @@ def load_project(path: str | Path) -> Project:
         instrument_files=_glob(root, config.data.instruments),
         meter_files=_glob(root, config.data.meter_hourly),
         delivery_files=_glob(root, config.data.delivery_hourly),
+        grid_cfe_files=_glob(root, config.data.grid_cfe_hourly),
         price_files=_glob(root, config.data.prices),
     )

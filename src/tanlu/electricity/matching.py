@@ -33,6 +33,7 @@ from tanlu.electricity.profiles import (
 from tanlu.electricity.wind import wind_profile_mwh_per_mw
 from tanlu.factors.library import FactorLibrary
 from tanlu.factors.lookup import lookup_factor
+from tanlu.factors.regions import NATIONAL_REGION
 from tanlu.ingest.hourly import hourly_series
 from tanlu.inventory.boundary import define_boundary
 from tanlu.inventory.calculate import (
@@ -68,7 +69,7 @@ class ElectricityResult:
         One row per site with electricity: ``site, kind, purchased_mwh, onsite_pv_mwh,
         consumption_mwh, contractual_mwh, certificate_mwh, green_mwh, green_share, re100_mwh,
         re100_unverified_mwh, re100_share, location_tco2e, market_tco2e`` and, when scored
-        hourly, ``load_profile, battery_mwh, cfe_score_share``.
+        hourly, ``load_profile, grid_cfe_basis, battery_mwh, cfe_score_share``.
     hourly
         Whether the 24/7 score was computed.
     profiles
@@ -281,15 +282,18 @@ def calculate_electricity(
 
     profiles = None
     if hourly:
-        profiles = build_hourly_profiles(project, year, table, allocations, inputs, pv_by_site)
+        profiles = build_hourly_profiles(
+            project, year, table, allocations, inputs, pv_by_site, grid_share
+        )
         scores = score_cfe(
             profiles.load_mwh,
             profiles.clean_supply_mwh,
-            grid_share,
+            profiles.grid_cfe_share,
             sites=profiles.sites,
             batteries=profiles.batteries,
         ).table
         table["load_profile"] = profiles.load_source
+        table["grid_cfe_basis"] = profiles.grid_cfe_basis
         table["battery_mwh"] = scores["battery_mwh"].to_numpy()
         table["cfe_score_share"] = scores["cfe_score_share"].to_numpy()
     return ElectricityResult(year, grid_share, grid_source, table, hourly, profiles)
@@ -312,6 +316,10 @@ class HourlyProfiles:
         Per site: ``"meter"``, ``"office shape"`` or ``"flat"``.
     batteries
         Per site: its batteries as one :class:`~tanlu.electricity.cfe.Battery`, or None.
+    grid_cfe_share
+        Carbon-free share of the grid in each hour at each site, (sites, hours) [0..1].
+    grid_cfe_basis
+        Per site: the hourly series used (``hourly: <region>``) or ``annual``.
     """
 
     sites: list[str]
@@ -319,6 +327,8 @@ class HourlyProfiles:
     clean_supply_mwh: np.ndarray
     load_source: list[str]
     batteries: list[Battery | None]
+    grid_cfe_share: np.ndarray
+    grid_cfe_basis: list[str]
 
     def row(self, site: str) -> int:
         """Row index of a site."""
@@ -408,6 +418,21 @@ def _delivery_shape(
     return flat_profile_mwh(mwh, year)
 
 
+def _grid_share_series(
+    inputs: ProjectInputs, site: pd.Series, year: int, annual_share: float
+) -> tuple[np.ndarray, str]:
+    """The grid's hourly carbon-free share at a site: the most specific hourly series the
+    project gives (province, then regional grid, then China), else the annual share."""
+    hours = len(hours_of_year(year))
+    for region in (site["province"], site["grid_region"], NATIONAL_REGION):
+        if not isinstance(region, str) or not region:
+            continue
+        series = hourly_series(inputs.grid_cfe_hourly, region, year)
+        if series is not None:
+            return series, f"hourly: {region}"
+    return np.full(hours, annual_share), "annual"
+
+
 def build_hourly_profiles(
     project: Project,
     year: int,
@@ -415,8 +440,11 @@ def build_hourly_profiles(
     allocations: pd.DataFrame,
     inputs: ProjectInputs,
     pv_by_site: dict[str, np.ndarray],
+    grid_share: float = 0.0,
 ) -> HourlyProfiles:
-    """Hourly load and clean supply of every site of ``table`` (the annual result) in a year."""
+    """Hourly load, clean supply and grid carbon-free share of every site of ``table`` (the
+    annual result) in a year; ``grid_share`` is the annual share for sites without an hourly
+    series."""
     hours = len(hours_of_year(year))
     sites = project.sites.set_index("site")
     boundary = define_boundary(
@@ -431,7 +459,9 @@ def build_hourly_profiles(
     names = [str(s) for s in table["site"]]
     load = np.zeros((len(table), hours))
     clean = np.zeros((len(table), hours))
+    grid = np.zeros((len(table), hours))
     sources = []
+    bases = []
     for index, row in enumerate(table.itertuples(index=False)):
         consumption = float(row.consumption_mwh)
         metered = hourly_series(inputs.meter_hourly, str(row.site), year)
@@ -441,6 +471,8 @@ def build_hourly_profiles(
         else:
             load[index] = _load_shape(str(row.kind), consumption, year)
             sources.append("office shape" if row.kind == "office" else "flat")
+        grid[index], basis = _grid_share_series(inputs, sites.loc[row.site], year, grid_share)
+        bases.append(basis)
         clean[index] += pv_by_site.get(str(row.site), np.zeros(hours))
         for contract in physical.loc[physical["site"] == row.site].itertuples(index=False):
             clean[index] += _delivery_shape(
@@ -452,4 +484,6 @@ def build_hourly_profiles(
         clean_supply_mwh=clean,
         load_source=sources,
         batteries=_site_batteries(project, year, names, boundary),
+        grid_cfe_share=grid,
+        grid_cfe_basis=bases,
     )

@@ -47,7 +47,8 @@ class SiteProcurement:
     site, year, province
         The site, the year of its load, and its province (for prices).
     grid_cfe_share
-        Carbon-free share of grid electricity used [0..1].
+        Carbon-free share of grid electricity, the year's mean at the site [0..1] (hour by hour
+        when the project gives an hourly grid series).
     load_mwh, existing_clean_mwh
         The year's consumption and the clean supply already held [MWh].
     current_cfe_score_share
@@ -195,7 +196,7 @@ def procure_for_site(
         pv_mwh_per_kw=pv,
         wind_mwh_per_mw=wind,
         solar_mwh_per_mw=np.minimum(solar, 1.0),
-        grid_cfe_share=electricity.grid_cfe_share,
+        grid_cfe_share=profiles.grid_cfe_share[index],
         costs=costs,
         limits=limits,
         existing_clean_mwh=existing,
@@ -206,7 +207,7 @@ def procure_for_site(
         site=site,
         year=year,
         province=str(row["province"]),
-        grid_cfe_share=electricity.grid_cfe_share,
+        grid_cfe_share=float(profiles.grid_cfe_share[index].mean()),
         load_mwh=float(load.sum()),
         existing_clean_mwh=float(existing.sum()),
         current_cfe_score_share=float(by_site.at[site, "cfe_score_share"]),

@@ -4,6 +4,7 @@ Long format, one row per series and hour::
 
     site,hour_start,energy_mwh              (meter files: a site's electricity use)
     instrument_id,hour_start,energy_mwh     (delivery files: a contract's deliveries)
+    region,hour_start,cfe_share             (grid files: the grid's carbon-free share)
 
 ``hour_start`` is the beginning of the hour, ISO 8601 (``2022-01-01 00:00`` or
 ``2022-01-01T00:00+08:00``); times without an offset are China Standard Time (UTC+8). A series
@@ -14,7 +15,7 @@ once. Every bad row is reported at once, naming file, line, column and reason.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -24,9 +25,15 @@ import pandas as pd
 from tanlu.errors import InputIssue
 from tanlu.tables import read_csv_table
 
-SeriesKind = Literal["meter", "delivery"]
+SeriesKind = Literal["meter", "delivery", "grid"]
 TIMEZONE = "Asia/Shanghai"
-ID_COLUMN: dict[SeriesKind, str] = {"meter": "site", "delivery": "instrument_id"}
+ID_COLUMN: dict[SeriesKind, str] = {"meter": "site", "delivery": "instrument_id", "grid": "region"}
+VALUE_COLUMN: dict[SeriesKind, str] = {
+    "meter": "energy_mwh",
+    "delivery": "energy_mwh",
+    "grid": "cfe_share",
+}
+WHAT: dict[SeriesKind, str] = {"meter": "site", "delivery": "instrument", "grid": "region"}
 # Issues listed per file before the rest are summarised (a wrongly shifted file would otherwise
 # give one line per hour).
 MAX_ISSUES_PER_REASON = 20
@@ -38,7 +45,7 @@ def empty_hourly_table() -> pd.DataFrame:
         {
             "series": pd.Series(dtype=str),
             "hour_start": pd.Series(dtype=f"datetime64[ns, {TIMEZONE}]"),
-            "energy_mwh": pd.Series(dtype="float64"),
+            "value": pd.Series(dtype="float64"),
             "source_line": pd.Series(dtype="int64"),
         }
     )
@@ -74,7 +81,11 @@ def _parse_hours(text: pd.Series) -> pd.Series:
 
 
 def read_hourly_file(
-    path: Path, display: str, kind: SeriesKind, known_ids: set[str]
+    path: Path,
+    display: str,
+    kind: SeriesKind,
+    known_ids: set[str] | None = None,
+    canonical: Callable[[str], str | None] | None = None,
 ) -> tuple[pd.DataFrame, list[InputIssue]]:
     """Read and check one hourly series file.
 
@@ -83,21 +94,25 @@ def read_hourly_file(
     path, display
         The file, and its name as the user should see it.
     kind
-        ``"meter"`` (series are sites) or ``"delivery"`` (series are instrument ids).
+        ``"meter"`` (series are sites, values [MWh]), ``"delivery"`` (instrument ids, [MWh]) or
+        ``"grid"`` (regions, carbon-free shares [0..1]).
     known_ids
         The ids a series may name.
+    canonical
+        Instead of ``known_ids``: maps a name to its canonical id, or None when unknown.
 
     Returns
     -------
     table, issues
-        ``series, hour_start, energy_mwh, source_line`` (hour_start in China Standard Time) and
-        every problem found; the table is empty when there is any issue.
+        ``series, hour_start, value, source_line`` (hour_start in China Standard Time, value in
+        the file's unit) and every problem found; the table is empty when there is any issue.
     """
     id_column = ID_COLUMN[kind]
     frame, issues = read_csv_table(path, display)
     if issues:
         return empty_hourly_table(), issues
-    required = [id_column, "hour_start", "energy_mwh"]
+    value_column = VALUE_COLUMN[kind]
+    required = [id_column, "hour_start", value_column]
     missing = [c for c in required if c not in frame.columns]
     if missing:
         reason = (
@@ -107,7 +122,7 @@ def read_hourly_file(
     lines = frame["source_line"].to_numpy()
     series = frame[id_column].fillna("").astype(str).str.strip()
     hours = _parse_hours(frame["hour_start"])
-    energy = pd.to_numeric(frame["energy_mwh"], errors="coerce")
+    energy = pd.to_numeric(frame[value_column], errors="coerce")
 
     def rows(mask: pd.Series | np.ndarray, column: str, reason: str) -> list[InputIssue]:
         found = [
@@ -118,11 +133,15 @@ def read_hourly_file(
         ]
         return _limit(found, display, reason.format(value="..."))
 
-    what = "site" if kind == "meter" else "instrument"
+    what = WHAT[kind]
     issues += rows(series == "", id_column, f"missing {id_column}")
-    issues += rows(
-        (series != "") & ~series.isin(known_ids), id_column, f"unknown {what} '{{value}}'"
-    )
+    if canonical is not None:
+        names = {name: canonical(name) for name in series.unique() if name}
+        unknown = (series != "") & series.map(lambda name: names.get(name) is None)
+        series = series.map(lambda name: names.get(name) or name)
+    else:
+        unknown = (series != "") & ~series.isin(known_ids or set())
+    issues += rows(unknown, id_column, f"unknown {what} '{{value}}'")
     issues += rows(
         hours.isna(),
         "hour_start",
@@ -130,13 +149,15 @@ def read_hourly_file(
     )
     off_hour = hours.notna() & (hours.dt.floor("h") != hours)
     issues += rows(off_hour, "hour_start", "'{value}' is not the start of an hour")
-    issues += rows(energy.isna(), "energy_mwh", "'{value}' is not a number")
-    issues += rows(energy < 0, "energy_mwh", "'{value}' is negative")
+    issues += rows(energy.isna(), value_column, "'{value}' is not a number")
+    issues += rows(energy < 0, value_column, "'{value}' is negative")
+    if kind == "grid":
+        issues += rows(energy > 1, value_column, "'{value}' is above 1 (a share, 0..1)")
     table = pd.DataFrame(
         {
             "series": series,
             "hour_start": hours,
-            "energy_mwh": energy,
+            "value": energy,
             "source_line": frame["source_line"],
         }
     )
@@ -183,14 +204,18 @@ def read_hourly_file(
 
 
 def read_hourly_files(
-    paths: Sequence[Path], displays: Sequence[str], kind: SeriesKind, known_ids: set[str]
+    paths: Sequence[Path],
+    displays: Sequence[str],
+    kind: SeriesKind,
+    known_ids: set[str] | None = None,
+    canonical: Callable[[str], str | None] | None = None,
 ) -> tuple[pd.DataFrame, list[InputIssue]]:
     """Read several hourly files of one kind; a series-year given in two files is an error."""
     frames = []
     issues: list[InputIssue] = []
     seen: dict[tuple[str, int], str] = {}
     for path, display in zip(paths, displays, strict=True):
-        table, file_issues = read_hourly_file(path, display, kind, known_ids)
+        table, file_issues = read_hourly_file(path, display, kind, known_ids, canonical)
         issues.extend(file_issues)
         if table.empty:
             continue
@@ -210,11 +235,11 @@ def read_hourly_files(
 
 
 def hourly_series(table: pd.DataFrame, name: str, year: int) -> np.ndarray | None:
-    """The 8,760 (8,784) values of one series in one year [MWh], or None when not given."""
+    """The 8,760 (8,784) values of one series in one year, or None when not given."""
     if table.empty:
         return None
     rows = table.loc[(table["series"] == name) & (table["hour_start"].dt.year == year)]
     if rows.empty:
         return None
-    values: np.ndarray = rows.sort_values("hour_start")["energy_mwh"].to_numpy(dtype="float64")
+    values: np.ndarray = rows.sort_values("hour_start")["value"].to_numpy(dtype="float64")
     return values

@@ -19,6 +19,7 @@ from tanlu import engine
 from tanlu.errors import FactorError, InputError, InputIssue
 from tanlu.factors.library import FactorLibrary, load_factor_library
 from tanlu.factors.lookup import lookup_factor, resolve_factors
+from tanlu.factors.regions import resolve_region
 from tanlu.ingest.activities import PreparedActivities, prepare_activities
 from tanlu.ingest.hourly import empty_hourly_table, read_hourly_files
 from tanlu.ingest.readers import read_activity_file
@@ -51,9 +52,11 @@ class ProjectInputs:
         Contractual instruments for market-based scope 2.
     rows_read
         Activity rows read from all files.
-    meter_hourly, delivery_hourly
-        Hourly series (:mod:`tanlu.ingest.hourly`): metered site load and contract deliveries,
-        ``series, hour_start, energy_mwh, source_line``.
+    meter_hourly, delivery_hourly, grid_cfe_hourly
+        Hourly series (:mod:`tanlu.ingest.hourly`): metered site load and contract deliveries
+        [MWh], and the grid's carbon-free share by region [0..1] (series named by canonical
+        region: ``China``, a province or a regional grid), ``series, hour_start, value,
+        source_line``.
     """
 
     library: FactorLibrary
@@ -63,6 +66,7 @@ class ProjectInputs:
     rows_read: int
     meter_hourly: pd.DataFrame = field(default_factory=empty_hourly_table)
     delivery_hourly: pd.DataFrame = field(default_factory=empty_hourly_table)
+    grid_cfe_hourly: pd.DataFrame = field(default_factory=empty_hourly_table)
 
 
 def project_years(project: Project) -> list[int]:
@@ -101,6 +105,11 @@ def load_project_library(project: Project) -> FactorLibrary:
                 )
             ]
         ) from None
+
+
+def _canonical_region(name: str) -> str | None:
+    resolved = resolve_region(name)
+    return None if resolved is None else resolved[1]
 
 
 def load_inputs(project: Project, progress: Progress | None = None) -> ProjectInputs:
@@ -166,6 +175,13 @@ def load_inputs(project: Project, progress: Progress | None = None) -> ProjectIn
         set(project.sites["site"]),
     )
     issues.extend(meter_issues)
+    grid_hourly, grid_issues = read_hourly_files(
+        project.grid_cfe_files,
+        [project.display_path(p) for p in project.grid_cfe_files],
+        "grid",
+        canonical=_canonical_region,
+    )
+    issues.extend(grid_issues)
     delivery_hourly, delivery_issues = read_hourly_files(
         project.delivery_files,
         [project.display_path(p) for p in project.delivery_files],
@@ -183,6 +199,7 @@ def load_inputs(project: Project, progress: Progress | None = None) -> ProjectIn
         prepared.rows_read,
         meter_hourly,
         delivery_hourly,
+        grid_hourly,
     )
 
 
