@@ -36,12 +36,13 @@ def project(
     instruments: str = "",
     files: dict[str, str] | None = None,
     extra: str = "",
+    name: str = "project",
 ) -> tanlu.Project:
     header = "instrument_id,kind,vintage_year,energy_mwh,technology,site,commissioning_date\n"
     all_files = dict(files or {})
     if instruments:
         all_files["data/instruments.csv"] = header + instruments
-    root = make_project(ROWS, toml=DC_TOML.format(grid="0.0") + extra, files=all_files)
+    root = make_project(ROWS, toml=DC_TOML.format(grid="0.0") + extra, files=all_files, name=name)
     return tanlu.load_project(root)
 
 
@@ -170,6 +171,34 @@ def test_national_hourly_grid_share(make_project: MakeProject) -> None:
     assert row["cfe_score_share"] == pytest.approx(0.4)
 
 
+PV = """
+[[pv_systems]]
+id = "roof"
+site = "dc"
+capacity_kw = 1000
+tilt_deg = 20
+"""
+
+
+def test_pv_typical_year_file(make_project: MakeProject) -> None:
+    # a typical-year simulation: 0.5 MWh in every day hour (12 x 365 x 0.5 = 2,190 MWh)
+    series = hourly_csv("pv_system", "roof", day_night(0.5, 0.0))
+    row = score(project(make_project, files={"data/pv_hourly.csv": series}, extra=PV))
+    assert row["onsite_pv_mwh"] == pytest.approx(2190)
+    # used in its own hour against a 1 MWh load: all 2,190 MWh matched, of 8,760 + 2,190
+    assert row["cfe_score_share"] == pytest.approx(2190 / 10950)
+    # with a yield too, the file gives the shape: 1,000 kWp x 1.2 MWh/kWp
+    scaled = score(
+        project(
+            make_project,
+            files={"data/pv_hourly.csv": series},
+            extra=PV + "annual_yield_mwh_per_kw = 1.2\n",
+            name="scaled",
+        )
+    )
+    assert scaled["onsite_pv_mwh"] == pytest.approx(1200)
+
+
 def test_re100_share_counts_young_facilities_only(make_project: MakeProject) -> None:
     row = score(
         project(
@@ -228,6 +257,11 @@ def test_re100_share_counts_young_facilities_only(make_project: MakeProject) -> 
             "data/delivery_hourly.csv",
             "instrument_id,hour_start,energy_mwh\nx9,2022-01-01 00:00,1\n",
             "line 2, column 'instrument_id': unknown instrument 'x9'",
+        ),
+        (
+            "data/pv_hourly.csv",
+            "pv_system,hour_start,energy_mwh\nroof9,2022-01-01 00:00,0.5\n",
+            "line 2, column 'pv_system': unknown PV system 'roof9'",
         ),
         (
             "data/grid_cfe_hourly.csv",

@@ -80,6 +80,15 @@ def test_certificates_count_annually_not_hourly(make_project: MakeProject) -> No
     assert row["cfe_score_share"] == pytest.approx(0.0)  # no grid credit, no hourly delivery
 
 
+def test_irec_counts_like_a_gec(make_project: MakeProject) -> None:
+    project = make(make_project, "i1,irec,2022,4380,solar,dc\n")
+    row = calculate_electricity(project, 2022, hourly=True).by_site.iloc[0]
+    # 4,380 of 8,760 MWh covered by unbundled I-RECs: half green, no hourly delivery
+    assert row["certificate_mwh"] == pytest.approx(4380)
+    assert row["green_share"] == pytest.approx(0.5)
+    assert row["cfe_score_share"] == pytest.approx(0.0)
+
+
 def test_grid_credit(make_project: MakeProject) -> None:
     project = make(make_project, "w1,green_power_contract,2022,2190,hydro,dc\n", grid="0.4")
     row = calculate_electricity(project, 2022, hourly=True).by_site.iloc[0]

@@ -158,6 +158,7 @@ class DataFiles(_Model):
     meter_hourly: list[str] = ["data/meter_hourly*.csv"]
     delivery_hourly: list[str] = ["data/delivery_hourly*.csv"]
     grid_cfe_hourly: list[str] = ["data/grid_cfe_hourly*.csv"]
+    pv_hourly: list[str] = ["data/pv_hourly*.csv"]
     prices: list[str] = ["data/prices*.csv"]
 
 
@@ -227,7 +228,7 @@ class Project:
         owned_until``, with
         province and grid region in canonical English names.
     activity_files, factor_files, instrument_files, meter_files, delivery_files, grid_cfe_files,
-    price_files
+    pv_files, price_files
         Files matched by the globs of ``[data]``, sorted.
     """
 
@@ -240,6 +241,7 @@ class Project:
     meter_files: tuple[Path, ...] = ()
     delivery_files: tuple[Path, ...] = ()
     grid_cfe_files: tuple[Path, ...] = ()
+    pv_files: tuple[Path, ...] = ()
     price_files: tuple[Path, ...] = ()
 
     def display_path(self, path: Path) -> str:
@@ -349,5 +351,6 @@ def load_project(path: str | Path) -> Project:
         meter_files=_glob(root, config.data.meter_hourly),
         delivery_files=_glob(root, config.data.delivery_hourly),
         grid_cfe_files=_glob(root, config.data.grid_cfe_hourly),
+        pv_files=_glob(root, config.data.pv_hourly),
         price_files=_glob(root, config.data.prices),
     )

@@ -42,7 +42,7 @@ from tanlu.inventory.calculate import (
     calculate_inventory,
     load_inputs,
 )
-from tanlu.inventory.instruments import ZERO_EMISSION_KINDS
+from tanlu.inventory.instruments import CERTIFICATE_KINDS, ZERO_EMISSION_KINDS
 from tanlu.project import BatterySystem, Project, PvSystem
 from tanlu.tables import records
 
@@ -139,17 +139,34 @@ def derive_grid_cfe_share(library: FactorLibrary, year: int) -> tuple[float, str
     return share, source
 
 
-def pv_generation_mwh(system: PvSystem, latitude: float, longitude: float, year: int) -> np.ndarray:
-    """Hourly generation of one PV system in a year [MWh per hour]; zero before commissioning."""
-    profile = pv_profile_mwh_per_kw(
-        latitude,
-        longitude,
-        year,
-        system.tilt_deg,
-        system.azimuth_deg,
-        annual_yield_mwh_per_kw=system.annual_yield_mwh_per_kw,
-    )
-    generation = profile * system.capacity_kw
+def pv_generation_mwh(
+    system: PvSystem,
+    latitude: float,
+    longitude: float,
+    year: int,
+    series_mwh: np.ndarray | None = None,
+) -> np.ndarray:
+    """Hourly generation of one PV system in a year [MWh per hour]; zero before commissioning.
+
+    ``series_mwh`` is the system's own hourly generation (a typical-year simulation or
+    measurements, from a PV file); scaled to ``annual_yield_mwh_per_kw`` x capacity when that
+    is given too. Without it, the clear-sky pvlib profile is used.
+    """
+    if series_mwh is not None:
+        generation = np.asarray(series_mwh, dtype="float64")
+        if system.annual_yield_mwh_per_kw is not None and generation.sum() > 0:
+            target = system.annual_yield_mwh_per_kw * system.capacity_kw
+            generation = generation * (target / float(generation.sum()))
+    else:
+        profile = pv_profile_mwh_per_kw(
+            latitude,
+            longitude,
+            year,
+            system.tilt_deg,
+            system.azimuth_deg,
+            annual_yield_mwh_per_kw=system.annual_yield_mwh_per_kw,
+        )
+        generation = profile * system.capacity_kw
     if system.commissioned is not None:
         hours = hours_of_year(year)
         started = hours >= pd.Timestamp(system.commissioned).tz_localize(hours.tz)
@@ -196,7 +213,9 @@ def calculate_electricity(
     )
     allocations = market.allocations
     certificates = (
-        allocations.loc[allocations["kind"] == "gec"].groupby("site")["allocated_mwh"].sum()
+        allocations.loc[allocations["kind"].isin(CERTIFICATE_KINDS)]
+        .groupby("site")["allocated_mwh"]
+        .sum()
     )
     sites = project.sites.set_index("site")
     boundary = define_boundary(
@@ -210,7 +229,13 @@ def calculate_electricity(
         # consolidation share, on the days the site is owned.
         if boundary.at[system.site, "boundary"] != "included":
             continue
-        generation = pv_generation_mwh(system, site["latitude"], site["longitude"], year)
+        generation = pv_generation_mwh(
+            system,
+            site["latitude"],
+            site["longitude"],
+            year,
+            hourly_series(inputs.pv_hourly, system.id, year),
+        )
         owned = np.ones(len(hours), dtype=bool)
         local = hours.tz_localize(None)
         if pd.notna(site["owned_from"]):

@@ -5,6 +5,8 @@ Long format, one row per series and hour::
     site,hour_start,energy_mwh              (meter files: a site's electricity use)
     instrument_id,hour_start,energy_mwh     (delivery files: a contract's deliveries)
     region,hour_start,cfe_share             (grid files: the grid's carbon-free share)
+    pv_system,hour_start,energy_mwh         (PV files: a PV system's generation, e.g. from a
+                                             typical-year simulation)
 
 ``hour_start`` is the beginning of the hour, ISO 8601 (``2022-01-01 00:00`` or
 ``2022-01-01T00:00+08:00``); times without an offset are China Standard Time (UTC+8). A series
@@ -25,15 +27,26 @@ import pandas as pd
 from tanlu.errors import InputIssue
 from tanlu.tables import read_csv_table
 
-SeriesKind = Literal["meter", "delivery", "grid"]
+SeriesKind = Literal["meter", "delivery", "grid", "pv"]
 TIMEZONE = "Asia/Shanghai"
-ID_COLUMN: dict[SeriesKind, str] = {"meter": "site", "delivery": "instrument_id", "grid": "region"}
+ID_COLUMN: dict[SeriesKind, str] = {
+    "meter": "site",
+    "delivery": "instrument_id",
+    "grid": "region",
+    "pv": "pv_system",
+}
 VALUE_COLUMN: dict[SeriesKind, str] = {
     "meter": "energy_mwh",
     "delivery": "energy_mwh",
     "grid": "cfe_share",
+    "pv": "energy_mwh",
 }
-WHAT: dict[SeriesKind, str] = {"meter": "site", "delivery": "instrument", "grid": "region"}
+WHAT: dict[SeriesKind, str] = {
+    "meter": "site",
+    "delivery": "instrument",
+    "grid": "region",
+    "pv": "PV system",
+}
 # Issues listed per file before the rest are summarised (a wrongly shifted file would otherwise
 # give one line per hour).
 MAX_ISSUES_PER_REASON = 20
@@ -95,7 +108,7 @@ def read_hourly_file(
         The file, and its name as the user should see it.
     kind
         ``"meter"`` (series are sites, values [MWh]), ``"delivery"`` (instrument ids, [MWh]) or
-        ``"grid"`` (regions, carbon-free shares [0..1]).
+        ``"grid"`` (regions, carbon-free shares [0..1]) or ``"pv"`` (PV systems, [MWh]).
     known_ids
         The ids a series may name.
     canonical

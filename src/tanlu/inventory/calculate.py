@@ -52,11 +52,11 @@ class ProjectInputs:
         Contractual instruments for market-based scope 2.
     rows_read
         Activity rows read from all files.
-    meter_hourly, delivery_hourly, grid_cfe_hourly
+    meter_hourly, delivery_hourly, grid_cfe_hourly, pv_hourly
         Hourly series (:mod:`tanlu.ingest.hourly`): metered site load and contract deliveries
-        [MWh], and the grid's carbon-free share by region [0..1] (series named by canonical
-        region: ``China``, a province or a regional grid), ``series, hour_start, value,
-        source_line``.
+        [MWh], the grid's carbon-free share by region [0..1] (series named by canonical
+        region: ``China``, a province or a regional grid) and PV systems' generation [MWh],
+        ``series, hour_start, value, source_line``.
     """
 
     library: FactorLibrary
@@ -67,6 +67,7 @@ class ProjectInputs:
     meter_hourly: pd.DataFrame = field(default_factory=empty_hourly_table)
     delivery_hourly: pd.DataFrame = field(default_factory=empty_hourly_table)
     grid_cfe_hourly: pd.DataFrame = field(default_factory=empty_hourly_table)
+    pv_hourly: pd.DataFrame = field(default_factory=empty_hourly_table)
 
 
 def project_years(project: Project) -> list[int]:
@@ -182,6 +183,13 @@ def load_inputs(project: Project, progress: Progress | None = None) -> ProjectIn
         canonical=_canonical_region,
     )
     issues.extend(grid_issues)
+    pv_hourly, pv_issues = read_hourly_files(
+        project.pv_files,
+        [project.display_path(p) for p in project.pv_files],
+        "pv",
+        {system.id for system in project.config.pv_systems},
+    )
+    issues.extend(pv_issues)
     delivery_hourly, delivery_issues = read_hourly_files(
         project.delivery_files,
         [project.display_path(p) for p in project.delivery_files],
@@ -200,6 +208,7 @@ def load_inputs(project: Project, progress: Progress | None = None) -> ProjectIn
         meter_hourly,
         delivery_hourly,
         grid_hourly,
+        pv_hourly,
     )
 
 

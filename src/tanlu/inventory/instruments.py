@@ -21,8 +21,10 @@ from tanlu.errors import InputIssue
 from tanlu.factors.regions import resolve_region
 from tanlu.tables import read_csv_table
 
-INSTRUMENT_KINDS = ("green_power_contract", "gec", "ppa", "supplier_factor")
-ZERO_EMISSION_KINDS = ("green_power_contract", "gec", "ppa")
+INSTRUMENT_KINDS = ("green_power_contract", "gec", "irec", "ppa", "supplier_factor")
+ZERO_EMISSION_KINDS = ("green_power_contract", "gec", "irec", "ppa")
+# Unbundled certificates: an energy attribute without physical delivery (annual matching only).
+CERTIFICATE_KINDS = ("gec", "irec")
 REQUIRED = ("instrument_id", "kind", "vintage_year", "energy_mwh")
 TECHNOLOGIES = ("solar", "wind", "hydro", "biomass", "geothermal", "nuclear", "unspecified")
 DATE_COLUMNS = ("production_start", "production_end", "retirement_date", "commissioning_date")
