@@ -71,3 +71,25 @@ def test_example_electricity_agrees_with_the_inventory() -> None:
     assert totals["re100_unverified_mwh"] == pytest.approx(20_000)
     assert by_site.at["office_beijing", "re100_mwh"] < by_site.at["office_beijing", "green_mwh"]
     assert totals["re100_mwh"] <= totals["green_mwh"]
+
+
+def test_example_roadmap_meets_the_seed_targets() -> None:
+    from tanlu.roadmap import calculate_roadmap
+
+    project = tanlu.load_project(EXAMPLE)
+    plan = calculate_roadmap(project)
+    by_year = plan.by_year.set_index("year")
+    # carbon neutral in operations and supply chain, and 100% green electricity, by 2030
+    assert by_year.at[2030, "net_tco2e"] == pytest.approx(0, abs=1e-3)
+    assert by_year.at[2030, "green_share"] == pytest.approx(1.0)
+    assert plan.targets["met"].all()
+    # offsets only as a supplement: at most 10% of the 2021 base year (5.11 Mt)
+    base = plan.parameters.set_index("parameter").at["offset_cap_share_of_base_year", "value"]
+    offsets = by_year["offset_avoidance_tco2e"] + by_year["offset_removal_tco2e"]
+    assert (offsets <= base * 5_111_000 * 1.01).all()
+    # green-power contracts grow beyond the 504 GWh of 2022; the Qingyuan roof room is used
+    contracts = plan.by_lever.set_index(["lever", "year"]).at[
+        ("green_power_contract", 2030), "quantity"
+    ]
+    assert contracts > 504_000
+    assert plan.net_discounted_cost_cny == pytest.approx(plan.objective_cny, rel=1e-6)

@@ -27,6 +27,7 @@ from tanlu.factors import load_factor_library, lookup_factor
 from tanlu.inventory import InventoryResult, calculate_inventory, load_inputs
 from tanlu.inventory.calculate import ProjectInputs, load_project_library
 from tanlu.project import Project, load_project
+from tanlu.roadmap import RoadmapInfeasible, calculate_roadmap
 from tanlu.scaffold import scaffold_project
 
 app = typer.Typer(
@@ -451,6 +452,85 @@ def procure(
             f"Prices: {len(plan.prices)} values from the bundled table (docs/prices.md)"
             + (f", {len(fallbacks)} by fallback" if len(fallbacks) else "")
             + "; --json lists each with its source.",
+            highlight=False,
+        )
+    if out_dir is not None:
+        err.print(f"Results written to {out_dir.resolve()} ({len(written)} files).")
+
+
+@app.command()
+def roadmap(
+    directory: ProjectDir,
+    scenario: Annotated[
+        str | None, typer.Option("--scenario", help="A scenario of [roadmap.scenarios].")
+    ] = None,
+    json_output: JsonFlag = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Also write JSON and CSV results here.")
+    ] = None,
+) -> None:
+    """Least-cost year-by-year roadmap to the project's targets (linopy + HiGHS)."""
+    try:
+        project = load_project(directory)
+        inputs = _load(project)
+        with err.status("building and solving the roadmap (HiGHS)", spinner="dots"):
+            plan = calculate_roadmap(project, scenario, inputs)
+    except RoadmapInfeasible as error:
+        raise _fail(error, 3) from None
+    except TanluError as error:
+        raise _fail(error, 1 if isinstance(error, (InputError, ProjectError)) else 2) from None
+    data = plan.to_dict()
+    if out_dir is not None:
+        stem = f"roadmap_{plan.scenario}"
+        files = {f"{stem}.json": _json_writer(data)}
+        for name in ("by_year", "by_lever", "targets", "levers", "parameters"):
+            files[f"{stem}_{name}.csv"] = _csv_writer(getattr(plan, name))
+        written = _write_files(out_dir, files)
+    if json_output:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, default=_json_default) + "\n")
+    else:
+        years = Table(title=f"Roadmap ({plan.scenario}): emissions (tCO2e), green share, cost")
+        for column in (
+            "year",
+            "baseline",
+            "gross",
+            "offsets",
+            "net",
+            "green %",
+            "net cost (CNY)",
+        ):
+            years.add_column(column, justify="right")
+        for row in plan.by_year.itertuples(index=False):
+            years.add_row(
+                str(row.year),
+                _number(row.baseline_tco2e),
+                _number(row.gross_tco2e),
+                _number(row.offset_avoidance_tco2e + row.offset_removal_tco2e),
+                _number(row.net_tco2e),
+                f"{100 * row.green_share:.1f}",
+                f"{row.net_cost_cny:,.0f}",
+            )
+        out.print(years)
+        last = plan.years[-1]
+        levers = Table(title=f"Levers in {last} (abatement tCO2e, own cost CNY)")
+        for column in ("lever", "quantity", "unit", "abatement", "cost"):
+            levers.add_column(column, justify="left" if column in ("lever", "unit") else "right")
+        final = plan.by_lever.loc[plan.by_lever["year"] == last]
+        for row in final.itertuples(index=False):
+            levers.add_row(
+                str(row.lever),
+                _number(row.quantity),
+                str(row.unit),
+                _number(row.abatement_tco2e),
+                f"{row.cost_cny:,.0f}",
+            )
+        out.print(levers)
+        for row in plan.levers.loc[~plan.levers["enabled"]].itertuples(index=False):
+            out.print(f"{row.lever}: not used ({row.reason})", highlight=False)
+        out.print(
+            f"Net cost of the plan, discounted to {plan.from_year}: "
+            f"{plan.net_discounted_cost_cny:,.0f} CNY (beyond the baseline's electricity bill). "
+            f"All {len(plan.targets)} target-years met.",
             highlight=False,
         )
     if out_dir is not None:

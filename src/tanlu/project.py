@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -151,6 +151,64 @@ class ElectricitySettings(_Model):
     grid_cfe_share: Literal["derived"] | Share = "derived"
 
 
+class TargetKind(StrEnum):
+    CARBON_NEUTRAL = "carbon_neutral"
+    NET_ZERO = "net_zero"
+    ABSOLUTE_REDUCTION = "absolute_reduction"
+    GREEN_ELECTRICITY = "green_electricity"
+
+
+class Target(_Model):
+    """A climate target (docs/roadmap.md, "Targets").
+
+    ``carbon_neutral``: gross emissions of ``scopes`` minus offsets (avoidance and removal) are
+    zero from ``year`` on. ``net_zero``: the same with removals only. ``absolute_reduction``:
+    emissions of ``scopes`` fall linearly from the base year by ``annual_reduction_share`` a
+    year (SBTi 1.5 degC: 4.2%) until ``year``, and stay there after. ``green_electricity``:
+    green electricity is at least ``share`` of consumption from ``year`` on.
+    """
+
+    kind: TargetKind
+    year: Year
+    scopes: list[Literal[1, 2, 3]] = [1, 2, 3]
+    annual_reduction_share: Share | None = None
+    share: Share = 1.0
+    # Intermediate milestones: {year: reduction share from the base year} (absolute targets) or
+    # {year: green share} (green electricity), each enforced from its year on.
+    milestones: dict[Year, Share] = {}
+
+
+class LeverSettings(_Model):
+    """Overrides of one lever's parameters (docs/levers.md); any bundled parameter may be set."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    enabled: bool = True
+
+
+class RoadmapSettings(_Model):
+    """The ``[roadmap]`` table: horizon, baseline projection, hierarchy rules, levers, scenarios.
+
+    Every field is optional; docs/roadmap.md gives each default and where it comes from.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    from_year: Year | None = None
+    end_year: Year | None = None
+    scope2_basis: Literal["market", "location"] = "market"
+    # activity growth per year by site kind, and per site (which wins) [share/yr, may be < 0]
+    growth_share_per_year: dict[str, Annotated[float, Field(ge=-1, le=10)]] = {}
+    site_growth_share_per_year: dict[str, Annotated[float, Field(ge=-1, le=10)]] = {}
+    # change of the grid emission factors per year [share/yr; -0.02 = 2% lower each year]
+    grid_factor_change_share_per_year: Annotated[float, Field(ge=-1, le=1)] = 0.0
+    # change of the grid electricity price per year [share/yr]
+    electricity_price_change_share_per_year: Annotated[float, Field(ge=-1, le=1)] = 0.0
+    discount_rate_share: Share | None = None
+    offset_cap_share_of_base_year: Share | None = None
+    max_certificate_share_of_green: Share = 1.0
+    levers: dict[str, LeverSettings] = {}
+    scenarios: dict[str, dict[str, Any]] = {}
+
+
 class DataFiles(_Model):
     activities: list[str] = ["data/activities*.csv", "data/activities*.xlsx", "data/*.parquet"]
     factors: list[str] = ["factors/*.csv"]
@@ -170,6 +228,8 @@ class ProjectConfig(_Model):
     pv_systems: list[PvSystem] = []
     batteries: list[BatterySystem] = []
     electricity: ElectricitySettings = ElectricitySettings()
+    targets: list[Target] = []
+    roadmap: RoadmapSettings = RoadmapSettings()
     data: DataFiles = DataFiles()
 
     @model_validator(mode="after")
@@ -206,6 +266,12 @@ class ProjectConfig(_Model):
                 raise ValueError(
                     f"pv_systems[{index}] ('{pv.id}'): site '{pv.site}' needs latitude and "
                     "longitude for its PV profile"
+                )
+        for index, target in enumerate(self.targets):
+            if target.year <= self.organisation.base_year:
+                raise ValueError(
+                    f"targets[{index}]: year {target.year} is not after the base year "
+                    f"{self.organisation.base_year}"
                 )
         if self.organisation.base_year > min(self.organisation.reporting_years):
             raise ValueError("base_year is after the first reporting year")

@@ -485,7 +485,7 @@ def build_model(problem: ProcurementProblem, target_share: float, mode: Mode) ->
 
 
 @functools.cache
-def _silence_highs_banner() -> None:
+def silence_highs_banner() -> None:
     """Create the process's first HiGHS instance with C-level stdout sent to /dev/null.
 
     HiGHS prints a licence banner on standard output when the first instance of a process is
@@ -506,7 +506,7 @@ def _silence_highs_banner() -> None:
 
 def _solve(model: Any, mode: Mode) -> str:
     """Solve with HiGHS (options :data:`HIGHS_OPTIONS`); the termination condition."""
-    _silence_highs_banner()
+    silence_highs_banner()
     _, condition = model.solve(
         solver_name="highs", io_api="direct", set_names=False, **HIGHS_OPTIONS[mode]
     )

@@ -1,0 +1,243 @@
+"""The baseline: a project's emissions carried forward, year by year, with no new action.
+
+From the inventory of ``from_year`` (the last reporting year by default): each site's
+electricity (purchased and own PV) and every other emission stream (scope 1, scope 2 heat,
+scope 3 by category) grow at the site's rate; grid factors change at the scenario's rate.
+Contracts and certificates are decisions of the roadmap, so the baseline has none: its
+market-based scope 2 is all residual. docs/roadmap.md ("Baseline") gives the equations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tanlu.electricity.matching import pv_generation_mwh
+from tanlu.inventory.boundary import define_boundary
+from tanlu.inventory.calculate import InventoryResult
+from tanlu.project import Project, RoadmapSettings
+
+SCOPE2_ELECTRICITY = "purchased_electricity"
+LEASED_ASSETS = "cat8_upstream_leased_assets"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Projected activity and emissions with no new action.
+
+    Attributes
+    ----------
+    from_year
+        The inventory year projected from.
+    years
+        The planned years (after ``from_year``, to the end year).
+    sites
+        One row per site with electricity: ``site, kind, scope, growth_share_per_year,
+        pv_potential_kw``; ``scope`` is 2 for the organisation's own electricity and 3 for
+        leased assets outside the boundary (scope 3 category 8, e.g. colocation racks).
+    electricity
+        One row per site and year: ``site, year, scope, consumption_mwh, existing_pv_mwh,
+        purchased_mwh, location_factor_tco2e_per_mwh, residual_factor_tco2e_per_mwh,
+        grid_price_cny_per_mwh``. For leased assets both factors are the one the inventory
+        used for category 8.
+    streams
+        One row per site, scope, category and year of everything but electricity (scope 2
+        purchases and category 8 leased-asset electricity): ``site, scope, category, year,
+        emissions_tco2e``.
+    base_year_tco2e
+        Base-year emissions: ``scope1, scope2_location, scope2_market, scope3``.
+    """
+
+    from_year: int
+    years: list[int]
+    sites: pd.DataFrame
+    electricity: pd.DataFrame
+    streams: pd.DataFrame
+    base_year_tco2e: dict[str, float]
+
+    def gross_tco2e(self, scopes: list[int], basis: str) -> pd.Series:
+        """Baseline emissions of some scopes per year [tCO2e]."""
+        streams = self.streams.loc[self.streams["scope"].isin(scopes)]
+        total = streams.groupby("year")["emissions_tco2e"].sum().reindex(self.years, fill_value=0)
+        electricity = self.electricity.loc[self.electricity["scope"].isin(scopes)]
+        factor = np.where(
+            (electricity["scope"] == 2) & (basis == "location"),
+            electricity["location_factor_tco2e_per_mwh"],
+            electricity["residual_factor_tco2e_per_mwh"],
+        )
+        used = (electricity["purchased_mwh"] * factor).groupby(electricity["year"]).sum()
+        return total + used.reindex(self.years, fill_value=0)
+
+
+def _growth(project: Project, settings: RoadmapSettings) -> dict[str, float]:
+    """Growth of each site's activity [share/yr]: the site's own rate, else its kind's, else 0."""
+    return {
+        site.id: float(
+            settings.site_growth_share_per_year.get(
+                site.id, settings.growth_share_per_year.get(site.kind, 0.0)
+            )
+        )
+        for site in project.config.sites
+    }
+
+
+def electricity_sites(inventory: InventoryResult, project: Project) -> list[str]:
+    """Sites with electricity in the inventory (scope 2, or leased assets in scope 3 category
+    8) or own PV, sorted."""
+    market = inventory.scope2_market.by_site
+    owners = {system.site for system in project.config.pv_systems}
+    lines = inventory.lines
+    leased = lines.loc[
+        (lines["category"] == LEASED_ASSETS) & (lines["activity"] == "electricity"), "site"
+    ]
+    return sorted(set(market["site"]) | owners | set(leased))
+
+
+def existing_pv_mwh(project: Project, year: int) -> pd.Series:
+    """A full year's generation of each site's PV systems [MWh], inside the boundary only.
+
+    Each system at its full-year output (its commissioning date is in the past for planned
+    years), at the consolidation share.
+    """
+    sites = project.sites.set_index("site")
+    boundary = define_boundary(
+        project.sites, project.config.organisation.consolidation_approach
+    ).set_index("site")
+    totals: dict[str, float] = {}
+    for system in project.config.pv_systems:
+        if boundary.at[system.site, "boundary"] != "included":
+            continue
+        full_year = system.model_copy(update={"commissioned": None})
+        site = sites.loc[system.site]
+        generation = pv_generation_mwh(full_year, site["latitude"], site["longitude"], year)
+        share = float(boundary.at[system.site, "consolidation_share"])
+        totals[system.site] = totals.get(system.site, 0.0) + float(np.sum(generation)) * share
+    return pd.Series(totals, dtype="float64")
+
+
+def build_baseline(
+    project: Project,
+    settings: RoadmapSettings,
+    inventory: InventoryResult,
+    base_inventory: InventoryResult,
+    end_year: int,
+    grid_price_cny_per_mwh: dict[str, float],
+) -> Baseline:
+    """Project ``inventory`` (the year planned from) to ``end_year``.
+
+    Parameters
+    ----------
+    project, settings
+        The project and its (scenario's) roadmap settings.
+    inventory
+        The inventory of the year planned from.
+    base_inventory
+        The inventory of the base year (for reduction targets and the offset cap).
+    end_year
+        The last planned year.
+    grid_price_cny_per_mwh
+        Price of grid electricity at each site in ``from_year`` [CNY/MWh].
+    """
+    from_year = inventory.year
+    years = list(range(from_year + 1, end_year + 1))
+    growth = _growth(project, settings)
+    change = settings.grid_factor_change_share_per_year
+    market = inventory.scope2_market.by_site.set_index("site")
+    lines = inventory.lines.loc[~inventory.lines["outside_scopes"]]
+    electricity_lines = lines.loc[(lines["scope"] == 2) & (lines["category"] == SCOPE2_ELECTRICITY)]
+    location = electricity_lines.groupby("site")["emissions_tco2e"].sum()
+    pv = existing_pv_mwh(project, from_year)
+    leased_lines = lines.loc[
+        (lines["scope"] == 3)
+        & (lines["category"] == LEASED_ASSETS)
+        & (lines["activity"] == "electricity")
+    ]
+    # MWh once per activity row (a row may have a line per gas), emissions over all its lines
+    rows_once = leased_lines.drop_duplicates("row_id")
+    leased_mwh = (
+        (
+            (rows_once["quantity_canonical"] * rows_once["share_in_year"])
+            * rows_once["consolidation_share"]
+        )
+        .groupby(rows_once["site"])
+        .sum()
+    )
+    leased_tco2e = leased_lines.groupby("site")["emissions_tco2e"].sum()
+    leased = set(leased_mwh.index) - set(market.index)
+    sites = sorted(set(market.index) | set(pv.index) | leased)
+    configured = {site.id: site for site in project.config.sites}
+    rows = []
+    for site in sites:
+        scope = 3 if site in leased else 2
+        purchased0 = float(market["electricity_mwh"].get(site, 0.0))
+        pv_mwh = float(pv.get(site, 0.0))
+        if scope == 3:
+            purchased0 = float(leased_mwh[site])
+        # own PV commissioned during the year planned from counted in full: consumption is the
+        # year's purchase plus a full year of PV
+        consumption0 = purchased0 + pv_mwh
+        location0 = float(location.get(site, 0.0)) / purchased0 if purchased0 else 0.0
+        residual0 = float(market["residual_factor_tco2e_per_mwh"].get(site, 0.0))
+        if scope == 3:
+            location0 = residual0 = float(leased_tco2e[site]) / purchased0 if purchased0 else 0.0
+        rate = float(growth.get(site, 0.0))
+        price0 = grid_price_cny_per_mwh[site]
+        price_change = settings.electricity_price_change_share_per_year
+        for year in years:
+            step = year - from_year
+            consumption = consumption0 * (1 + rate) ** step
+            rows.append(
+                {
+                    "site": site,
+                    "year": year,
+                    "scope": scope,
+                    "consumption_mwh": consumption,
+                    "existing_pv_mwh": min(pv_mwh, consumption),
+                    "purchased_mwh": max(consumption - pv_mwh, 0.0),
+                    "location_factor_tco2e_per_mwh": location0 * (1 + change) ** step,
+                    "residual_factor_tco2e_per_mwh": residual0 * (1 + change) ** step,
+                    "grid_price_cny_per_mwh": price0 * (1 + price_change) ** step,
+                }
+            )
+    electricity = pd.DataFrame(rows)
+    moved = leased_lines.index[leased_lines["site"].isin(leased)]
+    others = lines.loc[
+        ~((lines["scope"] == 2) & (lines["category"] == SCOPE2_ELECTRICITY))
+        & ~lines.index.isin(moved)
+    ]
+    grouped = others.groupby(["site", "scope", "category"], as_index=False)["emissions_tco2e"].sum()
+    streams = [
+        grouped.assign(
+            year=year,
+            emissions_tco2e=grouped["emissions_tco2e"]
+            * (1 + grouped["site"].astype(object).map(growth).astype(float)) ** (year - from_year),
+        )
+        for year in years
+    ]
+    site_table = pd.DataFrame(
+        {
+            "site": sites,
+            "kind": [configured[s].kind for s in sites],
+            "scope": [3 if s in leased else 2 for s in sites],
+            "growth_share_per_year": [float(growth.get(s, 0.0)) for s in sites],
+            "pv_potential_kw": [configured[s].pv_potential_kw for s in sites],
+        }
+    )
+    base = {
+        "scope1": base_inventory.scope1_tco2e,
+        "scope2_location": base_inventory.scope2_location_tco2e,
+        "scope2_market": base_inventory.scope2_market_tco2e,
+        "scope3": base_inventory.scope3_tco2e,
+    }
+    return Baseline(
+        from_year=from_year,
+        years=years,
+        sites=site_table,
+        electricity=electricity,
+        streams=pd.concat(streams, ignore_index=True)
+        if streams
+        else grouped.assign(year=pd.Series(dtype=int)),
+        base_year_tco2e=base,
+    )

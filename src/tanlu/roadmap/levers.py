@@ -1,0 +1,220 @@
+"""Roadmap levers: what each one acts on, and its parameters with their sources.
+
+Defaults come from ``data/levers.csv`` (every value with source and status, docs/levers.md);
+a project overrides any of them in ``[roadmap.levers.<lever>]`` of tanlu.toml. A lever that
+lacks a required parameter (no sourced default and none given) is disabled, and the reason is
+reported with the roadmap.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from tanlu.errors import ProjectError
+from tanlu.project import Project, RoadmapSettings
+from tanlu.tables import read_csv_table
+
+# Lever ids, the parameters each needs, and what it acts on (docs/roadmap.md, "Levers").
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "building_efficiency": ("saving_share", "levelised_cost_cny_per_mwh"),
+    "pue_improvement": ("baseline_pue", "target_pue", "levelised_cost_cny_per_mwh"),
+    "onsite_pv": (
+        "capex_cny_per_kw",
+        "fixed_om_cny_per_kw_year",
+        "lifetime_years",
+        "yield_mwh_per_kw_year",
+    ),
+    "green_power_contract": ("premium_cny_per_mwh",),
+    "gec": ("price_cny_per_mwh",),
+    "low_gwp_refrigerant": ("cost_cny_per_tco2e",),
+    "supplier_engagement": ("reduction_share_max", "cost_cny_per_tco2e"),
+    "offset_avoidance": ("price_cny_per_tco2e",),
+    "offset_removal": ("price_cny_per_tco2e",),
+}
+LEVERS = tuple(REQUIRED)
+EFFICIENCY_LEVERS = {"building_efficiency": "office", "pue_improvement": "data_centre"}
+# Emission-reduction levers: the (scope, categories) they cut.
+REDUCTION_LEVERS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "low_gwp_refrigerant": (1, ("fugitive",)),
+    "supplier_engagement": (3, ("cat1_purchased_goods_services", "cat2_capital_goods")),
+}
+# Optional parameters and the value that means "no limit" (not an assumption about the world):
+# a ramp of 1 adopts the whole potential in one year; the first year is the first planned year;
+# a reduction lever may cut its whole stream; contracts are not limited by the market.
+OPTIONAL: dict[str, float | None] = {
+    "ramp_share_per_year": 1.0,
+    "first_year": None,
+    "reduction_share_max": 1.0,
+    "max_mwh_per_year": None,
+}
+SHARE_PARAMETERS = {"saving_share", "ramp_share_per_year", "reduction_share_max"}
+GENERAL = "all"
+
+
+@dataclass(frozen=True)
+class LeverSet:
+    """The levers of a roadmap and their parameters.
+
+    Attributes
+    ----------
+    values
+        ``{lever: {parameter: value}}`` for every enabled lever [units of docs/levers.md].
+    disabled
+        ``{lever: reason}``.
+    parameters
+        One row per parameter used: ``lever, parameter, value, unit, status, source``.
+    general
+        Parameters of the whole model (``discount_rate_share``,
+        ``offset_cap_share_of_base_year``, ``sbti_linear_reduction_share_per_year``).
+    """
+
+    values: dict[str, dict[str, float]]
+    disabled: dict[str, str]
+    parameters: pd.DataFrame
+    general: dict[str, float]
+
+    def enabled(self, lever: str) -> bool:
+        """Whether the lever takes part in the model."""
+        return lever in self.values
+
+
+def read_lever_defaults(path: Path | None = None) -> pd.DataFrame:
+    """The bundled lever parameters: ``lever, parameter, value, unit, status, source, note``."""
+    if path is None:
+        source = resources.files("tanlu.roadmap") / "data" / "levers.csv"
+        with resources.as_file(source) as bundled:
+            frame, issues = read_csv_table(bundled, "tanlu/roadmap/data/levers.csv")
+    else:
+        frame, issues = read_csv_table(path, str(path))
+    if issues:
+        raise ProjectError("; ".join(str(issue) for issue in issues))
+    frame["value"] = frame["value"].astype(float)
+    return frame.drop(columns="source_line")
+
+
+def _number(lever: str, name: str, value: object, config: str) -> float:
+    where = f"{config}: roadmap.levers.{lever}.{name}"
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ProjectError(f"{where}: {value!r} is not a number")
+    if value < 0:
+        raise ProjectError(f"{where}: {value} is negative")
+    if name in SHARE_PARAMETERS and value > 1:
+        raise ProjectError(f"{where}: {value} is a share and must lie in 0..1")
+    return float(value)
+
+
+def select_levers(project: Project, settings: RoadmapSettings) -> LeverSet:
+    """Bundled defaults with the project's overrides; levers without a required value disabled.
+
+    Raises
+    ------
+    ProjectError
+        When tanlu.toml names an unknown lever or parameter or gives a bad value.
+    """
+    config = str(project.root / "tanlu.toml")
+    defaults = read_lever_defaults()
+    rows: list[dict[str, object]] = []
+    values: dict[str, dict[str, float]] = {}
+    disabled: dict[str, str] = {}
+    for name in settings.levers:
+        if name not in LEVERS:
+            raise ProjectError(
+                f"{config}: roadmap.levers.{name}: unknown lever (one of {', '.join(LEVERS)})"
+            )
+    for lever in LEVERS:
+        override = settings.levers.get(lever)
+        bundled = defaults.loc[defaults["lever"] == lever].set_index("parameter")
+        known = set(REQUIRED[lever]) | set(OPTIONAL) | set(bundled.index)
+        given = dict(override.model_extra or {}) if override is not None else {}
+        for name in given:
+            if name not in known:
+                raise ProjectError(
+                    f"{config}: roadmap.levers.{lever}.{name}: unknown parameter "
+                    f"(one of {', '.join(sorted(known))})"
+                )
+        if override is not None and not override.enabled:
+            disabled[lever] = "disabled in tanlu.toml"
+            continue
+        chosen: dict[str, float] = {}
+        for name in sorted(known):
+            if name in given:
+                chosen[name] = _number(lever, name, given[name], config)
+                rows.append(
+                    {
+                        "lever": lever,
+                        "parameter": name,
+                        "value": chosen[name],
+                        "unit": bundled.at[name, "unit"] if name in bundled.index else "",
+                        "status": "user",
+                        "source": f"tanlu.toml [roadmap.levers.{lever}]",
+                    }
+                )
+            elif name in bundled.index:
+                chosen[name] = float(bundled.at[name, "value"])
+                rows.append(
+                    {
+                        "lever": lever,
+                        "parameter": name,
+                        "value": chosen[name],
+                        "unit": bundled.at[name, "unit"],
+                        "status": bundled.at[name, "status"],
+                        "source": bundled.at[name, "source"],
+                    }
+                )
+        missing = [name for name in REQUIRED[lever] if name not in chosen]
+        if missing:
+            disabled[lever] = (
+                f"no sourced default for {', '.join(missing)}: set it in tanlu.toml "
+                f"[roadmap.levers.{lever}] to use this lever"
+            )
+            rows = [row for row in rows if row["lever"] != lever]
+            continue
+        for name, value in OPTIONAL.items():
+            if name not in chosen and value is not None:
+                chosen[name] = value
+        values[lever] = chosen
+    general_rows = defaults.loc[defaults["lever"] == GENERAL].set_index("parameter")
+    general = {str(k): float(v) for k, v in general_rows["value"].items()}
+    rate_row = general_rows.loc["sbti_linear_reduction_share_per_year"]
+    rows.append(
+        {
+            "lever": GENERAL,
+            "parameter": "sbti_linear_reduction_share_per_year",
+            "value": float(rate_row["value"]),
+            "unit": rate_row["unit"],
+            "status": rate_row["status"],
+            "source": rate_row["source"],
+        }
+    )
+    for name in ("discount_rate_share", "offset_cap_share_of_base_year"):
+        value = getattr(settings, name)
+        if value is not None:
+            general[name] = float(value)
+            rows.append(
+                {
+                    "lever": GENERAL,
+                    "parameter": name,
+                    "value": float(value),
+                    "unit": "share",
+                    "status": "user",
+                    "source": "tanlu.toml [roadmap]",
+                }
+            )
+        else:
+            rows.append(
+                {
+                    "lever": GENERAL,
+                    "parameter": name,
+                    "value": general[name],
+                    "unit": general_rows.at[name, "unit"],
+                    "status": general_rows.at[name, "status"],
+                    "source": general_rows.at[name, "source"],
+                }
+            )
+    columns = ["lever", "parameter", "value", "unit", "status", "source"]
+    return LeverSet(values, disabled, pd.DataFrame(rows, columns=columns), general)

@@ -1,0 +1,415 @@
+"""``calculate_roadmap``: from a project to its least-cost year-by-year plan.
+
+Reads the inventories of the base year and of the year planned from, projects the baseline,
+selects the levers, builds and solves the LP (:mod:`tanlu.roadmap.model`) and reads the plan
+back: per year gross and net emissions by scope, green share, offsets and cost; per lever and
+year the quantity adopted, the abatement and the cost. The total discounted cost equals the
+solver's objective (checked in the tests).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from tanlu.electricity.prices import procurement_costs, read_procurement_prices
+from tanlu.electricity.procurement import silence_highs_banner
+from tanlu.errors import ProjectError, TanluError
+from tanlu.inventory.calculate import (
+    InventoryResult,
+    ProjectInputs,
+    calculate_inventory,
+    load_inputs,
+)
+from tanlu.project import Project, RoadmapSettings
+from tanlu.roadmap.baseline import Baseline, build_baseline, electricity_sites
+from tanlu.roadmap.levers import LEVERS, LeverSet, select_levers
+from tanlu.roadmap.model import (
+    HIGHS_OPTIONS,
+    SHORTFALL_TOLERANCE,
+    BuiltRoadmap,
+    RoadmapInfeasible,
+    RoadmapProblem,
+    build_roadmap_model,
+)
+from tanlu.tables import records
+
+BY_LEVER_COLUMNS = [
+    "lever",
+    "year",
+    "quantity",
+    "unit",
+    "abatement_tco2e",
+    "cost_cny",
+    "discounted_cost_cny",
+]
+
+
+@dataclass(frozen=True)
+class RoadmapResult:
+    """The least-cost plan.
+
+    Attributes
+    ----------
+    scenario
+        The scenario name (``"default"`` without one).
+    from_year, years
+        The inventory year planned from, and the planned years.
+    scope2_basis
+        The scope 2 figure that targets count (``market`` or ``location``).
+    by_year
+        One row per year: ``year, baseline_tco2e, scope1_tco2e, scope2_market_tco2e,
+        scope2_location_tco2e, scope3_tco2e, gross_tco2e, offset_avoidance_tco2e,
+        offset_removal_tco2e, net_tco2e, consumption_mwh, green_mwh, green_share,
+        electricity_cost_cny, lever_cost_cny, cost_cny, discounted_cost_cny,
+        baseline_cost_cny, net_cost_cny``. ``gross_tco2e`` counts scope 2 on
+        ``scope2_basis``; ``cost_cny`` = electricity bought from the grid + levers;
+        ``baseline_cost_cny`` is the baseline's electricity bill, so ``net_cost_cny`` is what
+        the plan costs beyond doing nothing (negative when it saves money).
+    by_lever
+        One row per lever and year: ``lever, year, quantity, unit, abatement_tco2e, cost_cny,
+        discounted_cost_cny`` (the lever's own cost, before the electricity it saves).
+    targets
+        One row per target and year it applies: ``target, year, unit, met``.
+    levers
+        Every lever: ``lever, enabled, reason``.
+    parameters
+        Every parameter used, with unit, status and source.
+    total_discounted_cost_cny
+        Sum of the discounted yearly costs [CNY, discounted to ``from_year``].
+    net_discounted_cost_cny
+        Sum of the discounted yearly net costs: what the plan costs beyond the baseline's
+        electricity bill [CNY].
+    objective_cny
+        The solver's objective; equal to ``net_discounted_cost_cny``.
+    build_seconds, solve_seconds
+        Time to build the model and to solve it [s].
+    """
+
+    scenario: str
+    from_year: int
+    years: list[int]
+    scope2_basis: str
+    by_year: pd.DataFrame
+    by_lever: pd.DataFrame
+    targets: pd.DataFrame
+    levers: pd.DataFrame
+    parameters: pd.DataFrame
+    total_discounted_cost_cny: float
+    net_discounted_cost_cny: float
+    objective_cny: float
+    build_seconds: float
+    solve_seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (docs/json-output.md, "tanlu roadmap")."""
+        return {
+            "schema": "tanlu.roadmap/1",
+            "scenario": self.scenario,
+            "from_year": self.from_year,
+            "years": self.years,
+            "scope2_basis": self.scope2_basis,
+            "total_discounted_cost_cny": self.total_discounted_cost_cny,
+            "net_discounted_cost_cny": self.net_discounted_cost_cny,
+            "objective_cny": self.objective_cny,
+            "by_year": records(self.by_year),
+            "by_lever": records(self.by_lever),
+            "targets": records(self.targets),
+            "levers": records(self.levers),
+            "parameters": records(self.parameters),
+        }
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def scenario_settings(project: Project, scenario: str | None) -> RoadmapSettings:
+    """The ``[roadmap]`` settings with a named scenario's overrides laid over them.
+
+    Raises
+    ------
+    ProjectError
+        When the scenario is unknown or its overrides are invalid.
+    """
+    settings = project.config.roadmap
+    if scenario is None or scenario == "default":
+        return settings
+    config = project.root / "tanlu.toml"
+    if scenario not in settings.scenarios:
+        known = ", ".join(sorted(settings.scenarios)) or "none defined"
+        raise ProjectError(f"{config}: unknown scenario '{scenario}' ({known})")
+    base = settings.model_dump(exclude={"scenarios", "levers"})
+    base["levers"] = {
+        name: {**(lever.model_extra or {}), "enabled": lever.enabled}
+        for name, lever in settings.levers.items()
+    }
+    try:
+        return RoadmapSettings.model_validate(_merge(base, settings.scenarios[scenario]))
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()
+        )
+        raise ProjectError(f"{config}: roadmap.scenarios.{scenario}: {problems}") from None
+
+
+def _solve(built: BuiltRoadmap) -> float:
+    silence_highs_banner()
+    began = time.perf_counter()
+    _, condition = built.model.solve(
+        solver_name="highs", io_api="direct", set_names=False, **HIGHS_OPTIONS
+    )
+    if str(condition) != "optimal":
+        raise TanluError(f"HiGHS stopped without an optimal roadmap ({condition})")
+    return time.perf_counter() - began
+
+
+def _values(expression: Any, years: list[int]) -> np.ndarray:
+    solution = expression.solution if hasattr(expression, "solution") else expression
+    return np.asarray(solution.reindex(year=years).values, dtype="float64")
+
+
+def _read_plan(
+    built: BuiltRoadmap, baseline: Baseline, problem: RoadmapProblem
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    years = baseline.years
+    expressions = built.expressions
+    discount = built.discount.values
+    zeros = np.zeros(len(years))
+
+    def value(name: str) -> np.ndarray:
+        return _values(expressions[name], years) if name in expressions else zeros
+
+    scope2 = value(f"scope2_{problem.scope2_basis}")
+    gross = value("scope1") + scope2 + value("scope3")
+    avoidance = value("quantity_offset_avoidance")
+    removal = value("quantity_offset_removal")
+    cost = value("cost_total")
+    electricity_cost = value("cost_electricity")
+    consumption = value("consumption_mwh")
+    green = value("green_mwh")
+    by_year = pd.DataFrame(
+        {
+            "year": years,
+            "baseline_tco2e": baseline.gross_tco2e([1, 2, 3], problem.scope2_basis).to_numpy(),
+            "scope1_tco2e": value("scope1"),
+            "scope2_market_tco2e": value("scope2_market"),
+            "scope2_location_tco2e": value("scope2_location"),
+            "scope3_tco2e": value("scope3"),
+            "gross_tco2e": gross,
+            "offset_avoidance_tco2e": avoidance,
+            "offset_removal_tco2e": removal,
+            "net_tco2e": gross - avoidance - removal,
+            "consumption_mwh": consumption,
+            "green_mwh": green,
+            "green_share": np.divide(green, consumption, out=zeros.copy(), where=consumption > 0),
+            "electricity_cost_cny": electricity_cost,
+            "lever_cost_cny": cost - electricity_cost,
+            "cost_cny": cost,
+            "discounted_cost_cny": cost * discount,
+            "baseline_cost_cny": value("baseline_electricity_cost"),
+            "net_cost_cny": cost - value("baseline_electricity_cost"),
+        }
+    )
+    rows = []
+    for lever in LEVERS:
+        if f"quantity_{lever}" not in expressions:
+            continue
+        quantity = value(f"quantity_{lever}")
+        abatement = value(f"abatement_{lever}") if f"abatement_{lever}" in expressions else zeros
+        lever_cost = value(f"cost_{lever}")
+        for index, year in enumerate(years):
+            rows.append(
+                {
+                    "lever": lever,
+                    "year": year,
+                    "quantity": quantity[index],
+                    "unit": built.quantity_units[lever],
+                    "abatement_tco2e": abatement[index],
+                    "cost_cny": lever_cost[index],
+                    "discounted_cost_cny": lever_cost[index] * discount[index],
+                }
+            )
+    by_lever = pd.DataFrame(rows, columns=BY_LEVER_COLUMNS)
+    target_rows = []
+    shortfalls = []
+    for target in built.targets:
+        slack = _values(target["slack"], years)
+        active = np.asarray(target["active"].values, dtype="float64")
+        for index, year in enumerate(years):
+            if active[index] <= 0:
+                continue
+            short = slack[index] > SHORTFALL_TOLERANCE
+            target_rows.append(
+                {"target": target["target"], "year": year, "unit": target["unit"], "met": not short}
+            )
+            if short:
+                shortfalls.append(
+                    {
+                        "target": target["target"],
+                        "year": year,
+                        "shortfall": float(slack[index]),
+                        "unit": target["unit"],
+                    }
+                )
+    if shortfalls:
+        raise RoadmapInfeasible(pd.DataFrame(shortfalls))
+    targets = pd.DataFrame(target_rows, columns=["target", "year", "unit", "met"])
+    return by_year, by_lever, targets
+
+
+def solve_roadmap(problem: RoadmapProblem, scenario: str = "default") -> RoadmapResult:
+    """Build, solve and read one roadmap problem.
+
+    Raises
+    ------
+    RoadmapInfeasible
+        When some target cannot be met in some year (the message says which and by how much).
+    """
+    built = build_roadmap_model(problem)
+    solve_seconds = _solve(built)
+    baseline = problem.baseline
+    by_year, by_lever, targets = _read_plan(built, baseline, problem)
+    levers = problem.levers
+    lever_table = pd.DataFrame(
+        [
+            {
+                "lever": lever,
+                "enabled": levers.enabled(lever),
+                "reason": levers.disabled.get(lever, ""),
+            }
+            for lever in LEVERS
+        ]
+    )
+    return RoadmapResult(
+        scenario=scenario,
+        from_year=baseline.from_year,
+        years=baseline.years,
+        scope2_basis=problem.scope2_basis,
+        by_year=by_year,
+        by_lever=by_lever,
+        targets=targets,
+        levers=lever_table,
+        parameters=levers.parameters,
+        total_discounted_cost_cny=float(by_year["discounted_cost_cny"].sum()),
+        net_discounted_cost_cny=float((by_year["net_cost_cny"] * built.discount.values).sum()),
+        objective_cny=float(built.model.objective.value),
+        build_seconds=built.build_seconds,
+        solve_seconds=solve_seconds,
+    )
+
+
+def grid_prices(
+    project: Project, inventory: InventoryResult, year: int
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """Grid electricity price at each site [CNY/MWh], and the rows used.
+
+    From the procurement price table (docs/prices.md): the site's province, else China; the
+    year, else the nearest; a project's ``data/prices*.csv`` rows first.
+    """
+    table = read_procurement_prices(
+        list(project.price_files), [project.display_path(p) for p in project.price_files]
+    )
+    provinces = project.sites.set_index("site")["province"]
+    prices: dict[str, float] = {}
+    rows = []
+    for site in electricity_sites(inventory, project):
+        costs, used = procurement_costs(table, str(provinces[site]), year)
+        prices[site] = float(np.asarray(costs.grid_price_cny_per_mwh))
+        row = used.loc[used["parameter"] == "grid_price_cny_per_mwh"].iloc[0]
+        fallback = f" ({row['fallback']})" if row["fallback"] else ""
+        rows.append(
+            {
+                "lever": "electricity",
+                "parameter": f"grid_price_cny_per_mwh ({site})",
+                "value": prices[site],
+                "unit": str(row["unit"]),
+                "status": str(row["status"]),
+                "source": str(row["source"]) + fallback,
+            }
+        )
+    return prices, pd.DataFrame(
+        rows, columns=["lever", "parameter", "value", "unit", "status", "source"]
+    )
+
+
+def roadmap_problem(
+    project: Project, scenario: str | None = None, inputs: ProjectInputs | None = None
+) -> RoadmapProblem:
+    """The roadmap problem of a project (and scenario), before solving."""
+    config = project.config
+    if not config.targets:
+        raise ProjectError(
+            f"{project.root / 'tanlu.toml'}: no [[targets]]: a roadmap needs at least one target"
+        )
+    settings = scenario_settings(project, scenario)
+    organisation = config.organisation
+    from_year = settings.from_year or max(organisation.reporting_years)
+    target_years = [t.year for t in config.targets] + [
+        y for t in config.targets for y in t.milestones
+    ]
+    end_year = settings.end_year or max(target_years)
+    if end_year <= from_year:
+        raise ProjectError(
+            f"{project.root / 'tanlu.toml'}: roadmap.end_year {end_year} is not after the year "
+            f"planned from ({from_year})"
+        )
+    if inputs is None:
+        inputs = load_inputs(project)
+    inventory = calculate_inventory(project, from_year, inputs, check_base_year=False)
+    base_inventory = (
+        inventory
+        if organisation.base_year == from_year
+        else calculate_inventory(project, organisation.base_year, inputs, check_base_year=False)
+    )
+    levers: LeverSet = select_levers(project, settings)
+    prices, price_rows = grid_prices(project, inventory, from_year)
+    baseline = build_baseline(project, settings, inventory, base_inventory, end_year, prices)
+    levers = replace(
+        levers, parameters=pd.concat([levers.parameters, price_rows], ignore_index=True)
+    )
+    return RoadmapProblem(
+        baseline=baseline,
+        levers=levers,
+        targets=list(config.targets),
+        base_year=organisation.base_year,
+        scope2_basis=settings.scope2_basis,
+        max_certificate_share_of_green=settings.max_certificate_share_of_green,
+    )
+
+
+def calculate_roadmap(
+    project: Project, scenario: str | None = None, inputs: ProjectInputs | None = None
+) -> RoadmapResult:
+    """The least-cost roadmap of a project to its targets.
+
+    Parameters
+    ----------
+    project
+        From :func:`tanlu.load_project`, with ``[[targets]]`` (and optionally ``[roadmap]``).
+    scenario
+        A name in ``[roadmap.scenarios]`` whose overrides apply; None for the settings as
+        written.
+    inputs
+        Already-loaded inputs, read when omitted.
+
+    Raises
+    ------
+    ProjectError
+        No targets, an unknown scenario or lever, or a bad setting.
+    RoadmapInfeasible
+        When no plan meets every target; the message names each target, year and shortfall.
+    """
+    problem = roadmap_problem(project, scenario, inputs)
+    return solve_roadmap(problem, scenario or "default")

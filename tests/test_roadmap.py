@@ -1,0 +1,354 @@
+"""The roadmap LP: cases small enough to solve by hand, invariants and plain-language shortfalls."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import tanlu
+from tanlu.cli import app
+from tanlu.roadmap import RoadmapInfeasible, RoadmapResult, calculate_roadmap
+
+from .conftest import MakeProject
+
+# One office in Guangdong, 1,000 MWh a year, planned from 2022 (also the base year). 2022
+# market-based residual factor: China's factor excluding market-traded non-fossil power,
+# 0.5856 tCO2/MWh (MEE/NBS 2022), so the baseline is 585.6 tCO2e a year.
+TOML = """\
+[organisation]
+name = "Toy"
+base_year = 2022
+reporting_years = [2022]
+
+[[entities]]
+id = "p"
+name = "P"
+
+[[sites]]
+id = "office"
+name = "Office"
+entity = "p"
+kind = "office"
+province = "广东"
+
+{targets}
+
+[roadmap]
+{roadmap}
+
+[roadmap.levers.building_efficiency]
+enabled = {efficiency}
+[roadmap.levers.pue_improvement]
+enabled = false
+[roadmap.levers.onsite_pv]
+enabled = false
+[roadmap.levers.green_power_contract]
+enabled = {contracts}
+[roadmap.levers.gec]
+enabled = {gec}
+[roadmap.levers.low_gwp_refrigerant]
+enabled = false
+[roadmap.levers.offset_avoidance]
+enabled = {offsets}
+[roadmap.levers.offset_removal]
+enabled = {offsets}
+"""
+ACTIVITIES = "office,2022-01-01,2022-12-31,electricity,1000,MWh\n"
+# The grid price, fixed by the project so the arithmetic does not move with the bundled table.
+PRICES = (
+    "parameter,region,year,value,unit,status,source,note\n"
+    "grid_price_cny_per_mwh,广东,2022,600,CNY/MWh,user,test,\n"
+)
+RESIDUAL = 0.5856
+NEUTRAL_SCOPE2_2024 = '[[targets]]\nkind = "carbon_neutral"\nscopes = [2]\nyear = 2024\n'
+
+
+def roadmap(
+    make_project: MakeProject,
+    targets: str = NEUTRAL_SCOPE2_2024,
+    efficiency: bool = True,
+    contracts: bool = False,
+    gec: bool = True,
+    offsets: bool = False,
+    settings: str = "discount_rate_share = 0.0",
+    name: str = "project",
+) -> RoadmapResult:
+    toml = TOML.format(
+        targets=targets,
+        roadmap=settings,
+        efficiency=str(efficiency).lower(),
+        contracts=str(contracts).lower(),
+        gec=str(gec).lower(),
+        offsets=str(offsets).lower(),
+    )
+    root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES}, name=name)
+    result = calculate_roadmap(tanlu.load_project(root))
+    check_invariants(result)
+    return result
+
+
+def check_invariants(result: RoadmapResult) -> None:
+    by_year = result.by_year
+    # the reported cost is the solver's objective
+    assert result.net_discounted_cost_cny == pytest.approx(result.objective_cny, abs=1e-6)
+    # every target met every year it applies
+    assert result.targets["met"].all()
+    # abatement of the levers = baseline - gross, and never above the baseline
+    abated = result.by_lever.groupby("year")["abatement_tco2e"].sum()
+    for row in by_year.itertuples(index=False):
+        assert row.baseline_tco2e - row.gross_tco2e == pytest.approx(
+            abated.get(row.year, 0.0), abs=1e-6
+        )
+        assert abated.get(row.year, 0.0) <= row.baseline_tco2e + 1e-6
+        assert row.net_tco2e == pytest.approx(
+            row.gross_tco2e - row.offset_avoidance_tco2e - row.offset_removal_tco2e
+        )
+        assert 0.0 <= row.green_share <= 1.0 + 1e-9
+
+
+def lever(result: RoadmapResult, name: str, year: int, column: str = "quantity") -> float:
+    table = result.by_lever.set_index(["lever", "year"])
+    return float(table.at[(name, year), column])
+
+
+def test_two_levers_by_hand(make_project: MakeProject) -> None:
+    result = roadmap(make_project)
+    # Efficiency saves 16% (160 MWh) at 354.79 CNY/MWh, and the 600 CNY/MWh it no longer buys:
+    # worth doing at once. GECs (5.59 CNY/MWh) cover the other 840 MWh in 2024 only.
+    assert lever(result, "building_efficiency", 2023) == pytest.approx(160)
+    assert lever(result, "building_efficiency", 2024) == pytest.approx(160)
+    assert lever(result, "gec", 2023) == pytest.approx(0, abs=1e-6)
+    assert lever(result, "gec", 2024) == pytest.approx(840)
+    by_year = result.by_year.set_index("year")
+    assert by_year.at[2023, "gross_tco2e"] == pytest.approx(840 * RESIDUAL)
+    assert by_year.at[2024, "net_tco2e"] == pytest.approx(0, abs=1e-6)
+    # net cost: 2023 160 x 354.79 - 160 x 600 = -39,233.6; 2024 the same + 840 x 5.59
+    assert by_year.at[2023, "net_cost_cny"] == pytest.approx(160 * 354.79 - 160 * 600)
+    assert by_year.at[2024, "net_cost_cny"] == pytest.approx(160 * 354.79 - 160 * 600 + 840 * 5.59)
+    assert result.objective_cny == pytest.approx(2 * (160 * 354.79 - 160 * 600) + 840 * 5.59)
+    assert lever(result, "gec", 2024, "abatement_tco2e") == pytest.approx(840 * RESIDUAL)
+
+
+def test_discounting(make_project: MakeProject) -> None:
+    result = roadmap(make_project, efficiency=False, settings="discount_rate_share = 0.08")
+    # only GECs, in 2024: 1,000 MWh x 5.59, discounted two years to 2022 at 8%
+    assert lever(result, "gec", 2024) == pytest.approx(1000)
+    assert result.objective_cny == pytest.approx(5590 / 1.08**2)
+    assert result.by_year.set_index("year").at[2024, "discounted_cost_cny"] == pytest.approx(
+        (600 * 1000 + 5590) / 1.08**2
+    )
+
+
+def test_absolute_reduction_path_by_hand(make_project: MakeProject) -> None:
+    target = (
+        '[[targets]]\nkind = "absolute_reduction"\nscopes = [2]\nyear = 2024\n'
+        "annual_reduction_share = 0.042\n"
+    )
+    result = roadmap(make_project, targets=target, efficiency=False)
+    # limits 585.6 x (1 - 0.042) in 2023 and 585.6 x (1 - 0.084) in 2024: GECs of 4.2% and
+    # 8.4% of the 1,000 MWh
+    assert lever(result, "gec", 2023) == pytest.approx(42)
+    assert lever(result, "gec", 2024) == pytest.approx(84)
+    assert result.objective_cny == pytest.approx((42 + 84) * 5.59)
+
+
+def test_sbti_default_rate(make_project: MakeProject) -> None:
+    target = '[[targets]]\nkind = "absolute_reduction"\nscopes = [2]\nyear = 2024\n'
+    result = roadmap(make_project, targets=target, efficiency=False)
+    # no rate given: the SBTi 1.5 degC rate of 4.2% a year from the bundled lever table
+    assert lever(result, "gec", 2024) == pytest.approx(84)
+    used = result.parameters.set_index("parameter")
+    assert used.at["sbti_linear_reduction_share_per_year", "value"] == pytest.approx(0.042)
+
+
+def test_green_power_before_certificates(make_project: MakeProject) -> None:
+    target = '[[targets]]\nkind = "green_electricity"\nshare = 1.0\nyear = 2024\n'
+    result = roadmap(
+        make_project,
+        targets=target,
+        efficiency=False,
+        contracts=True,
+        settings="discount_rate_share = 0.0\nmax_certificate_share_of_green = 0.5",
+    )
+    # 1,000 MWh green in 2024, certificates at most half: 500 MWh of GECs at 5.59 and 500 of
+    # contracts at a premium of 40
+    assert lever(result, "gec", 2024) == pytest.approx(500)
+    assert lever(result, "green_power_contract", 2024) == pytest.approx(500)
+    assert result.objective_cny == pytest.approx(500 * 5.59 + 500 * 40)
+    assert result.by_year.set_index("year").at[2024, "green_share"] == pytest.approx(1.0)
+
+
+def test_offsets_capped_and_removals_for_net_zero(make_project: MakeProject) -> None:
+    # no reduction lever, offsets allowed up to the whole base year: carbon neutral takes the
+    # cheaper avoidance credits (63.41), net zero removals only (113.29)
+    neutral = roadmap(
+        make_project,
+        efficiency=False,
+        gec=False,
+        offsets=True,
+        settings="discount_rate_share = 0.0\noffset_cap_share_of_base_year = 1.0",
+    )
+    by_year = neutral.by_year.set_index("year")
+    assert by_year.at[2024, "offset_avoidance_tco2e"] == pytest.approx(1000 * RESIDUAL)
+    assert by_year.at[2024, "offset_removal_tco2e"] == pytest.approx(0, abs=1e-6)
+    assert neutral.objective_cny == pytest.approx(1000 * RESIDUAL * 63.41)
+    net_zero = roadmap(
+        make_project,
+        targets=NEUTRAL_SCOPE2_2024.replace("carbon_neutral", "net_zero"),
+        efficiency=False,
+        gec=False,
+        offsets=True,
+        settings="discount_rate_share = 0.0\noffset_cap_share_of_base_year = 1.0",
+        name="net_zero",
+    )
+    by_year = net_zero.by_year.set_index("year")
+    assert by_year.at[2024, "offset_removal_tco2e"] == pytest.approx(1000 * RESIDUAL)
+    assert by_year.at[2024, "offset_avoidance_tco2e"] == pytest.approx(0, abs=1e-6)
+
+
+def test_shortfall_is_explained(make_project: MakeProject) -> None:
+    # Efficiency alone (16%) cannot make scope 2 carbon neutral; offsets capped at 10% of the
+    # base year (58.56 t): short by 840 x 0.5856 - 58.56 = 433.344 t in 2024
+    with pytest.raises(RoadmapInfeasible) as caught:
+        roadmap(make_project, gec=False, offsets=True)
+    message = str(caught.value)
+    assert "carbon neutral in scopes 2 by 2024: in 2024 short by 433 tCO2e" in message
+    shortfall = caught.value.shortfalls.iloc[0]
+    assert shortfall["shortfall"] == pytest.approx(840 * RESIDUAL - 0.1 * 1000 * RESIDUAL)
+
+
+def test_cli_roadmap(make_project: MakeProject, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    toml = TOML.format(
+        targets=NEUTRAL_SCOPE2_2024,
+        roadmap="discount_rate_share = 0.0",
+        efficiency="true",
+        contracts="false",
+        gec="true",
+        offsets="false",
+    )
+    root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["roadmap", str(root), "--json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["schema"] == "tanlu.roadmap/1"
+    assert data["objective_cny"] == pytest.approx(2 * (160 * 354.79 - 160 * 600) + 840 * 5.59)
+    assert (out / "roadmap_default.json").is_file()
+    assert (out / "roadmap_default_by_year.csv").is_file()
+    table = CliRunner().invoke(app, ["roadmap", str(root)])
+    assert table.exit_code == 0, table.output
+    assert "building_efficiency" in table.stdout and "2024" in table.stdout
+
+
+def test_cli_roadmap_infeasible_and_bad_settings(make_project: MakeProject) -> None:
+    toml = TOML.format(
+        targets=NEUTRAL_SCOPE2_2024,
+        roadmap="discount_rate_share = 0.0",
+        efficiency="true",
+        contracts="false",
+        gec="false",
+        offsets="false",
+    )
+    root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
+    result = CliRunner().invoke(app, ["roadmap", str(root)])
+    assert result.exit_code == 3
+    assert "short by" in result.output and "2024" in result.output
+    unknown = CliRunner().invoke(app, ["roadmap", str(root), "--scenario", "moon"])
+    assert unknown.exit_code == 1
+    assert "unknown scenario 'moon'" in unknown.output
+
+
+def test_scenario_overrides(make_project: MakeProject) -> None:
+    settings = (
+        "\n[roadmap.scenarios.costly_certificates]\nlevers = { gec = { price_cny_per_mwh = 50 } }\n"
+    )
+    toml = TOML.format(
+        targets=NEUTRAL_SCOPE2_2024,
+        roadmap="discount_rate_share = 0.0",
+        efficiency="false",
+        contracts="false",
+        gec="true",
+        offsets="false",
+    )
+    toml = toml.replace(
+        "[roadmap.levers.building_efficiency]",
+        settings.strip() + "\n\n[roadmap.levers.building_efficiency]",
+        1,
+    )
+    root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
+    project = tanlu.load_project(root)
+    plain = calculate_roadmap(project)
+    costly = calculate_roadmap(project, "costly_certificates")
+    assert plain.objective_cny == pytest.approx(1000 * 5.59)
+    assert costly.objective_cny == pytest.approx(1000 * 50)
+    assert costly.scenario == "costly_certificates"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ("[roadmap.levers.teleport]\nenabled = true", "roadmap.levers.teleport: unknown lever"),
+        (
+            "[roadmap.levers.gec]\nprice_cny_per_mwh = -3",
+            "roadmap.levers.gec.price_cny_per_mwh: -3 is negative",
+        ),
+        (
+            "[roadmap.levers.gec]\nwarp_factor = 3",
+            "roadmap.levers.gec.warp_factor: unknown parameter",
+        ),
+    ],
+)
+def test_bad_lever_settings(make_project: MakeProject, settings: str, message: str) -> None:
+    toml = TOML.format(
+        targets=NEUTRAL_SCOPE2_2024,
+        roadmap="discount_rate_share = 0.0",
+        efficiency="true",
+        contracts="false",
+        gec="true",
+        offsets="false",
+    )
+    toml = toml.replace("[roadmap.levers.gec]\nenabled = true\n", "") + "\n" + settings + "\n"
+    root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
+    with pytest.raises(tanlu.ProjectError) as caught:
+        calculate_roadmap(tanlu.load_project(root))
+    assert "tanlu.toml" in str(caught.value) and message in str(caught.value)
+
+
+def test_no_targets(make_project: MakeProject) -> None:
+    toml = TOML.format(
+        targets="", roadmap="", efficiency="true", contracts="false", gec="true", offsets="false"
+    )
+    root = make_project(ACTIVITIES, toml=toml)
+    with pytest.raises(tanlu.ProjectError, match="no \\[\\[targets\\]\\]"):
+        calculate_roadmap(tanlu.load_project(root))
+
+
+def test_leased_assets_take_green_power_in_scope_3(make_project: MakeProject) -> None:
+    # A colocation hall in Beijing run by a landlord: its 500 MWh are scope 3 category 8 at the
+    # Beijing 2022 factor; GECs bought for it lower category 8, not the own green share.
+    colo = (
+        '[[entities]]\nid = "landlord"\nname = "Landlord"\noperational_control = false\n\n'
+        '[[sites]]\nid = "colo"\nname = "Colo"\nentity = "landlord"\nkind = "data_centre"\n'
+        'province = "北京"\nleased = true\n'
+    )
+    toml = TOML.format(
+        targets='[[targets]]\nkind = "carbon_neutral"\nscopes = [3]\nyear = 2024\n',
+        roadmap="discount_rate_share = 0.0",
+        efficiency="true",
+        contracts="false",
+        gec="true",
+        offsets="false",
+    )
+    toml = toml.replace("{targets}", "").replace("\n[[targets]]", "\n" + colo + "\n[[targets]]", 1)
+    rows = ACTIVITIES + "colo,2022-01-01,2022-12-31,electricity,500,MWh\n"
+    root = make_project(rows, toml=toml, files={"data/prices.csv": PRICES})
+    result = calculate_roadmap(tanlu.load_project(root))
+    check_invariants(result)
+    assert lever(result, "gec", 2024) == pytest.approx(500)
+    by_year = result.by_year.set_index("year")
+    assert by_year.at[2023, "scope3_tco2e"] == pytest.approx(500 * 0.558, rel=1e-3)
+    assert by_year.at[2024, "scope3_tco2e"] == pytest.approx(0, abs=1e-6)
+    # the own office's green share is untouched by GECs bought for the colocation hall
+    assert by_year.at[2024, "green_share"] == pytest.approx(0, abs=1e-9)
