@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from tanlu.errors import ProjectError
-from tanlu.project import Project, RoadmapSettings
+from tanlu.project import RoadmapSettings
 from tanlu.tables import read_csv_table
 
 # Lever ids, the parameters each needs, and what it acts on (docs/roadmap.md, "Levers").
@@ -108,15 +108,21 @@ def _number(lever: str, name: str, value: object, config: str) -> float:
     return float(value)
 
 
-def select_levers(project: Project, settings: RoadmapSettings) -> LeverSet:
+def select_levers(settings: RoadmapSettings, config: str = "tanlu.toml") -> LeverSet:
     """Bundled defaults with the project's overrides; levers without a required value disabled.
+
+    Parameters
+    ----------
+    settings
+        The project's (or scenario's) ``[roadmap]`` settings.
+    config
+        How to name the settings' file in messages.
 
     Raises
     ------
     ProjectError
-        When tanlu.toml names an unknown lever or parameter or gives a bad value.
+        When the settings name an unknown lever or parameter or give a bad value.
     """
-    config = str(project.root / "tanlu.toml")
     defaults = read_lever_defaults()
     rows: list[dict[str, object]] = []
     values: dict[str, dict[str, float]] = {}

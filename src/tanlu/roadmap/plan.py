@@ -175,21 +175,13 @@ def _solve(built: BuiltRoadmap) -> float:
     return time.perf_counter() - began
 
 
-def _values(expression: Any, years: list[int]) -> np.ndarray:
-    solution = expression.solution if hasattr(expression, "solution") else expression
-    return np.asarray(solution.reindex(year=years).values, dtype="float64")
-
-
 def _read_plan(
     built: BuiltRoadmap, baseline: Baseline, problem: RoadmapProblem
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     years = baseline.years
-    expressions = built.expressions
     discount = built.discount.values
     zeros = np.zeros(len(years))
-
-    def value(name: str) -> np.ndarray:
-        return _values(expressions[name], years) if name in expressions else zeros
+    value = built.value
 
     scope2 = value(f"scope2_{problem.scope2_basis}")
     gross = value("scope1") + scope2 + value("scope3")
@@ -224,10 +216,10 @@ def _read_plan(
     )
     rows = []
     for lever in LEVERS:
-        if f"quantity_{lever}" not in expressions:
+        if f"quantity_{lever}" not in built.aggregates:
             continue
         quantity = value(f"quantity_{lever}")
-        abatement = value(f"abatement_{lever}") if f"abatement_{lever}" in expressions else zeros
+        abatement = value(f"abatement_{lever}")
         lever_cost = value(f"cost_{lever}")
         for index, year in enumerate(years):
             rows.append(
@@ -245,7 +237,9 @@ def _read_plan(
     target_rows = []
     shortfalls = []
     for target in built.targets:
-        slack = _values(target["slack"], years)
+        slack = np.asarray(
+            built.model.solution[target["slack"]].reindex(year=years).values, dtype="float64"
+        )
         active = np.asarray(target["active"].values, dtype="float64")
         for index, year in enumerate(years):
             if active[index] <= 0:
@@ -373,7 +367,7 @@ def roadmap_problem(
         if organisation.base_year == from_year
         else calculate_inventory(project, organisation.base_year, inputs, check_base_year=False)
     )
-    levers: LeverSet = select_levers(project, settings)
+    levers: LeverSet = select_levers(settings, str(project.root / "tanlu.toml"))
     prices, price_rows = grid_prices(project, inventory, from_year)
     baseline = build_baseline(project, settings, inventory, base_inventory, end_year, prices)
     levers = replace(
