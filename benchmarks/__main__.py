@@ -1,7 +1,7 @@
-"""``make bench``: the inventory and procurement benchmarks (docs/performance.md).
+"""``make bench``: the inventory, CFE, procurement and roadmap benchmarks (docs/performance.md).
 
-Usage: ``.venv/bin/python -m benchmarks [--only inventory|cfe|procurement] [--rows N] [--sites N]
-[--repeat N] [--procurement-repeat N] ...``
+Usage: ``.venv/bin/python -m benchmarks [--only inventory|cfe|procurement|roadmap] [--rows N]
+[--sites N] [--repeat N] [--procurement-repeat N] ...``
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import cfe, inventory, procurement, synthetic
+from benchmarks import cfe, inventory, procurement, roadmap, synthetic
 from tanlu.factors import load_factor_library
 from tanlu.ingest import prepare_activities
 from tanlu.ingest.readers import read_activity_parquet
@@ -71,7 +71,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=("inventory", "cfe", "procurement"),
+        choices=("inventory", "cfe", "procurement", "roadmap"),
         default=None,
         help="run one benchmark (default: all)",
     )
@@ -107,8 +107,35 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         procurement.main(console, args.procurement_repeat)
+    if args.only in (None, "roadmap"):
+        run_roadmap(args)
     console.print(f"benchmark finished in {time.perf_counter() - began:.0f} s")
     return 0
+
+
+def run_roadmap(args: argparse.Namespace) -> None:
+    """The roadmap LP: 1,000 sites x 10 years x 12 levers, build and solve timed apart."""
+    figures = roadmap.run(min(args.repeat, 3))
+    total_ok = figures["total_seconds"] < roadmap.TARGET_SECONDS
+    share_ok = figures["build_share"] < roadmap.TARGET_BUILD_SHARE
+    console.print(
+        f"roadmap LP, {figures['sites']:,.0f} sites x {figures['years']:.0f} years x "
+        f"{figures['levers']:.0f} levers ({figures['variables']:,.0f} variables, "
+        f"{figures['constraints']:,.0f} constraints), median of {min(args.repeat, 3)}: build "
+        f"{figures['build_seconds']:.2f} s, solve {figures['solve_seconds']:.2f} s, total "
+        f"{figures['total_seconds']:.2f} s"
+    )
+    for label, ok, text in (
+        ("total", total_ok, f"{figures['total_seconds']:.2f} s (target < 60 s)"),
+        (
+            "build share",
+            share_ok,
+            f"{100 * figures['build_share']:.0f}% "
+            f"(target < {100 * roadmap.TARGET_BUILD_SHARE:.0f}%)",
+        ),
+    ):
+        mark = "[green]met[/green]" if ok else "[red]missed[/red]"
+        console.print(f"target {label}: {text}: {mark}")
 
 
 def run_cfe(args: argparse.Namespace) -> None:

@@ -1,9 +1,10 @@
-"""Roadmap LP benchmark: 1,000 sites x 10 years x every lever, model build and solve timed apart.
+"""Roadmap LP benchmark: 1,000 sites x 10 years x 12 levers, model build and solve timed apart.
 
 Target (issue 4): under 60 s in total on 2 cores, with building the model under 20% of it. The
 problem is synthetic but built from the same types the projects use (a Baseline, the bundled
 lever defaults, tanlu.toml targets): 60% data centres, 30% offices, 10% leased colocation halls;
-every site has refrigerant, purchased-goods and capital-goods streams; targets are carbon
+every site has refrigerant, fleet and back-up diesel, purchased-goods, capital-goods and
+travel streams; nine bundled levers plus three custom ones (12); targets are carbon
 neutrality of scopes 1-3 and 100% green electricity in the last year, and the SBTi linear path
 for scopes 1 and 2. Deterministic (seeded).
 """
@@ -18,7 +19,7 @@ import pandas as pd
 
 from tanlu.project import RoadmapSettings, Target, TargetKind
 from tanlu.roadmap.baseline import Baseline
-from tanlu.roadmap.levers import LEVERS, select_levers
+from tanlu.roadmap.levers import select_levers
 from tanlu.roadmap.model import RoadmapProblem, build_roadmap_model
 from tanlu.roadmap.plan import _solve
 
@@ -33,6 +34,34 @@ SUPPLIER_ENGAGEMENT = {
     "reduction_share_max": 0.9,
     "ramp_share_per_year": 0.15,
     "cost_cny_per_tco2e": 100,
+}
+# Three custom levers (tanlu.toml [roadmap.custom_levers]) bring the count to the issue's 12:
+# synthetic figures for the benchmark only.
+CUSTOM_LEVERS = {
+    "fleet_electrification": {
+        "scope": 1,
+        "categories": ["mobile_combustion"],
+        "reduction_share_max": 0.8,
+        "ramp_share_per_year": 0.2,
+        "cost_cny_per_tco2e": 300,
+        "source": "synthetic benchmark figure",
+    },
+    "backup_fuel_switch": {
+        "scope": 1,
+        "categories": ["stationary_combustion"],
+        "reduction_share_max": 0.6,
+        "ramp_share_per_year": 0.2,
+        "cost_cny_per_tco2e": 500,
+        "source": "synthetic benchmark figure",
+    },
+    "travel_policy": {
+        "scope": 3,
+        "categories": ["cat6_business_travel"],
+        "reduction_share_max": 0.3,
+        "ramp_share_per_year": 0.1,
+        "cost_cny_per_tco2e": 50,
+        "source": "synthetic benchmark figure",
+    },
 }
 
 
@@ -73,6 +102,8 @@ def make_problem(sites: int = SITES, years: int = YEARS) -> RoadmapProblem:
     streams = []
     for category, scope_of, share in (
         ("fugitive", 1, 0.002),
+        ("mobile_combustion", 1, 0.003),
+        ("stationary_combustion", 1, 0.002),
         ("cat1_purchased_goods_services", 3, 0.02),
         ("cat2_capital_goods", 3, 0.3),
         ("cat6_business_travel", 3, 0.01),
@@ -106,14 +137,14 @@ def make_problem(sites: int = SITES, years: int = YEARS) -> RoadmapProblem:
         ).sum()
     )
     base_year = {
-        "scope1": float(demand0.sum() * 0.55 * 0.002),
+        "scope1": float(demand0.sum() * 0.55 * 0.007),
         "scope2_location": scope2,
         "scope2_market": scope2,
         "scope3": float(demand0.sum() * 0.55 * 0.33),
     }
     baseline = Baseline(FROM_YEAR, planned, site_table, electricity, pd.concat(streams), base_year)
     settings = RoadmapSettings.model_validate(
-        {"levers": {"supplier_engagement": SUPPLIER_ENGAGEMENT}}
+        {"levers": {"supplier_engagement": SUPPLIER_ENGAGEMENT}, "custom_levers": CUSTOM_LEVERS}
     )
     levers = select_levers(settings, "benchmark settings")
     last = planned[-1]
@@ -147,7 +178,7 @@ def run(repeat: int = 3, sites: int = SITES, years: int = YEARS) -> dict[str, fl
     return {
         "sites": float(sites),
         "years": float(years),
-        "levers": float(sum(1 for lever in LEVERS if problem.levers.enabled(lever))),
+        "levers": float(sum(1 for lever in problem.levers.names if problem.levers.enabled(lever))),
         "variables": float(variables),
         "constraints": float(constraints),
         "build_seconds": build,

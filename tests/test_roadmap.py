@@ -352,3 +352,37 @@ def test_leased_assets_take_green_power_in_scope_3(make_project: MakeProject) ->
     assert by_year.at[2024, "scope3_tco2e"] == pytest.approx(0, abs=1e-6)
     # the own office's green share is untouched by GECs bought for the colocation hall
     assert by_year.at[2024, "green_share"] == pytest.approx(0, abs=1e-9)
+
+
+def test_custom_lever(make_project: MakeProject) -> None:
+    # The project's own lever on scope 1 diesel: up to 50% at 200 CNY/t; a target of 4.2% a year
+    # on scopes 1 and 2 from 2022 with only this lever and GECs disabled: diesel 100 t a year
+    diesel = "office,2022-01-01,2022-12-31,diesel_mobile,37.3,t\n"
+    custom = (
+        "\n[roadmap.custom_levers.fleet_electrification]\nscope = 1\n"
+        'categories = ["mobile_combustion"]\nreduction_share_max = 0.5\n'
+        'cost_cny_per_tco2e = 200\nsource = "test figures"\n'
+    )
+    toml = (
+        TOML.format(
+            targets='[[targets]]\nkind = "absolute_reduction"\nscopes = [1]\nyear = 2024\n'
+            "annual_reduction_share = 0.1\n",
+            roadmap="discount_rate_share = 0.0",
+            efficiency="false",
+            contracts="false",
+            gec="false",
+            offsets="false",
+        )
+        + custom
+    )
+    root = make_project(ACTIVITIES + diesel, toml=toml, files={"data/prices.csv": PRICES})
+    result = calculate_roadmap(tanlu.load_project(root))
+    check_invariants(result)
+    by_year = result.by_year.set_index("year")
+    base = by_year.at[2023, "scope1_tco2e"] / 0.9  # 10% cut in 2023
+    # 10% of the base cut in 2023 and 20% in 2024, each tonne at 200 CNY
+    assert lever(result, "fleet_electrification", 2023) == pytest.approx(0.1 * base)
+    assert lever(result, "fleet_electrification", 2024) == pytest.approx(0.2 * base)
+    assert result.objective_cny == pytest.approx(200 * 0.3 * base)
+    used = result.parameters.set_index(["lever", "parameter"])
+    assert used.at[("fleet_electrification", "cost_cny_per_tco2e"), "source"] == "test figures"

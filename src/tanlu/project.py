@@ -185,6 +185,24 @@ class LeverSettings(_Model):
     enabled: bool = True
 
 
+class CustomLever(_Model):
+    """A project's own emission-reduction lever on scope 1 or scope 3 streams.
+
+    It cuts up to ``reduction_share_max`` of the emissions of ``categories`` in ``scope``
+    (at every site that has them) at ``cost_cny_per_tco2e`` (negative when it saves money),
+    adopted cumulatively at most ``ramp_share_per_year`` a year from ``first_year``. Every
+    number must say where it comes from (``source``).
+    """
+
+    scope: Literal[1, 3]
+    categories: list[str] = Field(min_length=1)
+    reduction_share_max: Share
+    cost_cny_per_tco2e: float
+    ramp_share_per_year: Share = 1.0
+    first_year: Year | None = None
+    source: str = Field(min_length=1)
+
+
 class RoadmapSettings(_Model):
     """The ``[roadmap]`` table: horizon, baseline projection, hierarchy rules, levers, scenarios.
 
@@ -206,6 +224,7 @@ class RoadmapSettings(_Model):
     offset_cap_share_of_base_year: Share | None = None
     max_certificate_share_of_green: Share = 1.0
     levers: dict[str, LeverSettings] = {}
+    custom_levers: dict[str, CustomLever] = {}
     scenarios: dict[str, dict[str, Any]] = {}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from importlib import resources
 from pathlib import Path
 
@@ -64,6 +65,8 @@ class LeverSet:
     ----------
     values
         ``{lever: {parameter: value}}`` for every enabled lever [units of docs/levers.md].
+    reductions
+        The emission-reduction levers: ``{lever: (scope, categories)}``, bundled and custom.
     disabled
         ``{lever: reason}``.
     parameters
@@ -77,6 +80,14 @@ class LeverSet:
     disabled: dict[str, str]
     parameters: pd.DataFrame
     general: dict[str, float]
+    reductions: dict[str, tuple[int, tuple[str, ...]]] = dataclass_field(
+        default_factory=lambda: dict(REDUCTION_LEVERS)
+    )
+
+    @property
+    def names(self) -> list[str]:
+        """Every lever, bundled then custom."""
+        return [*LEVERS, *(r for r in self.reductions if r not in LEVERS)]
 
     def enabled(self, lever: str) -> bool:
         """Whether the lever takes part in the model."""
@@ -222,5 +233,37 @@ def select_levers(settings: RoadmapSettings, config: str = "tanlu.toml") -> Leve
                     "source": general_rows.at[name, "source"],
                 }
             )
+    reductions = dict(REDUCTION_LEVERS)
+    for name, custom in settings.custom_levers.items():
+        if name in LEVERS:
+            raise ProjectError(
+                f"{config}: roadmap.custom_levers.{name}: the name of a bundled lever"
+            )
+        reductions[name] = (custom.scope, tuple(custom.categories))
+        chosen = {
+            "reduction_share_max": custom.reduction_share_max,
+            "cost_cny_per_tco2e": custom.cost_cny_per_tco2e,
+            "ramp_share_per_year": custom.ramp_share_per_year,
+        }
+        if custom.first_year is not None:
+            chosen["first_year"] = float(custom.first_year)
+        values[name] = chosen
+        units = {
+            "reduction_share_max": "share",
+            "cost_cny_per_tco2e": "CNY/tCO2e",
+            "ramp_share_per_year": "share",
+            "first_year": "year",
+        }
+        rows.extend(
+            {
+                "lever": name,
+                "parameter": parameter,
+                "value": value,
+                "unit": units[parameter],
+                "status": "user",
+                "source": custom.source,
+            }
+            for parameter, value in chosen.items()
+        )
     columns = ["lever", "parameter", "value", "unit", "status", "source"]
-    return LeverSet(values, disabled, pd.DataFrame(rows, columns=columns), general)
+    return LeverSet(values, disabled, pd.DataFrame(rows, columns=columns), general, reductions)

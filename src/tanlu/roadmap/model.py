@@ -31,7 +31,7 @@ from tanlu.electricity.procurement import capital_recovery_factor
 from tanlu.errors import TanluError
 from tanlu.project import Target, TargetKind
 from tanlu.roadmap.baseline import Baseline
-from tanlu.roadmap.levers import EFFICIENCY_LEVERS, REDUCTION_LEVERS, LeverSet
+from tanlu.roadmap.levers import EFFICIENCY_LEVERS, LeverSet
 
 # Price of one unit (tCO2e or MWh) of target shortfall in the objective [CNY]: about a thousand
 # times the dearest bundled lever, so that every lever and offset is used before a shortfall.
@@ -271,7 +271,9 @@ def _constrain(
 def _cumulative(model: Any, name: str, ramp: xr.DataArray | float) -> None:
     """A variable never falls from one year to the next, and rises by at most ``ramp`` a year.
 
-    The year before the first planned year counts as 0 (nothing of the lever adopted yet).
+    The year before the first planned year counts as 0 (nothing of the lever adopted yet). The
+    ramp constraint is left out where the variable's upper bound already keeps every step
+    within the ramp (a ramp of 1 on a share).
     """
     labels = model.variables[name].labels
     order = [*(d for d in labels.dims if d != YEAR), YEAR]
@@ -286,6 +288,9 @@ def _cumulative(model: Any, name: str, ramp: xr.DataArray | float) -> None:
         {d: labels[d].values for d in order},
     )
     _constrain(model, f"{name}_no_retirement", step, ">=", 0.0)
+    upper = model.variables[name].upper
+    if bool((xr.DataArray(ramp) >= upper).all()):
+        return
     _constrain(model, f"{name}_ramp", step, "<=", ramp)
 
 
@@ -301,8 +306,9 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
     began = time.perf_counter()
     baseline, levers = problem.baseline, problem.levers
     years = baseline.years
-    sites = list(baseline.sites["site"])
-    kinds = baseline.sites.set_index("site")["kind"].reindex(sites)
+    site_table = baseline.sites.astype({"site": object, "kind": object})
+    sites = [str(site) for site in site_table["site"]]
+    kinds = site_table.set_index("site")["kind"].reindex(sites)
     coords = {"site": sites, YEAR: years}
     rate = levers.general["discount_rate_share"]
     discount = _per_year([(1.0 + rate) ** -(y - baseline.from_year) for y in years], years)
@@ -316,19 +322,30 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
             np.asarray(values, dtype="float64"), coords={"site": sites}, dims=["site"]
         )
 
-    electricity = baseline.electricity
-    demand = _site_year(electricity, "purchased_mwh", sites, years)
-    existing_pv = _site_year(electricity, "existing_pv_mwh", sites, years)
-    location = _site_year(electricity, "location_factor_tco2e_per_mwh", sites, years)
-    residual = _site_year(electricity, "residual_factor_tco2e_per_mwh", sites, years)
-    price = _site_year(electricity, "grid_price_cny_per_mwh", sites, years)
+    grid = pd.MultiIndex.from_product([sites, years], names=["site", YEAR])
+    electricity = (
+        baseline.electricity.astype({"site": object})
+        .set_index(["site", YEAR])
+        .reindex(grid)
+        .fillna(0.0)
+    )
+
+    def column(name: str) -> xr.DataArray:
+        values = electricity[name].to_numpy(dtype="float64").reshape(len(sites), len(years))
+        return xr.DataArray(values, coords=coords, dims=["site", YEAR])
+
+    demand = column("purchased_mwh")
+    existing_pv = column("existing_pv_mwh")
+    location = column("location_factor_tco2e_per_mwh")
+    residual = column("residual_factor_tco2e_per_mwh")
+    price = column("grid_price_cny_per_mwh")
     # own electricity (scope 2) and leased assets' electricity (scope 3 category 8)
-    own = site_array((baseline.sites["scope"] == 2).to_numpy())
+    own = site_array((site_table["scope"] == 2).to_numpy())
     leased = 1.0 - own
     factor = residual if problem.scope2_basis == "market" else location
 
     # Constants: the baseline, before any lever.
-    streams = baseline.streams
+    streams = baseline.streams.astype({"site": object, "category": object})
     by_scope = {}
     for scope in (1, 2, 3):
         rows = streams.loc[streams["scope"] == scope]
@@ -382,7 +399,7 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
             aggregate.plus(lever, -coefficient)
     if levers.enabled("onsite_pv"):
         params = levers.values["onsite_pv"]
-        potential = own * site_array(baseline.sites["pv_potential_kw"].to_numpy())
+        potential = own * site_array(site_table["pv_potential_kw"].to_numpy())
         upper = (potential * _first_year_mask(params, years)).transpose("site", YEAR)
         model.add_variables(0, upper, coords=coords, name="onsite_pv")
         _cumulative(model, "onsite_pv", params["ramp_share_per_year"] * potential)
@@ -447,7 +464,7 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
         _constrain(model, "certificate_share", rule.expression(model), "<=", -rule.constant)
 
     # Emission-reduction levers on scope 1 and scope 3 streams.
-    for lever, (scope, categories) in REDUCTION_LEVERS.items():
+    for lever, (scope, categories) in levers.reductions.items():
         if not levers.enabled(lever):
             continue
         params = levers.values[lever]

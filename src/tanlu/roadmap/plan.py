@@ -28,7 +28,7 @@ from tanlu.inventory.calculate import (
 )
 from tanlu.project import Project, RoadmapSettings
 from tanlu.roadmap.baseline import Baseline, build_baseline, electricity_sites
-from tanlu.roadmap.levers import LEVERS, LeverSet, select_levers
+from tanlu.roadmap.levers import LeverSet, select_levers
 from tanlu.roadmap.model import (
     HIGHS_OPTIONS,
     SHORTFALL_TOLERANCE,
@@ -215,7 +215,7 @@ def _read_plan(
         }
     )
     rows = []
-    for lever in LEVERS:
+    for lever in problem.levers.names:
         if f"quantity_{lever}" not in built.aggregates:
             continue
         quantity = value(f"quantity_{lever}")
@@ -283,7 +283,7 @@ def solve_roadmap(problem: RoadmapProblem, scenario: str = "default") -> Roadmap
                 "enabled": levers.enabled(lever),
                 "reason": levers.disabled.get(lever, ""),
             }
-            for lever in LEVERS
+            for lever in levers.names
         ]
     )
     return RoadmapResult(
