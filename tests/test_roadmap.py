@@ -230,10 +230,13 @@ def test_cli_roadmap(make_project: MakeProject, tmp_path) -> None:  # type: igno
     )
     root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["roadmap", str(root), "--json", "--out", str(out)])
+    args = ["roadmap", str(root), "--json", "--macc", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["schema"] == "tanlu.roadmap/1"
+    assert [bar["lever"] for bar in data["macc"]["bottom_up"]] == ["building_efficiency", "gec"]
+    assert (out / "roadmap_default_macc_model.csv").is_file()
     assert data["objective_cny"] == pytest.approx(2 * (160 * 354.79 - 160 * 600) + 840 * 5.59)
     assert (out / "roadmap_default.json").is_file()
     assert (out / "roadmap_default_by_year.csv").is_file()
@@ -386,3 +389,47 @@ def test_custom_lever(make_project: MakeProject) -> None:
     assert result.objective_cny == pytest.approx(200 * 0.3 * base)
     used = result.parameters.set_index(["lever", "parameter"])
     assert used.at[("fleet_electrification", "cost_cny_per_tco2e"), "source"] == "test figures"
+
+
+def test_macc_by_hand(make_project: MakeProject) -> None:
+    from tanlu.roadmap.macc import bottom_up_macc, model_macc
+    from tanlu.roadmap.plan import roadmap_problem
+
+    toml = TOML.format(
+        targets=NEUTRAL_SCOPE2_2024,
+        roadmap="discount_rate_share = 0.0",
+        efficiency="true",
+        contracts="false",
+        gec="true",
+        offsets="false",
+    )
+    root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
+    problem = roadmap_problem(tanlu.load_project(root))
+    curve = bottom_up_macc(problem).set_index("lever")
+    # efficiency: 160 MWh x 0.5856 t at (354.79 - 600) CNY/MWh; GECs: the other 840 MWh at 5.59
+    assert curve.at["building_efficiency", "abatement_tco2e"] == pytest.approx(160 * RESIDUAL)
+    assert curve.at["building_efficiency", "cost_cny_per_tco2e"] == pytest.approx(
+        (354.79 - 600) / RESIDUAL
+    )
+    assert curve.at["gec", "abatement_tco2e"] == pytest.approx(840 * RESIDUAL)
+    assert curve.at["gec", "cost_cny_per_tco2e"] == pytest.approx(5.59 / RESIDUAL)
+    assert list(curve.index) == ["building_efficiency", "gec"]  # cheapest first
+    assert curve["cumulative_tco2e"].iloc[-1] == pytest.approx(1000 * RESIDUAL)
+    # from the LP: a 10% cut costs nothing at the margin (efficiency pays for itself and cuts
+    # 16%); at 50% the margin is a GEC; a full cut is reachable; past it the curve ends
+    model = model_macc(problem, shares=[0.1, 0.5, 1.0]).set_index("reduction_share")
+    assert model.at[0.1, "marginal_cost_cny_per_tco2e"] == pytest.approx(0.0, abs=1e-6)
+    assert model.at[0.5, "marginal_cost_cny_per_tco2e"] == pytest.approx(5.59 / RESIDUAL)
+    assert model.at[1.0, "abatement_tco2e"] == pytest.approx(1000 * RESIDUAL)
+    without_gec = roadmap_problem(
+        tanlu.load_project(root)
+    )  # same problem: now cap beyond what efficiency alone reaches
+    levers = without_gec.levers
+    from dataclasses import replace
+
+    only_efficiency = replace(
+        without_gec,
+        levers=replace(levers, values={k: v for k, v in levers.values.items() if k != "gec"}),
+    )
+    short = model_macc(only_efficiency, shares=[0.1, 0.5])
+    assert list(short["reduction_share"]) == [0.1]  # 50% is out of reach: the curve stops

@@ -27,8 +27,11 @@ from tanlu.factors import load_factor_library, lookup_factor
 from tanlu.inventory import InventoryResult, calculate_inventory, load_inputs
 from tanlu.inventory.calculate import ProjectInputs, load_project_library
 from tanlu.project import Project, load_project
-from tanlu.roadmap import RoadmapInfeasible, calculate_roadmap
+from tanlu.roadmap import RoadmapInfeasible
+from tanlu.roadmap.macc import bottom_up_macc, model_macc
+from tanlu.roadmap.plan import roadmap_problem, solve_roadmap
 from tanlu.scaffold import scaffold_project
+from tanlu.tables import records
 
 app = typer.Typer(
     help="tanlu (碳路): GHG inventories, green power and roadmaps to carbon neutrality.",
@@ -464,27 +467,45 @@ def roadmap(
     scenario: Annotated[
         str | None, typer.Option("--scenario", help="A scenario of [roadmap.scenarios].")
     ] = None,
+    macc: Annotated[
+        bool,
+        typer.Option(
+            "--macc", help="Also give the marginal abatement cost curves (bottom-up and LP)."
+        ),
+    ] = False,
     json_output: JsonFlag = False,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Also write JSON and CSV results here.")
     ] = None,
 ) -> None:
     """Least-cost year-by-year roadmap to the project's targets (linopy + HiGHS)."""
+    curves: dict[str, pd.DataFrame] = {}
     try:
         project = load_project(directory)
         inputs = _load(project)
         with err.status("building and solving the roadmap (HiGHS)", spinner="dots"):
-            plan = calculate_roadmap(project, scenario, inputs)
+            problem = roadmap_problem(project, scenario, inputs)
+            plan = solve_roadmap(problem, scenario or "default")
+        if macc:
+            with err.status("marginal abatement cost curves", spinner="dots"):
+                curves = {"bottom_up": bottom_up_macc(problem), "model": model_macc(problem)}
     except RoadmapInfeasible as error:
         raise _fail(error, 3) from None
     except TanluError as error:
         raise _fail(error, 1 if isinstance(error, (InputError, ProjectError)) else 2) from None
     data = plan.to_dict()
+    if curves:
+        data["macc"] = {
+            "year": plan.years[-1],
+            **{name: records(frame) for name, frame in curves.items()},
+        }
     if out_dir is not None:
         stem = f"roadmap_{plan.scenario}"
         files = {f"{stem}.json": _json_writer(data)}
         for name in ("by_year", "by_lever", "targets", "levers", "parameters"):
             files[f"{stem}_{name}.csv"] = _csv_writer(getattr(plan, name))
+        for name, frame in curves.items():
+            files[f"{stem}_macc_{name}.csv"] = _csv_writer(frame)
         written = _write_files(out_dir, files)
     if json_output:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, default=_json_default) + "\n")
@@ -526,7 +547,29 @@ def roadmap(
             )
         out.print(levers)
         for row in plan.levers.loc[~plan.levers["enabled"]].itertuples(index=False):
-            out.print(f"{row.lever}: not used ({row.reason})", highlight=False)
+            out.print(f"{row.lever}: not used ({row.reason})", highlight=False, markup=False)
+        if curves:
+            bars = Table(title=f"Bottom-up MACC, {plan.years[-1]} (cheapest first)")
+            for column in ("lever", "abatement (tCO2e)", "CNY/tCO2e", "cumulative (tCO2e)"):
+                bars.add_column(column, justify="left" if column == "lever" else "right")
+            for row in curves["bottom_up"].itertuples(index=False):
+                bars.add_row(
+                    str(row.lever),
+                    _number(row.abatement_tco2e),
+                    f"{row.cost_cny_per_tco2e:,.1f}",
+                    _number(row.cumulative_tco2e),
+                )
+            out.print(bars)
+            swept = Table(title=f"Marginal abatement cost from the LP, {plan.years[-1]}")
+            for column in ("cut %", "abatement (tCO2e)", "marginal CNY/tCO2e"):
+                swept.add_column(column, justify="right")
+            for row in curves["model"].itertuples(index=False):
+                swept.add_row(
+                    f"{100 * row.reduction_share:.0f}",
+                    _number(row.abatement_tco2e),
+                    f"{row.marginal_cost_cny_per_tco2e:,.1f}",
+                )
+            out.print(swept)
         out.print(
             f"Net cost of the plan, discounted to {plan.from_year}: "
             f"{plan.net_discounted_cost_cny:,.0f} CNY (beyond the baseline's electricity bill). "

@@ -75,6 +75,10 @@ class RoadmapProblem:
         ``"market"`` or ``"location"``: the scope 2 figure that targets count.
     max_certificate_share_of_green
         Unbundled certificates at most this share of green electricity, every year [0..1].
+    emission_cap
+        ``(year, cap_tco2e)``: gross emissions of scopes 1-3 in that year at most the cap, as a
+        hard constraint named ``emission_cap`` (no slack). Used by the model-derived MACC,
+        whose marginal costs are this constraint's duals.
     """
 
     baseline: Baseline
@@ -83,6 +87,7 @@ class RoadmapProblem:
     base_year: int
     scope2_basis: str = "market"
     max_certificate_share_of_green: float = 1.0
+    emission_cap: tuple[int, float] | None = None
 
 
 def target_label(target: Target) -> str:
@@ -536,6 +541,18 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
                 "<=",
                 -residual_rule.constant,
             )
+
+    if problem.emission_cap is not None:
+        cap_year, cap_tco2e = problem.emission_cap
+        capped = gross_of([1, 2, 3])
+        _constrain(
+            model,
+            "emission_cap",
+            capped.expression(model),
+            "<=",
+            cap_tco2e - capped.constant,
+            [cap_year],
+        )
 
     # Targets, each with a shortfall (slack) variable per year.
     slack_names = []
