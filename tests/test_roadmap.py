@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 import tanlu
 from tanlu.cli import app
+from tanlu.inventory import load_inputs
 from tanlu.roadmap import RoadmapInfeasible, RoadmapResult, calculate_roadmap
 
 from .conftest import MakeProject
@@ -433,3 +434,41 @@ def test_macc_by_hand(make_project: MakeProject) -> None:
     )
     short = model_macc(only_efficiency, shares=[0.1, 0.5])
     assert list(short["reduction_share"]) == [0.1]  # 50% is out of reach: the curve stops
+
+
+def test_progress_against_a_plan_from_an_earlier_year(make_project: MakeProject) -> None:
+    from tanlu.roadmap.plan import roadmap_problem, solve_roadmap
+    from tanlu.roadmap.progress import track_progress
+
+    toml = TOML.format(
+        targets=NEUTRAL_SCOPE2_2024,
+        roadmap="discount_rate_share = 0.0",
+        efficiency="true",
+        contracts="false",
+        gec="true",
+        offsets="false",
+    ).replace(
+        "base_year = 2022\nreporting_years = [2022]",
+        "base_year = 2021\nreporting_years = [2021, 2022]",
+    )
+    rows = ACTIVITIES + "office,2021-01-01,2021-12-31,electricity,1000,MWh\n"
+    prices = PRICES + "grid_price_cny_per_mwh,广东,2021,600,CNY/MWh,user,test,\n"
+    instruments = "instrument_id,kind,vintage_year,energy_mwh,site\ng1,gec,2022,200,office\n"
+    root = make_project(
+        rows, toml=toml, files={"data/prices.csv": prices, "data/instruments.csv": instruments}
+    )
+    project = tanlu.load_project(root)
+    inputs = load_inputs(project)
+    plan = solve_roadmap(roadmap_problem(project, inputs=inputs, from_year=2021))
+    progress = track_progress(project, plan, inputs)
+    # planned 2022: efficiency saves 160 MWh, no GECs yet: 840 MWh x 0.5856 (the 2022 residual
+    # factor, which 2021 also uses); actual 2022: 1,000 MWh less 200 MWh of GECs
+    summary = progress.summary.set_index("year")
+    assert summary.at[2022, "planned_gross_tco2e"] == pytest.approx(840 * RESIDUAL)
+    assert summary.at[2022, "actual_gross_tco2e"] == pytest.approx(800 * RESIDUAL)
+    assert bool(summary.at[2022, "on_track"])
+    levers = progress.by_lever.set_index(["year", "lever"])
+    assert levers.at[(2022, "gec"), "planned"] == pytest.approx(0, abs=1e-6)
+    assert levers.at[(2022, "gec"), "actual"] == pytest.approx(200)
+    scope2 = progress.by_scope.set_index(["year", "figure"]).loc[(2022, "scope2_market")]
+    assert scope2["variance_tco2e"] == pytest.approx(-40 * RESIDUAL)

@@ -30,6 +30,7 @@ from tanlu.project import Project, load_project
 from tanlu.roadmap import RoadmapInfeasible
 from tanlu.roadmap.macc import bottom_up_macc, model_macc
 from tanlu.roadmap.plan import roadmap_problem, solve_roadmap
+from tanlu.roadmap.progress import track_progress
 from tanlu.scaffold import scaffold_project
 from tanlu.tables import records
 
@@ -467,6 +468,13 @@ def roadmap(
     scenario: Annotated[
         str | None, typer.Option("--scenario", help="A scenario of [roadmap.scenarios].")
     ] = None,
+    from_year: Annotated[
+        int | None,
+        typer.Option(
+            "--from-year",
+            help="Plan from this inventory year; later reporting years are tracked against it.",
+        ),
+    ] = None,
     macc: Annotated[
         bool,
         typer.Option(
@@ -484,8 +492,9 @@ def roadmap(
         project = load_project(directory)
         inputs = _load(project)
         with err.status("building and solving the roadmap (HiGHS)", spinner="dots"):
-            problem = roadmap_problem(project, scenario, inputs)
+            problem = roadmap_problem(project, scenario, inputs, from_year)
             plan = solve_roadmap(problem, scenario or "default")
+            progress = track_progress(project, plan, inputs)
         if macc:
             with err.status("marginal abatement cost curves", spinner="dots"):
                 curves = {"bottom_up": bottom_up_macc(problem), "model": model_macc(problem)}
@@ -494,6 +503,10 @@ def roadmap(
     except TanluError as error:
         raise _fail(error, 1 if isinstance(error, (InputError, ProjectError)) else 2) from None
     data = plan.to_dict()
+    if not progress.summary.empty:
+        data["progress"] = {
+            name: records(getattr(progress, name)) for name in ("summary", "by_scope", "by_lever")
+        }
     if curves:
         data["macc"] = {
             "year": plan.years[-1],
@@ -506,6 +519,9 @@ def roadmap(
             files[f"{stem}_{name}.csv"] = _csv_writer(getattr(plan, name))
         for name, frame in curves.items():
             files[f"{stem}_macc_{name}.csv"] = _csv_writer(frame)
+        if not progress.summary.empty:
+            for name in ("summary", "by_scope", "by_lever"):
+                files[f"{stem}_progress_{name}.csv"] = _csv_writer(getattr(progress, name))
         written = _write_files(out_dir, files)
     if json_output:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, default=_json_default) + "\n")
@@ -548,6 +564,30 @@ def roadmap(
         out.print(levers)
         for row in plan.levers.loc[~plan.levers["enabled"]].itertuples(index=False):
             out.print(f"{row.lever}: not used ({row.reason})", highlight=False, markup=False)
+        if not progress.summary.empty:
+            tracked = Table(title=f"Progress against the plan made from {plan.from_year}")
+            for column in (
+                "year",
+                "planned gross",
+                "actual gross",
+                "variance %",
+                "planned green %",
+                "actual green %",
+                "on track",
+            ):
+                tracked.add_column(column, justify="right")
+            for row in progress.summary.itertuples(index=False):
+                variance = row.actual_gross_tco2e / row.planned_gross_tco2e - 1
+                tracked.add_row(
+                    str(row.year),
+                    _number(row.planned_gross_tco2e),
+                    _number(row.actual_gross_tco2e),
+                    f"{100 * variance:+.1f}",
+                    f"{100 * row.planned_green_share:.1f}",
+                    f"{100 * row.actual_green_share:.1f}",
+                    "yes" if row.on_track else "[red]no[/red]",
+                )
+            out.print(tracked)
         if curves:
             bars = Table(title=f"Bottom-up MACC, {plan.years[-1]} (cheapest first)")
             for column in ("lever", "abatement (tCO2e)", "CNY/tCO2e", "cumulative (tCO2e)"):

@@ -339,9 +339,16 @@ def grid_prices(
 
 
 def roadmap_problem(
-    project: Project, scenario: str | None = None, inputs: ProjectInputs | None = None
+    project: Project,
+    scenario: str | None = None,
+    inputs: ProjectInputs | None = None,
+    from_year: int | None = None,
 ) -> RoadmapProblem:
-    """The roadmap problem of a project (and scenario), before solving."""
+    """The roadmap problem of a project (and scenario), before solving.
+
+    ``from_year`` (a base or reporting year) replaces ``[roadmap] from_year``: the inventory
+    year the plan starts from (default: the last reporting year).
+    """
     config = project.config
     if not config.targets:
         raise ProjectError(
@@ -349,7 +356,7 @@ def roadmap_problem(
         )
     settings = scenario_settings(project, scenario)
     organisation = config.organisation
-    from_year = settings.from_year or max(organisation.reporting_years)
+    from_year = from_year or settings.from_year or max(organisation.reporting_years)
     target_years = [t.year for t in config.targets] + [
         y for t in config.targets for y in t.milestones
     ]
