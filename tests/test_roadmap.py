@@ -472,3 +472,42 @@ def test_progress_against_a_plan_from_an_earlier_year(make_project: MakeProject)
     assert levers.at[(2022, "gec"), "actual"] == pytest.approx(200)
     scope2 = progress.by_scope.set_index(["year", "figure"]).loc[(2022, "scope2_market")]
     assert scope2["variance_tco2e"] == pytest.approx(-40 * RESIDUAL)
+
+
+def test_sweep_and_monte_carlo(make_project: MakeProject) -> None:
+    from tanlu.roadmap.plan import planning_data
+    from tanlu.roadmap.uncertainty import monte_carlo, sweep
+
+    settings = (
+        "discount_rate_share = 0.0\n\n[roadmap.uncertainty]\nsamples = 6\nseed = 7\n"
+        'ranges = { "levers.gec.price_cny_per_mwh" = [2.0, 10.0] }\n'
+    )
+    toml = TOML.format(
+        targets=NEUTRAL_SCOPE2_2024,
+        roadmap=settings,
+        efficiency="true",
+        contracts="false",
+        gec="true",
+        offsets="false",
+    )
+    root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
+    project = tanlu.load_project(root)
+    data = planning_data(project)
+    swept = sweep(project, data, "levers.gec.price_cny_per_mwh", [5.59, 10.0])
+    # the GEC bill in 2024 is 840 MWh x price; everything else is the same
+    difference = swept["net_discounted_cost_cny"].diff().iloc[1]
+    assert difference == pytest.approx(840 * (10.0 - 5.59))
+    drawn = monte_carlo(project, data)
+    assert len(drawn.samples) == 6 and drawn.infeasible_share == 0.0
+    prices = drawn.samples["levers.gec.price_cny_per_mwh"]
+    assert ((prices >= 2.0) & (prices <= 10.0)).all()
+    # each draw's cost is the same plan with its own GEC price
+    expected = 2 * (160 * 354.79 - 160 * 600) + 840 * prices
+    assert drawn.samples["net_discounted_cost_cny"].to_numpy() == pytest.approx(expected.to_numpy())
+    bands = drawn.bands.set_index("year")
+    assert (bands["net_cost_cny_p5"] <= bands["net_cost_cny_p50"] + 1e-9).all()
+    assert (bands["net_cost_cny_p50"] <= bands["net_cost_cny_p95"] + 1e-9).all()
+    again = monte_carlo(project, data)  # seeded: the same draws
+    assert again.samples["levers.gec.price_cny_per_mwh"].equals(prices)
+    with pytest.raises(tanlu.ProjectError, match="warp"):
+        sweep(project, data, "warp_factor", [1.0])

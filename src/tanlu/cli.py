@@ -29,8 +29,9 @@ from tanlu.inventory.calculate import ProjectInputs, load_project_library
 from tanlu.project import Project, load_project
 from tanlu.roadmap import RoadmapInfeasible
 from tanlu.roadmap.macc import bottom_up_macc, model_macc
-from tanlu.roadmap.plan import roadmap_problem, solve_roadmap
+from tanlu.roadmap.plan import planning_data, roadmap_problem, solve_roadmap
 from tanlu.roadmap.progress import track_progress
+from tanlu.roadmap.uncertainty import monte_carlo, sweep
 from tanlu.scaffold import scaffold_project
 from tanlu.tables import records
 
@@ -334,6 +335,20 @@ def electricity(
         )
 
 
+def _sweep_values(text: str) -> tuple[str, list[float]]:
+    """``path=v1,v2,...`` as the path and the values."""
+    path, _, values = text.partition("=")
+    try:
+        numbers = [float(v) for v in values.split(",") if v.strip()]
+    except ValueError:
+        numbers = []
+    if not path.strip() or not numbers:
+        raise typer.BadParameter(
+            f"'{text}' is not PATH=V1,V2,... (e.g. growth_share_per_year.data_centre=0.05,0.1)"
+        )
+    return path.strip(), numbers
+
+
 def _shares(text: str | None) -> list[float]:
     """Targets from ``0.8,0.9,1`` (shares 0..1)."""
     if not text:
@@ -481,6 +496,22 @@ def roadmap(
             "--macc", help="Also give the marginal abatement cost curves (bottom-up and LP)."
         ),
     ] = False,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            "--samples",
+            min=1,
+            help="Monte Carlo over [roadmap.uncertainty] ranges with this many draws.",
+        ),
+    ] = None,
+    sweep_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--sweep",
+            help="Solve once per value of one setting, e.g. "
+            "growth_share_per_year.data_centre=0.05,0.1,0.15",
+        ),
+    ] = None,
     json_output: JsonFlag = False,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Also write JSON and CSV results here.")
@@ -492,9 +523,21 @@ def roadmap(
         project = load_project(directory)
         inputs = _load(project)
         with err.status("building and solving the roadmap (HiGHS)", spinner="dots"):
-            problem = roadmap_problem(project, scenario, inputs, from_year)
+            data = planning_data(project, inputs, from_year)
+            problem = roadmap_problem(project, scenario, inputs, data=data)
             plan = solve_roadmap(problem, scenario or "default")
             progress = track_progress(project, plan, inputs)
+        swept = None
+        swept_path = ""
+        if sweep_spec:
+            swept_path, values = _sweep_values(sweep_spec)
+            path = swept_path
+            with err.status(f"sweeping {path} over {len(values)} values", spinner="dots"):
+                swept = sweep(project, data, path, values, scenario)
+        drawn = None
+        if samples is not None:
+            with err.status(f"Monte Carlo, {samples} draws", spinner="dots"):
+                drawn = monte_carlo(project, data, scenario, samples)
         if macc:
             with err.status("marginal abatement cost curves", spinner="dots"):
                 curves = {"bottom_up": bottom_up_macc(problem), "model": model_macc(problem)}
@@ -502,19 +545,27 @@ def roadmap(
         raise _fail(error, 3) from None
     except TanluError as error:
         raise _fail(error, 1 if isinstance(error, (InputError, ProjectError)) else 2) from None
-    data = plan.to_dict()
+    result_data = plan.to_dict()
+    if swept is not None:
+        result_data["sweep"] = {"path": swept_path, "rows": records(swept)}
+    if drawn is not None:
+        result_data["monte_carlo"] = {
+            "infeasible_share": drawn.infeasible_share,
+            "bands": records(drawn.bands),
+            "samples": records(drawn.samples),
+        }
     if not progress.summary.empty:
-        data["progress"] = {
+        result_data["progress"] = {
             name: records(getattr(progress, name)) for name in ("summary", "by_scope", "by_lever")
         }
     if curves:
-        data["macc"] = {
+        result_data["macc"] = {
             "year": plan.years[-1],
             **{name: records(frame) for name, frame in curves.items()},
         }
     if out_dir is not None:
         stem = f"roadmap_{plan.scenario}"
-        files = {f"{stem}.json": _json_writer(data)}
+        files = {f"{stem}.json": _json_writer(result_data)}
         for name in ("by_year", "by_lever", "targets", "levers", "parameters"):
             files[f"{stem}_{name}.csv"] = _csv_writer(getattr(plan, name))
         for name, frame in curves.items():
@@ -522,9 +573,15 @@ def roadmap(
         if not progress.summary.empty:
             for name in ("summary", "by_scope", "by_lever"):
                 files[f"{stem}_progress_{name}.csv"] = _csv_writer(getattr(progress, name))
+        if swept is not None:
+            files[f"{stem}_sweep.csv"] = _csv_writer(swept)
+        if drawn is not None:
+            files[f"{stem}_monte_carlo_bands.csv"] = _csv_writer(drawn.bands)
+            files[f"{stem}_monte_carlo_samples.csv"] = _csv_writer(drawn.samples)
         written = _write_files(out_dir, files)
     if json_output:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, default=_json_default) + "\n")
+        text = json.dumps(result_data, ensure_ascii=False, default=_json_default)
+        sys.stdout.write(text + "\n")
     else:
         years = Table(title=f"Roadmap ({plan.scenario}): emissions (tCO2e), green share, cost")
         for column in (
@@ -610,6 +667,35 @@ def roadmap(
                     f"{row.marginal_cost_cny_per_tco2e:,.1f}",
                 )
             out.print(swept)
+        if swept is not None:
+            table = Table(title=f"Sweep of {swept_path}")
+            for column in ("value", "feasible", "net cost (CNY)", "last-year gross", "green %"):
+                table.add_column(column, justify="right")
+            for row in swept.itertuples(index=False):
+                table.add_row(
+                    f"{row.value:g}",
+                    "yes" if row.feasible else "[red]no[/red]",
+                    "" if not row.feasible else f"{row.net_discounted_cost_cny:,.0f}",
+                    "" if not row.feasible else _number(row.gross_tco2e),
+                    "" if not row.feasible else f"{100 * row.green_share:.1f}",
+                )
+            out.print(table)
+        if drawn is not None:
+            table = Table(
+                title=f"Monte Carlo, {len(drawn.samples)} draws "
+                f"({100 * drawn.infeasible_share:.0f}% infeasible): P5 / P50 / P95"
+            )
+            for column in ("year", "gross tCO2e", "net cost (CNY)"):
+                table.add_column(column, justify="right")
+            for row in drawn.bands.itertuples(index=False):
+                table.add_row(
+                    str(row.year),
+                    f"{row.gross_tco2e_p5:,.0f} / {row.gross_tco2e_p50:,.0f} / "
+                    f"{row.gross_tco2e_p95:,.0f}",
+                    f"{row.net_cost_cny_p5:,.0f} / {row.net_cost_cny_p50:,.0f} / "
+                    f"{row.net_cost_cny_p95:,.0f}",
+                )
+            out.print(table)
         out.print(
             f"Net cost of the plan, discounted to {plan.from_year}: "
             f"{plan.net_discounted_cost_cny:,.0f} CNY (beyond the baseline's electricity bill). "

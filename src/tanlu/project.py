@@ -203,6 +203,23 @@ class CustomLever(_Model):
     source: str = Field(min_length=1)
 
 
+class UncertaintySettings(_Model):
+    """Monte Carlo draws over roadmap settings (docs/roadmap.md, "Uncertainty")."""
+
+    samples: Annotated[int, Field(ge=1, le=100_000)] = 100
+    # the random generator's seed, so that a run can be repeated exactly
+    seed: int = 0
+    # dotted setting path -> [low, high], drawn uniformly
+    ranges: dict[str, tuple[float, float]] = {}
+
+    @model_validator(mode="after")
+    def _ranges_in_order(self) -> UncertaintySettings:
+        for path, (low, high) in self.ranges.items():
+            if high < low:
+                raise ValueError(f"ranges.{path}: high {high} is below low {low}")
+        return self
+
+
 class RoadmapSettings(_Model):
     """The ``[roadmap]`` table: horizon, baseline projection, hierarchy rules, levers, scenarios.
 
@@ -225,6 +242,7 @@ class RoadmapSettings(_Model):
     max_certificate_share_of_green: Share = 1.0
     levers: dict[str, LeverSettings] = {}
     custom_levers: dict[str, CustomLever] = {}
+    uncertainty: UncertaintySettings | None = None
     scenarios: dict[str, dict[str, Any]] = {}
 
 

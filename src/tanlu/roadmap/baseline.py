@@ -124,6 +124,7 @@ def build_baseline(
     base_inventory: InventoryResult,
     end_year: int,
     grid_price_cny_per_mwh: dict[str, float],
+    existing_pv: pd.Series | None = None,
 ) -> Baseline:
     """Project ``inventory`` (the year planned from) to ``end_year``.
 
@@ -139,6 +140,8 @@ def build_baseline(
         The last planned year.
     grid_price_cny_per_mwh
         Price of grid electricity at each site in ``from_year`` [CNY/MWh].
+    existing_pv
+        :func:`existing_pv_mwh` of the project, computed when omitted.
     """
     from_year = inventory.year
     years = list(range(from_year + 1, end_year + 1))
@@ -148,7 +151,7 @@ def build_baseline(
     lines = inventory.lines.loc[~inventory.lines["outside_scopes"]]
     electricity_lines = lines.loc[(lines["scope"] == 2) & (lines["category"] == SCOPE2_ELECTRICITY)]
     location = electricity_lines.groupby("site")["emissions_tco2e"].sum()
-    pv = existing_pv_mwh(project, from_year)
+    pv = existing_pv if existing_pv is not None else existing_pv_mwh(project, from_year)
     leased_lines = lines.loc[
         (lines["scope"] == 3)
         & (lines["category"] == LEASED_ASSETS)

@@ -27,7 +27,7 @@ from tanlu.inventory.calculate import (
     load_inputs,
 )
 from tanlu.project import Project, RoadmapSettings
-from tanlu.roadmap.baseline import Baseline, build_baseline, electricity_sites
+from tanlu.roadmap.baseline import Baseline, build_baseline, electricity_sites, existing_pv_mwh
 from tanlu.roadmap.levers import LeverSet, select_levers
 from tanlu.roadmap.model import (
     HIGHS_OPTIONS,
@@ -150,7 +150,7 @@ def scenario_settings(project: Project, scenario: str | None) -> RoadmapSettings
     if scenario not in settings.scenarios:
         known = ", ".join(sorted(settings.scenarios)) or "none defined"
         raise ProjectError(f"{config}: unknown scenario '{scenario}' ({known})")
-    base = settings.model_dump(exclude={"scenarios", "levers"})
+    base = settings.model_dump(exclude={"scenarios", "levers"}, exclude_none=True)
     base["levers"] = {
         name: {**(lever.model_extra or {}), "enabled": lever.enabled}
         for name, lever in settings.levers.items()
@@ -338,34 +338,37 @@ def grid_prices(
     )
 
 
-def roadmap_problem(
-    project: Project,
-    scenario: str | None = None,
-    inputs: ProjectInputs | None = None,
-    from_year: int | None = None,
-) -> RoadmapProblem:
-    """The roadmap problem of a project (and scenario), before solving.
+@dataclass(frozen=True)
+class PlanningData:
+    """What a roadmap is built from, computed once per project and year planned from.
 
-    ``from_year`` (a base or reporting year) replaces ``[roadmap] from_year``: the inventory
-    year the plan starts from (default: the last reporting year).
+    Attributes
+    ----------
+    from_year
+        The inventory year planned from.
+    inventory, base_inventory
+        The inventories of ``from_year`` and of the base year.
+    grid_price_cny_per_mwh, price_rows
+        Grid price per site in ``from_year`` and the price-table rows used.
+    existing_pv_mwh
+        A full year's generation of each site's PV systems [MWh].
     """
-    config = project.config
-    if not config.targets:
-        raise ProjectError(
-            f"{project.root / 'tanlu.toml'}: no [[targets]]: a roadmap needs at least one target"
-        )
-    settings = scenario_settings(project, scenario)
-    organisation = config.organisation
-    from_year = from_year or settings.from_year or max(organisation.reporting_years)
-    target_years = [t.year for t in config.targets] + [
-        y for t in config.targets for y in t.milestones
-    ]
-    end_year = settings.end_year or max(target_years)
-    if end_year <= from_year:
-        raise ProjectError(
-            f"{project.root / 'tanlu.toml'}: roadmap.end_year {end_year} is not after the year "
-            f"planned from ({from_year})"
-        )
+
+    from_year: int
+    inventory: InventoryResult
+    base_inventory: InventoryResult
+    grid_price_cny_per_mwh: dict[str, float]
+    price_rows: pd.DataFrame
+    existing_pv_mwh: pd.Series
+
+
+def planning_data(
+    project: Project, inputs: ProjectInputs | None = None, from_year: int | None = None
+) -> PlanningData:
+    """Inventories, grid prices and existing PV for planning from ``from_year`` (default:
+    ``[roadmap] from_year``, else the last reporting year)."""
+    organisation = project.config.organisation
+    from_year = from_year or project.config.roadmap.from_year or max(organisation.reporting_years)
     if inputs is None:
         inputs = load_inputs(project)
     inventory = calculate_inventory(project, from_year, inputs, check_base_year=False)
@@ -374,11 +377,71 @@ def roadmap_problem(
         if organisation.base_year == from_year
         else calculate_inventory(project, organisation.base_year, inputs, check_base_year=False)
     )
-    levers: LeverSet = select_levers(settings, str(project.root / "tanlu.toml"))
     prices, price_rows = grid_prices(project, inventory, from_year)
-    baseline = build_baseline(project, settings, inventory, base_inventory, end_year, prices)
+    return PlanningData(
+        from_year=from_year,
+        inventory=inventory,
+        base_inventory=base_inventory,
+        grid_price_cny_per_mwh=prices,
+        price_rows=price_rows,
+        existing_pv_mwh=existing_pv_mwh(project, from_year),
+    )
+
+
+def roadmap_problem(
+    project: Project,
+    scenario: str | None = None,
+    inputs: ProjectInputs | None = None,
+    from_year: int | None = None,
+    settings: RoadmapSettings | None = None,
+    data: PlanningData | None = None,
+) -> RoadmapProblem:
+    """The roadmap problem of a project (and scenario), before solving.
+
+    Parameters
+    ----------
+    project, scenario, inputs
+        As for :func:`calculate_roadmap`.
+    from_year
+        A base or reporting year that replaces ``[roadmap] from_year``: the inventory year the
+        plan starts from (default: the last reporting year).
+    settings
+        Roadmap settings to use instead of the project's (and scenario's).
+    data
+        Planning data already computed (:func:`planning_data`), to build many variants of one
+        problem without recomputing the inventories.
+    """
+    config = project.config
+    if not config.targets:
+        raise ProjectError(
+            f"{project.root / 'tanlu.toml'}: no [[targets]]: a roadmap needs at least one target"
+        )
+    if settings is None:
+        settings = scenario_settings(project, scenario)
+    organisation = config.organisation
+    if data is None:
+        data = planning_data(project, inputs, from_year or settings.from_year)
+    target_years = [t.year for t in config.targets] + [
+        y for t in config.targets for y in t.milestones
+    ]
+    end_year = settings.end_year or max(target_years)
+    if end_year <= data.from_year:
+        raise ProjectError(
+            f"{project.root / 'tanlu.toml'}: roadmap.end_year {end_year} is not after the year "
+            f"planned from ({data.from_year})"
+        )
+    levers: LeverSet = select_levers(settings, str(project.root / "tanlu.toml"))
+    baseline = build_baseline(
+        project,
+        settings,
+        data.inventory,
+        data.base_inventory,
+        end_year,
+        data.grid_price_cny_per_mwh,
+        data.existing_pv_mwh,
+    )
     levers = replace(
-        levers, parameters=pd.concat([levers.parameters, price_rows], ignore_index=True)
+        levers, parameters=pd.concat([levers.parameters, data.price_rows], ignore_index=True)
     )
     return RoadmapProblem(
         baseline=baseline,
