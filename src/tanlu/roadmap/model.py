@@ -19,7 +19,7 @@ year and by how much.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,7 @@ SHORTFALL_PENALTY_CNY = 1.0e6
 SHORTFALL_TOLERANCE = 1e-3
 HIGHS_OPTIONS: dict[str, Any] = {"output_flag": False, "log_to_console": False}
 YEAR = "year"
+STREAM_SITE = "stream_site"
 
 
 class RoadmapInfeasible(TanluError):
@@ -132,6 +133,88 @@ def green_requirements(target: Target, years: list[int]) -> pd.Series:
     return pd.Series(needed, dtype="float64")
 
 
+class _Bank:
+    """The model's variables, declared one by one and created in a few stacked groups.
+
+    Each group is one linopy variable with a ``member`` dimension (the lever or target name):
+    ``site_lever`` (member, site, year), ``stream_lever`` (member, stream_site, year),
+    ``offset`` and ``shortfall`` (member, year). Creating a handful of variables instead of one
+    per lever keeps the build time flat in the number of levers.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.uppers: dict[str, dict[str, xr.DataArray]] = {}
+        self.group_of: dict[str, str] = {}
+        self.ramps: dict[str, dict[str, xr.DataArray]] = {}
+        self.cache: dict[str, xr.DataArray] = {}
+
+    def declare(self, group: str, name: str, upper: xr.DataArray) -> None:
+        """A variable ``name`` in ``group``, from 0 to ``upper`` (inf allowed)."""
+        self.uppers.setdefault(group, {})[name] = upper
+        self.group_of[name] = group
+
+    def cumulative(self, name: str, ramp: xr.DataArray | float) -> None:
+        """``name`` never falls from a year to the next and rises by at most ``ramp`` a year."""
+        group = self.group_of[name]
+        self.ramps.setdefault(group, {})[name] = xr.DataArray(ramp)
+
+    def create(self) -> None:
+        """Create the grouped variables and the cumulative constraints."""
+        for group, uppers in self.uppers.items():
+            names = list(uppers)
+            stacked = xr.concat(
+                [uppers[n].expand_dims(member=[n]) for n in names], dim="member", join="outer"
+            ).fillna(0.0)
+            self.model.add_variables(0, stacked, name=group)
+        for group, ramps in self.ramps.items():
+            names = list(ramps)
+            labels = self.model.variables[group].labels.sel(member=names)
+            upper = self.model.variables[group].upper.sel(member=names)
+            ramp = xr.concat(
+                [
+                    ramps[n].broadcast_like(upper.sel(member=n)).expand_dims(member=[n])
+                    for n in names
+                ],
+                dim="member",
+            )
+            order = [d for d in labels.dims if d != YEAR] + [YEAR]
+            labels = labels.transpose(*order)
+            now = labels.values
+            before = np.full_like(now, -1)
+            before[..., 1:] = now[..., :-1]
+            step = _expression(
+                self.model,
+                np.stack([now, before], axis=-1),
+                np.stack([np.ones(now.shape), -np.ones(now.shape)], axis=-1),
+                {d: labels[d].values for d in order},
+            )
+            _constrain(self.model, f"{group}_no_retirement", step, ">=", 0.0)
+            # the ramp binds only where it is tighter than the bound: other members are left out
+            tight = [n for n in names if bool((ramp.sel(member=n) < upper.sel(member=n)).any())]
+            if tight:
+                ramped = step.data.sel(member=tight)
+                _constrain(
+                    self.model,
+                    f"{group}_ramp",
+                    type(step)(ramped, self.model),
+                    "<=",
+                    ramp.sel(member=tight).transpose(*order),
+                )
+
+    def labels(self, name: str) -> xr.DataArray:
+        """The labels of one declared variable (its group's slice)."""
+        if name not in self.cache:
+            labels: xr.DataArray = self.model.variables[self.group_of[name]].labels
+            self.cache[name] = labels.sel(member=name, drop=True)
+        return self.cache[name]
+
+    def solution(self, name: str) -> xr.DataArray:
+        """The solved values of one declared variable."""
+        values: xr.DataArray = self.model.variables[self.group_of[name]].solution
+        return values.sel(member=name, drop=True)
+
+
 @dataclass
 class Aggregate:
     """A quantity per year: ``constant + sum over terms of (variable x coefficient)``.
@@ -155,7 +238,7 @@ class Aggregate:
             [*self.terms, *((name, sign * coefficient) for name, coefficient in other.terms)],
         )
 
-    def expression(self, model: Any) -> Any:
+    def expression(self, bank: _Bank) -> Any:
         """The linopy expression over ``year`` (without its constant), or None without terms.
 
         Built directly from the variables' labels and the coefficients (numpy), one term per
@@ -166,24 +249,23 @@ class Aggregate:
             return None
         variables, coefficients = [], []
         for name, coefficient in self.terms:
-            labels = model.variables[name].labels
-            full = coefficient.broadcast_like(labels).transpose(*labels.dims)
-            order = [YEAR, *(d for d in labels.dims if d != YEAR)]
+            labels = bank.labels(name)
+            order = [YEAR, *(str(d) for d in labels.dims if d != YEAR)]
             count = labels.sizes[YEAR]
             variables.append(labels.transpose(*order).values.reshape(count, -1))
-            coefficients.append(full.transpose(*order).values.reshape(count, -1))
+            coefficients.append(_broadcast(coefficient, labels, order).reshape(count, -1))
         return _expression(
-            model,
+            bank.model,
             np.concatenate(variables, axis=1),
             np.concatenate(coefficients, axis=1),
-            {YEAR: model.variables[self.terms[0][0]].labels[YEAR].values},
+            {YEAR: bank.labels(self.terms[0][0])[YEAR].values},
         )
 
-    def value(self, solution: Any) -> np.ndarray:
-        """The aggregate per year, from a solved model's ``solution`` dataset."""
+    def value(self, bank: _Bank) -> np.ndarray:
+        """The aggregate per year, from the solved model."""
         total = self.constant.astype("float64")
         for name, coefficient in self.terms:
-            product = solution[name] * coefficient
+            product = bank.solution(name) * coefficient
             others = [d for d in product.dims if d != YEAR]
             total = total + (product.sum(others) if others else product)
         return np.asarray(total.transpose(YEAR).values, dtype="float64")
@@ -201,6 +283,7 @@ class BuiltRoadmap:
     model: Any  # linopy.Model
     years: list[int]
     discount: xr.DataArray
+    bank: _Bank
     aggregates: dict[str, Aggregate] = field(default_factory=dict)
     quantity_units: dict[str, str] = field(default_factory=dict)
     targets: list[dict[str, Any]] = field(default_factory=list)
@@ -210,7 +293,12 @@ class BuiltRoadmap:
         """An aggregate per year after solving [its unit]; zeros when the model has none."""
         if name not in self.aggregates:
             return np.zeros(len(self.years))
-        return self.aggregates[name].value(self.model.solution)
+        return self.aggregates[name].value(self.bank)
+
+    def variable(self, name: str) -> np.ndarray:
+        """A per-year variable's solved values (offsets, shortfalls)."""
+        values = self.bank.solution(name).reindex({YEAR: self.years}).values
+        return np.asarray(values, dtype="float64")
 
 
 def _site_year(
@@ -273,30 +361,42 @@ def _constrain(
     model.add_constraints(linopy.Constraint(data, model, name, skip_broadcast=True), name=name)
 
 
-def _cumulative(model: Any, name: str, ramp: xr.DataArray | float) -> None:
-    """A variable never falls from one year to the next, and rises by at most ``ramp`` a year.
+def _broadcast(coefficient: xr.DataArray, labels: xr.DataArray, order: list[str]) -> np.ndarray:
+    """``coefficient`` as a numpy array of the labels' shape in ``order``.
 
-    The year before the first planned year counts as 0 (nothing of the lever adopted yet). The
-    ramp constraint is left out where the variable's upper bound already keeps every step
-    within the ramp (a ramp of 1 on a share).
+    The coefficient's dimensions are a subset of the labels' with the same coordinates (the
+    model builds both from the same site and year lists; checked here).
     """
-    labels = model.variables[name].labels
-    order = [*(d for d in labels.dims if d != YEAR), YEAR]
-    labels = labels.transpose(*order)
-    now = labels.values
-    before = np.full_like(now, -1)
-    before[..., 1:] = now[..., :-1]
-    step = _expression(
-        model,
-        np.stack([now, before], axis=-1),
-        np.stack([np.ones(now.shape), -np.ones(now.shape)], axis=-1),
-        {d: labels[d].values for d in order},
-    )
-    _constrain(model, f"{name}_no_retirement", step, ">=", 0.0)
-    upper = model.variables[name].upper
-    if bool((xr.DataArray(ramp) >= upper).all()):
-        return
-    _constrain(model, f"{name}_ramp", step, "<=", ramp)
+    shape = [labels.sizes[d] for d in order]
+    if coefficient.ndim == 0:
+        return np.full(shape, float(coefficient))
+    for dim in coefficient.dims:
+        if dim not in labels.dims or not np.array_equal(
+            coefficient[dim].values, labels[dim].values
+        ):
+            raise TanluError(f"internal: coefficient axis '{dim}' does not match the variable's")
+    present = [d for d in order if d in coefficient.dims]
+    values = coefficient.transpose(*present).values
+    expanded = values.reshape([labels.sizes[d] if d in coefficient.dims else 1 for d in order])
+    return np.broadcast_to(expanded, shape)
+
+
+def _rule(
+    bank: _Bank,
+    name: str,
+    aggregate: Aggregate,
+    sign: str,
+    rhs: xr.DataArray | float,
+    years: list[int] | None = None,
+) -> Callable[[], None]:
+    """A constraint ``aggregate sign rhs`` (per year), to add once the variables exist."""
+
+    def add() -> None:
+        _constrain(
+            bank.model, name, aggregate.expression(bank), sign, rhs - aggregate.constant, years
+        )
+
+    return add
 
 
 def _sum_over_sites(array: xr.DataArray) -> xr.DataArray:
@@ -318,7 +418,10 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
     rate = levers.general["discount_rate_share"]
     discount = _per_year([(1.0 + rate) ** -(y - baseline.from_year) for y in years], years)
     model = linopy.Model(force_dim_names=True)
-    built = BuiltRoadmap(model=model, years=years, discount=discount)
+    bank = _Bank(model)
+    built = BuiltRoadmap(model=model, years=years, discount=discount, bank=bank)
+    # constraints need every variable's labels: they are added once the variables exist
+    deferred: list[Callable[[], None]] = []
     aggregates = built.aggregates
     zero = _per_year(np.zeros(len(years)), years)
 
@@ -387,8 +490,8 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
         )
         applies = own * site_array((kinds == kind).to_numpy())
         upper = (applies * _first_year_mask(params, years)).transpose("site", YEAR)
-        model.add_variables(0, upper, coords=coords, name=lever)
-        _cumulative(model, lever, params["ramp_share_per_year"])
+        bank.declare("site_lever", lever, upper)
+        bank.cumulative(lever, params["ramp_share_per_year"])
         saved = share * demand  # MWh saved per unit of adoption
         purchase_terms.append((lever, saved))
         quantity, abatement, cost = lever_aggregates(lever, "MWh saved")
@@ -406,8 +509,8 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
         params = levers.values["onsite_pv"]
         potential = own * site_array(site_table["pv_potential_kw"].to_numpy())
         upper = (potential * _first_year_mask(params, years)).transpose("site", YEAR)
-        model.add_variables(0, upper, coords=coords, name="onsite_pv")
-        _cumulative(model, "onsite_pv", params["ramp_share_per_year"] * potential)
+        bank.declare("site_lever", "onsite_pv", upper)
+        bank.cumulative("onsite_pv", params["ramp_share_per_year"] * potential)
         yield_mwh = xr.DataArray(params["yield_mwh_per_kw_year"])
         annuity = (
             params["capex_cny_per_kw"] * capital_recovery_factor(rate, params["lifetime_years"])
@@ -434,7 +537,7 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
         params = levers.values[lever]
         available = xr.where(_first_year_mask(params, years) > 0, np.inf, 0.0)  # type: ignore[no-untyped-call]
         upper = (xr.ones_like(demand) * available).transpose("site", YEAR)
-        model.add_variables(0, upper, coords=coords, name=lever)
+        bank.declare("site_lever", lever, upper)
         bought.append(lever)
         purchase_terms.append((lever, xr.ones_like(demand)))
         quantity, abatement, cost = lever_aggregates(lever, "MWh")
@@ -448,16 +551,19 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
         scope3.plus(lever, -residual * leased)
         green.plus(lever, own)
         if params.get("max_mwh_per_year") is not None:
-            model.add_constraints(
-                model.variables[lever].sum("site") <= params["max_mwh_per_year"],
-                name=f"{lever}_market_limit",
+            limit = Aggregate(zero).plus(lever, 1.0)
+            deferred.append(
+                _rule(bank, f"{lever}_market_limit", limit, "<=", params["max_mwh_per_year"])
             )
     if purchase_terms:
         # efficiency + PV + green bought <= baseline purchase, per site and year: the purchase
         # never goes below zero and green power is bought only for electricity still bought
         within = Aggregate(zero, list(purchase_terms))
-        lhs = _site_expression(model, within)
-        _constrain(model, "within_purchase", lhs, "<=", demand)
+        deferred.append(
+            lambda: _constrain(
+                model, "within_purchase", _site_expression(bank, within), "<=", demand
+            )
+        )
     if "gec" in bought and problem.max_certificate_share_of_green < 1.0:
         # certificates at most a share of green electricity (own, and bought for leased sites)
         green_all = Aggregate(green.constant, list(green.terms))
@@ -466,23 +572,22 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
         green_all.plus("gec", leased)
         certificates = Aggregate(zero).plus("gec", 1.0)
         rule = certificates.combined(green_all, -problem.max_certificate_share_of_green)
-        _constrain(model, "certificate_share", rule.expression(model), "<=", -rule.constant)
+        deferred.append(_rule(bank, "certificate_share", rule, "<=", 0.0))
 
-    # Emission-reduction levers on scope 1 and scope 3 streams.
+    # Emission-reduction levers on scope 1 and scope 3 streams (one site axis for all).
+    owners = sorted(set(streams["site"])) or ["none"]
     for lever, (scope, categories) in levers.reductions.items():
         if not levers.enabled(lever):
             continue
         params = levers.values[lever]
         rows = streams.loc[(streams["scope"] == scope) & streams["category"].isin(categories)]
-        dim = f"{lever}_site"
-        owners = sorted(set(rows["site"])) or ["none"]
-        stream = _site_year(rows, "emissions_tco2e", owners, years, dim=dim)
+        stream = _site_year(rows, "emissions_tco2e", owners, years, dim=STREAM_SITE)
         has = (stream.sum(YEAR) > 0).astype("float64")
         upper = (has * params["reduction_share_max"] * _first_year_mask(params, years)).transpose(
-            dim, YEAR
+            STREAM_SITE, YEAR
         )
-        model.add_variables(0, upper, coords={dim: owners, YEAR: years}, name=lever)
-        _cumulative(model, lever, params["ramp_share_per_year"])
+        bank.declare("stream_lever", lever, upper)
+        bank.cumulative(lever, params["ramp_share_per_year"])
         quantity, abatement, cost = lever_aggregates(lever, "tCO2e cut")
         quantity.plus(lever, stream)
         abatement.plus(lever, stream)
@@ -517,12 +622,13 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
         t for t in problem.targets if t.kind in (TargetKind.CARBON_NEUTRAL, TargetKind.NET_ZERO)
     ]
     offsets: list[str] = []
+    unbounded = xr.DataArray(np.full(len(years), np.inf), coords={YEAR: years}, dims=[YEAR])
     if neutral:
         scopes = sorted({s for t in neutral for s in t.scopes})
         cap = levers.general["offset_cap_share_of_base_year"] * sum(base_scope[s] for s in scopes)
         for lever in ("offset_avoidance", "offset_removal"):
             if levers.enabled(lever):
-                model.add_variables(0, coords={YEAR: years}, name=lever)
+                bank.declare("offset", lever, unbounded)
                 offsets.append(lever)
                 quantity, _, cost = lever_aggregates(lever, "tCO2e retired")
                 del aggregates[f"abatement_{lever}"]
@@ -532,34 +638,22 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
             used = Aggregate(zero)
             for lever in offsets:
                 used.plus(lever, 1.0)
-            _constrain(model, "offset_cap", used.expression(model), "<=", cap)
             residual_rule = used.combined(gross_of(scopes), -1.0)
-            _constrain(
-                model,
-                "offsets_residual_only",
-                residual_rule.expression(model),
-                "<=",
-                -residual_rule.constant,
-            )
+
+            deferred.append(_rule(bank, "offset_cap", used, "<=", cap))
+            deferred.append(_rule(bank, "offsets_residual_only", residual_rule, "<=", 0.0))
 
     if problem.emission_cap is not None:
         cap_year, cap_tco2e = problem.emission_cap
         capped = gross_of([1, 2, 3])
-        _constrain(
-            model,
-            "emission_cap",
-            capped.expression(model),
-            "<=",
-            cap_tco2e - capped.constant,
-            [cap_year],
-        )
+        deferred.append(_rule(bank, "emission_cap", capped, "<=", cap_tco2e, [cap_year]))
 
     # Targets, each with a shortfall (slack) variable per year.
     slack_names = []
     default_rate = levers.general["sbti_linear_reduction_share_per_year"]
     for index, target in enumerate(problem.targets):
         slack = f"shortfall_{index}"
-        model.add_variables(0, coords={YEAR: years}, name=slack)
+        bank.declare("shortfall", slack, unbounded)
         slack_names.append(slack)
         label = target_label(target)
         if target.kind in (TargetKind.CARBON_NEUTRAL, TargetKind.NET_ZERO):
@@ -570,14 +664,8 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
                 counted.plus("offset_avoidance", -1.0)
             counted.plus(slack, -1.0)
             active = _per_year([1.0 if y >= target.year else 0.0 for y in years], years)
-            _constrain(
-                model,
-                f"target_{index}",
-                counted.expression(model),
-                "<=",
-                -counted.constant,
-                [y for y in years if y >= target.year],
-            )
+            active_years = [y for y in years if y >= target.year]
+            deferred.append(_rule(bank, f"target_{index}", counted, "<=", 0.0, active_years))
             unit = "tCO2e"
         elif target.kind == TargetKind.ABSOLUTE_REDUCTION:
             rate_used = (
@@ -588,13 +676,8 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
             base_total = sum(base_scope[s] for s in target.scopes)
             limits = reduction_limits_tco2e(target, base_total, problem.base_year, years, rate_used)
             counted = gross_of(target.scopes).plus(slack, -1.0)
-            _constrain(
-                model,
-                f"target_{index}",
-                counted.expression(model),
-                "<=",
-                _per_year(limits.to_numpy(), years) - counted.constant,
-            )
+            allowed = _per_year(limits.to_numpy(), years)
+            deferred.append(_rule(bank, f"target_{index}", counted, "<=", allowed))
             active = _per_year(np.ones(len(years)), years)
             unit = "tCO2e"
         else:
@@ -604,7 +687,7 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
                 green.constant - needed * consumption.constant,
                 [*green.terms, *((n, -needed * c) for n, c in consumption.terms)],
             ).plus(slack, 1.0)
-            _constrain(model, f"target_{index}", rule.expression(model), ">=", -rule.constant)
+            deferred.append(_rule(bank, f"target_{index}", rule, ">=", 0.0))
             active = (needed > 0).astype("float64")
             unit = "MWh"
         built.targets.append({"target": label, "unit": unit, "active": active, "slack": slack})
@@ -618,7 +701,12 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
     objective = Aggregate(zero, [(n, c * discount) for n, c in total_cost.terms])
     for slack in slack_names:
         objective.plus(slack, SHORTFALL_PENALTY_CNY)
-    expression = objective.expression(model)
+    if not bank.group_of:
+        raise TanluError("the roadmap has no target and no lever: there is nothing to plan")
+    bank.create()
+    for add in deferred:
+        add()
+    expression = objective.expression(bank)
     if expression is None:
         raise TanluError("the roadmap has no target and no lever: there is nothing to plan")
     model.add_objective(expression.sum())
@@ -626,12 +714,14 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
     return built
 
 
-def _site_expression(model: Any, aggregate: Aggregate) -> Any:
+def _site_expression(bank: _Bank, aggregate: Aggregate) -> Any:
     """Sum of the aggregate's terms per (site, year), without summing over sites."""
     variables, coefficients, coords = [], [], {}
     for name, coefficient in aggregate.terms:
-        labels = model.variables[name].labels.transpose("site", YEAR)
+        labels = bank.labels(name).transpose("site", YEAR)
         coords = {"site": labels["site"].values, YEAR: labels[YEAR].values}
         variables.append(labels.values)
-        coefficients.append(coefficient.broadcast_like(labels).transpose("site", YEAR).values)
-    return _expression(model, np.stack(variables, axis=-1), np.stack(coefficients, axis=-1), coords)
+        coefficients.append(_broadcast(coefficient, labels, ["site", YEAR]))
+    return _expression(
+        bank.model, np.stack(variables, axis=-1), np.stack(coefficients, axis=-1), coords
+    )

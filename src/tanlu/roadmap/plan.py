@@ -237,9 +237,7 @@ def _read_plan(
     target_rows = []
     shortfalls = []
     for target in built.targets:
-        slack = np.asarray(
-            built.model.solution[target["slack"]].reindex(year=years).values, dtype="float64"
-        )
+        slack = built.variable(target["slack"])
         active = np.asarray(target["active"].values, dtype="float64")
         for index, year in enumerate(years):
             if active[index] <= 0:
