@@ -511,3 +511,56 @@ def test_sweep_and_monte_carlo(make_project: MakeProject) -> None:
     assert again.samples["levers.gec.price_cny_per_mwh"].equals(prices)
     with pytest.raises(tanlu.ProjectError, match="warp"):
         sweep(project, data, "warp_factor", [1.0])
+
+
+def test_one_reduction_lever_per_stream_and_a_bad_seed(make_project: MakeProject) -> None:
+    custom = (
+        "\n[roadmap.custom_levers.green_cooling]\nscope = 1\n"
+        'categories = ["fugitive"]\nreduction_share_max = 0.5\n'
+        'cost_cny_per_tco2e = 100\nsource = "test"\n'
+    )
+    toml = TOML.format(
+        targets=NEUTRAL_SCOPE2_2024,
+        roadmap="discount_rate_share = 0.0",
+        efficiency="true",
+        contracts="false",
+        gec="true",
+        offsets="false",
+    )
+    # the bundled low_gwp_refrigerant lever already cuts scope 1 fugitive emissions
+    toml = toml.replace("[roadmap.levers.low_gwp_refrigerant]\nenabled = false\n", "")
+    root = make_project(ACTIVITIES, toml=toml + custom, files={"data/prices.csv": PRICES})
+    with pytest.raises(tanlu.ProjectError, match="already cut by lever 'low_gwp_refrigerant'"):
+        calculate_roadmap(tanlu.load_project(root))
+    seeded = make_project(
+        ACTIVITIES,
+        toml=TOML.format(
+            targets=NEUTRAL_SCOPE2_2024,
+            roadmap="[roadmap.uncertainty]\nseed = -1",
+            efficiency="true",
+            contracts="false",
+            gec="true",
+            offsets="false",
+        ).replace("[roadmap]\n[roadmap.uncertainty]", "[roadmap.uncertainty]"),
+        name="seeded",
+    )
+    with pytest.raises(tanlu.ProjectError, match="seed"):
+        tanlu.load_project(seeded)
+
+
+def test_bottom_up_macc_on_the_location_basis(make_project: MakeProject) -> None:
+    from tanlu.roadmap.macc import bottom_up_macc
+    from tanlu.roadmap.plan import roadmap_problem
+
+    toml = TOML.format(
+        targets=NEUTRAL_SCOPE2_2024,
+        roadmap='discount_rate_share = 0.0\nscope2_basis = "location"',
+        efficiency="true",
+        contracts="true",
+        gec="true",
+        offsets="false",
+    )
+    root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
+    curve = bottom_up_macc(roadmap_problem(tanlu.load_project(root)))
+    # contracts and GECs do not lower location-based scope 2 at an own site: no bar
+    assert list(curve["lever"]) == ["building_efficiency"]

@@ -29,7 +29,12 @@ from tanlu.inventory.calculate import ProjectInputs, load_project_library
 from tanlu.project import Project, load_project
 from tanlu.roadmap import RoadmapInfeasible
 from tanlu.roadmap.macc import bottom_up_macc, model_macc
-from tanlu.roadmap.plan import planning_data, roadmap_problem, solve_roadmap
+from tanlu.roadmap.plan import (
+    planning_data,
+    roadmap_problem,
+    scenario_settings,
+    solve_roadmap,
+)
 from tanlu.roadmap.progress import track_progress
 from tanlu.roadmap.uncertainty import monte_carlo, sweep
 from tanlu.scaffold import scaffold_project
@@ -523,7 +528,8 @@ def roadmap(
         project = load_project(directory)
         inputs = _load(project)
         with err.status("building and solving the roadmap (HiGHS)", spinner="dots"):
-            data = planning_data(project, inputs, from_year)
+            chosen_year = from_year or scenario_settings(project, scenario).from_year
+            data = planning_data(project, inputs, chosen_year)
             problem = roadmap_problem(project, scenario, inputs, data=data)
             plan = solve_roadmap(problem, scenario or "default")
             progress = track_progress(project, plan, inputs)
@@ -657,16 +663,16 @@ def roadmap(
                     _number(row.cumulative_tco2e),
                 )
             out.print(bars)
-            swept = Table(title=f"Marginal abatement cost from the LP, {plan.years[-1]}")
+            lp_curve = Table(title=f"Marginal abatement cost from the LP, {plan.years[-1]}")
             for column in ("cut %", "abatement (tCO2e)", "marginal CNY/tCO2e"):
-                swept.add_column(column, justify="right")
+                lp_curve.add_column(column, justify="right")
             for row in curves["model"].itertuples(index=False):
-                swept.add_row(
+                lp_curve.add_row(
                     f"{100 * row.reduction_share:.0f}",
                     _number(row.abatement_tco2e),
                     f"{row.marginal_cost_cny_per_tco2e:,.1f}",
                 )
-            out.print(swept)
+            out.print(lp_curve)
         if swept is not None:
             table = Table(title=f"Sweep of {swept_path}")
             for column in ("value", "feasible", "net cost (CNY)", "last-year gross", "green %"):

@@ -208,7 +208,7 @@ class UncertaintySettings(_Model):
 
     samples: Annotated[int, Field(ge=1, le=100_000)] = 100
     # the random generator's seed, so that a run can be repeated exactly
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0)] = 0
     # dotted setting path -> [low, high], drawn uniformly
     ranges: dict[str, tuple[float, float]] = {}
 

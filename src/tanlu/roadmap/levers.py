@@ -265,5 +265,18 @@ def select_levers(settings: RoadmapSettings, config: str = "tanlu.toml") -> Leve
             }
             for parameter, value in chosen.items()
         )
+    # two reduction levers on one stream could together cut more than all of it
+    claimed: dict[tuple[int, str], str] = {}
+    for name, (scope, categories) in reductions.items():
+        if name not in values:
+            continue
+        for category in categories:
+            other = claimed.setdefault((scope, category), name)
+            if other != name:
+                raise ProjectError(
+                    f"{config}: roadmap.custom_levers.{name}: scope {scope} '{category}' is "
+                    f"already cut by lever '{other}'; one lever per stream (or set "
+                    f"[roadmap.levers.{other}] enabled = false)"
+                )
     columns = ["lever", "parameter", "value", "unit", "status", "source"]
     return LeverSet(values, disabled, pd.DataFrame(rows, columns=columns), general, reductions)

@@ -101,12 +101,17 @@ def bottom_up_macc(problem: RoadmapProblem, year: int | None = None) -> pd.DataF
         potential = np.where(own, sites["pv_potential_kw"].to_numpy() * yield_mwh, 0.0)
         options.append(("onsite_pv", potential, annuity / yield_mwh - price))
     unlimited = np.full(len(demand), np.inf)
+    # contracts and certificates lower market-based scope 2 and leased assets' category 8 only:
+    # on the location basis they abate nothing at own sites
+    buys = ~own if problem.scope2_basis == "location" else np.ones(len(demand), dtype=bool)
     if levers.enabled("green_power_contract"):
         premium = levers.values["green_power_contract"]["premium_cny_per_mwh"]
-        options.append(("green_power_contract", unlimited, np.full(len(demand), premium)))
+        options.append(
+            ("green_power_contract", np.where(buys, unlimited, 0.0), np.full(len(demand), premium))
+        )
     if levers.enabled("gec"):
         gec_price = levers.values["gec"]["price_cny_per_mwh"]
-        cap = problem.max_certificate_share_of_green * demand
+        cap = np.where(buys, problem.max_certificate_share_of_green * demand, 0.0)
         options.append(("gec", cap, np.full(len(demand), gec_price)))
 
     def average_cost(potential: np.ndarray, cost: np.ndarray) -> float:

@@ -163,20 +163,22 @@ class _Bank:
         """Create the grouped variables and the cumulative constraints."""
         for group, uppers in self.uppers.items():
             names = list(uppers)
-            stacked = xr.concat(
-                [uppers[n].expand_dims(member=[n]) for n in names], dim="member", join="outer"
-            ).fillna(0.0)
+            template = max(uppers.values(), key=lambda u: u.ndim)
+            dims = [str(d) for d in template.dims]
+            values = np.stack([_broadcast(uppers[n], template, dims) for n in names])
+            coords = {"member": names, **{d: template[d].values for d in dims}}
+            stacked = xr.DataArray(values, coords=coords, dims=["member", *dims])
             self.model.add_variables(0, stacked, name=group)
         for group, ramps in self.ramps.items():
             names = list(ramps)
             labels = self.model.variables[group].labels.sel(member=names)
             upper = self.model.variables[group].upper.sel(member=names)
-            ramp = xr.concat(
-                [
-                    ramps[n].broadcast_like(upper.sel(member=n)).expand_dims(member=[n])
-                    for n in names
-                ],
-                dim="member",
+            inner = [str(d) for d in upper.dims if d != "member"]
+            template = upper.isel(member=0, drop=True)
+            ramp = xr.DataArray(
+                np.stack([_broadcast(ramps[n], template, inner) for n in names]),
+                coords={"member": names, **{d: upper[d].values for d in inner}},
+                dims=["member", *inner],
             )
             order = [d for d in labels.dims if d != YEAR] + [YEAR]
             labels = labels.transpose(*order)
