@@ -94,6 +94,39 @@ class LeverSet:
         return lever in self.values
 
 
+PARAMETER_COLUMNS = ["lever", "parameter", "value", "unit", "status", "source"]
+
+
+def saving_share(lever: str, params: dict[str, float]) -> float:
+    """Share of a site's electricity an efficiency lever saves at full adoption [0..1].
+
+    ``building_efficiency``: its ``saving_share``; ``pue_improvement``: 1 - target PUE /
+    baseline PUE (the same IT load with less overhead).
+    """
+    if lever == "pue_improvement":
+        return 1.0 - params["target_pue"] / params["baseline_pue"]
+    return params["saving_share"]
+
+
+def _row(
+    lever: str, parameter: str, value: float, unit: object, status: object, source: object
+) -> dict[str, object]:
+    return dict(
+        zip(PARAMETER_COLUMNS, (lever, parameter, value, unit, status, source), strict=True)
+    )
+
+
+def _bundled_row(lever: str, parameter: str, table: pd.DataFrame) -> dict[str, object]:
+    return _row(
+        lever,
+        parameter,
+        float(table.at[parameter, "value"]),
+        table.at[parameter, "unit"],
+        table.at[parameter, "status"],
+        table.at[parameter, "source"],
+    )
+
+
 def read_lever_defaults(path: Path | None = None) -> pd.DataFrame:
     """The bundled lever parameters: ``lever, parameter, value, unit, status, source, note``."""
     if path is None:
@@ -161,28 +194,12 @@ def select_levers(settings: RoadmapSettings, config: str = "tanlu.toml") -> Leve
         for name in sorted(known):
             if name in given:
                 chosen[name] = _number(lever, name, given[name], config)
-                rows.append(
-                    {
-                        "lever": lever,
-                        "parameter": name,
-                        "value": chosen[name],
-                        "unit": bundled.at[name, "unit"] if name in bundled.index else "",
-                        "status": "user",
-                        "source": f"tanlu.toml [roadmap.levers.{lever}]",
-                    }
-                )
+                unit = bundled.at[name, "unit"] if name in bundled.index else ""
+                source = f"tanlu.toml [roadmap.levers.{lever}]"
+                rows.append(_row(lever, name, chosen[name], unit, "user", source))
             elif name in bundled.index:
                 chosen[name] = float(bundled.at[name, "value"])
-                rows.append(
-                    {
-                        "lever": lever,
-                        "parameter": name,
-                        "value": chosen[name],
-                        "unit": bundled.at[name, "unit"],
-                        "status": bundled.at[name, "status"],
-                        "source": bundled.at[name, "source"],
-                    }
-                )
+                rows.append(_bundled_row(lever, name, bundled))
         missing = [name for name in REQUIRED[lever] if name not in chosen]
         if missing:
             disabled[lever] = (
@@ -197,42 +214,14 @@ def select_levers(settings: RoadmapSettings, config: str = "tanlu.toml") -> Leve
         values[lever] = chosen
     general_rows = defaults.loc[defaults["lever"] == GENERAL].set_index("parameter")
     general = {str(k): float(v) for k, v in general_rows["value"].items()}
-    rate_row = general_rows.loc["sbti_linear_reduction_share_per_year"]
-    rows.append(
-        {
-            "lever": GENERAL,
-            "parameter": "sbti_linear_reduction_share_per_year",
-            "value": float(rate_row["value"]),
-            "unit": rate_row["unit"],
-            "status": rate_row["status"],
-            "source": rate_row["source"],
-        }
-    )
+    rows.append(_bundled_row(GENERAL, "sbti_linear_reduction_share_per_year", general_rows))
     for name in ("discount_rate_share", "offset_cap_share_of_base_year"):
         value = getattr(settings, name)
         if value is not None:
             general[name] = float(value)
-            rows.append(
-                {
-                    "lever": GENERAL,
-                    "parameter": name,
-                    "value": float(value),
-                    "unit": "share",
-                    "status": "user",
-                    "source": "tanlu.toml [roadmap]",
-                }
-            )
+            rows.append(_row(GENERAL, name, float(value), "share", "user", "tanlu.toml [roadmap]"))
         else:
-            rows.append(
-                {
-                    "lever": GENERAL,
-                    "parameter": name,
-                    "value": general[name],
-                    "unit": general_rows.at[name, "unit"],
-                    "status": general_rows.at[name, "status"],
-                    "source": general_rows.at[name, "source"],
-                }
-            )
+            rows.append(_bundled_row(GENERAL, name, general_rows))
     reductions = dict(REDUCTION_LEVERS)
     for name, custom in settings.custom_levers.items():
         if name in LEVERS:
@@ -255,14 +244,7 @@ def select_levers(settings: RoadmapSettings, config: str = "tanlu.toml") -> Leve
             "first_year": "year",
         }
         rows.extend(
-            {
-                "lever": name,
-                "parameter": parameter,
-                "value": value,
-                "unit": units[parameter],
-                "status": "user",
-                "source": custom.source,
-            }
+            _row(name, parameter, value, units[parameter], "user", custom.source)
             for parameter, value in chosen.items()
         )
     # two reduction levers on one stream could together cut more than all of it
@@ -278,5 +260,5 @@ def select_levers(settings: RoadmapSettings, config: str = "tanlu.toml") -> Leve
                     f"already cut by lever '{other}'; one lever per stream (or set "
                     f"[roadmap.levers.{other}] enabled = false)"
                 )
-    columns = ["lever", "parameter", "value", "unit", "status", "source"]
-    return LeverSet(values, disabled, pd.DataFrame(rows, columns=columns), general, reductions)
+    table = pd.DataFrame(rows, columns=PARAMETER_COLUMNS)
+    return LeverSet(values, disabled, table, general, reductions)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from tanlu.electricity.procurement import capital_recovery_factor
 from tanlu.errors import TanluError
-from tanlu.roadmap.levers import EFFICIENCY_LEVERS
+from tanlu.roadmap.levers import EFFICIENCY_LEVERS, saving_share
 from tanlu.roadmap.model import RoadmapProblem, build_roadmap_model
 from tanlu.roadmap.plan import _solve
 
@@ -78,11 +78,7 @@ def bottom_up_macc(problem: RoadmapProblem, year: int | None = None) -> pd.DataF
         if not levers.enabled(lever):
             continue
         params = levers.values[lever]
-        share = (
-            params["saving_share"]
-            if lever == "building_efficiency"
-            else 1.0 - params["target_pue"] / params["baseline_pue"]
-        )
+        share = saving_share(lever, params)
         applies = own & (sites["kind"] == kind).to_numpy()
         options.append(
             (

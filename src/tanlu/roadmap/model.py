@@ -31,7 +31,7 @@ from tanlu.electricity.procurement import capital_recovery_factor
 from tanlu.errors import TanluError
 from tanlu.project import Target, TargetKind
 from tanlu.roadmap.baseline import Baseline
-from tanlu.roadmap.levers import EFFICIENCY_LEVERS, LeverSet
+from tanlu.roadmap.levers import EFFICIENCY_LEVERS, LeverSet, saving_share
 
 # Price of one unit (tCO2e or MWh) of target shortfall in the objective [CNY]: about a thousand
 # times the dearest bundled lever, so that every lever and offset is used before a shortfall.
@@ -485,11 +485,7 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
         if not levers.enabled(lever):
             continue
         params = levers.values[lever]
-        share = (
-            params["saving_share"]
-            if lever == "building_efficiency"
-            else 1.0 - params["target_pue"] / params["baseline_pue"]
-        )
+        share = saving_share(lever, params)
         applies = own * site_array((kinds == kind).to_numpy())
         upper = (applies * _first_year_mask(params, years)).transpose("site", YEAR)
         bank.declare("site_lever", lever, upper)

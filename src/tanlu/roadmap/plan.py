@@ -135,6 +135,17 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def settings_dict(settings: RoadmapSettings) -> dict[str, Any]:
+    """The settings as plain data that :class:`RoadmapSettings` validates back (without the
+    scenarios), lever overrides included."""
+    data = settings.model_dump(exclude={"scenarios", "levers"}, exclude_none=True)
+    data["levers"] = {
+        name: {**(lever.model_extra or {}), "enabled": lever.enabled}
+        for name, lever in settings.levers.items()
+    }
+    return data
+
+
 def scenario_settings(project: Project, scenario: str | None) -> RoadmapSettings:
     """The ``[roadmap]`` settings with a named scenario's overrides laid over them.
 
@@ -150,11 +161,7 @@ def scenario_settings(project: Project, scenario: str | None) -> RoadmapSettings
     if scenario not in settings.scenarios:
         known = ", ".join(sorted(settings.scenarios)) or "none defined"
         raise ProjectError(f"{config}: unknown scenario '{scenario}' ({known})")
-    base = settings.model_dump(exclude={"scenarios", "levers"}, exclude_none=True)
-    base["levers"] = {
-        name: {**(lever.model_extra or {}), "enabled": lever.enabled}
-        for name, lever in settings.levers.items()
-    }
+    base = settings_dict(settings)
     try:
         return RoadmapSettings.model_validate(_merge(base, settings.scenarios[scenario]))
     except ValidationError as error:

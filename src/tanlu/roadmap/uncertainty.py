@@ -31,6 +31,7 @@ from tanlu.roadmap.plan import (
     RoadmapResult,
     roadmap_problem,
     scenario_settings,
+    settings_dict,
     solve_roadmap,
 )
 
@@ -46,7 +47,8 @@ class Uncertainty:
     ----------
     samples
         One row per draw: ``sample``, every drawn path's value, ``feasible``,
-        ``net_discounted_cost_cny`` and the last year's ``gross_tco2e`` (NaN when infeasible).
+        ``net_discounted_cost_cny`` and the last year's ``gross_tco2e`` and ``green_share``
+        (NaN when infeasible).
     bands
         One row per year: ``year`` and, for each figure of :data:`BAND_FIGURES`, the columns
         ``<figure>_p5``, ``<figure>_p50``, ``<figure>_p95`` over the feasible draws.
@@ -59,15 +61,6 @@ class Uncertainty:
     infeasible_share: float
 
 
-def _settings_dict(settings: RoadmapSettings) -> dict[str, Any]:
-    data = settings.model_dump(exclude={"scenarios", "levers", "uncertainty"})
-    data["levers"] = {
-        name: {**(lever.model_extra or {}), "enabled": lever.enabled}
-        for name, lever in settings.levers.items()
-    }
-    return data
-
-
 def with_values(
     settings: RoadmapSettings, values: dict[str, float], config: str = "tanlu.toml"
 ) -> RoadmapSettings:
@@ -78,7 +71,8 @@ def with_values(
     ProjectError
         When a path does not lead to a setting, or the value is not valid there.
     """
-    data = _settings_dict(settings)
+    data = settings_dict(settings)
+    data.pop("uncertainty", None)
     for path, value in values.items():
         keys = path.split(".")
         node = data
@@ -107,6 +101,24 @@ def _solve_variant(
         return None
 
 
+def _outcome(result: RoadmapResult | None) -> dict[str, Any]:
+    """What a variant came to: feasible, its net discounted cost and its last year."""
+    if result is None:
+        return {
+            "feasible": False,
+            "net_discounted_cost_cny": np.nan,
+            "gross_tco2e": np.nan,
+            "green_share": np.nan,
+        }
+    last = result.by_year.iloc[-1]
+    return {
+        "feasible": True,
+        "net_discounted_cost_cny": result.net_discounted_cost_cny,
+        "gross_tco2e": float(last["gross_tco2e"]),
+        "green_share": float(last["green_share"]),
+    }
+
+
 def sweep(
     project: Project,
     data: PlanningData,
@@ -127,16 +139,7 @@ def sweep(
     rows = []
     for value in values:
         result = _solve_variant(project, data, with_values(base, {path: value}, config))
-        last = result.by_year.iloc[-1] if result is not None else None
-        rows.append(
-            {
-                "value": value,
-                "feasible": result is not None,
-                "net_discounted_cost_cny": result.net_discounted_cost_cny if result else np.nan,
-                "gross_tco2e": float(last["gross_tco2e"]) if last is not None else np.nan,
-                "green_share": float(last["green_share"]) if last is not None else np.nan,
-            }
-        )
+        rows.append({"value": value, **_outcome(result)})
     return pd.DataFrame(rows)
 
 
@@ -178,16 +181,7 @@ def monte_carlo(
         values = {path: float(rng.uniform(*uncertainty.ranges[path])) for path in paths}
         result = _solve_variant(project, data, with_values(base, values, config))
         results.append(result)
-        last = result.by_year.iloc[-1] if result is not None else None
-        rows.append(
-            {
-                "sample": sample,
-                **values,
-                "feasible": result is not None,
-                "net_discounted_cost_cny": result.net_discounted_cost_cny if result else np.nan,
-                "gross_tco2e": float(last["gross_tco2e"]) if last is not None else np.nan,
-            }
-        )
+        rows.append({"sample": sample, **values, **_outcome(result)})
     feasible = [r for r in results if r is not None]
     band_rows = []
     if feasible:
