@@ -7,7 +7,11 @@ STAMP := $(VENV)/.installed-stamp
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test lint format bench clean
+# Debian packages the report needs: Chromium prints report.pdf and loads report.html in the
+# tests; Noto CJK renders Chinese in the PDF; poppler-utils turns PDF pages into images.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils
+
+.PHONY: install system-deps demo test lint format bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,10 +20,20 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-demo: install
-	$(BIN)/tanlu validate examples/internet-company
-	$(BIN)/tanlu inventory examples/internet-company --year 2021 --out out/internet-company
-	@echo "Results are in $(CURDIR)/out/internet-company"
+system-deps:
+	@if ! command -v chromium >/dev/null || ! command -v pdftoppm >/dev/null \
+	    || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+	  echo "installing Debian packages: $(SYSTEM_PACKAGES)"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null \
+	    || { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null; }; \
+	fi
+
+demo: install system-deps
+	$(BIN)/tanlu run examples/internet-company --out out/internet-company/zh --lang zh
+	$(BIN)/tanlu run examples/internet-company --out out/internet-company/en --lang en
+	@echo "Reports and results: $(CURDIR)/out/internet-company/zh/report.html and $(CURDIR)/out/internet-company/en/report.html (results.json, results.xlsx beside each)"
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
@@ -30,7 +44,7 @@ format: install
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-test: lint
+test: lint system-deps
 	$(BIN)/pytest -q
 
 bench: install

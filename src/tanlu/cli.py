@@ -25,8 +25,11 @@ from tanlu.electricity.site_procurement import procure_for_site
 from tanlu.errors import InputError, ProjectError, TanluError
 from tanlu.factors import load_factor_library, lookup_factor
 from tanlu.inventory import InventoryResult, calculate_inventory, load_inputs
-from tanlu.inventory.calculate import ProjectInputs, load_project_library
+from tanlu.inventory.calculate import ProjectInputs, load_project_library, project_years
 from tanlu.project import Project, load_project
+from tanlu.report.run import run_project
+from tanlu.report.text import LANGUAGES, Language
+from tanlu.report.write import write_run
 from tanlu.roadmap import RoadmapInfeasible
 from tanlu.roadmap.macc import bottom_up_macc, model_macc
 from tanlu.roadmap.plan import (
@@ -710,6 +713,51 @@ def roadmap(
         )
     if out_dir is not None:
         err.print(f"Results written to {out_dir.resolve()} ({len(written)} files).")
+
+
+@app.command()
+def run(
+    directory: ProjectDir,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the report and results.")],
+    lang: Annotated[str, typer.Option("--lang", help="Language of the report: zh or en.")] = "zh",
+    pdf: Annotated[
+        bool, typer.Option("--pdf/--no-pdf", help="Also print report.pdf (needs Chromium).")
+    ] = True,
+) -> None:
+    """The main job: validate, inventory, green electricity, roadmap, report and results."""
+    if lang not in LANGUAGES:
+        raise typer.BadParameter(f"--lang must be one of {', '.join(LANGUAGES)}, not '{lang}'")
+    language: Language = "zh" if lang == "zh" else "en"
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    try:
+        project = load_project(directory)
+        with progress:
+            task = progress.add_task("reading and checking the input files", total=None)
+            inputs = load_inputs(project)
+            steps = 2 * len(project_years(project)) + (2 if project.config.targets else 0) + 1
+            progress.update(task, total=steps, completed=0)
+
+            def step(name: str) -> None:
+                progress.update(task, description=name, advance=1)
+
+            result = run_project(project, inputs, step)
+            progress.update(task, description="writing the report")
+            written = write_run(result, out_dir, language, pdf)
+    except RoadmapInfeasible as error:
+        raise _fail(error, 3) from None
+    except TanluError as error:
+        raise _fail(error, 1 if isinstance(error, (InputError, ProjectError)) else 2) from None
+    out.print(f"Report and results written to {out_dir.resolve()}:", highlight=False)
+    for path in written:
+        out.print(f"  {path.name}", highlight=False)
 
 
 @factors_app.command("list")

@@ -1,0 +1,271 @@
+"""The main job: from a project folder to every result, as one JSON-ready document.
+
+``run_project`` validates the inputs, computes the inventory of every base and reporting year,
+the green electricity of each (the 24/7 score for the last), the roadmap and its bottom-up MACC
+(when the project has targets), and the disclosure tables. Everything the report shows is read
+from the document it returns, so the report and ``results.json`` cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from tanlu import __version__
+from tanlu.electricity.matching import calculate_electricity
+from tanlu.inventory.calculate import (
+    InventoryResult,
+    ProjectInputs,
+    calculate_inventory,
+    load_inputs,
+    project_years,
+)
+from tanlu.project import Project, TargetKind
+from tanlu.roadmap.levers import read_lever_defaults
+from tanlu.roadmap.macc import bottom_up_macc
+from tanlu.roadmap.plan import RoadmapResult, planning_data, roadmap_problem, solve_roadmap
+from tanlu.tables import records
+
+Step = Callable[[str], None]
+
+# Disclosure references (the requirement each row answers). IFRS S2 Climate-related
+# Disclosures (ISSB, June 2023): paragraph 29(a) asks for absolute gross scope 1, scope 2 and
+# scope 3 emissions and how they were measured; paragraphs 33-36 for targets and progress.
+IFRS_S2_EMISSIONS = "IFRS S2 29(a)"
+IFRS_S2_TARGETS = "IFRS S2 33-36"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Every result of a run, and the tables written to the workbook.
+
+    Attributes
+    ----------
+    document
+        The JSON-ready results (schema ``tanlu.run/1``, docs/json-output.md).
+    tables
+        One table per workbook sheet (sheet name -> table).
+    """
+
+    document: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+
+
+def _sbti_rate() -> float:
+    """The bundled SBTi linear reduction rate (levers.csv, docs/levers.md) [share/yr]."""
+    defaults = read_lever_defaults()
+    row = defaults.loc[
+        (defaults["lever"] == "all")
+        & (defaults["parameter"] == "sbti_linear_reduction_share_per_year")
+    ]
+    return float(row["value"].iloc[0])
+
+
+def ghg_inventory_table(inventories: dict[int, InventoryResult]) -> pd.DataFrame:
+    """The GHG Protocol inventory table: one row per year and line, in tCO2e.
+
+    Lines: scope 1, scope 2 location- and market-based, scope 3 and each of its categories,
+    totals both ways, and Montreal Protocol gases reported outside the scopes.
+    """
+    rows = []
+    for year, result in sorted(inventories.items()):
+        totals = result.to_dict()["totals"]
+        lines = [
+            ("scope1", "Scope 1", totals["scope1_tco2e"]),
+            ("scope2_location", "Scope 2 (location-based)", totals["scope2_location_tco2e"]),
+            ("scope2_market", "Scope 2 (market-based)", totals["scope2_market_tco2e"]),
+            ("scope3", "Scope 3", totals["scope3_tco2e"]),
+        ]
+        categories = result.by_category.loc[result.by_category["scope"] == 3]
+        for row in categories.itertuples(index=False):
+            lines.append(
+                (f"scope3.{row.category}", f"Scope 3: {row.category}", float(row.emissions_tco2e))
+            )
+        lines += [
+            ("total_location", "Total (location-based scope 2)", totals["total_location_tco2e"]),
+            ("total_market", "Total (market-based scope 2)", totals["total_market_tco2e"]),
+            ("outside_scopes", "Outside the scopes", totals["outside_scopes_tco2e"]),
+        ]
+        rows += [
+            {
+                "year": year,
+                "line": key,
+                "label": label,
+                "emissions_tco2e": float(value),
+                "reference": IFRS_S2_EMISSIONS,
+            }
+            for key, label, value in lines
+        ]
+    return pd.DataFrame(rows, columns=["year", "line", "label", "emissions_tco2e", "reference"])
+
+
+def climate_metrics_table(
+    project: Project,
+    inventories: dict[int, InventoryResult],
+    green_shares: dict[int, float],
+    roadmap: RoadmapResult | None,
+) -> pd.DataFrame:
+    """Climate metrics in the shape of IFRS S2 / CDP questions: emissions, energy, targets.
+
+    One row per metric and year: ``metric, year, value, unit, reference``.
+    """
+    organisation = project.config.organisation
+    rows: list[dict[str, Any]] = []
+    for year, result in sorted(inventories.items()):
+        totals = result.to_dict()["totals"]
+        for metric, column in (
+            ("gross_scope1_tco2e", "scope1_tco2e"),
+            ("gross_scope2_location_tco2e", "scope2_location_tco2e"),
+            ("gross_scope2_market_tco2e", "scope2_market_tco2e"),
+            ("gross_scope3_tco2e", "scope3_tco2e"),
+        ):
+            rows.append(
+                {
+                    "metric": metric,
+                    "year": year,
+                    "value": float(totals[column]),
+                    "unit": "tCO2e",
+                    "reference": IFRS_S2_EMISSIONS,
+                }
+            )
+        if year in green_shares:
+            rows.append(
+                {
+                    "metric": "green_electricity_share",
+                    "year": year,
+                    "value": green_shares[year],
+                    "unit": "share",
+                    "reference": "CDP climate change questionnaire, energy",
+                }
+            )
+    for index, target in enumerate(project.config.targets):
+        # the target's level: net emissions of 0 for carbon-neutral and net-zero targets, the
+        # share of green electricity, or the linear reduction rate of an absolute target
+        if target.kind == TargetKind.GREEN_ELECTRICITY:
+            value, unit = target.share, "share"
+        elif target.kind == TargetKind.ABSOLUTE_REDUCTION:
+            rate = target.annual_reduction_share
+            value, unit = (rate if rate is not None else _sbti_rate()), "share/yr"
+        else:
+            value, unit = 0.0, "tCO2e"
+        scopes = "+".join(str(s) for s in target.scopes)
+        name = f"target_{index}.{target.kind.value}"
+        if target.kind != TargetKind.GREEN_ELECTRICITY:
+            name += f".scopes_{scopes}"
+        rows.append(
+            {
+                "metric": name,
+                "year": target.year,
+                "value": float(value),
+                "unit": unit,
+                "reference": IFRS_S2_TARGETS,
+            }
+        )
+    rows.append(
+        {
+            "metric": "base_year",
+            "year": organisation.base_year,
+            "value": float(organisation.base_year),
+            "unit": "year",
+            "reference": IFRS_S2_TARGETS,
+        }
+    )
+    if roadmap is not None:
+        met = bool(roadmap.targets["met"].all()) if not roadmap.targets.empty else True
+        rows.append(
+            {
+                "metric": "plan_meets_targets",
+                "year": roadmap.years[-1],
+                "value": float(met),
+                "unit": "flag",
+                "reference": IFRS_S2_TARGETS,
+            }
+        )
+    return pd.DataFrame(rows, columns=["metric", "year", "value", "unit", "reference"])
+
+
+def run_project(
+    project: Project, inputs: ProjectInputs | None = None, step: Step | None = None
+) -> RunResult:
+    """Compute everything the report needs.
+
+    Parameters
+    ----------
+    project
+        From :func:`tanlu.load_project`.
+    inputs
+        Already-loaded inputs (read, and so validated, when omitted).
+    step
+        Told the name of each step as it starts (for a progress display).
+
+    Raises
+    ------
+    InputError
+        When any input is bad: nothing is computed.
+    """
+    tell = step or (lambda _: None)
+    if inputs is None:
+        tell("validate")
+        inputs = load_inputs(project)
+    years = project_years(project)
+    inventories: dict[int, InventoryResult] = {}
+    for year in years:
+        tell(f"inventory {year}")
+        inventories[year] = calculate_inventory(project, year, inputs, check_base_year=True)
+    electricity: dict[int, dict[str, Any]] = {}
+    green_shares: dict[int, float] = {}
+    last = years[-1]
+    for year in years:
+        tell(f"green electricity {year}")
+        green = calculate_electricity(
+            project, year, inputs, hourly=year == last, inventory=inventories[year]
+        )
+        electricity[year] = green.to_dict()
+        green_shares[year] = float(green.totals["green_share"])
+    roadmap: RoadmapResult | None = None
+    macc = pd.DataFrame()
+    if project.config.targets:
+        tell("roadmap")
+        data = planning_data(project, inputs)
+        problem = roadmap_problem(project, inputs=inputs, data=data)
+        roadmap = solve_roadmap(problem)
+        tell("MACC")
+        macc = bottom_up_macc(problem)
+    ghg = ghg_inventory_table(inventories)
+    metrics = climate_metrics_table(project, inventories, green_shares, roadmap)
+    organisation = project.config.organisation
+    document: dict[str, Any] = {
+        "schema": "tanlu.run/1",
+        "tanlu_version": __version__,
+        "organisation": {
+            "name": organisation.name,
+            "name_zh": organisation.name_zh,
+            "base_year": organisation.base_year,
+            "reporting_years": organisation.reporting_years,
+            "consolidation_approach": organisation.consolidation_approach.value,
+            "gwp_set": organisation.gwp_set.value,
+        },
+        "years": years,
+        "inventories": {str(y): r.to_dict() for y, r in inventories.items()},
+        "electricity": {str(y): e for y, e in electricity.items()},
+        "roadmap": roadmap.to_dict() if roadmap is not None else None,
+        "macc": records(macc) if not macc.empty else [],
+        "disclosure": {"ghg_protocol": records(ghg), "climate_metrics": records(metrics)},
+    }
+    tables: dict[str, pd.DataFrame] = {"ghg_protocol": ghg, "climate_metrics": metrics}
+    for year, result in inventories.items():
+        tables[f"by_category_{year}"] = result.by_category
+        tables[f"by_site_{year}"] = result.by_site
+        tables[f"factors_{year}"] = result.factors_used
+    for year, values in electricity.items():
+        tables[f"electricity_{year}"] = pd.DataFrame(values["by_site"])
+    if roadmap is not None:
+        tables["roadmap_by_year"] = roadmap.by_year
+        tables["roadmap_by_lever"] = roadmap.by_lever
+        tables["roadmap_targets"] = roadmap.targets
+        tables["roadmap_parameters"] = roadmap.parameters
+        tables["macc"] = macc
+    return RunResult(document=document, tables=tables)
