@@ -158,6 +158,16 @@ def test_bad_input_writes_nothing(make_project: MakeProject, tmp_path: Path) -> 
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_relative_output_folder(
+    make_project: MakeProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = toy_project(make_project)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["run", str(root), "--out", "reports/toy"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "reports" / "toy" / "report.pdf").stat().st_size > 0
+
+
 def test_bad_language(make_project: MakeProject, tmp_path: Path) -> None:
     root = toy_project(make_project)
     result = CliRunner().invoke(app, ["run", str(root), "--out", str(tmp_path), "--lang", "fr"])

@@ -52,6 +52,7 @@ def write_run(
     ``report.pdf`` is printed from ``report.html`` by headless Chromium (:func:`print_pdf`)
     unless ``pdf`` is false.
     """
+    destination = destination.resolve()
     destination.mkdir(parents=True, exist_ok=True)
     document = dict(result.document, language=language)
     written = []
@@ -116,6 +117,7 @@ def chromium_command(*arguments: str) -> list[str]:
 
 def print_pdf(html: Path, pdf: Path, timeout_s: float = 180.0) -> None:
     """Print a page to PDF with headless Chromium (A4, the page's print styles)."""
+    html, pdf = html.resolve(), pdf.resolve()
     command = chromium_command("--no-pdf-header-footer", f"--print-to-pdf={pdf}", html.as_uri())
     try:
         done = subprocess.run(command, capture_output=True, timeout=timeout_s, check=False)
