@@ -202,6 +202,11 @@ def test_example_report(example_reports: dict[str, Path], lang: str) -> None:
     document = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert document["years"] == [2021, 2022]
     assert document["roadmap"]["by_year"][-1]["net_tco2e"] == pytest.approx(0, abs=1e-3)
+    # the example sets Monte Carlo ranges (20 draws) and has 2022 after its 2021 base year
+    assert document["uncertainty"]["samples"] == 20
+    assert "uncertainty" in parser.charts
+    assert document["progress"]["plan_from_year"] == 2021
+    assert [row["year"] for row in document["progress"]["summary"]] == [2022]
 
 
 def chromium(*arguments: str) -> subprocess.CompletedProcess[str]:
@@ -238,7 +243,7 @@ def test_report_loads_in_chromium(example_reports: dict[str, Path], lang: str) -
     finally:
         probe.unlink()
     count = re.search(r'data-charts="(\d+)/(\d+)"', measured.stdout)
-    assert count is not None and count.group(1) == count.group(2) == "4"
+    assert count is not None and count.group(1) == count.group(2) == "5"
     # the screenshot in the README comes from here (TANLU_UPDATE_SCREENSHOT=1 to refresh it)
     target = (
         Path(__file__).resolve().parents[1] / "docs" / "images" / f"report-{lang}.png"

@@ -25,6 +25,8 @@ SECTIONS = [
     ("targets", "targets"),
     ("roadmap", "roadmap"),
     ("macc", "macc"),
+    ("uncertainty", "uncertainty"),
+    ("progress", "progress"),
     ("disclosure", "disclosure"),
     ("quality", "quality"),
 ]
@@ -143,7 +145,21 @@ def _charts(document: dict[str, Any], language: Language) -> dict[str, Markup]:
         ),
         "wedges": "",
         "macc": "",
+        "band": "",
     }
+    uncertainty = document.get("uncertainty")
+    if uncertainty and uncertainty["bands"]:
+        bands = uncertainty["bands"]
+        result["band"] = charts.band_chart(
+            "uncertainty",
+            label("band_gross", language),
+            [int(r["year"]) for r in bands],
+            [float(r["gross_tco2e_p5"]) for r in bands],
+            [float(r["gross_tco2e_p50"]) for r in bands],
+            [float(r["gross_tco2e_p95"]) for r in bands],
+            "tCO2e",
+            empty_text=empty,
+        )
     roadmap = document["roadmap"]
     if roadmap:
         plan_years = roadmap["years"]

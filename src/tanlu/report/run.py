@@ -27,6 +27,8 @@ from tanlu.project import Project, TargetKind
 from tanlu.roadmap.levers import read_lever_defaults
 from tanlu.roadmap.macc import bottom_up_macc
 from tanlu.roadmap.plan import RoadmapResult, planning_data, roadmap_problem, solve_roadmap
+from tanlu.roadmap.progress import track_progress
+from tanlu.roadmap.uncertainty import monte_carlo
 from tanlu.tables import records
 
 Step = Callable[[str], None]
@@ -227,6 +229,9 @@ def run_project(
         green_shares[year] = float(green.totals["green_share"])
     roadmap: RoadmapResult | None = None
     macc = pd.DataFrame()
+    extra: dict[str, pd.DataFrame] = {}
+    uncertainty: dict[str, Any] | None = None
+    progress: dict[str, Any] | None = None
     if project.config.targets:
         tell("roadmap")
         data = planning_data(project, inputs)
@@ -234,6 +239,34 @@ def run_project(
         roadmap = solve_roadmap(problem)
         tell("MACC")
         macc = bottom_up_macc(problem)
+        settings = project.config.roadmap.uncertainty
+        if settings is not None and settings.ranges:
+            tell("Monte Carlo")
+            drawn = monte_carlo(project, data)
+            uncertainty = {
+                "samples": len(drawn.samples),
+                "infeasible_share": drawn.infeasible_share,
+                "ranges": [
+                    {"path": path, "low": low, "high": high}
+                    for path, (low, high) in sorted(settings.ranges.items())
+                ],
+                "bands": records(drawn.bands),
+            }
+            extra["monte_carlo_bands"] = drawn.bands
+        base_year = project.config.organisation.base_year
+        if base_year < data.from_year:
+            tell(f"progress against the plan from {base_year}")
+            earlier = solve_roadmap(roadmap_problem(project, inputs=inputs, from_year=base_year))
+            tracked = track_progress(project, earlier, inputs)
+            progress = {
+                "plan_from_year": base_year,
+                **{
+                    name: records(getattr(tracked, name))
+                    for name in ("summary", "by_scope", "by_lever")
+                },
+            }
+            extra["progress_summary"] = tracked.summary
+            extra["progress_by_scope"] = tracked.by_scope
     ghg = ghg_inventory_table(inventories)
     metrics = climate_metrics_table(project, inventories, green_shares, roadmap)
     organisation = project.config.organisation
@@ -253,6 +286,8 @@ def run_project(
         "electricity": {str(y): e for y, e in electricity.items()},
         "roadmap": roadmap.to_dict() if roadmap is not None else None,
         "macc": records(macc) if not macc.empty else [],
+        "uncertainty": uncertainty,
+        "progress": progress,
         "disclosure": {"ghg_protocol": records(ghg), "climate_metrics": records(metrics)},
     }
     tables: dict[str, pd.DataFrame] = {"ghg_protocol": ghg, "climate_metrics": metrics}
@@ -268,4 +303,5 @@ def run_project(
         tables["roadmap_targets"] = roadmap.targets
         tables["roadmap_parameters"] = roadmap.parameters
         tables["macc"] = macc
+    tables.update(extra)
     return RunResult(document=document, tables=tables)

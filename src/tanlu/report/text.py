@@ -88,6 +88,33 @@ LABELS: dict[str, tuple[str, str]] = {
     "emissions_by_scope": ("Emissions by scope", "分范围排放"),
     "green_over_years": ("Green electricity share", "绿电占比变化"),
     "no_data": ("no data", "无数据"),
+    "uncertainty": ("Scenarios and uncertainty", "情景与不确定性"),
+    "uncertainty_text": (
+        "Monte Carlo over the uncertain settings below, each drawn uniformly between its low and "
+        "high value; draws:",
+        "对下列不确定参数进行蒙特卡洛模拟，各参数在上下限之间均匀抽样；抽样次数：",
+    ),
+    "infeasible": ("draws that cannot meet the targets", "无法实现目标的抽样占比"),
+    "band_gross": ("Gross emissions, P5–P95 and median", "总排放量：P5–P95 区间与中位数"),
+    "setting": ("Setting", "参数"),
+    "low": ("Low", "下限"),
+    "high": ("High", "上限"),
+    "no_uncertainty": (
+        "No uncertainty ranges are set ([roadmap.uncertainty] in tanlu.toml).",
+        "未设定不确定性范围（tanlu.toml 中的 [roadmap.uncertainty]）。",
+    ),
+    "progress": ("Progress against the plan", "目标进展"),
+    "progress_text": (
+        "Actual inventories compared with the least-cost plan made from the base year",
+        "实际排放清单与基准年制定的最低成本路线图对比，基准年为",
+    ),
+    "planned": ("Planned", "计划"),
+    "actual": ("Actual", "实际"),
+    "on_track": ("On track", "是否达标"),
+    "no_progress": (
+        "No reporting year after the base year yet: nothing to compare.",
+        "基准年之后尚无报告年份，暂无可比较的进展。",
+    ),
     "operational_control": ("operational control", "运营控制权法"),
     "financial_control": ("financial control", "财务控制权法"),
     "equity_share": ("equity share", "股权比例法"),
