@@ -564,3 +564,26 @@ def test_bottom_up_macc_on_the_location_basis(make_project: MakeProject) -> None
     curve = bottom_up_macc(roadmap_problem(tanlu.load_project(root)))
     # contracts and GECs do not lower location-based scope 2 at an own site: no bar
     assert list(curve["lever"]) == ["building_efficiency"]
+
+
+def test_cli_sweep_and_bad_sweep(make_project: MakeProject) -> None:
+    toml = TOML.format(
+        targets=NEUTRAL_SCOPE2_2024,
+        roadmap="discount_rate_share = 0.0",
+        efficiency="true",
+        contracts="false",
+        gec="true",
+        offsets="false",
+    )
+    root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
+    spec = "levers.gec.price_cny_per_mwh=5.59,10"
+    result = CliRunner().invoke(app, ["roadmap", str(root), "--sweep", spec, "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["sweep"]["rows"]
+    # the GEC bill of 2024, 840 MWh, at each price
+    assert rows[1]["net_discounted_cost_cny"] - rows[0]["net_discounted_cost_cny"] == pytest.approx(
+        840 * (10 - 5.59)
+    )
+    bad = CliRunner().invoke(app, ["roadmap", str(root), "--sweep", "nonsense"])
+    assert bad.exit_code == 2
+    assert "PATH=V1,V2" in bad.output

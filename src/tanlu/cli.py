@@ -527,6 +527,7 @@ def roadmap(
 ) -> None:
     """Least-cost year-by-year roadmap to the project's targets (linopy + HiGHS)."""
     curves: dict[str, pd.DataFrame] = {}
+    swept_path, values = _sweep_values(sweep_spec) if sweep_spec else ("", [])
     try:
         project = load_project(directory)
         inputs = _load(project)
@@ -537,12 +538,9 @@ def roadmap(
             plan = solve_roadmap(problem, scenario or "default")
             progress = track_progress(project, plan, inputs)
         swept = None
-        swept_path = ""
-        if sweep_spec:
-            swept_path, values = _sweep_values(sweep_spec)
-            path = swept_path
-            with err.status(f"sweeping {path} over {len(values)} values", spinner="dots"):
-                swept = sweep(project, data, path, values, scenario)
+        if swept_path:
+            with err.status(f"sweeping {swept_path} over {len(values)} values", spinner="dots"):
+                swept = sweep(project, data, swept_path, values, scenario)
         drawn = None
         if samples is not None:
             with err.status(f"Monte Carlo, {samples} draws", spinner="dots"):
