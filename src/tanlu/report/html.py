@@ -95,6 +95,11 @@ def render_report(document: dict[str, Any], language: Language) -> str:
             for index, row in enumerate(roadmap["by_lever"])
             if row["year"] == final_year
         ]
+    first = document["years"][0]
+    site_index: dict[str, dict[int, int]] = {}
+    for year in (first, last):
+        for index, row in enumerate(document["inventories"][str(year)]["by_site"]):
+            site_index.setdefault(str(row["site"]), {})[year] = index
     return template.render(
         doc=document,
         lang=language,
@@ -107,6 +112,8 @@ def render_report(document: dict[str, Any], language: Language) -> str:
         sections=SECTIONS,
         charts=_charts(document, language),
         final_levers=final_levers,
+        first=first,
+        site_trend=sorted(site_index.items()),
     )
 
 
