@@ -312,3 +312,13 @@ def test_bad_battery_in_tanlu_toml(
     with pytest.raises(tanlu.ProjectError) as caught:
         project(make_project, extra=extra)
     assert "tanlu.toml" in str(caught.value) and message in str(caught.value)
+
+
+def test_hour_offsets_without_minutes() -> None:
+    from tanlu.ingest.hourly import _parse_hours
+
+    parsed = _parse_hours(pd.Series(["2022-01-01T00:00+08", "2022-01-01 01:00", "soon"]))
+    # "+08" is ISO 8601 too; the plain time is China Standard Time; junk is left unread
+    assert parsed.iloc[0] == pd.Timestamp("2022-01-01 00:00", tz="Asia/Shanghai")
+    assert parsed.iloc[1] == pd.Timestamp("2022-01-01 01:00", tz="Asia/Shanghai")
+    assert pd.isna(parsed.iloc[2])

@@ -168,6 +168,16 @@ def test_relative_output_folder(
     assert (tmp_path / "reports" / "toy" / "report.pdf").stat().st_size > 0
 
 
+def test_no_pdf_removes_an_earlier_pdf(make_project: MakeProject, tmp_path: Path) -> None:
+    root = toy_project(make_project)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.pdf").write_bytes(b"%PDF old")
+    result = CliRunner().invoke(app, ["run", str(root), "--out", str(out), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    assert not (out / "report.pdf").exists()
+
+
 def test_bad_language(make_project: MakeProject, tmp_path: Path) -> None:
     root = toy_project(make_project)
     result = CliRunner().invoke(app, ["run", str(root), "--out", str(tmp_path), "--lang", "fr"])

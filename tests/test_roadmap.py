@@ -587,3 +587,30 @@ def test_cli_sweep_and_bad_sweep(make_project: MakeProject) -> None:
     bad = CliRunner().invoke(app, ["roadmap", str(root), "--sweep", "nonsense"])
     assert bad.exit_code == 2
     assert "PATH=V1,V2" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('[[targets]]\nkind = "net_zero"\nscopes = [2, 2]\nyear = 2024\n', "names a scope twice"),
+        (
+            '[roadmap.custom_levers.electricity]\nscope = 1\ncategories = ["fugitive"]\n'
+            'reduction_share_max = 0.5\ncost_cny_per_tco2e = 1\nsource = "test"\n',
+            "electricity, total are taken",
+        ),
+    ],
+)
+def test_duplicate_scopes_and_reserved_lever_names(
+    make_project: MakeProject, extra: str, message: str
+) -> None:
+    toml = TOML.format(
+        targets=NEUTRAL_SCOPE2_2024,
+        roadmap="discount_rate_share = 0.0",
+        efficiency="true",
+        contracts="false",
+        gec="true",
+        offsets="false",
+    )
+    root = make_project(ACTIVITIES, toml=toml + "\n" + extra, files={"data/prices.csv": PRICES})
+    with pytest.raises(tanlu.ProjectError, match=message):
+        calculate_roadmap(tanlu.load_project(root))

@@ -177,6 +177,12 @@ class Target(_Model):
     # {year: green share} (green electricity), each enforced from its year on.
     milestones: dict[Year, Share] = {}
 
+    @model_validator(mode="after")
+    def _scopes_once(self) -> Target:
+        if len(set(self.scopes)) != len(self.scopes):
+            raise ValueError(f"scopes {self.scopes} names a scope twice")
+        return self
+
 
 class LeverSettings(_Model):
     """Overrides of one lever's parameters (docs/levers.md); any bundled parameter may be set."""

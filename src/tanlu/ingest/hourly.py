@@ -83,13 +83,26 @@ def _parse_hours(text: pd.Series) -> pd.Series:
     if not present.any():
         return parsed
     values = text[present].astype(str).str.strip()
-    has_offset = values.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True)
-    naive = pd.to_datetime(values[~has_offset], format="ISO8601", errors="coerce")
-    if len(naive):
-        parsed[naive.index] = naive.dt.tz_localize(TIMEZONE, nonexistent="NaT", ambiguous="NaT")
-    if has_offset.any():
-        aware = pd.to_datetime(values[has_offset], format="ISO8601", errors="coerce", utc=True)
-        parsed[aware.index] = aware.dt.tz_convert(TIMEZONE)
+    has_offset = values.str.contains(r"(?:[+-]\d\d(?::?\d\d)?|Z)$", regex=True)
+    for mask, aware in ((~has_offset, False), (has_offset, True)):
+        part = values[mask]
+        if part.empty:
+            continue
+        try:
+            stamps = pd.to_datetime(part, format="ISO8601", errors="coerce", utc=aware)
+        except (TypeError, ValueError):
+            # mixed forms in one batch: each value on its own, unreadable ones left NaT
+            stamps = pd.Series(
+                [pd.to_datetime(v, format="ISO8601", errors="coerce", utc=aware) for v in part],
+                index=part.index,
+            )
+            stamps = pd.to_datetime(stamps, errors="coerce", utc=aware)
+        if aware:
+            parsed[stamps.index] = stamps.dt.tz_convert(TIMEZONE)
+        else:
+            parsed[stamps.index] = stamps.dt.tz_localize(
+                TIMEZONE, nonexistent="NaT", ambiguous="NaT"
+            )
     return parsed
 
 

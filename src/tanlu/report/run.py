@@ -26,6 +26,7 @@ from tanlu.inventory.calculate import (
 from tanlu.project import Project, TargetKind
 from tanlu.roadmap.levers import read_lever_defaults
 from tanlu.roadmap.macc import bottom_up_macc
+from tanlu.roadmap.model import RoadmapInfeasible
 from tanlu.roadmap.plan import RoadmapResult, planning_data, roadmap_problem, solve_roadmap
 from tanlu.roadmap.progress import track_progress
 from tanlu.roadmap.uncertainty import monte_carlo
@@ -256,17 +257,23 @@ def run_project(
         base_year = project.config.organisation.base_year
         if base_year < data.from_year:
             tell(f"progress against the plan from {base_year}")
-            earlier = solve_roadmap(roadmap_problem(project, inputs=inputs, from_year=base_year))
-            tracked = track_progress(project, earlier, inputs)
-            progress = {
-                "plan_from_year": base_year,
-                **{
-                    name: records(getattr(tracked, name))
-                    for name in ("summary", "by_scope", "by_lever")
-                },
-            }
-            extra["progress_summary"] = tracked.summary
-            extra["progress_by_scope"] = tracked.by_scope
+            try:
+                earlier = solve_roadmap(
+                    roadmap_problem(project, inputs=inputs, from_year=base_year)
+                )
+            except RoadmapInfeasible:
+                earlier = None  # no plan from the base year meets the targets: nothing to track
+            if earlier is not None:
+                tracked = track_progress(project, earlier, inputs)
+                progress = {
+                    "plan_from_year": base_year,
+                    **{
+                        name: records(getattr(tracked, name))
+                        for name in ("summary", "by_scope", "by_lever")
+                    },
+                }
+                extra["progress_summary"] = tracked.summary
+                extra["progress_by_scope"] = tracked.by_scope
     ghg = ghg_inventory_table(inventories)
     metrics = climate_metrics_table(project, inventories, green_shares, roadmap)
     organisation = project.config.organisation

@@ -70,6 +70,9 @@ def write_run(
             target = destination / path.name
             shutil.move(str(path), target)
             written.append(target)
+    stale = destination / "report.pdf"
+    if not pdf and stale.exists():
+        stale.unlink()  # a PDF of an earlier run would not match these results
     return written
 
 

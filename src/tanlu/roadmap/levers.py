@@ -55,6 +55,8 @@ OPTIONAL: dict[str, float | None] = {
 }
 SHARE_PARAMETERS = {"saving_share", "ramp_share_per_year", "reduction_share_max"}
 GENERAL = "all"
+# Names the model uses for its own results (cost_electricity, cost_total): not for levers.
+RESERVED_NAMES = frozenset({"electricity", "total", GENERAL})
 
 
 @dataclass(frozen=True)
@@ -224,9 +226,10 @@ def select_levers(settings: RoadmapSettings, config: str = "tanlu.toml") -> Leve
             rows.append(_bundled_row(GENERAL, name, general_rows))
     reductions = dict(REDUCTION_LEVERS)
     for name, custom in settings.custom_levers.items():
-        if name in LEVERS:
+        if name in LEVERS or name in RESERVED_NAMES:
             raise ProjectError(
-                f"{config}: roadmap.custom_levers.{name}: the name of a bundled lever"
+                f"{config}: roadmap.custom_levers.{name}: the name of a bundled lever or of a "
+                f"result ({', '.join(sorted(RESERVED_NAMES))} are taken)"
             )
         reductions[name] = (custom.scope, tuple(custom.categories))
         chosen = {
