@@ -21,7 +21,7 @@ from tanlu.report.text import Language, format_tonnes
 from tanlu.report.write import chromium_command
 
 from .conftest import MakeProject
-from .test_roadmap import ACTIVITIES, NEUTRAL_SCOPE2_2024, PRICES, TOML
+from .test_roadmap import ACTIVITIES, PRICES, toy_toml
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "internet-company"
 
@@ -95,14 +95,7 @@ def check_report(folder: Path) -> Figures:
 
 
 def toy_project(make_project: MakeProject) -> Path:
-    toml = TOML.format(
-        targets=NEUTRAL_SCOPE2_2024,
-        roadmap="discount_rate_share = 0.0",
-        efficiency="true",
-        contracts="false",
-        gec="true",
-        offsets="false",
-    )
+    toml = toy_toml()
     return make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
 
 
@@ -142,14 +135,7 @@ def test_workbook_has_the_disclosure_tables(make_project: MakeProject, tmp_path:
 def test_bad_input_writes_nothing(make_project: MakeProject, tmp_path: Path) -> None:
     root = make_project(
         "office,2022-01-01,2022-12-31,electricity,-5,MWh\n",
-        toml=TOML.format(
-            targets=NEUTRAL_SCOPE2_2024,
-            roadmap="",
-            efficiency="true",
-            contracts="false",
-            gec="true",
-            offsets="false",
-        ),
+        toml=toy_toml(settings=""),
     )
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["run", str(root), "--out", str(out)])

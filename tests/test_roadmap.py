@@ -66,6 +66,25 @@ RESIDUAL = 0.5856
 NEUTRAL_SCOPE2_2024 = '[[targets]]\nkind = "carbon_neutral"\nscopes = [2]\nyear = 2024\n'
 
 
+def toy_toml(
+    targets: str = NEUTRAL_SCOPE2_2024,
+    settings: str = "discount_rate_share = 0.0",
+    efficiency: bool = True,
+    contracts: bool = False,
+    gec: bool = True,
+    offsets: bool = False,
+) -> str:
+    """The one-office project with these targets, [roadmap] settings and levers switched on."""
+    return TOML.format(
+        targets=targets,
+        roadmap=settings,
+        efficiency=str(efficiency).lower(),
+        contracts=str(contracts).lower(),
+        gec=str(gec).lower(),
+        offsets=str(offsets).lower(),
+    )
+
+
 def roadmap(
     make_project: MakeProject,
     targets: str = NEUTRAL_SCOPE2_2024,
@@ -76,14 +95,7 @@ def roadmap(
     settings: str = "discount_rate_share = 0.0",
     name: str = "project",
 ) -> RoadmapResult:
-    toml = TOML.format(
-        targets=targets,
-        roadmap=settings,
-        efficiency=str(efficiency).lower(),
-        contracts=str(contracts).lower(),
-        gec=str(gec).lower(),
-        offsets=str(offsets).lower(),
-    )
+    toml = toy_toml(targets, settings, efficiency, contracts, gec, offsets)
     root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES}, name=name)
     result = calculate_roadmap(tanlu.load_project(root))
     check_invariants(result)
@@ -221,14 +233,7 @@ def test_shortfall_is_explained(make_project: MakeProject) -> None:
 
 
 def test_cli_roadmap(make_project: MakeProject, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    toml = TOML.format(
-        targets=NEUTRAL_SCOPE2_2024,
-        roadmap="discount_rate_share = 0.0",
-        efficiency="true",
-        contracts="false",
-        gec="true",
-        offsets="false",
-    )
+    toml = toy_toml()
     root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
     out = tmp_path / "out"
     args = ["roadmap", str(root), "--json", "--macc", "--out", str(out)]
@@ -247,14 +252,7 @@ def test_cli_roadmap(make_project: MakeProject, tmp_path) -> None:  # type: igno
 
 
 def test_cli_roadmap_infeasible_and_bad_settings(make_project: MakeProject) -> None:
-    toml = TOML.format(
-        targets=NEUTRAL_SCOPE2_2024,
-        roadmap="discount_rate_share = 0.0",
-        efficiency="true",
-        contracts="false",
-        gec="false",
-        offsets="false",
-    )
+    toml = toy_toml(gec=False)
     root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
     result = CliRunner().invoke(app, ["roadmap", str(root)])
     assert result.exit_code == 3
@@ -268,14 +266,7 @@ def test_scenario_overrides(make_project: MakeProject) -> None:
     settings = (
         "\n[roadmap.scenarios.costly_certificates]\nlevers = { gec = { price_cny_per_mwh = 50 } }\n"
     )
-    toml = TOML.format(
-        targets=NEUTRAL_SCOPE2_2024,
-        roadmap="discount_rate_share = 0.0",
-        efficiency="false",
-        contracts="false",
-        gec="true",
-        offsets="false",
-    )
+    toml = toy_toml(efficiency=False)
     toml = toml.replace(
         "[roadmap.levers.building_efficiency]",
         settings.strip() + "\n\n[roadmap.levers.building_efficiency]",
@@ -305,14 +296,7 @@ def test_scenario_overrides(make_project: MakeProject) -> None:
     ],
 )
 def test_bad_lever_settings(make_project: MakeProject, settings: str, message: str) -> None:
-    toml = TOML.format(
-        targets=NEUTRAL_SCOPE2_2024,
-        roadmap="discount_rate_share = 0.0",
-        efficiency="true",
-        contracts="false",
-        gec="true",
-        offsets="false",
-    )
+    toml = toy_toml()
     toml = toml.replace("[roadmap.levers.gec]\nenabled = true\n", "") + "\n" + settings + "\n"
     root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
     with pytest.raises(tanlu.ProjectError) as caught:
@@ -321,9 +305,7 @@ def test_bad_lever_settings(make_project: MakeProject, settings: str, message: s
 
 
 def test_no_targets(make_project: MakeProject) -> None:
-    toml = TOML.format(
-        targets="", roadmap="", efficiency="true", contracts="false", gec="true", offsets="false"
-    )
+    toml = toy_toml(targets="", settings="")
     root = make_project(ACTIVITIES, toml=toml)
     with pytest.raises(tanlu.ProjectError, match="no \\[\\[targets\\]\\]"):
         calculate_roadmap(tanlu.load_project(root))
@@ -337,14 +319,7 @@ def test_leased_assets_take_green_power_in_scope_3(make_project: MakeProject) ->
         '[[sites]]\nid = "colo"\nname = "Colo"\nentity = "landlord"\nkind = "data_centre"\n'
         'province = "北京"\nleased = true\n'
     )
-    toml = TOML.format(
-        targets='[[targets]]\nkind = "carbon_neutral"\nscopes = [3]\nyear = 2024\n',
-        roadmap="discount_rate_share = 0.0",
-        efficiency="true",
-        contracts="false",
-        gec="true",
-        offsets="false",
-    )
+    toml = toy_toml(targets='[[targets]]\nkind = "carbon_neutral"\nscopes = [3]\nyear = 2024\n')
     toml = toml.replace("{targets}", "").replace("\n[[targets]]", "\n" + colo + "\n[[targets]]", 1)
     rows = ACTIVITIES + "colo,2022-01-01,2022-12-31,electricity,500,MWh\n"
     root = make_project(rows, toml=toml, files={"data/prices.csv": PRICES})
@@ -368,14 +343,11 @@ def test_custom_lever(make_project: MakeProject) -> None:
         'cost_cny_per_tco2e = 200\nsource = "test figures"\n'
     )
     toml = (
-        TOML.format(
+        toy_toml(
             targets='[[targets]]\nkind = "absolute_reduction"\nscopes = [1]\nyear = 2024\n'
             "annual_reduction_share = 0.1\n",
-            roadmap="discount_rate_share = 0.0",
-            efficiency="false",
-            contracts="false",
-            gec="false",
-            offsets="false",
+            efficiency=False,
+            gec=False,
         )
         + custom
     )
@@ -396,14 +368,7 @@ def test_macc_by_hand(make_project: MakeProject) -> None:
     from tanlu.roadmap.macc import bottom_up_macc, model_macc
     from tanlu.roadmap.plan import roadmap_problem
 
-    toml = TOML.format(
-        targets=NEUTRAL_SCOPE2_2024,
-        roadmap="discount_rate_share = 0.0",
-        efficiency="true",
-        contracts="false",
-        gec="true",
-        offsets="false",
-    )
+    toml = toy_toml()
     root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
     problem = roadmap_problem(tanlu.load_project(root))
     curve = bottom_up_macc(problem).set_index("lever")
@@ -440,14 +405,7 @@ def test_progress_against_a_plan_from_an_earlier_year(make_project: MakeProject)
     from tanlu.roadmap.plan import roadmap_problem, solve_roadmap
     from tanlu.roadmap.progress import track_progress
 
-    toml = TOML.format(
-        targets=NEUTRAL_SCOPE2_2024,
-        roadmap="discount_rate_share = 0.0",
-        efficiency="true",
-        contracts="false",
-        gec="true",
-        offsets="false",
-    ).replace(
+    toml = toy_toml().replace(
         "base_year = 2022\nreporting_years = [2022]",
         "base_year = 2021\nreporting_years = [2021, 2022]",
     )
@@ -482,14 +440,7 @@ def test_sweep_and_monte_carlo(make_project: MakeProject) -> None:
         "discount_rate_share = 0.0\n\n[roadmap.uncertainty]\nsamples = 6\nseed = 7\n"
         'ranges = { "levers.gec.price_cny_per_mwh" = [2.0, 10.0] }\n'
     )
-    toml = TOML.format(
-        targets=NEUTRAL_SCOPE2_2024,
-        roadmap=settings,
-        efficiency="true",
-        contracts="false",
-        gec="true",
-        offsets="false",
-    )
+    toml = toy_toml(settings=settings)
     root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
     project = tanlu.load_project(root)
     data = planning_data(project)
@@ -519,14 +470,7 @@ def test_one_reduction_lever_per_stream_and_a_bad_seed(make_project: MakeProject
         'categories = ["fugitive"]\nreduction_share_max = 0.5\n'
         'cost_cny_per_tco2e = 100\nsource = "test"\n'
     )
-    toml = TOML.format(
-        targets=NEUTRAL_SCOPE2_2024,
-        roadmap="discount_rate_share = 0.0",
-        efficiency="true",
-        contracts="false",
-        gec="true",
-        offsets="false",
-    )
+    toml = toy_toml()
     # the bundled low_gwp_refrigerant lever already cuts scope 1 fugitive emissions
     toml = toml.replace("[roadmap.levers.low_gwp_refrigerant]\nenabled = false\n", "")
     root = make_project(ACTIVITIES, toml=toml + custom, files={"data/prices.csv": PRICES})
@@ -534,14 +478,9 @@ def test_one_reduction_lever_per_stream_and_a_bad_seed(make_project: MakeProject
         calculate_roadmap(tanlu.load_project(root))
     seeded = make_project(
         ACTIVITIES,
-        toml=TOML.format(
-            targets=NEUTRAL_SCOPE2_2024,
-            roadmap="[roadmap.uncertainty]\nseed = -1",
-            efficiency="true",
-            contracts="false",
-            gec="true",
-            offsets="false",
-        ).replace("[roadmap]\n[roadmap.uncertainty]", "[roadmap.uncertainty]"),
+        toml=toy_toml(settings="[roadmap.uncertainty]\nseed = -1").replace(
+            "[roadmap]\n[roadmap.uncertainty]", "[roadmap.uncertainty]"
+        ),
         name="seeded",
     )
     with pytest.raises(tanlu.ProjectError, match="seed"):
@@ -552,14 +491,7 @@ def test_bottom_up_macc_on_the_location_basis(make_project: MakeProject) -> None
     from tanlu.roadmap.macc import bottom_up_macc
     from tanlu.roadmap.plan import roadmap_problem
 
-    toml = TOML.format(
-        targets=NEUTRAL_SCOPE2_2024,
-        roadmap='discount_rate_share = 0.0\nscope2_basis = "location"',
-        efficiency="true",
-        contracts="true",
-        gec="true",
-        offsets="false",
-    )
+    toml = toy_toml(settings='discount_rate_share = 0.0\nscope2_basis = "location"', contracts=True)
     root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
     curve = bottom_up_macc(roadmap_problem(tanlu.load_project(root)))
     # contracts and GECs do not lower location-based scope 2 at an own site: no bar
@@ -567,14 +499,7 @@ def test_bottom_up_macc_on_the_location_basis(make_project: MakeProject) -> None
 
 
 def test_cli_sweep_and_bad_sweep(make_project: MakeProject) -> None:
-    toml = TOML.format(
-        targets=NEUTRAL_SCOPE2_2024,
-        roadmap="discount_rate_share = 0.0",
-        efficiency="true",
-        contracts="false",
-        gec="true",
-        offsets="false",
-    )
+    toml = toy_toml()
     root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
     spec = "levers.gec.price_cny_per_mwh=5.59,10"
     result = CliRunner().invoke(app, ["roadmap", str(root), "--sweep", spec, "--json"])
@@ -603,14 +528,7 @@ def test_cli_sweep_and_bad_sweep(make_project: MakeProject) -> None:
 def test_duplicate_scopes_and_reserved_lever_names(
     make_project: MakeProject, extra: str, message: str
 ) -> None:
-    toml = TOML.format(
-        targets=NEUTRAL_SCOPE2_2024,
-        roadmap="discount_rate_share = 0.0",
-        efficiency="true",
-        contracts="false",
-        gec="true",
-        offsets="false",
-    )
+    toml = toy_toml()
     root = make_project(ACTIVITIES, toml=toml + "\n" + extra, files={"data/prices.csv": PRICES})
     with pytest.raises(tanlu.ProjectError, match=message):
         calculate_roadmap(tanlu.load_project(root))

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +24,7 @@ from tanlu.errors import InputError, ProjectError, TanluError
 from tanlu.factors import load_factor_library, lookup_factor
 from tanlu.inventory import InventoryResult, calculate_inventory, load_inputs
 from tanlu.inventory.calculate import ProjectInputs, load_project_library, project_years
+from tanlu.output import Writer, json_text, write_files
 from tanlu.project import Project, load_project
 from tanlu.report.run import run_project
 from tanlu.report.text import LANGUAGES, Language
@@ -66,6 +65,14 @@ ProjectOption = Annotated[
 def _fail(error: TanluError, code: int = 2) -> typer.Exit:
     err.print(Text.assemble(("error: ", "bold red"), str(error)), highlight=False)
     return typer.Exit(code)
+
+
+def _exit_code(error: TanluError) -> int:
+    """Exit code of a computing command: 1 for bad inputs or project settings, 3 when targets
+    cannot be met, 2 for anything else."""
+    if isinstance(error, RoadmapInfeasible):
+        return 3
+    return 1 if isinstance(error, (InputError, ProjectError)) else 2
 
 
 @contextmanager
@@ -183,31 +190,12 @@ def _inventory_table(result: InventoryResult) -> Table:
     return table
 
 
-def _write_files(destination: Path, files: dict[str, Callable[[Path], object]]) -> list[Path]:
-    """Write files into a temporary folder beside ``destination``, then move them into place.
-
-    ``files`` maps a file name to a function that writes that file at the path it is given;
-    nothing is moved unless every file was written.
-    """
-    destination.mkdir(parents=True, exist_ok=True)
-    written = []
-    with tempfile.TemporaryDirectory(dir=destination) as staging:
-        staged = Path(staging)
-        for name, write in files.items():
-            write(staged / name)
-        for path in sorted(staged.iterdir()):
-            target = destination / path.name
-            shutil.move(str(path), target)
-            written.append(target)
-    return written
-
-
-def _json_writer(data: dict[str, Any]) -> Callable[[Path], object]:
-    text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)
+def _json_writer(data: dict[str, Any]) -> Writer:
+    text = json_text(data)
     return lambda path: path.write_text(text, encoding="utf-8")
 
 
-def _csv_writer(frame: pd.DataFrame, index: bool = False) -> Callable[[Path], object]:
+def _csv_writer(frame: pd.DataFrame, index: bool = False) -> Writer:
     return lambda path: frame.to_csv(path, index=index)
 
 
@@ -225,15 +213,7 @@ def _write_results(result: InventoryResult, destination: Path) -> list[Path]:
     }
     files = {f"{stem}.json": _json_writer(result.to_dict())}
     files.update({f"{stem}_{name}.csv": _csv_writer(frame) for name, frame in tables.items()})
-    return _write_files(destination, files)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    return write_files(destination, files)
 
 
 @app.command()
@@ -251,11 +231,11 @@ def inventory(
         inputs = _load(project)
         result = calculate_inventory(project, year, inputs)
     except TanluError as error:
-        raise _fail(error, 1 if isinstance(error, (InputError, ProjectError)) else 2) from None
+        raise _fail(error, _exit_code(error)) from None
     if out_dir is not None:
         written = _write_results(result, out_dir)
     if json_output:
-        text = json.dumps(result.to_dict(), ensure_ascii=False, default=_json_default)
+        text = json_text(result.to_dict(), indent=None)
         sys.stdout.write(text + "\n")
     else:
         out.print(_inventory_table(result))
@@ -280,9 +260,9 @@ def electricity(
         inputs = _load(project)
         result = calculate_electricity(project, year, inputs, hourly=hourly)
     except TanluError as error:
-        raise _fail(error, 1 if isinstance(error, (InputError, ProjectError)) else 2) from None
+        raise _fail(error, _exit_code(error)) from None
     if json_output:
-        text = json.dumps(result.to_dict(), ensure_ascii=False, default=_json_default)
+        text = json_text(result.to_dict(), indent=None)
         sys.stdout.write(text + "\n")
         return
     view = Table(title=f"Green electricity {year} (MWh; shares in %)")
@@ -417,11 +397,11 @@ def procure(
                 inputs=inputs,
             )
     except TanluError as error:
-        raise _fail(error, 1 if isinstance(error, (InputError, ProjectError)) else 2) from None
+        raise _fail(error, _exit_code(error)) from None
     data = plan.to_dict()
     if out_dir is not None:
         stem = f"procurement_{site}_{year}"
-        written = _write_files(
+        written = write_files(
             out_dir,
             {
                 f"{stem}.json": _json_writer(data),
@@ -429,7 +409,7 @@ def procure(
             },
         )
     if json_output:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, default=_json_default) + "\n")
+        sys.stdout.write(json_text(data, indent=None) + "\n")
     else:
         result = plan.result
         measure = "annual clean share" if annual else "24/7 CFE score"
@@ -548,10 +528,8 @@ def roadmap(
         if macc:
             with err.status("marginal abatement cost curves", spinner="dots"):
                 curves = {"bottom_up": bottom_up_macc(problem), "model": model_macc(problem)}
-    except RoadmapInfeasible as error:
-        raise _fail(error, 3) from None
     except TanluError as error:
-        raise _fail(error, 1 if isinstance(error, (InputError, ProjectError)) else 2) from None
+        raise _fail(error, _exit_code(error)) from None
     result_data = plan.to_dict()
     if swept is not None:
         result_data["sweep"] = {"path": swept_path, "rows": records(swept)}
@@ -585,9 +563,9 @@ def roadmap(
         if drawn is not None:
             files[f"{stem}_monte_carlo_bands.csv"] = _csv_writer(drawn.bands)
             files[f"{stem}_monte_carlo_samples.csv"] = _csv_writer(drawn.samples)
-        written = _write_files(out_dir, files)
+        written = write_files(out_dir, files)
     if json_output:
-        text = json.dumps(result_data, ensure_ascii=False, default=_json_default)
+        text = json_text(result_data, indent=None)
         sys.stdout.write(text + "\n")
     else:
         years = Table(title=f"Roadmap ({plan.scenario}): emissions (tCO2e), green share, cost")
@@ -749,10 +727,8 @@ def run(
             result = run_project(project, inputs, step)
             progress.update(task, description="writing the report")
             written = write_run(result, out_dir, language, pdf)
-    except RoadmapInfeasible as error:
-        raise _fail(error, 3) from None
     except TanluError as error:
-        raise _fail(error, 1 if isinstance(error, (InputError, ProjectError)) else 2) from None
+        raise _fail(error, _exit_code(error)) from None
     out.print(f"Report and results written to {out_dir.resolve()}:", highlight=False)
     for path in written:
         out.print(f"  {path.name}", highlight=False)
@@ -788,7 +764,7 @@ def factors_list(
             .astype(object)
             .to_dict(orient="records")
         )
-        sys.stdout.write(json.dumps(records, ensure_ascii=False, default=_json_default) + "\n")
+        sys.stdout.write(json_text(records, indent=None) + "\n")
         return
     view = Table(title="Activities in the factor library")
     for column in ("activity", "name", "名称", "scope", "category", "unit", "factors"):

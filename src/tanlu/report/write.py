@@ -7,30 +7,21 @@ when every one of them was written, so a failed run leaves no partial report.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from tanlu.errors import TanluError
+from tanlu.output import Writer, json_text, write_files
 from tanlu.report.html import render_report
 from tanlu.report.run import RunResult
 from tanlu.report.text import Language
 
 # Excel limits a sheet name to 31 characters.
 SHEET_NAME_LIMIT = 31
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def write_workbook(tables: dict[str, pd.DataFrame], path: Path) -> None:
@@ -50,29 +41,22 @@ def write_run(
     """Write the run's files into ``destination`` (created if needed); the paths written.
 
     ``report.pdf`` is printed from ``report.html`` by headless Chromium (:func:`print_pdf`)
-    unless ``pdf`` is false.
+    unless ``pdf`` is false; then a ``report.pdf`` of an earlier run is removed, as it would
+    not match these results.
     """
-    destination = destination.resolve()
-    destination.mkdir(parents=True, exist_ok=True)
     document = dict(result.document, language=language)
-    written = []
-    with tempfile.TemporaryDirectory(dir=destination) as staging:
-        staged = Path(staging)
-        (staged / "results.json").write_text(
-            json.dumps(document, ensure_ascii=False, indent=2, default=_json_default),
-            encoding="utf-8",
-        )
-        write_workbook(result.tables, staged / "results.xlsx")
-        (staged / "report.html").write_text(render_report(document, language), encoding="utf-8")
-        if pdf:
-            print_pdf(staged / "report.html", staged / "report.pdf")
-        for path in sorted(staged.iterdir()):
-            target = destination / path.name
-            shutil.move(str(path), target)
-            written.append(target)
+    html = render_report(document, language)
+    files: dict[str, Writer] = {
+        "results.json": lambda path: path.write_text(json_text(document), encoding="utf-8"),
+        "results.xlsx": lambda path: write_workbook(result.tables, path),
+        "report.html": lambda path: path.write_text(html, encoding="utf-8"),
+    }
+    if pdf:
+        files["report.pdf"] = lambda path: print_pdf(path.with_name("report.html"), path)
+    written = write_files(destination, files)
     stale = destination / "report.pdf"
     if not pdf and stale.exists():
-        stale.unlink()  # a PDF of an earlier run would not match these results
+        stale.unlink()
     return written
 
 
