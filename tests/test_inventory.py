@@ -369,3 +369,42 @@ def test_timezone_aware_parquet_dates(make_project: MakeProject) -> None:
     frame.to_parquet(root / "data" / "meters.parquet")
     # the whole of 2022 in China: 1,000 MWh x 0.4403
     assert inventory(root).scope2_location_tco2e == pytest.approx(440.3, rel=1e-12)
+
+
+def test_instruments_for_leased_assets_lower_category_8(make_project: MakeProject) -> None:
+    # The colocation hall (1,000 MWh, scope 3 category 8 at Guangdong's 0.4403) gets 400 MWh of
+    # GECs and 100 MWh at a supplier's 0.2 t/MWh named for it; a pooled GEC of 300 MWh goes to
+    # own operations only (hq). Category 8: 500 x 0.4403 + 100 x 0.2 = 240.15 t
+    instruments = (
+        "instrument_id,kind,vintage_year,energy_mwh,site,supplier_factor_tco2e_per_mwh\n"
+        "gec-colo,gec,2022,400,colo,\n"
+        "sup-colo,supplier_factor,2022,100,colo,0.2\n"
+        "gec-pool,gec,2022,300,,\n"
+    )
+    root = make_project(
+        GROUP_ROWS,
+        toml=EQUITY_TOML.format(approach="operational_control"),
+        files={"data/instruments.csv": instruments},
+    )
+    result = inventory(root)
+    cat8 = 500 * GUANGDONG_2022 + 100 * 0.2
+    assert result.scope3_tco2e == pytest.approx(cat8, rel=1e-12)
+    by_category = result.by_category.set_index(["scope", "category"])
+    assert by_category.at[(3, "cat8_upstream_leased_assets"), "emissions_tco2e"] == pytest.approx(
+        cat8, rel=1e-12
+    )
+    # the lines add up to the same figure, each carrying its scale (240.15 / 440.3)
+    lines = result.lines.loc[result.lines["site"] == "colo"]
+    assert float(lines["emissions_tco2e"].sum()) == pytest.approx(cat8, rel=1e-12)
+    assert set(lines["instrument_scale"].round(12)) == {round(cat8 / (1000 * GUANGDONG_2022), 12)}
+    leased = result.scope2_market.leased_by_site.set_index("site")
+    assert leased.at["colo", "contractual_mwh"] == pytest.approx(400)
+    assert leased.at["colo", "supplier_mwh"] == pytest.approx(100)
+    assert leased.at["colo", "market_tco2e"] == pytest.approx(cat8)
+    assert set(result.scope2_market.leased_allocations["instrument_id"]) == {"gec-colo", "sup-colo"}
+    # own operations: hq's 1,000 MWh less the pooled 300 at the 2022 residual factor
+    assert set(result.scope2_market.allocations["instrument_id"]) == {"gec-pool"}
+    assert result.scope2_market_tco2e == pytest.approx(700 * NATIONAL_EXCL_2022, rel=1e-12)
+    # location-based scope 2 and own green electricity are untouched
+    assert result.scope2_location_tco2e == pytest.approx(1000 * GUANGDONG_2022, rel=1e-12)
+    assert result.to_dict()["scope2_market"]["leased_by_site"][0]["site"] == "colo"

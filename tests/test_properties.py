@@ -85,7 +85,7 @@ def test_row_order_does_not_matter(rows: list[tuple], random) -> None:  # type: 
 
 instrument = st.tuples(
     st.sampled_from(["gec", "green_power_contract", "supplier_factor"]),
-    st.sampled_from([None, "a", "b", "c"]),
+    st.sampled_from([None, "a", "b", "c", "leased"]),
     st.floats(min_value=0, max_value=5000, allow_nan=False),
 )
 
@@ -94,10 +94,12 @@ instrument = st.tuples(
 @given(
     st.lists(st.floats(min_value=0, max_value=5000, allow_nan=False), min_size=3, max_size=3),
     st.lists(instrument, max_size=8),
+    st.floats(min_value=0, max_value=5000, allow_nan=False),
 )
 def test_allocation_never_exceeds_holdings_or_consumption(
     consumption: list[float],
     instruments: list[tuple[str, str | None, float]],
+    leased_mwh: float,
 ) -> None:
     sites = ["a", "b", "c"]
     use = pd.DataFrame({"site": sites, "electricity_mwh": consumption})
@@ -124,8 +126,13 @@ def test_allocation_never_exceeds_holdings_or_consumption(
             "supplier_factor_tco2e_per_mwh",
         ],
     )
-    market = calculate_market_based_scope2(use, held, 2022, 0.5856)
-    allocated = market.allocations.groupby("instrument_id")["allocated_mwh"].sum()
+    # a leased asset (scope 3 category 8) at 0.7 t/MWh: only instruments naming it go there
+    leased = pd.DataFrame(
+        {"site": ["leased"], "electricity_mwh": [leased_mwh], "location_tco2e": [leased_mwh * 0.7]}
+    )
+    market = calculate_market_based_scope2(use, held, 2022, 0.5856, leased)
+    both = pd.concat([market.allocations, market.leased_allocations], ignore_index=True)
+    allocated = both.groupby("instrument_id")["allocated_mwh"].sum()
     left = market.unallocated.groupby("instrument_id")["unallocated_mwh"].sum()
     for row_ in held.itertuples(index=False):
         got = float(allocated.get(row_.instrument_id, 0.0))
@@ -140,3 +147,12 @@ def test_allocation_never_exceeds_holdings_or_consumption(
     # market-based never below zero nor above everything at the highest factor used
     assert (market.by_site["market_tco2e"] >= -1e-9).all()
     assert market.by_site["market_tco2e"].sum() <= sum(consumption) * 0.5856 + 1e-6
+    assert "leased" not in set(market.allocations["site"])
+    assert set(market.leased_allocations["site"]) <= {"leased"}
+    assert float(market.leased_allocations["allocated_mwh"].sum()) <= leased_mwh + 1e-6
+    named = {row_.instrument_id for row_ in held.itertuples() if row_.site == "leased"}
+    assert set(market.leased_allocations["instrument_id"]) <= named
+    # category 8 after instruments: never below zero, never above its grid figure (the
+    # supplier's 0.3 is below the grid's 0.7)
+    for row_ in market.leased_by_site.itertuples(index=False):
+        assert -1e-9 <= row_.market_tco2e <= row_.location_tco2e + 1e-6

@@ -51,6 +51,10 @@ enabled = {contracts}
 enabled = {gec}
 [roadmap.levers.low_gwp_refrigerant]
 enabled = false
+[roadmap.levers.fleet_electrification]
+enabled = false
+[roadmap.levers.backup_fuel_switch]
+enabled = false
 [roadmap.levers.offset_avoidance]
 enabled = {offsets}
 [roadmap.levers.offset_removal]
@@ -331,6 +335,21 @@ def test_leased_assets_take_green_power_in_scope_3(make_project: MakeProject) ->
     assert by_year.at[2024, "scope3_tco2e"] == pytest.approx(0, abs=1e-6)
     # the own office's green share is untouched by GECs bought for the colocation hall
     assert by_year.at[2024, "green_share"] == pytest.approx(0, abs=1e-9)
+    # GECs the inventory year already had for the hall (it reports category 8 at 300 MWh) are
+    # not carried into the baseline: the plan decides each year's purchases
+    gecs = "instrument_id,kind,vintage_year,energy_mwh,site\ngec-colo,gec,2022,200,colo\n"
+    bought = make_project(
+        rows,
+        toml=toml,
+        files={"data/prices.csv": PRICES, "data/instruments.csv": gecs},
+        name="bought",
+    )
+    project = tanlu.load_project(bought)
+    assert tanlu.calculate_inventory(project, 2022).scope3_tco2e == pytest.approx(
+        300 * 0.558, rel=1e-3
+    )
+    again = calculate_roadmap(project).by_year.set_index("year")
+    assert again.at[2023, "scope3_tco2e"] == pytest.approx(500 * 0.558, rel=1e-3)
 
 
 def test_custom_lever(make_project: MakeProject) -> None:
@@ -338,7 +357,7 @@ def test_custom_lever(make_project: MakeProject) -> None:
     # on scopes 1 and 2 from 2022 with only this lever and GECs disabled: diesel 100 t a year
     diesel = "office,2022-01-01,2022-12-31,diesel_mobile,37.3,t\n"
     custom = (
-        "\n[roadmap.custom_levers.fleet_electrification]\nscope = 1\n"
+        "\n[roadmap.custom_levers.biodiesel_blend]\nscope = 1\n"
         'categories = ["mobile_combustion"]\nreduction_share_max = 0.5\n'
         'cost_cny_per_tco2e = 200\nsource = "test figures"\n'
     )
@@ -357,11 +376,11 @@ def test_custom_lever(make_project: MakeProject) -> None:
     by_year = result.by_year.set_index("year")
     base = by_year.at[2023, "scope1_tco2e"] / 0.9  # 10% cut in 2023
     # 10% of the base cut in 2023 and 20% in 2024, each tonne at 200 CNY
-    assert lever(result, "fleet_electrification", 2023) == pytest.approx(0.1 * base)
-    assert lever(result, "fleet_electrification", 2024) == pytest.approx(0.2 * base)
+    assert lever(result, "biodiesel_blend", 2023) == pytest.approx(0.1 * base)
+    assert lever(result, "biodiesel_blend", 2024) == pytest.approx(0.2 * base)
     assert result.objective_cny == pytest.approx(200 * 0.3 * base)
     used = result.parameters.set_index(["lever", "parameter"])
-    assert used.at[("fleet_electrification", "cost_cny_per_tco2e"), "source"] == "test figures"
+    assert used.at[("biodiesel_blend", "cost_cny_per_tco2e"), "source"] == "test figures"
 
 
 def test_macc_by_hand(make_project: MakeProject) -> None:
@@ -531,4 +550,165 @@ def test_duplicate_scopes_and_reserved_lever_names(
     toml = toy_toml()
     root = make_project(ACTIVITIES, toml=toml + "\n" + extra, files={"data/prices.csv": PRICES})
     with pytest.raises(tanlu.ProjectError, match=message):
+        calculate_roadmap(tanlu.load_project(root))
+
+
+# Fleet figures chosen to be checked by hand: 30 L and 90 kWh per 100 km (3 kWh per litre
+# replaced), 50,000 km a vehicle a year (15,000 L), a premium of 300,000 CNY over 10 years at a
+# 0% discount rate (30,000 CNY a vehicle a year = 2 CNY a litre) and diesel at 7 CNY/L.
+FLEET = """
+[roadmap.levers.fleet_electrification]
+diesel_l_per_100km = 30
+electricity_kwh_per_100km = 90
+annual_km_per_vehicle = 50000
+capex_premium_cny_per_vehicle = 300000
+lifetime_years = 10
+diesel_price_cny_per_l = 7
+"""
+SCOPE1_NEUTRAL_2024 = '[[targets]]\nkind = "carbon_neutral"\nscopes = [1]\nyear = 2024\n'
+
+
+def fleet_project(make_project: MakeProject, diesel: str, targets: str, extra: str = "") -> str:
+    toml = toy_toml(targets=targets, efficiency=False, gec=False)
+    toml = toml.replace("[roadmap.levers.fleet_electrification]\nenabled = false\n", "")
+    return make_project(
+        ACTIVITIES + diesel, toml=toml + FLEET + extra, files={"data/prices.csv": PRICES}
+    )
+
+
+def test_fleet_electrification_by_hand(make_project: MakeProject) -> None:
+    from tanlu.roadmap.macc import bottom_up_macc
+    from tanlu.roadmap.plan import roadmap_problem
+
+    # 30,000 L of diesel a year in the office's shuttle vans, scope 1 carbon neutral by 2024 and
+    # no offsets: the only scope 1 lever is to electrify the whole fleet
+    root = fleet_project(
+        make_project, "office,2022-01-01,2022-12-31,diesel_mobile,30000,L\n", SCOPE1_NEUTRAL_2024
+    )
+    result = calculate_roadmap(tanlu.load_project(root))
+    check_invariants(result)
+    by_year = result.by_year.set_index("year")
+    # scope 1: 30 m3 x 0.8299 t/m3 (DESNZ density) x 3.0959 tCO2/t (China guideline factor); the
+    # diesel's well-to-tank emissions (scope 3 category 3) are left in the plan
+    diesel_tco2e = 30 * 0.8299 * 3.0959
+    # 30,000 L / 15,000 L a vehicle = 2 vehicles; they pay for themselves (2 - 7 CNY a litre plus
+    # 3 kWh x 0.6 CNY = 1.8 CNY of charging), so both years at once
+    for year in (2023, 2024):
+        assert lever(result, "fleet_electrification", year) == pytest.approx(2)
+        assert by_year.at[year, "scope1_tco2e"] == pytest.approx(0, abs=1e-6)
+        # the chargers' 90 MWh are bought from the grid: market-based scope 2 rises
+        assert by_year.at[year, "scope2_market_tco2e"] == pytest.approx(1090 * RESIDUAL)
+        # own cost: 30,000 L x (2 - 7) = -150,000; charging 90 MWh x 600 = 54,000
+        assert lever(result, "fleet_electrification", year, "cost_cny") == pytest.approx(-150_000)
+        assert by_year.at[year, "net_cost_cny"] == pytest.approx(-150_000 + 54_000)
+        assert lever(result, "fleet_electrification", year, "abatement_tco2e") == pytest.approx(
+            diesel_tco2e - 90 * RESIDUAL
+        )
+    assert result.objective_cny == pytest.approx(2 * (-150_000 + 54_000))
+    # bottom-up MACC: the same year's net cost over its net abatement
+    curve = bottom_up_macc(roadmap_problem(tanlu.load_project(root))).set_index("lever")
+    assert curve.at["fleet_electrification", "abatement_tco2e"] == pytest.approx(
+        diesel_tco2e - 90 * RESIDUAL
+    )
+    assert curve.at["fleet_electrification", "cost_cny_per_tco2e"] == pytest.approx(
+        -96_000 / (diesel_tco2e - 90 * RESIDUAL)
+    )
+
+
+def test_fleet_chargers_need_green_power_too(make_project: MakeProject) -> None:
+    # 100% green electricity by 2024 with GECs: they cover the chargers' 90 MWh as well
+    root = fleet_project(
+        make_project,
+        "office,2022-01-01,2022-12-31,diesel_mobile,30000,L\n",
+        SCOPE1_NEUTRAL_2024 + '\n[[targets]]\nkind = "green_electricity"\nyear = 2024\n',
+        "\n[roadmap.levers.gec]\nenabled = true\n",
+    )
+    root_text = (root / "tanlu.toml").read_text(encoding="utf-8")
+    (root / "tanlu.toml").write_text(
+        root_text.replace("[roadmap.levers.gec]\nenabled = false\n", ""), encoding="utf-8"
+    )
+    result = calculate_roadmap(tanlu.load_project(root))
+    check_invariants(result)
+    assert lever(result, "gec", 2024) == pytest.approx(1090)
+    assert result.by_year.set_index("year").at[2024, "green_share"] == pytest.approx(1.0)
+
+
+def test_backup_fuel_switch_cuts_only_diesel(make_project: MakeProject) -> None:
+    # Scope 1: back-up diesel and a gas boiler. A 10%-a-year reduction from 2022 is met from the
+    # diesel alone, each tonne at the bundled 722 CNY; scope 1 carbon neutral is not reachable:
+    # the gas boiler is short by its own emissions
+    rows = (
+        "office,2022-01-01,2022-12-31,diesel_stationary,10000,L\n"
+        "office,2022-01-01,2022-12-31,natural_gas_stationary,10000,m3\n"
+    )
+    reduction = (
+        '[[targets]]\nkind = "absolute_reduction"\nscopes = [1]\nyear = 2024\n'
+        "annual_reduction_share = 0.1\n"
+    )
+    toml = toy_toml(targets=reduction, efficiency=False, gec=False)
+    toml = toml.replace("[roadmap.levers.backup_fuel_switch]\nenabled = false\n", "")
+    root = make_project(ACTIVITIES + rows, toml=toml, files={"data/prices.csv": PRICES})
+    result = calculate_roadmap(tanlu.load_project(root))
+    check_invariants(result)
+    # scope 1 (flat): diesel 10 m3 x 0.8299 t/m3 x 3.0959 tCO2/t + gas 10,000 m3 x 2.1622 kg/m3
+    base = 10 * 0.8299 * 3.0959 + 10_000 * 2.1622 / 1000
+    assert lever(result, "backup_fuel_switch", 2023) == pytest.approx(0.1 * base)
+    assert lever(result, "backup_fuel_switch", 2024) == pytest.approx(0.2 * base)
+    assert result.objective_cny == pytest.approx(722 * 0.3 * base)
+
+    gas_root = make_project(
+        ACTIVITIES + rows,
+        toml=toml.replace(reduction, SCOPE1_NEUTRAL_2024),
+        files={"data/prices.csv": PRICES},
+        name="gas",
+    )
+    inventory = tanlu.calculate_inventory(tanlu.load_project(gas_root), 2022)
+    lines = inventory.lines
+    gas_tco2e = float(
+        lines.loc[lines["activity"] == "natural_gas_stationary", "emissions_tco2e"].sum()
+    )
+    with pytest.raises(RoadmapInfeasible) as caught:
+        calculate_roadmap(tanlu.load_project(gas_root))
+    shortfall = caught.value.shortfalls.set_index("year")
+    assert shortfall.at[2024, "shortfall"] == pytest.approx(gas_tco2e, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            "\n[roadmap.custom_levers.hybrid_vans]\nscope = 1\n"
+            'categories = ["mobile_combustion"]\nreduction_share_max = 0.5\n'
+            'cost_cny_per_tco2e = 100\nsource = "test"\n',
+            "already cut by lever 'fleet_electrification'",
+        ),
+        (
+            "\n[roadmap.levers.fleet_electrification.x]\n",
+            "fleet_electrification.x: unknown parameter",
+        ),
+    ],
+)
+def test_fleet_lever_bad_settings(make_project: MakeProject, extra: str, message: str) -> None:
+    root = fleet_project(
+        make_project, "office,2022-01-01,2022-12-31,diesel_mobile,30000,L\n", SCOPE1_NEUTRAL_2024
+    )
+    (root / "tanlu.toml").write_text(
+        (root / "tanlu.toml").read_text(encoding="utf-8") + extra, encoding="utf-8"
+    )
+    with pytest.raises(tanlu.ProjectError, match=message):
+        calculate_roadmap(tanlu.load_project(root))
+
+
+def test_fleet_lever_needs_positive_distances(make_project: MakeProject) -> None:
+    root = fleet_project(
+        make_project, "office,2022-01-01,2022-12-31,diesel_mobile,30000,L\n", SCOPE1_NEUTRAL_2024
+    )
+    text = (root / "tanlu.toml").read_text(encoding="utf-8")
+    (root / "tanlu.toml").write_text(
+        text.replace("annual_km_per_vehicle = 50000", "annual_km_per_vehicle = 0"),
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        tanlu.ProjectError, match="annual_km_per_vehicle: 0 must be greater than zero"
+    ):
         calculate_roadmap(tanlu.load_project(root))

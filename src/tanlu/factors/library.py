@@ -397,6 +397,11 @@ def _builtin_parts() -> tuple[
     return activities, gwp, properties, cny_per_usd
 
 
+def activity_properties() -> dict[str, ActivityProperties]:
+    """The bundled density and net calorific value of each activity (fuel_properties.csv)."""
+    return dict(_builtin_parts()[2])
+
+
 @cache
 def _builtin_factors() -> pd.DataFrame:
     activities, gwp, properties, rates = _builtin_parts()

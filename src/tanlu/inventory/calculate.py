@@ -424,6 +424,8 @@ class InventoryResult:
                 "by_site": records(self.scope2_market.by_site),
                 "allocations": records(self.scope2_market.allocations),
                 "unallocated": records(self.scope2_market.unallocated),
+                "leased_by_site": records(self.scope2_market.leased_by_site),
+                "leased_allocations": records(self.scope2_market.leased_allocations),
             },
             "fallbacks": records(self.fallbacks),
             "factors_used": records(self.factors_used),
@@ -554,20 +556,6 @@ def calculate_inventory(
     lines = engine.to_pandas(lines_expr)
     con.disconnect()
 
-    in_scopes = summary.loc[~summary["outside_scopes"]]
-    by_scope = in_scopes.groupby("scope", as_index=False)["emissions_tco2e"].sum()
-    by_category = in_scopes.groupby(["scope", "category"], as_index=False)["emissions_tco2e"].sum()
-    by_gas = (
-        summary.groupby(["gas", "outside_scopes"], as_index=False)[
-            ["emissions_t", "emissions_tco2e"]
-        ]
-        .sum()
-        .sort_values(["outside_scopes", "gas"], ignore_index=True)
-    )
-    site_scope = in_scopes.groupby(["entity", "site", "scope"], as_index=False)[
-        "emissions_tco2e"
-    ].sum()
-
     sources = inputs.activities[["row_id", "source_file", "source_sheet", "source_line"]]
     lines = lines.merge(sources, on="row_id", how="left").sort_values(["row_id", "gas"])
     lines = lines.reset_index(drop=True)
@@ -597,9 +585,34 @@ def calculate_inventory(
             for f, g in zip(residual["factor_t_per_unit"], residual["gas"], strict=True)
         )
     )
-    market = calculate_market_based_scope2(
-        consumption, inputs.instruments, year, residual_tco2e_per_mwh
+    leased_lines = lines.loc[lines["activity"].isin(electricity_activities) & (lines["scope"] == 3)]
+    leased = (
+        all_electricity.loc[all_electricity["scope"] == 3]
+        .groupby("site", as_index=False)["electricity_mwh"]
+        .sum()
     )
+    leased["location_tco2e"] = leased["site"].map(
+        leased_lines.groupby("site")["emissions_tco2e"].sum()
+    )
+    market = calculate_market_based_scope2(
+        consumption, inputs.instruments, year, residual_tco2e_per_mwh, leased
+    )
+    lines, summary = _apply_leased_instruments(lines, summary, market, electricity_activities)
+
+    in_scopes = summary.loc[~summary["outside_scopes"]]
+    by_scope = in_scopes.groupby("scope", as_index=False)["emissions_tco2e"].sum()
+    by_category = in_scopes.groupby(["scope", "category"], as_index=False)["emissions_tco2e"].sum()
+    by_gas = (
+        summary.groupby(["gas", "outside_scopes"], as_index=False)[
+            ["emissions_t", "emissions_tco2e"]
+        ]
+        .sum()
+        .sort_values(["outside_scopes", "gas"], ignore_index=True)
+    )
+    site_scope = in_scopes.groupby(["entity", "site", "scope"], as_index=False)[
+        "emissions_tco2e"
+    ].sum()
+
 
     wide = (
         site_scope.pivot_table(
@@ -698,6 +711,50 @@ def calculate_inventory(
         residual_factor_id=str(residual["factor_id"].iloc[0]),
         base_year_check=base_year_check,
     )
+
+
+def _apply_leased_instruments(
+    lines: pd.DataFrame,
+    summary: pd.DataFrame,
+    market: MarketBasedScope2,
+    electricity_activities: set[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Category 8 electricity of leased assets that instruments cover, at its market figure.
+
+    Each covered site's electricity lines are scaled by market / location tCO2e (every gas
+    alike) and the summary's category 8 rows lowered by the same amount, so that the lines, the
+    summaries and ``market.leased_by_site`` agree. Lines carry the scale in
+    ``instrument_scale`` (1 where no instrument applies).
+    """
+    lines = lines.assign(instrument_scale=1.0)
+    covered = market.leased_by_site
+    if covered.empty:
+        return lines, summary
+    scale = (covered["market_tco2e"] / covered["location_tco2e"]).where(
+        covered["location_tco2e"] > 0, 1.0
+    )
+    by_site = pd.Series(scale.to_numpy(), index=covered["site"])
+    target = lines["activity"].isin(electricity_activities) & (lines["scope"] == 3)
+    target &= lines["site"].isin(by_site.index)
+    factor = lines.loc[target, "site"].map(by_site).astype("float64")
+    lines.loc[target, "instrument_scale"] = factor
+    cut = lines.loc[target, ["site", "gas", "emissions_t", "emissions_tco2e"]].copy()
+    cut["emissions_t"] *= 1.0 - factor
+    cut["emissions_tco2e"] *= 1.0 - factor
+    lines.loc[target, "emissions_t"] *= factor
+    lines.loc[target, "emissions_tco2e"] *= factor
+    delta = cut.groupby(["site", "gas"])[["emissions_t", "emissions_tco2e"]].sum()
+    summary = summary.copy()
+    rows = (
+        (summary["scope"] == 3)
+        & (summary["category"] == "cat8_upstream_leased_assets")
+        & ~summary["outside_scopes"]
+    )
+    keys = pd.MultiIndex.from_frame(summary.loc[rows, ["site", "gas"]].astype(object))
+    for column in ("emissions_t", "emissions_tco2e"):
+        lowered = delta[column].reindex(keys).fillna(0.0).to_numpy()
+        summary.loc[rows, column] = summary.loc[rows, column].to_numpy() - lowered
+    return lines, summary
 
 
 def _check_base_year(project: Project, inputs: ProjectInputs, year: int) -> BaseYearCheck:

@@ -10,7 +10,7 @@ with quality criteria and hourly matching.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -164,6 +164,18 @@ def read_instruments(
     return table, []
 
 
+LEASED_COLUMNS = [
+    "site",
+    "electricity_mwh",
+    "contractual_mwh",
+    "supplier_mwh",
+    "residual_mwh",
+    "location_tco2e",
+    "market_tco2e",
+]
+ALLOCATION_COLUMNS = ["instrument_id", "kind", "site", "allocated_mwh", "re100_eligible"]
+
+
 @dataclass(frozen=True)
 class MarketBasedScope2:
     """Market-based scope 2 for one year.
@@ -179,11 +191,26 @@ class MarketBasedScope2:
         most 15 years before the year (RE100), or missing where no commissioning date is given.
     unallocated
         ``instrument_id, kind, unallocated_mwh, reason``.
+    leased_by_site
+        Leased assets outside the boundary (scope 3 category 8) whose electricity instruments
+        name: ``site, electricity_mwh, contractual_mwh, supplier_mwh, residual_mwh,
+        location_tco2e, market_tco2e``. ``location_tco2e`` is the category 8 electricity at the
+        grid factor the inventory used; ``market_tco2e`` = residual MWh at that factor +
+        supplier MWh at the supplier's factor (docs/methods.md, "Leased assets").
+    leased_allocations
+        ``instrument_id, kind, site, allocated_mwh, re100_eligible`` for those sites: kept apart
+        from ``allocations`` so that own operations' green share never counts them.
     """
 
     by_site: pd.DataFrame
     allocations: pd.DataFrame
     unallocated: pd.DataFrame
+    leased_by_site: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=LEASED_COLUMNS)
+    )
+    leased_allocations: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=ALLOCATION_COLUMNS)
+    )
 
 
 def _allocate(
@@ -229,44 +256,19 @@ def _allocate(
     return allocations, leftovers
 
 
-def calculate_market_based_scope2(
-    consumption: pd.DataFrame,
-    instruments: pd.DataFrame,
-    year: int,
-    residual_factor_tco2e_per_mwh: float,
-) -> MarketBasedScope2:
-    """Allocate instruments and compute market-based scope 2.
+def _cover(
+    consumption: pd.DataFrame, instruments: pd.DataFrame, year: int
+) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, object]]]:
+    """Allocate zero-emission instruments, then supplier-factor ones, to sites' consumption.
 
-    Parameters
-    ----------
-    consumption
-        ``site, electricity_mwh`` [MWh], consolidated, scope 2 sites only.
-    instruments
-        From :func:`read_instruments`.
-    year
-        Only instruments of this vintage apply (the vintage criterion in its simplest form).
-    residual_factor_tco2e_per_mwh
-        Factor for electricity no instrument covers [tCO2/MWh].
+    Returns ``by_site`` (``site, electricity_mwh, contractual_mwh, supplier_mwh, residual_mwh,
+    supplier_tco2e``), the allocations (:data:`ALLOCATION_COLUMNS`) and the leftovers.
     """
     need = consumption.set_index("site")["electricity_mwh"].astype("float64").copy()
-    this_year = instruments.loc[instruments["vintage_year"] == year]
-    outside = this_year["market"] != "China"
-    unallocated: list[dict[str, object]] = [
-        {
-            "instrument_id": r.instrument_id,
-            "kind": r.kind,
-            "unallocated_mwh": r.energy_mwh,
-            "reason": f"market boundary '{r.market}' is not the sites' market (China)",
-        }
-        for r in this_year.loc[outside].itertuples(index=False)
-    ]
-    valid = this_year.loc[~outside]
-    zero = valid.loc[valid["kind"].isin(ZERO_EMISSION_KINDS)]
-    supplier = valid.loc[valid["kind"] == "supplier_factor"]
+    zero = instruments.loc[instruments["kind"].isin(ZERO_EMISSION_KINDS)]
+    supplier = instruments.loc[instruments["kind"] == "supplier_factor"]
     allocations, leftovers = _allocate(need, zero)
-    unallocated += leftovers
-    supplier_allocations, leftovers = _allocate(need, supplier)
-    unallocated += leftovers
+    supplier_allocations, more = _allocate(need, supplier)
     columns = ["instrument_id", "kind", "site", "allocated_mwh", "supplier_factor_tco2e_per_mwh"]
     allocated = pd.DataFrame(allocations + supplier_allocations, columns=columns)
     by_kind = (
@@ -294,11 +296,6 @@ def calculate_market_based_scope2(
     by_site["residual_mwh"] = (
         by_site["electricity_mwh"] - by_site["contractual_mwh"] - by_site["supplier_mwh"]
     ).clip(lower=0.0)
-    by_site["residual_factor_tco2e_per_mwh"] = residual_factor_tco2e_per_mwh
-    by_site["market_tco2e"] = (
-        by_site["residual_mwh"] * residual_factor_tco2e_per_mwh + by_site["supplier_tco2e"]
-    )
-    by_site = by_site.drop(columns="supplier_tco2e").reset_index(drop=True)
     if "commissioning_date" in instruments.columns and not allocated.empty:
         commissioned = allocated[["instrument_id"]].merge(
             instruments[["instrument_id", "commissioning_date"]], on="instrument_id", how="left"
@@ -310,10 +307,81 @@ def calculate_market_based_scope2(
     allocated["re100_eligible"] = (age_years <= RE100_MAXIMUM_AGE_YEARS).where(
         age_years.notna(), None
     )
+    return by_site.reset_index(drop=True), allocated[ALLOCATION_COLUMNS], leftovers + more
+
+
+def calculate_market_based_scope2(
+    consumption: pd.DataFrame,
+    instruments: pd.DataFrame,
+    year: int,
+    residual_factor_tco2e_per_mwh: float,
+    leased: pd.DataFrame | None = None,
+) -> MarketBasedScope2:
+    """Allocate instruments and compute market-based scope 2.
+
+    Parameters
+    ----------
+    consumption
+        ``site, electricity_mwh`` [MWh], consolidated, scope 2 sites only.
+    instruments
+        From :func:`read_instruments`.
+    year
+        Only instruments of this vintage apply (the vintage criterion in its simplest form).
+    residual_factor_tco2e_per_mwh
+        Factor for electricity no instrument covers [tCO2/MWh].
+    leased
+        ``site, electricity_mwh, location_tco2e`` of leased assets outside the boundary
+        (scope 3 category 8). Instruments that name one of these sites cover its electricity
+        (``leased_by_site``); pooled instruments (no site) go to own operations only.
+    """
+    this_year = instruments.loc[instruments["vintage_year"] == year]
+    outside = this_year["market"] != "China"
+    unallocated: list[dict[str, object]] = [
+        {
+            "instrument_id": r.instrument_id,
+            "kind": r.kind,
+            "unallocated_mwh": r.energy_mwh,
+            "reason": f"market boundary '{r.market}' is not the sites' market (China)",
+        }
+        for r in this_year.loc[outside].itertuples(index=False)
+    ]
+    valid = this_year.loc[~outside]
+    if leased is None:
+        leased = pd.DataFrame(
+            {
+                "site": pd.Series(dtype=object),
+                "electricity_mwh": pd.Series(dtype="float64"),
+                "location_tco2e": pd.Series(dtype="float64"),
+            }
+        )
+    for_leased = valid["site"].isin(set(leased["site"]))
+    by_site, allocated, leftovers = _cover(consumption, valid.loc[~for_leased], year)
+    unallocated += leftovers
+    by_site["residual_factor_tco2e_per_mwh"] = residual_factor_tco2e_per_mwh
+    by_site["market_tco2e"] = (
+        by_site["residual_mwh"] * residual_factor_tco2e_per_mwh + by_site["supplier_tco2e"]
+    )
+    leased_by_site, leased_allocated, leftovers = _cover(
+        leased[["site", "electricity_mwh"]], valid.loc[for_leased], year
+    )
+    unallocated += leftovers
+    leased_by_site["location_tco2e"] = leased_by_site["site"].map(
+        leased.set_index("site")["location_tco2e"]
+    )
+    # the category 8 factor the inventory used (the site's grid), for what no instrument covers
+    factor = (leased_by_site["location_tco2e"] / leased_by_site["electricity_mwh"]).where(
+        leased_by_site["electricity_mwh"] > 0, 0.0
+    )
+    leased_by_site["market_tco2e"] = (
+        leased_by_site["residual_mwh"] * factor + leased_by_site["supplier_tco2e"]
+    )
+    covered = leased_by_site["contractual_mwh"] + leased_by_site["supplier_mwh"] > 0
     return MarketBasedScope2(
-        by_site=by_site,
-        allocations=allocated.drop(columns="supplier_factor_tco2e_per_mwh"),
+        by_site=by_site.drop(columns="supplier_tco2e"),
+        allocations=allocated,
         unallocated=pd.DataFrame(
             unallocated, columns=["instrument_id", "kind", "unallocated_mwh", "reason"]
         ),
+        leased_by_site=leased_by_site.loc[covered, LEASED_COLUMNS].reset_index(drop=True),
+        leased_allocations=leased_allocated,
     )

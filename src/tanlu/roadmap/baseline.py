@@ -9,18 +9,24 @@ market-based scope 2 is all residual. docs/roadmap.md ("Baseline") gives the equ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from tanlu.electricity.matching import pv_generation_mwh
+from tanlu.factors.library import activity_properties
 from tanlu.inventory.boundary import define_boundary
 from tanlu.inventory.calculate import InventoryResult
 from tanlu.project import Project, RoadmapSettings
+from tanlu.roadmap.levers import FUEL_LEVERS
 
 SCOPE2_ELECTRICITY = "purchased_electricity"
 LEASED_ASSETS = "cat8_upstream_leased_assets"
+# Fuels that levers act on one by one (fleet electrification, back-up fuel switch): their scope 1
+# emissions and litres are carried in the baseline's ``fuels`` table as well as in ``streams``.
+FUEL_ACTIVITIES = ("diesel_mobile", "diesel_stationary")
+FUEL_COLUMNS = ["site", "activity", "scope", "category", "year", "fuel_l", "emissions_tco2e"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,11 @@ class Baseline:
         emissions_tco2e``.
     base_year_tco2e
         Base-year emissions: ``scope1, scope2_location, scope2_market, scope3``.
+    fuels
+        One row per site, fuel of :data:`FUEL_ACTIVITIES` and year, scope 1 only: ``site,
+        activity, scope, category, year, fuel_l, emissions_tco2e`` [L, tCO2e]. The same
+        emissions are in ``streams`` (its category's row); this table lets a lever act on one
+        fuel of a category and know how many litres it replaces.
     """
 
     from_year: int
@@ -56,6 +67,7 @@ class Baseline:
     electricity: pd.DataFrame
     streams: pd.DataFrame
     base_year_tco2e: dict[str, float]
+    fuels: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FUEL_COLUMNS))
 
     def gross_tco2e(self, scopes: list[int], basis: str) -> pd.Series:
         """Baseline emissions of some scopes per year [tCO2e]."""
@@ -69,6 +81,21 @@ class Baseline:
         )
         used = (electricity["purchased_mwh"] * factor).groupby(electricity["year"]).sum()
         return total + used.reindex(self.years, fill_value=0)
+
+
+def reduction_rows(
+    baseline: Baseline, lever: str, scope: int, categories: tuple[str, ...]
+) -> pd.DataFrame:
+    """The stream an emission-reduction lever cuts: its fuel's rows of ``fuels`` for a fuel
+    lever (:data:`tanlu.roadmap.levers.FUEL_LEVERS`), else its categories' rows of
+    ``streams``. Columns ``site, scope, category, year, emissions_tco2e`` (site as object)."""
+    if lever in FUEL_LEVERS:
+        fuels = baseline.fuels
+        rows = fuels.loc[(fuels["activity"] == FUEL_LEVERS[lever]) & (fuels["scope"] == scope)]
+    else:
+        streams = baseline.streams
+        rows = streams.loc[(streams["scope"] == scope) & streams["category"].isin(categories)]
+    return rows.astype({"site": object})
 
 
 def _growth(project: Project, settings: RoadmapSettings) -> dict[str, float]:
@@ -168,6 +195,9 @@ def build_baseline(
         .sum()
     )
     leased_tco2e = leased_lines.groupby("site")["emissions_tco2e"].sum()
+    # the baseline buys no instruments: covered sites at the emissions before them
+    covered = inventory.scope2_market.leased_by_site.set_index("site")["location_tco2e"]
+    leased_tco2e.update(covered.astype("float64"))
     leased = set(leased_mwh.index) - set(market.index)
     sites = sorted(set(market.index) | set(pv.index) | leased)
     configured = {site.id: site for site in project.config.sites}
@@ -243,4 +273,49 @@ def build_baseline(
         if streams
         else grouped.assign(year=pd.Series(dtype=int)),
         base_year_tco2e=base,
+        fuels=_fuels(lines, growth, from_year, years),
     )
+
+
+def _fuels(
+    lines: pd.DataFrame, growth: dict[str, float], from_year: int, years: list[int]
+) -> pd.DataFrame:
+    """The baseline's ``fuels`` table: scope 1 litres and emissions of each lever fuel, grown.
+
+    Litres from the lines' canonical quantity (tonnes for diesel) and the bundled density
+    (fuel_properties.csv): litres = t / (t/m3) x 1000 L/m3.
+    """
+    fuel_lines = lines.loc[(lines["scope"] == 1) & lines["activity"].isin(FUEL_ACTIVITIES)]
+    if fuel_lines.empty or not years:
+        return pd.DataFrame(columns=FUEL_COLUMNS)
+    keys = ["site", "activity", "scope", "category"]
+    rows_once = fuel_lines.drop_duplicates("row_id")
+    tonnes = (
+        rows_once["quantity_canonical"]
+        * rows_once["share_in_year"]
+        * rows_once["consolidation_share"]
+    )
+    grouped = (
+        rows_once.assign(fuel_t=tonnes)
+        .groupby(keys, as_index=False, observed=True)["fuel_t"]
+        .sum()
+        .merge(
+            fuel_lines.groupby(keys, as_index=False, observed=True)["emissions_tco2e"].sum(),
+            on=keys,
+        )
+    )
+    properties = activity_properties()
+    density = grouped["activity"].map(
+        {activity: properties[activity].density_t_per_m3 for activity in FUEL_ACTIVITIES}
+    )
+    grouped["fuel_l"] = grouped["fuel_t"] / density.astype(float) * 1000.0
+    rate = grouped["site"].astype(object).map(growth).fillna(0.0).astype(float)
+    frames = [
+        grouped.assign(
+            year=year,
+            fuel_l=grouped["fuel_l"] * (1 + rate) ** (year - from_year),
+            emissions_tco2e=grouped["emissions_tco2e"] * (1 + rate) ** (year - from_year),
+        )
+        for year in years
+    ]
+    return pd.concat(frames, ignore_index=True)[FUEL_COLUMNS]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tanlu.electricity.procurement import capital_recovery_factor
 from tanlu.errors import ProjectError
 from tanlu.project import RoadmapSettings
 from tanlu.tables import read_csv_table
@@ -32,6 +33,15 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     ),
     "green_power_contract": ("premium_cny_per_mwh",),
     "gec": ("price_cny_per_mwh",),
+    "fleet_electrification": (
+        "diesel_l_per_100km",
+        "electricity_kwh_per_100km",
+        "capex_premium_cny_per_vehicle",
+        "lifetime_years",
+        "annual_km_per_vehicle",
+        "diesel_price_cny_per_l",
+    ),
+    "backup_fuel_switch": ("cost_cny_per_tco2e",),
     "low_gwp_refrigerant": ("cost_cny_per_tco2e",),
     "supplier_engagement": ("reduction_share_max", "cost_cny_per_tco2e"),
     "offset_avoidance": ("price_cny_per_tco2e",),
@@ -41,9 +51,18 @@ LEVERS = tuple(REQUIRED)
 EFFICIENCY_LEVERS = {"building_efficiency": "office", "pue_improvement": "data_centre"}
 # Emission-reduction levers: the (scope, categories) they cut.
 REDUCTION_LEVERS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "backup_fuel_switch": (1, ("stationary_combustion",)),
     "low_gwp_refrigerant": (1, ("fugitive",)),
     "supplier_engagement": (3, ("cat1_purchased_goods_services", "cat2_capital_goods")),
 }
+# Levers that act on one fuel only (an activity id of the factor library), not on the whole
+# category: their stream is the baseline's ``fuels`` table, not ``streams``.
+FUEL_LEVERS: dict[str, str] = {
+    "fleet_electrification": "diesel_mobile",
+    "backup_fuel_switch": "diesel_stationary",
+}
+# The stream the fleet lever takes diesel from (for the one-lever-per-stream check).
+FLEET_STREAM = (1, ("mobile_combustion",))
 # Optional parameters and the value that means "no limit" (not an assumption about the world):
 # a ramp of 1 adopts the whole potential in one year; the first year is the first planned year;
 # a reduction lever may cut its whole stream; contracts are not limited by the market.
@@ -54,6 +73,13 @@ OPTIONAL: dict[str, float | None] = {
     "max_mwh_per_year": None,
 }
 SHARE_PARAMETERS = {"saving_share", "ramp_share_per_year", "reduction_share_max"}
+# Parameters the model divides by: zero is not a value.
+POSITIVE_PARAMETERS = {
+    "baseline_pue",
+    "lifetime_years",
+    "diesel_l_per_100km",
+    "annual_km_per_vehicle",
+}
 GENERAL = "all"
 # Names the model uses for its own results (cost_electricity, cost_total): not for levers.
 RESERVED_NAMES = frozenset({"electricity", "total", GENERAL})
@@ -94,6 +120,40 @@ class LeverSet:
     def enabled(self, lever: str) -> bool:
         """Whether the lever takes part in the model."""
         return lever in self.values
+
+
+@dataclass(frozen=True)
+class FleetCoefficients:
+    """Fleet electrification per litre of diesel replaced.
+
+    Attributes
+    ----------
+    mwh_per_l
+        Electricity charged [MWh/L]: (kWh/100 km) / (L/100 km) / 1000.
+    vehicles_per_l
+        Vehicles electrified [vehicle/(L/yr)]: 1 / ((L/100 km) / 100 x km per vehicle a year).
+    cost_cny_per_l
+        The lever's own cost [CNY/L]: the vehicles' annuitised capex premium, less the diesel
+        no longer bought (the electricity is costed with the site's purchase).
+    """
+
+    mwh_per_l: float
+    vehicles_per_l: float
+    cost_cny_per_l: float
+
+
+def fleet_coefficients(params: dict[str, float], discount_rate_share: float) -> FleetCoefficients:
+    """:class:`FleetCoefficients` of the ``fleet_electrification`` lever's parameters."""
+    litres_per_km = params["diesel_l_per_100km"] / 100.0
+    vehicles_per_l = 1.0 / (litres_per_km * params["annual_km_per_vehicle"])
+    annuity = params["capex_premium_cny_per_vehicle"] * capital_recovery_factor(
+        discount_rate_share, params["lifetime_years"]
+    )
+    return FleetCoefficients(
+        mwh_per_l=params["electricity_kwh_per_100km"] / params["diesel_l_per_100km"] / 1000.0,
+        vehicles_per_l=vehicles_per_l,
+        cost_cny_per_l=annuity * vehicles_per_l - params["diesel_price_cny_per_l"],
+    )
 
 
 PARAMETER_COLUMNS = ["lever", "parameter", "value", "unit", "status", "source"]
@@ -149,6 +209,8 @@ def _number(lever: str, name: str, value: object, config: str) -> float:
         raise ProjectError(f"{where}: {value!r} is not a number")
     if value < 0:
         raise ProjectError(f"{where}: {value} is negative")
+    if value == 0 and name in POSITIVE_PARAMETERS:
+        raise ProjectError(f"{where}: {value} must be greater than zero")
     if name in SHARE_PARAMETERS and value > 1:
         raise ProjectError(f"{where}: {value} is a share and must lie in 0..1")
     return float(value)
@@ -252,7 +314,7 @@ def select_levers(settings: RoadmapSettings, config: str = "tanlu.toml") -> Leve
         )
     # two reduction levers on one stream could together cut more than all of it
     claimed: dict[tuple[int, str], str] = {}
-    for name, (scope, categories) in reductions.items():
+    for name, (scope, categories) in {"fleet_electrification": FLEET_STREAM, **reductions}.items():
         if name not in values:
             continue
         for category in categories:

@@ -26,7 +26,8 @@ import pandas as pd
 
 from tanlu.electricity.procurement import capital_recovery_factor
 from tanlu.errors import TanluError
-from tanlu.roadmap.levers import EFFICIENCY_LEVERS, saving_share
+from tanlu.roadmap.baseline import reduction_rows
+from tanlu.roadmap.levers import EFFICIENCY_LEVERS, FUEL_LEVERS, fleet_coefficients, saving_share
 from tanlu.roadmap.model import RoadmapProblem, build_roadmap_model
 from tanlu.roadmap.plan import _solve
 
@@ -129,12 +130,37 @@ def bottom_up_macc(problem: RoadmapProblem, year: int | None = None) -> pd.DataF
         spent = float((taken * cost).sum())
         rows.append({"lever": lever, "abatement_tco2e": abated, "annual_cost_cny": spent})
 
-    streams = baseline.streams.loc[baseline.streams["year"] == year]
+    if levers.enabled("fleet_electrification"):
+        # diesel cut less the chargers' grid electricity (at the site's factor and price)
+        params = levers.values["fleet_electrification"]
+        fuels = baseline.fuels
+        fleet = fuels.loc[
+            (fuels["activity"] == FUEL_LEVERS["fleet_electrification"]) & (fuels["year"] == year)
+        ]
+        fleet = fleet.groupby("site")[["fuel_l", "emissions_tco2e"]].sum().reindex(sites.index)
+        fleet_share = np.where(own, params["reduction_share_max"], 0.0)
+        litres = fleet["fuel_l"].fillna(0.0).to_numpy() * fleet_share
+        per_litre = fleet_coefficients(params, rate)
+        charged = litres * per_litre.mwh_per_l
+        abated = float(
+            (fleet["emissions_tco2e"].fillna(0.0).to_numpy() * fleet_share - charged * factor).sum()
+        )
+        if abated > 0:
+            spent = float((litres * per_litre.cost_cny_per_l + charged * price).sum())
+            rows.append(
+                {
+                    "lever": "fleet_electrification",
+                    "abatement_tco2e": abated,
+                    "annual_cost_cny": spent,
+                }
+            )
+
     for lever, (scope, categories) in levers.reductions.items():
         if not levers.enabled(lever):
             continue
         params = levers.values[lever]
-        stream = streams.loc[(streams["scope"] == scope) & streams["category"].isin(categories)]
+        stream = reduction_rows(baseline, lever, scope, categories)
+        stream = stream.loc[stream["year"] == year]
         abated = float(stream["emissions_tco2e"].sum()) * params["reduction_share_max"]
         if abated > 0:
             rows.append(

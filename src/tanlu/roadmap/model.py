@@ -30,8 +30,14 @@ import xarray as xr
 from tanlu.electricity.procurement import capital_recovery_factor
 from tanlu.errors import TanluError
 from tanlu.project import Target, TargetKind
-from tanlu.roadmap.baseline import Baseline
-from tanlu.roadmap.levers import EFFICIENCY_LEVERS, LeverSet, saving_share
+from tanlu.roadmap.baseline import Baseline, reduction_rows
+from tanlu.roadmap.levers import (
+    EFFICIENCY_LEVERS,
+    FUEL_LEVERS,
+    LeverSet,
+    fleet_coefficients,
+    saving_share,
+)
 
 # Price of one unit (tCO2e or MWh) of target shortfall in the objective [CNY]: about a thousand
 # times the dearest bundled lever, so that every lever and offset is used before a shortfall.
@@ -524,6 +530,38 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
         green.plus("onsite_pv", yield_mwh * own)
         electricity_cost.plus("onsite_pv", -yield_mwh * price)
 
+    # Fleet electrification: diesel vehicles replaced by electric ones charged at the site.
+    if levers.enabled("fleet_electrification"):
+        lever = "fleet_electrification"
+        params = levers.values[lever]
+        fleet = baseline.fuels.loc[baseline.fuels["activity"] == FUEL_LEVERS[lever]]
+        litres = _site_year(fleet.astype({"site": object}), "fuel_l", sites, years)
+        diesel_tco2e = _site_year(fleet.astype({"site": object}), "emissions_tco2e", sites, years)
+        # own sites with diesel vehicles (the chargers' electricity is the site's scope 2)
+        has = own * (litres.sum(YEAR) > 0).astype("float64")
+        upper = (has * params["reduction_share_max"] * _first_year_mask(params, years)).transpose(
+            "site", YEAR
+        )
+        bank.declare("site_lever", lever, upper)
+        bank.cumulative(lever, params["ramp_share_per_year"])
+        per_litre = fleet_coefficients(params, rate)
+        charged = litres * per_litre.mwh_per_l  # MWh charged per unit of adoption
+        vehicles = litres * per_litre.vehicles_per_l
+        # a negative purchase term: green power may also be bought for the chargers
+        purchase_terms.append((lever, -charged))
+        quantity, abatement, cost = lever_aggregates(lever, "vehicles")
+        quantity.plus(lever, vehicles)
+        abatement.plus(lever, diesel_tco2e - charged * factor)
+        cost.plus(lever, litres * per_litre.cost_cny_per_l)
+        scope1.plus(lever, -diesel_tco2e)
+        for aggregate, coefficient in (
+            (scope2_market, charged * residual),
+            (scope2_location, charged * location),
+            (consumption, charged),
+            (electricity_cost, charged * price),
+        ):
+            aggregate.plus(lever, coefficient)
+
     # Green power bought: contracts and unbundled certificates, within what is purchased.
     bought = []
     for lever, price_name in (
@@ -578,7 +616,7 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
         if not levers.enabled(lever):
             continue
         params = levers.values[lever]
-        rows = streams.loc[(streams["scope"] == scope) & streams["category"].isin(categories)]
+        rows = reduction_rows(baseline, lever, scope, categories)
         stream = _site_year(rows, "emissions_tco2e", owners, years, dim=STREAM_SITE)
         has = (stream.sum(YEAR) > 0).astype("float64")
         upper = (has * params["reduction_share_max"] * _first_year_mask(params, years)).transpose(

@@ -105,7 +105,11 @@ def track_progress(project: Project, plan: RoadmapResult, inputs: ProjectInputs)
                     "on_track": value <= target * (1 + TOLERANCE_SHARE) + TOLERANCE_SHARE,
                 }
             )
-        allocations = inventory.scope2_market.allocations
+        # the plan buys green power for own sites and leased assets alike
+        allocations = pd.concat(
+            [inventory.scope2_market.allocations, inventory.scope2_market.leased_allocations],
+            ignore_index=True,
+        )
         kinds = {
             "green_power_contract": ("green_power_contract", "ppa"),
             "gec": ("gec", "irec"),
