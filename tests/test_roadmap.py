@@ -712,3 +712,33 @@ def test_fleet_lever_needs_positive_distances(make_project: MakeProject) -> None
         tanlu.ProjectError, match="annual_km_per_vehicle: 0 must be greater than zero"
     ):
         calculate_roadmap(tanlu.load_project(root))
+
+
+def test_pv_commissioned_in_the_year_planned_from(make_project: MakeProject) -> None:
+    from tanlu.roadmap.baseline import existing_pv_mwh
+    from tanlu.roadmap.plan import roadmap_problem
+
+    # 100 kWp at 1 MWh/kWp commissioned on 2022-07-01: the 2022 bill (1,000 MWh) is after half a
+    # year of PV, so the office used 1,000 + that half year; from 2023 the PV gives 100 MWh a
+    # year and the purchase is 1,000 + half year - 100
+    pv = (
+        '\n[[pv_systems]]\nid = "roof"\nsite = "office"\ncapacity_kw = 100\ntilt_deg = 20\n'
+        "annual_yield_mwh_per_kw = 1.0\ncommissioned = 2022-07-01\n"
+    )
+    toml = toy_toml().replace(
+        'province = "广东"\n', 'province = "广东"\nlatitude = 23.1\nlongitude = 113.3\n'
+    )
+    toml = toml.replace("\n[roadmap]", pv + "\n[roadmap]", 1)
+    root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
+    project = tanlu.load_project(root)
+    generation = existing_pv_mwh(project, 2022).loc["office"]
+    assert generation["full_year_mwh"] == pytest.approx(100.0)
+    assert 30.0 < generation["generated_mwh"] < 70.0  # the second half of the year
+    electricity = roadmap_problem(project).baseline.electricity.set_index("year")
+    assert electricity.at[2023, "consumption_mwh"] == pytest.approx(
+        1000 + generation["generated_mwh"]
+    )
+    assert electricity.at[2023, "existing_pv_mwh"] == pytest.approx(100.0)
+    assert electricity.at[2023, "purchased_mwh"] == pytest.approx(
+        1000 + generation["generated_mwh"] - 100
+    )

@@ -122,17 +122,18 @@ def electricity_sites(inventory: InventoryResult, project: Project) -> list[str]
     return sorted(set(market["site"]) | owners | set(leased))
 
 
-def existing_pv_mwh(project: Project, year: int) -> pd.Series:
-    """A full year's generation of each site's PV systems [MWh], inside the boundary only.
+def existing_pv_mwh(project: Project, year: int) -> pd.DataFrame:
+    """Generation of each site's PV systems [MWh], inside the boundary only, by site.
 
-    Each system at its full-year output (its commissioning date is in the past for planned
-    years), at the consolidation share.
+    Columns ``full_year_mwh`` (every system at a full year's output: its commissioning date is
+    in the past for planned years) and ``generated_mwh`` (what it generated in ``year``, from
+    its commissioning hour), both at the consolidation share.
     """
     sites = project.sites.set_index("site")
     boundary = define_boundary(
         project.sites, project.config.organisation.consolidation_approach
     ).set_index("site")
-    totals: dict[str, float] = {}
+    totals: dict[str, list[float]] = {}
     for system in project.config.pv_systems:
         if boundary.at[system.site, "boundary"] != "included":
             continue
@@ -140,8 +141,16 @@ def existing_pv_mwh(project: Project, year: int) -> pd.Series:
         site = sites.loc[system.site]
         generation = pv_generation_mwh(full_year, site["latitude"], site["longitude"], year)
         share = float(boundary.at[system.site, "consolidation_share"])
-        totals[system.site] = totals.get(system.site, 0.0) + float(np.sum(generation)) * share
-    return pd.Series(totals, dtype="float64")
+        if system.commissioned is not None and pd.Timestamp(system.commissioned).year >= year:
+            generated = pv_generation_mwh(system, site["latitude"], site["longitude"], year)
+        else:
+            generated = generation
+        total = totals.setdefault(system.site, [0.0, 0.0])
+        total[0] += float(np.sum(generation)) * share
+        total[1] += float(np.sum(generated)) * share
+    return pd.DataFrame.from_dict(
+        totals, orient="index", columns=["full_year_mwh", "generated_mwh"], dtype="float64"
+    )
 
 
 def build_baseline(
@@ -151,7 +160,7 @@ def build_baseline(
     base_inventory: InventoryResult,
     end_year: int,
     grid_price_cny_per_mwh: dict[str, float],
-    existing_pv: pd.Series | None = None,
+    existing_pv: pd.DataFrame | None = None,
 ) -> Baseline:
     """Project ``inventory`` (the year planned from) to ``end_year``.
 
@@ -168,7 +177,7 @@ def build_baseline(
     grid_price_cny_per_mwh
         Price of grid electricity at each site in ``from_year`` [CNY/MWh].
     existing_pv
-        :func:`existing_pv_mwh` of the project, computed when omitted.
+        :func:`existing_pv_mwh` of the project in ``from_year``, computed when omitted.
     """
     from_year = inventory.year
     years = list(range(from_year + 1, end_year + 1))
@@ -205,12 +214,12 @@ def build_baseline(
     for site in sites:
         scope = 3 if site in leased else 2
         purchased0 = float(market["electricity_mwh"].get(site, 0.0))
-        pv_mwh = float(pv.get(site, 0.0))
+        pv_mwh = float(pv["full_year_mwh"].get(site, 0.0))
         if scope == 3:
             purchased0 = float(leased_mwh[site])
-        # own PV commissioned during the year planned from counted in full: consumption is the
-        # year's purchase plus a full year of PV
-        consumption0 = purchased0 + pv_mwh
+        # consumption in the year planned from: its purchase plus what its PV generated then
+        # (from the commissioning hour); planned years get a full year of that PV
+        consumption0 = purchased0 + float(pv["generated_mwh"].get(site, 0.0))
         location0 = float(location.get(site, 0.0)) / purchased0 if purchased0 else 0.0
         residual0 = float(market["residual_factor_tco2e_per_mwh"].get(site, 0.0))
         if scope == 3:

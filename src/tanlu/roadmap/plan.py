@@ -356,7 +356,8 @@ class PlanningData:
     grid_price_cny_per_mwh, price_rows
         Grid price per site in ``from_year`` and the price-table rows used.
     existing_pv_mwh
-        A full year's generation of each site's PV systems [MWh].
+        Each site's PV generation [MWh]: ``full_year_mwh`` and ``generated_mwh`` in
+        ``from_year`` (:func:`tanlu.roadmap.baseline.existing_pv_mwh`).
     """
 
     from_year: int
@@ -364,7 +365,7 @@ class PlanningData:
     base_inventory: InventoryResult
     grid_price_cny_per_mwh: dict[str, float]
     price_rows: pd.DataFrame
-    existing_pv_mwh: pd.Series
+    existing_pv_mwh: pd.DataFrame
 
 
 def planning_data(
