@@ -70,6 +70,10 @@ class ProjectInputs:
     pv_hourly: pd.DataFrame = field(default_factory=empty_hourly_table)
 
 
+# Scope 3 category of a leased asset's scope 1 and 2 emissions (boundary rules).
+LEASED_ASSETS = "cat8_upstream_leased_assets"
+
+
 def project_years(project: Project) -> list[int]:
     """Base year and reporting years, sorted."""
     organisation = project.config.organisation
@@ -585,9 +589,12 @@ def calculate_inventory(
             for f, g in zip(residual["factor_t_per_unit"], residual["gas"], strict=True)
         )
     )
-    leased_lines = lines.loc[lines["activity"].isin(electricity_activities) & (lines["scope"] == 3)]
+    # leased assets outside the boundary: their electricity is category 8 (and never scope 2)
+    in_cat8 = (lines["scope"] == 3) & (lines["category"] == LEASED_ASSETS)
+    in_cat8 &= ~lines["site"].isin(set(consumption["site"]))
+    leased_lines = lines.loc[lines["activity"].isin(electricity_activities) & in_cat8]
     leased = (
-        all_electricity.loc[all_electricity["scope"] == 3]
+        all_electricity.loc[all_electricity["row_id"].isin(set(leased_lines["row_id"]))]
         .groupby("site", as_index=False)["electricity_mwh"]
         .sum()
     )
@@ -612,7 +619,6 @@ def calculate_inventory(
     site_scope = in_scopes.groupby(["entity", "site", "scope"], as_index=False)[
         "emissions_tco2e"
     ].sum()
-
 
     wide = (
         site_scope.pivot_table(
@@ -735,7 +741,7 @@ def _apply_leased_instruments(
     )
     by_site = pd.Series(scale.to_numpy(), index=covered["site"])
     target = lines["activity"].isin(electricity_activities) & (lines["scope"] == 3)
-    target &= lines["site"].isin(by_site.index)
+    target &= (lines["category"] == LEASED_ASSETS) & lines["site"].isin(by_site.index)
     factor = lines.loc[target, "site"].map(by_site).astype("float64")
     lines.loc[target, "instrument_scale"] = factor
     cut = lines.loc[target, ["site", "gas", "emissions_t", "emissions_tco2e"]].copy()
@@ -747,7 +753,7 @@ def _apply_leased_instruments(
     summary = summary.copy()
     rows = (
         (summary["scope"] == 3)
-        & (summary["category"] == "cat8_upstream_leased_assets")
+        & (summary["category"] == LEASED_ASSETS)
         & ~summary["outside_scopes"]
     )
     keys = pd.MultiIndex.from_frame(summary.loc[rows, ["site", "gas"]].astype(object))
