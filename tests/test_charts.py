@@ -19,6 +19,7 @@ from tanlu.report.charts import (
     macc_chart,
     nice_ticks,
     stacked_bar_chart,
+    step_chart,
     wedge_chart,
 )
 
@@ -359,3 +360,32 @@ def test_any_non_negative_wedges_round_trip(data: tuple[list[str], dict[str, lis
     polygons = list(root.iter(f"{SVG}polygon"))
     assert {p.get("data-series"): floats(p.get("data-values")) for p in polygons} == wedges
     assert series_values(root, "circle") == {"baseline": baseline, "net": net}
+
+
+def test_step_chart_by_hand() -> None:
+    svg = step_chart(
+        "s",
+        "Steps",
+        {"model": [(100.0, 50.0), (300.0, 50.0), (500.0, 400.0)], "bottom-up": [(100.0, -200.0)]},
+        "tCO2e",
+        "CNY/tCO2e",
+    )
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    points = [
+        (c.get("data-series"), float(c.get("data-x", "")), float(c.get("data-value", "")))
+        for c in root.iter(f"{ns}circle")
+    ]
+    assert points == [
+        ("model", 100, 50),
+        ("model", 300, 50),
+        ("model", 500, 400),
+        ("bottom-up", 100, -200),
+    ]
+    # x: 0..500 t over 552 px from 72 px (1.104 px/t); y: -200..400 over 240 px from 28 px
+    # (0.4 px per CNY/t, 400 at the top): 50 -> 28 + 350 x 0.4 = 168 px, 400 -> 28 px
+    [model] = [p for p in root.iter(f"{ns}path") if p.get("data-series") == "model"]
+    assert model.get("d") == "M 72 168 L 182.4 168 L 182.4 168 L 403.2 168 L 403.2 28 L 624 28"
+    with pytest.raises(ValueError, match="ascending"):
+        step_chart("s", "t", {"x": [(2.0, 1.0), (1.0, 1.0)]}, "t", "CNY/t")
+    assert "no data" in step_chart("s", "t", {"x": []}, "t", "CNY/t")

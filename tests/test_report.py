@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -15,10 +16,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import tanlu
 from tanlu.cli import app
 from tanlu.report.html import resolve
-from tanlu.report.text import Language, format_tonnes
-from tanlu.report.write import chromium_command
+from tanlu.report.run import count_steps, run_project
+from tanlu.report.text import LANGUAGES, Language, format_tonnes
+from tanlu.report.write import chromium_command, write_run
 
 from .conftest import MakeProject
 from .test_roadmap import ACTIVITIES, PRICES, toy_toml
@@ -94,9 +97,36 @@ def check_report(folder: Path) -> Figures:
     return parser
 
 
-def toy_project(make_project: MakeProject) -> Path:
-    toml = toy_toml()
-    return make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
+# Two named scenarios of the toy project: certificates at 50 CNY/MWh instead of 5.59, and no
+# certificates at all (then nothing makes scope 2 carbon neutral: the scenario is infeasible).
+SCENARIOS = """\
+[roadmap.scenarios.costly_certificates]
+levers = { gec = { price_cny_per_mwh = 50 } }
+
+[roadmap.scenarios.no_certificates]
+levers = { gec = { enabled = false } }
+
+"""
+
+
+def toy_project(make_project: MakeProject, **kwargs: Any) -> Path:
+    """The one-office roadmap project of tests/test_roadmap.py, with :data:`SCENARIOS`."""
+    toml = toy_toml().replace(
+        "[roadmap.levers.building_efficiency]",
+        SCENARIOS + "[roadmap.levers.building_efficiency]",
+        1,
+    )
+    return make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES}, **kwargs)
+
+
+def run_toy(make_project: MakeProject, out: Path, lang: str = "en") -> dict[str, Any]:
+    """``tanlu run`` of the toy project without the PDF; its results.json."""
+    root = toy_project(make_project)
+    args = ["run", str(root), "--out", str(out), "--lang", lang, "--no-pdf"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    document: dict[str, Any] = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return document
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -109,7 +139,11 @@ def test_every_figure_is_the_json(make_project: MakeProject, tmp_path: Path, lan
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.json", "results.xlsx"]
     parser = check_report(out)
     assert parser.lang == ("zh-CN" if lang == "zh" else "en")
-    assert {"emissions_by_scope", "green_share", "wedges", "macc"} <= set(parser.charts)
+    charts = {"emissions_by_scope", "green_share", "wedges", "macc", "macc_model", "scenarios"}
+    assert charts <= set(parser.charts)
+    # the check above covers the scenarios, the model-derived MACC and the trend year by year
+    paths = {figure["data-path"].split(".")[0] for figure in parser.figures}
+    assert {"scenarios", "macc_model", "trend", "macc", "roadmap", "inventories"} <= paths
     html = (out / "report.html").read_text(encoding="utf-8")
     assert ("碳中和路线图" in html) == (lang == "zh")
     # offline: no scripts, no external resources
@@ -123,6 +157,8 @@ def test_workbook_has_the_disclosure_tables(make_project: MakeProject, tmp_path:
     document = json.loads((out / "results.json").read_text(encoding="utf-8"))
     sheets = pd.read_excel(out / "results.xlsx", sheet_name=None)
     assert {"ghg_protocol", "climate_metrics", "roadmap_by_year", "macc"} <= set(sheets)
+    assert {"macc_model", "scenarios", "scenarios_by_year", "trend_by_scope"} <= set(sheets)
+    assert {"trend_by_site", "scenario_shortfalls", "scenario_settings"} <= set(sheets)
     ghg = sheets["ghg_protocol"]
     rows = document["disclosure"]["ghg_protocol"]
     assert len(ghg) == len(rows)
@@ -130,6 +166,172 @@ def test_workbook_has_the_disclosure_tables(make_project: MakeProject, tmp_path:
     # scope 2 market-based 2022: 1,000 MWh x 0.5856 (MEE/NBS 2022 residual factor)
     line = ghg.loc[(ghg["year"] == 2022) & (ghg["line"] == "scope2_market")]
     assert float(line["emissions_tco2e"].iloc[0]) == pytest.approx(585.6)
+
+
+# The toy plan by hand (tests/test_roadmap.py): 1,000 MWh a year at 600 CNY/MWh, no discounting;
+# building efficiency saves 16% (160 MWh at a levelised 354.79 CNY/MWh) from 2023, and 840 MWh
+# of certificates at 5.59 CNY/MWh make scope 2 carbon neutral in 2024.
+YEARLY_COST_CNY = 840 * 600 + 160 * 354.79
+
+
+def test_scenarios_side_by_side(make_project: MakeProject, tmp_path: Path) -> None:
+    document = run_toy(make_project, tmp_path / "en")
+    rows = {row["scenario"]: row for row in document["scenarios"]["summary"]}
+    assert list(rows) == ["default", "costly_certificates", "no_certificates"]
+    base, costly, none = rows["default"], rows["costly_certificates"], rows["no_certificates"]
+    # the base row is the base roadmap's
+    roadmap = document["roadmap"]
+    assert base["total_discounted_cost_cny"] == roadmap["total_discounted_cost_cny"]
+    assert base["net_discounted_cost_cny"] == roadmap["net_discounted_cost_cny"]
+    assert base["last_year_gross_tco2e"] == roadmap["by_year"][-1]["gross_tco2e"]
+    assert base["last_year_green_share"] == roadmap["by_year"][-1]["green_share"]
+    # by hand: two years of grid electricity and efficiency, and the certificates of 2024
+    assert base["total_discounted_cost_cny"] == pytest.approx(2 * YEARLY_COST_CNY + 840 * 5.59)
+    assert base["last_year_cost_cny"] == pytest.approx(YEARLY_COST_CNY + 840 * 5.59)
+    assert costly["total_discounted_cost_cny"] == pytest.approx(2 * YEARLY_COST_CNY + 840 * 50)
+    assert costly["last_year_cost_cny"] == pytest.approx(YEARLY_COST_CNY + 840 * 50)
+    # net cost: beyond the baseline's bill of 1,000 MWh x 600 a year
+    assert costly["net_discounted_cost_cny"] == pytest.approx(
+        2 * YEARLY_COST_CNY + 840 * 50 - 2 * 1000 * 600
+    )
+    for row in (base, costly):
+        assert row["feasible"] and row["last_year"] == 2024
+        assert row["last_year_gross_tco2e"] == pytest.approx(0, abs=1e-6)
+        assert row["last_year_net_tco2e"] == pytest.approx(
+            row["last_year_gross_tco2e"] - row["last_year_offsets_tco2e"]
+        )
+        assert row["plan_offsets_tco2e"] == pytest.approx(0, abs=1e-6)
+        assert row["last_year_green_share"] == pytest.approx(1.0)
+    # no certificates: efficiency alone leaves 840 MWh x 0.5856 = 491.904 tCO2e in 2024
+    assert not none["feasible"] and none["total_discounted_cost_cny"] is None
+    assert "short by 492 tCO2e" in none["message"]
+    [short] = document["scenarios"]["shortfalls"]
+    assert short["scenario"] == "no_certificates" and short["year"] == 2024
+    assert short["shortfall"] == pytest.approx(840 * 0.5856)
+    settings = document["scenarios"]["settings"]
+    assert [(r["scenario"], r["setting"], r["value"]) for r in settings] == [
+        ("costly_certificates", "levers.gec.price_cny_per_mwh", 50),
+        ("no_certificates", "levers.gec.enabled", False),
+    ]
+    # trajectories of the feasible plans only
+    assert {r["scenario"] for r in document["scenarios"]["by_year"]} == {
+        "default",
+        "costly_certificates",
+    }
+
+
+@pytest.mark.parametrize(
+    ("lang", "words", "target"),
+    [
+        ("en", "cannot meet every target", "carbon neutral in scopes 2 by 2024, 2024"),
+        ("zh", "仍无法实现全部目标", "2024年前范围2碳中和，2024"),
+    ],
+)
+def test_infeasible_scenario_shows_its_shortfall(
+    make_project: MakeProject, tmp_path: Path, lang: str, words: str, target: str
+) -> None:
+    run_toy(make_project, tmp_path, lang)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    shortfall = re.search(r'<p class="shortfall">(.*?)</ul>', html, re.DOTALL)
+    assert shortfall is not None
+    text = re.sub(r"<[^>]+>", "", shortfall.group(1))
+    assert "no_certificates" in text and words in text
+    assert target in text
+    assert "492" in text  # 491.904 tCO2e, shown to the tonne
+    assert 'data-path="scenarios.shortfalls.0.shortfall"' in shortfall.group(1)
+
+
+def test_bad_scenario_writes_nothing(make_project: MakeProject, tmp_path: Path) -> None:
+    bad = "[roadmap.scenarios.bad]\ndiscount_rate_share = 5\n\n"
+    toml = toy_toml().replace(
+        "[roadmap.levers.building_efficiency]", bad + "[roadmap.levers.building_efficiency]", 1
+    )
+    root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(root), "--out", str(out), "--no-pdf"])
+    assert result.exit_code == 1
+    assert "roadmap.scenarios.bad: discount_rate_share" in result.output
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_model_macc_in_report(make_project: MakeProject, tmp_path: Path) -> None:
+    document = run_toy(make_project, tmp_path)
+    rows = document["macc_model"]
+    # cuts of 10%, 20%, ... 90%, 95% and 100% of 2024's baseline, 585.6 tCO2e: all reachable
+    assert [r["reduction_share"] for r in rows] == [
+        0.1,
+        0.2,
+        0.3,
+        0.4,
+        0.5,
+        0.6,
+        0.7,
+        0.8,
+        0.9,
+        0.95,
+        1.0,
+    ]
+    assert rows[1]["cap_tco2e"] == pytest.approx(585.6 * 0.8)
+    # efficiency (16%, 93.696 t) saves money and is taken anyway: a 10% cap does not bind;
+    # every further tonne is a certificate, 5.59 CNY/MWh / 0.5856 tCO2e/MWh = 9.5458 CNY/t
+    assert rows[0]["marginal_cost_cny_per_tco2e"] == pytest.approx(0, abs=1e-6)
+    assert rows[0]["abatement_tco2e"] == pytest.approx(160 * 0.5856)
+    for row in rows[1:]:
+        assert row["marginal_cost_cny_per_tco2e"] == pytest.approx(5.59 / 0.5856)
+        assert row["abatement_tco2e"] == pytest.approx(585.6 * row["reduction_share"])
+    marginal = [r["marginal_cost_cny_per_tco2e"] for r in rows]
+    assert marginal == sorted(marginal)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'data-chart="macc_model"' in html
+    assert html.count('data-path="macc_model.') == 4 * len(rows)
+
+
+def test_inventory_trend_every_year(make_project: MakeProject, tmp_path: Path) -> None:
+    # no targets (no roadmap); base year 2022 and 2023: 1,000 then 1,100 MWh
+    toml = toy_toml(targets="").replace(
+        "reporting_years = [2022]", "reporting_years = [2022, 2023]"
+    )
+    activities = ACTIVITIES + "office,2023-01-01,2023-12-31,electricity,1100,MWh\n"
+    root = make_project(activities, toml=toml, files={"data/prices.csv": PRICES})
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(root), "--out", str(out), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    document = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    by_scope = document["trend"]["by_scope"]
+    assert [r["year"] for r in by_scope] == [2022, 2023]
+    # market-based: 1,000 MWh x 0.5856 (2022) and 1,100 MWh x 0.6096 (2023), MEE/NBS residual
+    assert by_scope[0]["total_market_tco2e"] == pytest.approx(585.6)
+    assert by_scope[1]["total_market_tco2e"] == pytest.approx(1100 * 0.6096)
+    assert by_scope[0]["total_market_change_share"] == pytest.approx(0.0)
+    assert by_scope[1]["total_market_change_share"] == pytest.approx(1100 * 0.6096 / 585.6 - 1)
+    for row in by_scope:
+        totals = document["inventories"][str(row["year"])]["totals"]
+        assert row["scope2_location_tco2e"] == totals["scope2_location_tco2e"]
+    by_site = document["trend"]["by_site"]
+    assert [(r["site"], r["year"]) for r in by_site] == [("office", 2022), ("office", 2023)]
+    assert by_site[1]["total_market_tco2e"] == pytest.approx(1100 * 0.6096)
+    sheets = pd.read_excel(out / "results.xlsx", sheet_name=["trend_by_scope", "trend_by_site"])
+    assert sheets["trend_by_scope"]["year"].tolist() == [2022, 2023]
+    assert len(sheets["trend_by_site"]) == 2
+    # one table row per year in the report, every figure the JSON's
+    parser = check_report(out)
+    for index in range(2):
+        assert any(
+            f["data-path"] == f"trend.by_scope.{index}.total_market_tco2e" for f in parser.figures
+        )
+        assert any(
+            f["data-path"] == f"trend.by_site.{index}.total_market_tco2e" for f in parser.figures
+        )
+    assert document["scenarios"] is None and document["macc_model"] == []
+
+
+def test_progress_steps_are_counted(make_project: MakeProject) -> None:
+    # the toy project: one year (inventory, green electricity), validation, then the roadmap,
+    # its two MACCs and its two scenarios: 2 + 1 + 3 + 2 = 8 steps
+    project = tanlu.load_project(toy_project(make_project))
+    told: list[str] = []
+    run_project(project, step=told.append)
+    assert len(told) == count_steps(project, validate=True) == 8
 
 
 def test_bad_input_writes_nothing(make_project: MakeProject, tmp_path: Path) -> None:
@@ -173,13 +375,16 @@ def test_bad_language(make_project: MakeProject, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def example_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The example's report in both languages, PDF included (as `make demo` makes them)."""
+    """The example's report in both languages, PDF included (as `make demo` makes them).
+
+    The results are computed once and written in each language, as `tanlu run` does for one
+    (the command itself is tested on the toy project above).
+    """
+    result = run_project(tanlu.load_project(EXAMPLE))
     folders = {}
-    for lang in ("en", "zh"):
+    for lang in LANGUAGES:
         out = tmp_path_factory.mktemp(f"example_{lang}")
-        args = ["run", str(EXAMPLE), "--out", str(out), "--lang", lang]
-        result = CliRunner().invoke(app, args)
-        assert result.exit_code == 0, result.output
+        write_run(result, out, lang)
         folders[lang] = out
     return folders
 
@@ -203,6 +408,17 @@ def test_example_report(example_reports: dict[str, Path], lang: str) -> None:
     assert "uncertainty" in parser.charts
     assert document["progress"]["plan_from_year"] == 2021
     assert [row["year"] for row in document["progress"]["summary"]] == [2022]
+    # every reporting year in the trend; the example's two named scenarios beside the base plan
+    assert [row["year"] for row in document["trend"]["by_scope"]] == [2021, 2022]
+    assert {row["year"] for row in document["trend"]["by_site"]} == {2021, 2022}
+    scenarios = [row["scenario"] for row in document["scenarios"]["summary"]]
+    assert scenarios == ["default", "slow_growth", "greening_grid"]
+    assert "scenarios" in parser.charts and "macc_model" in parser.charts
+    # the model-derived MACC: marginal costs never fall as the cut deepens (the LP's value is
+    # convex in the cap)
+    marginal = [row["marginal_cost_cny_per_tco2e"] for row in document["macc_model"]]
+    assert len(marginal) >= 5
+    assert all(later >= earlier - 1e-6 for earlier, later in itertools.pairwise(marginal))
 
 
 def chromium(*arguments: str) -> subprocess.CompletedProcess[str]:
@@ -239,7 +455,7 @@ def test_report_loads_in_chromium(example_reports: dict[str, Path], lang: str) -
     finally:
         probe.unlink()
     count = re.search(r'data-charts="(\d+)/(\d+)"', measured.stdout)
-    assert count is not None and count.group(1) == count.group(2) == "5"
+    assert count is not None and count.group(1) == count.group(2) == "7"
     # the screenshot in the README comes from here (TANLU_UPDATE_SCREENSHOT=1 to refresh it)
     target = (
         Path(__file__).resolve().parents[1] / "docs" / "images" / f"report-{lang}.png"
@@ -280,3 +496,68 @@ def test_pdf_pages_and_text(example_reports: dict[str, Path], lang: str, tmp_pat
     for key in ("scope1_tco2e", "scope2_market_tco2e", "scope3_tco2e", "total_market_tco2e"):
         assert format_tonnes(totals[key], language) in text
     assert ("碳中和路线图" in text) == (lang == "zh")
+
+
+def test_names_in_both_languages() -> None:
+    from tanlu.factors.library import SCOPE_CATEGORIES
+    from tanlu.project import Target, TargetKind
+    from tanlu.report.text import (
+        CATEGORY_NAMES,
+        LEVER_NAMES,
+        category_name,
+        lever_name,
+        metric_name,
+        target_name,
+    )
+    from tanlu.roadmap.levers import LEVERS
+    from tanlu.roadmap.model import target_label
+
+    # every bundled lever and every category has a name in each language
+    assert set(LEVER_NAMES) == set(LEVERS)
+    assert set(CATEGORY_NAMES) == {
+        c for categories in SCOPE_CATEGORIES.values() for c in categories
+    }
+    assert lever_name("gec", "zh") == "绿证（GEC）"
+    assert lever_name("my_custom_lever", "zh") == "my_custom_lever"  # custom levers keep their id
+    assert category_name("cat6_business_travel", "zh") == "类别6 商务差旅"
+    # targets and target metrics: no English words left in Chinese
+    targets = [
+        Target(kind=TargetKind.CARBON_NEUTRAL, year=2030, scopes=[1, 2, 3]),
+        Target(kind=TargetKind.NET_ZERO, year=2050, scopes=[1, 2]),
+        Target(kind=TargetKind.ABSOLUTE_REDUCTION, year=2030, scopes=[1, 2]),
+        Target(kind=TargetKind.GREEN_ELECTRICITY, year=2030, share=1.0),
+    ]
+    names = [target_name(target_label(t), "zh") for t in targets]
+    assert names == [
+        "2030年前范围1、2、3碳中和",
+        "2050年前范围1、2净零排放",
+        "2030年前范围1、2排放按目标路径绝对减排",
+        "2030年前绿色电力占比达到100%",
+    ]
+    assert target_name(target_label(targets[0]), "en") == "carbon neutral in scopes 1, 2, 3 by 2030"
+    assert (
+        metric_name("target_0.carbon_neutral.scopes_1+2+3", "zh")
+        == "目标1（范围1、2、3）：碳中和（净排放）"
+    )
+    assert metric_name("target_1.green_electricity", "en") == "Target 2: green electricity share"
+    assert metric_name("gross_scope1_tco2e", "zh") == "范围一排放总量"
+
+
+def test_chinese_report_names_levers_and_categories_in_chinese(
+    example_reports: dict[str, Path],
+) -> None:
+    from tanlu.report.text import CATEGORY_NAMES, LEVER_NAMES
+
+    page = (example_reports["zh"] / "report.html").read_text(encoding="utf-8")
+    # configuration identifiers (class "id": factor ids, setting paths) are shown as written
+    page = re.sub(r'<td class="id">.*?</td>', " ", page)
+    visible = re.sub(
+        r"<[^>]+>", " ", re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", page, flags=re.S)
+    )
+    for identifier in [*LEVER_NAMES, *CATEGORY_NAMES]:
+        assert identifier not in visible, identifier
+    assert "车队电动化" in visible and "类别1 外购商品和服务" in visible
+    assert "carbon neutral in scopes" not in visible
+    assert "深圳总部大楼" in visible and "hq_shenzhen" not in visible  # sites by their Chinese name
+    assert "柴油（移动源，车辆）" in visible and "diesel_mobile" not in visible  # activities too
+    assert "excluding_market_traded_non_fossil" not in visible

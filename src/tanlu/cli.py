@@ -23,10 +23,10 @@ from tanlu.electricity.site_procurement import procure_for_site
 from tanlu.errors import InputError, ProjectError, TanluError
 from tanlu.factors import load_factor_library, lookup_factor
 from tanlu.inventory import InventoryResult, calculate_inventory, load_inputs
-from tanlu.inventory.calculate import ProjectInputs, load_project_library, project_years
+from tanlu.inventory.calculate import ProjectInputs, load_project_library
 from tanlu.output import Writer, json_text, write_files
 from tanlu.project import Project, load_project
-from tanlu.report.run import run_project
+from tanlu.report.run import count_steps, run_project
 from tanlu.report.text import LANGUAGES, Language
 from tanlu.report.write import write_run
 from tanlu.roadmap import RoadmapInfeasible
@@ -718,8 +718,7 @@ def run(
         with progress:
             task = progress.add_task("reading and checking the input files", total=None)
             inputs = load_inputs(project)
-            steps = 2 * len(project_years(project)) + (2 if project.config.targets else 0) + 1
-            progress.update(task, total=steps, completed=0)
+            progress.update(task, total=count_steps(project), completed=0)
 
             def step(name: str) -> None:
                 progress.update(task, description=name, advance=1)

@@ -11,6 +11,8 @@ the HTML, can get the plotted values back:
 
 - ``rect`` and ``circle``: ``data-series``, ``data-x`` and ``data-value`` (MACC bars also
   ``data-width``);
+- ``circle`` of a step chart: ``data-series``, ``data-x`` (the step's right end) and
+  ``data-value``;
 - ``polygon`` (wedges, bands): ``data-series``, ``data-x`` and comma-separated values per x
   (``data-values``; bands ``data-low`` and ``data-high``).
 
@@ -23,6 +25,7 @@ includes 0, bars grow from the zero line. Empty input gives a small chart that s
 from __future__ import annotations
 
 import html
+import itertools
 import math
 import re
 import unicodedata
@@ -37,6 +40,7 @@ __all__ = [
     "macc_chart",
     "nice_ticks",
     "stacked_bar_chart",
+    "step_chart",
     "wedge_chart",
 ]
 
@@ -655,3 +659,86 @@ def band_chart(
     legend = [(band_label, PALETTE[1], "box"), (mid_label, PALETTE[4], "line")]
     desc = f"{title} [{unit}]: {band_label}, {mid_label}"
     return _finish(name, title, desc, parts, legend, _PLOT_BOTTOM_PX + 32)
+
+
+def step_chart(
+    name: str,
+    title: str,
+    series: Mapping[str, Sequence[tuple[float, float]]],
+    unit_x: str,
+    unit_y: str,
+    format_number: Callable[[float], str] = _format_default,
+    empty_text: str = "no data",
+) -> str:
+    """Step curves over a numeric x axis, e.g. marginal abatement cost against abatement.
+
+    Each series is a list of points ``(x, y)`` with ``x`` ascending; the curve stands at ``y``
+    from the previous point's ``x`` (0 for the first) to the point's own ``x``, so that a
+    marginal cost holds up to the abatement it was measured at.
+
+    Parameters
+    ----------
+    name, title
+        ``data-chart`` and ``<title>``.
+    series
+        Series name -> its points ``(x, y)``: x [``unit_x``, e.g. tCO2e], >= 0 and ascending;
+        y [``unit_y``, e.g. CNY/tCO2e].
+    unit_x, unit_y
+        Units of the x and y axes.
+    format_number
+        Formats tick values on both axes.
+    empty_text
+        Shown when no series has a point.
+
+    Returns
+    -------
+    str
+        The SVG; each point a ``circle`` with ``data-series``, ``data-x`` (its x) and
+        ``data-value`` (its y); each series a ``path`` with ``data-series``.
+    """
+    curves = {
+        label: (
+            _check([x for x, _ in points], len(points), f"{label} ({unit_x})"),
+            _check([y for _, y in points], len(points), f"{label} ({unit_y})"),
+        )
+        for label, points in series.items()
+        if points
+    }
+    if not curves:
+        return _empty(name, title, empty_text)
+    for label, (xs, _) in curves.items():
+        if xs[0] < 0 or any(b < a for a, b in itertools.pairwise(xs)):
+            raise ValueError(f"{label}: x must be >= 0 and ascending [{unit_x}], got {xs!r}")
+    x_high = max(xs[-1] for xs, _ in curves.values())
+    x, x_axis = _axis(0.0, x_high, unit_x, format_number, horizontal=True)
+    y, parts = _axis(*_extent(v for _, ys in curves.values() for v in ys), unit_y, format_number)
+    parts += x_axis
+    legend = []
+    for k, (label, (xs, ys)) in enumerate(curves.items()):
+        colour = PALETTE[k % len(PALETTE)]
+        steps: list[str] = []
+        start = 0.0
+        for right, value in zip(xs, ys, strict=True):
+            steps.append(f"{'M' if not steps else 'L'} {_px(x(start))} {_px(y(value))}")
+            steps.append(f"L {_px(x(right))} {_px(y(value))}")
+            start = right
+        stroke: Attrs = {"stroke": colour, "stroke-width": 2.0, "fill": "none"}
+        curve: Attrs = {"class": "step", "data-series": label, "d": " ".join(steps), **stroke}
+        parts.append(_el("path", curve))
+        for right, value in zip(xs, ys, strict=True):
+            mark: Attrs = {
+                "data-series": label,
+                "data-x": repr(right),
+                "data-value": repr(value),
+            }
+            tip = _esc(f"{label}: {format_number(right)} {unit_x}, {format_number(value)} {unit_y}")
+            parts.append(
+                _el(
+                    "circle",
+                    {"cx": x(right), "cy": y(value), "r": 3.0, "fill": colour, **mark},
+                    f"<title>{tip}</title>",
+                )
+            )
+        legend.append((label, colour, "line"))
+    desc = f"{title} [{unit_x}; {unit_y}]: {', '.join(curves)}"
+    return _finish(name, title, desc, parts, legend, _PLOT_BOTTOM_PX + 44)

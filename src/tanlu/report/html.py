@@ -15,7 +15,19 @@ from markupsafe import Markup, escape
 
 from tanlu.errors import TanluError
 from tanlu.report import charts
-from tanlu.report.text import Language, format_number, format_share, format_tonnes, label
+from tanlu.report.scenarios import BASE_SCENARIO
+from tanlu.report.text import (
+    Language,
+    category_name,
+    format_number,
+    format_share,
+    format_tonnes,
+    label,
+    lever_name,
+    metric_name,
+    target_name,
+    unit_name,
+)
 
 SECTIONS = [
     ("summary", "summary"),
@@ -30,6 +42,9 @@ SECTIONS = [
     ("disclosure", "disclosure"),
     ("quality", "quality"),
 ]
+
+# Scenarios per table beside the base plan: four columns of figures fit an A4 page.
+SCENARIOS_PER_TABLE = 3
 
 
 def resolve(document: dict[str, Any], path: str) -> Any:
@@ -86,6 +101,14 @@ def render_report(document: dict[str, Any], language: Language) -> str:
         if language == "zh" and organisation["name_zh"]
         else organisation["name"]
     )
+    site_names = {
+        row["site"]: (row["name_zh"] if language == "zh" and row["name_zh"] else row["name"])
+        for row in document.get("sites", [])
+    }
+    activity_names = {
+        row["activity"]: row["name_zh"] if language == "zh" else row["name_en"]
+        for row in document.get("activities", [])
+    }
     roadmap = document["roadmap"]
     final_levers = []
     if roadmap:
@@ -95,15 +118,17 @@ def render_report(document: dict[str, Any], language: Language) -> str:
             for index, row in enumerate(roadmap["by_lever"])
             if row["year"] == final_year
         ]
-    first = document["years"][0]
-    site_index: dict[str, dict[int, int]] = {}
-    for year in (first, last):
-        for index, row in enumerate(document["inventories"][str(year)]["by_site"]):
-            site_index.setdefault(str(row["site"]), {})[year] = index
     return template.render(
         doc=document,
         lang=language,
         t=lambda key: label(key, language),
+        target_name=lambda name: target_name(str(name), language),
+        category_name=lambda name: category_name(str(name), language),
+        lever_name=lambda name: lever_name(str(name), language),
+        unit_name=lambda name: unit_name(str(name), language),
+        metric_name=lambda name: metric_name(str(name), language),
+        site_name=lambda site: site_names.get(str(site), str(site)),
+        activity_name=lambda activity: activity_names.get(str(activity), str(activity)),
         fig=figure,
         org_name=name,
         last=last,
@@ -112,9 +137,24 @@ def render_report(document: dict[str, Any], language: Language) -> str:
         sections=SECTIONS,
         charts=_charts(document, language),
         final_levers=final_levers,
-        first=first,
-        site_trend=sorted(site_index.items()),
+        scenario_tables=_scenario_tables(document),
+        scenario_name=lambda name: (
+            label("base_plan", language) if name == BASE_SCENARIO else str(name)
+        ),
     )
+
+
+def _scenario_tables(document: dict[str, Any]) -> list[list[int]]:
+    """The scenario comparison's tables: indices into ``scenarios.summary``, the base plan
+    first in each, then up to :data:`SCENARIOS_PER_TABLE` scenarios; none without scenarios."""
+    scenarios = document.get("scenarios")
+    if not scenarios or len(scenarios["summary"]) < 2:
+        return []
+    others = list(range(1, len(scenarios["summary"])))
+    return [
+        [0, *others[start : start + SCENARIOS_PER_TABLE]]
+        for start in range(0, len(others), SCENARIOS_PER_TABLE)
+    ]
 
 
 def _charts(document: dict[str, Any], language: Language) -> dict[str, Markup]:
@@ -152,7 +192,9 @@ def _charts(document: dict[str, Any], language: Language) -> dict[str, Markup]:
         ),
         "wedges": "",
         "macc": "",
+        "macc_model": "",
         "band": "",
+        "scenarios": "",
     }
     uncertainty = document.get("uncertainty")
     if uncertainty and uncertainty["bands"]:
@@ -174,8 +216,9 @@ def _charts(document: dict[str, Any], language: Language) -> dict[str, Markup]:
         wedges: dict[str, list[float]] = {}
         for row in roadmap["by_lever"]:
             if row["abatement_tco2e"]:
-                wedges.setdefault(row["lever"], [0.0] * len(plan_years))
-                wedges[row["lever"]][plan_years.index(row["year"])] = float(row["abatement_tco2e"])
+                name = lever_name(row["lever"], language)
+                wedges.setdefault(name, [0.0] * len(plan_years))
+                wedges[name][plan_years.index(row["year"])] = float(row["abatement_tco2e"])
         result["wedges"] = charts.wedge_chart(
             "wedges",
             label("wedges", language),
@@ -191,11 +234,56 @@ def _charts(document: dict[str, Any], language: Language) -> dict[str, Markup]:
             "macc",
             label("macc", language),
             [
-                (r["lever"], float(r["abatement_tco2e"]), float(r["cost_cny_per_tco2e"]))
+                (
+                    lever_name(r["lever"], language),
+                    float(r["abatement_tco2e"]),
+                    float(r["cost_cny_per_tco2e"]),
+                )
                 for r in document["macc"]
             ],
             "tCO2e",
             "CNY/tCO2e",
+            empty_text=empty,
+        )
+    if document.get("macc_model"):
+        curves = {
+            label("macc_model_series", language): [
+                (float(r["abatement_tco2e"]), float(r["marginal_cost_cny_per_tco2e"]))
+                for r in document["macc_model"]
+            ],
+            label("macc_bottom_up_series", language): [
+                (float(r["cumulative_tco2e"]), float(r["cost_cny_per_tco2e"]))
+                for r in document["macc"]
+            ],
+        }
+        result["macc_model"] = charts.step_chart(
+            "macc_model",
+            label("macc_model", language),
+            curves,
+            "tCO2e",
+            "CNY/tCO2e",
+            empty_text=empty,
+        )
+    scenarios = document.get("scenarios")
+    if scenarios and len(scenarios["summary"]) > 1 and roadmap:
+        plan_years = roadmap["years"]
+        trajectories: dict[str, list[float]] = {}
+        for row in scenarios["summary"]:
+            rows = [r for r in scenarios["by_year"] if r["scenario"] == row["scenario"]]
+            # a scenario planned over other years than the base plan has no line here
+            if [r["year"] for r in rows] == plan_years:
+                name = (
+                    label("base_plan", language)
+                    if row["scenario"] == BASE_SCENARIO
+                    else str(row["scenario"])
+                )
+                trajectories[name] = [float(r["gross_tco2e"]) for r in rows]
+        result["scenarios"] = charts.line_chart(
+            "scenarios",
+            label("scenario_gross", language),
+            plan_years,
+            trajectories,
+            "tCO2e",
             empty_text=empty,
         )
     return {key: Markup(value) for key, value in result.items()}

@@ -1,7 +1,8 @@
 """The main job: from a project folder to every result, as one JSON-ready document.
 
 ``run_project`` validates the inputs, computes the inventory of every base and reporting year,
-the green electricity of each (the 24/7 score for the last), the roadmap and its bottom-up MACC
+the green electricity of each (the 24/7 score for the last), the inventory trend year by year,
+the roadmap with its bottom-up and model-derived MACCs and its named scenarios side by side
 (when the project has targets), and the disclosure tables. Everything the report shows is read
 from the document it returns, so the report and ``results.json`` cannot disagree.
 """
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tanlu import __version__
@@ -24,8 +26,9 @@ from tanlu.inventory.calculate import (
     project_years,
 )
 from tanlu.project import Project, TargetKind
+from tanlu.report.scenarios import compare_scenarios
 from tanlu.roadmap.levers import read_lever_defaults
-from tanlu.roadmap.macc import bottom_up_macc
+from tanlu.roadmap.macc import bottom_up_macc, model_macc
 from tanlu.roadmap.model import RoadmapInfeasible
 from tanlu.roadmap.plan import RoadmapResult, planning_data, roadmap_problem, solve_roadmap
 from tanlu.roadmap.progress import track_progress
@@ -103,6 +106,72 @@ def ghg_inventory_table(inventories: dict[int, InventoryResult]) -> pd.DataFrame
             for key, label, value in lines
         ]
     return pd.DataFrame(rows, columns=["year", "line", "label", "emissions_tco2e", "reference"])
+
+
+TREND_SCOPE_COLUMNS = [
+    "year",
+    "scope1_tco2e",
+    "scope2_location_tco2e",
+    "scope2_market_tco2e",
+    "scope3_tco2e",
+    "total_location_tco2e",
+    "total_market_tco2e",
+    "total_market_change_share",
+]
+TREND_SITE_COLUMNS = [
+    "site",
+    "entity",
+    "year",
+    "scope1_tco2e",
+    "scope2_location_tco2e",
+    "scope2_market_tco2e",
+    "scope3_tco2e",
+    "total_market_tco2e",
+]
+
+
+def inventory_trend(
+    inventories: dict[int, InventoryResult], base_year: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The inventory year by year: scope totals per year, and each site's per year.
+
+    Returns
+    -------
+    by_scope
+        One row per year, ascending: ``year``, the scope totals and both totals [tCO2e] of
+        the year's inventory, and ``total_market_change_share`` (the market-based total ÷
+        ``base_year``'s − 1; NaN when the base year's is 0 or not among the inventories).
+    by_site
+        One row per site and year it reports, by site then year: ``site, entity, year``,
+        ``scope1_tco2e, scope2_location_tco2e, scope2_market_tco2e, scope3_tco2e`` and
+        ``total_market_tco2e`` (= scope 1 + scope 2 market-based + scope 3) [tCO2e].
+    """
+    scope_rows = []
+    site_tables = []
+    for year, result in sorted(inventories.items()):
+        totals = result.to_dict()["totals"]
+        scope_rows.append(
+            {"year": year, **{c: float(totals[c]) for c in TREND_SCOPE_COLUMNS[1:-1]}}
+        )
+        sites = result.by_site.assign(year=year)
+        sites["total_market_tco2e"] = (
+            sites["scope1_tco2e"] + sites["scope2_market_tco2e"] + sites["scope3_tco2e"]
+        )
+        site_tables.append(sites[TREND_SITE_COLUMNS])
+    by_scope = pd.DataFrame(scope_rows, columns=TREND_SCOPE_COLUMNS)
+    base = by_scope.loc[by_scope["year"] == base_year, "total_market_tco2e"]
+    base_tco2e = float(base.iloc[0]) if len(base) else 0.0
+    by_scope["total_market_change_share"] = (
+        by_scope["total_market_tco2e"] / base_tco2e - 1.0 if base_tco2e else np.nan
+    )
+    by_site = (
+        pd.concat(site_tables, ignore_index=True)
+        .sort_values(["site", "year"], kind="stable")
+        .reset_index(drop=True)
+        if site_tables
+        else pd.DataFrame(columns=TREND_SITE_COLUMNS)
+    )
+    return by_scope, by_site
 
 
 def climate_metrics_table(
@@ -190,6 +259,40 @@ def climate_metrics_table(
     return pd.DataFrame(rows, columns=["metric", "year", "value", "unit", "reference"])
 
 
+def _activity_names(
+    catalogue: pd.DataFrame, inventories: dict[int, InventoryResult]
+) -> list[dict[str, str]]:
+    """``activity, name_en, name_zh`` of every activity an inventory used, sorted by id."""
+    used: set[str] = set()
+    for result in inventories.values():
+        used |= set(result.lines["activity"].astype(str))
+        used |= set(result.factors_used["activity"].astype(str))
+    rows = catalogue.loc[catalogue["activity"].isin(used), ["activity", "name_en", "name_zh"]]
+    return [
+        {key: str(value) for key, value in row.items()}
+        for row in rows.sort_values("activity").to_dict("records")
+    ]
+
+
+def count_steps(project: Project, validate: bool = False) -> int:
+    """How many steps :func:`run_project` reports (for a progress bar's total).
+
+    ``validate``: whether it reads and checks the inputs itself (no inputs given).
+    """
+    organisation = project.config.organisation
+    steps = 2 * len(project_years(project)) + (1 if validate else 0)
+    if project.config.targets:
+        settings = project.config.roadmap
+        # roadmap, MACC, model-derived MACC, one per scenario
+        steps += 3 + len(settings.scenarios)
+        if settings.uncertainty is not None and settings.uncertainty.ranges:
+            steps += 1
+        from_year = settings.from_year or max(organisation.reporting_years)
+        if organisation.base_year < from_year:
+            steps += 1
+    return steps
+
+
 def run_project(
     project: Project, inputs: ProjectInputs | None = None, step: Step | None = None
 ) -> RunResult:
@@ -230,6 +333,8 @@ def run_project(
         green_shares[year] = float(green.totals["green_share"])
     roadmap: RoadmapResult | None = None
     macc = pd.DataFrame()
+    macc_model = pd.DataFrame()
+    scenarios: dict[str, Any] | None = None
     extra: dict[str, pd.DataFrame] = {}
     uncertainty: dict[str, Any] | None = None
     progress: dict[str, Any] | None = None
@@ -240,6 +345,14 @@ def run_project(
         roadmap = solve_roadmap(problem)
         tell("MACC")
         macc = bottom_up_macc(problem)
+        tell("model-derived MACC")
+        macc_model = model_macc(problem)
+        compared = compare_scenarios(project, data, roadmap, inputs, tell)
+        scenarios = compared.to_dict()
+        extra["scenarios"] = compared.summary
+        extra["scenarios_by_year"] = compared.by_year
+        extra["scenario_shortfalls"] = compared.shortfalls
+        extra["scenario_settings"] = compared.settings
         settings = project.config.roadmap.uncertainty
         if settings is not None and settings.ranges:
             tell("Monte Carlo")
@@ -274,6 +387,9 @@ def run_project(
                 }
                 extra["progress_summary"] = tracked.summary
                 extra["progress_by_scope"] = tracked.by_scope
+    trend_by_scope, trend_by_site = inventory_trend(
+        inventories, project.config.organisation.base_year
+    )
     ghg = ghg_inventory_table(inventories)
     metrics = climate_metrics_table(project, inventories, green_shares, roadmap)
     organisation = project.config.organisation
@@ -288,16 +404,35 @@ def run_project(
             "consolidation_approach": organisation.consolidation_approach.value,
             "gwp_set": organisation.gwp_set.value,
         },
+        "sites": [
+            {
+                "site": site.id,
+                "name": site.name,
+                "name_zh": site.name_zh,
+                "kind": site.kind,
+                "province": site.province,
+            }
+            for site in project.config.sites
+        ],
+        "activities": _activity_names(inputs.library.activities, inventories),
         "years": years,
         "inventories": {str(y): r.to_dict() for y, r in inventories.items()},
+        "trend": {"by_scope": records(trend_by_scope), "by_site": records(trend_by_site)},
         "electricity": {str(y): e for y, e in electricity.items()},
         "roadmap": roadmap.to_dict() if roadmap is not None else None,
         "macc": records(macc) if not macc.empty else [],
+        "macc_model": records(macc_model) if not macc_model.empty else [],
+        "scenarios": scenarios,
         "uncertainty": uncertainty,
         "progress": progress,
         "disclosure": {"ghg_protocol": records(ghg), "climate_metrics": records(metrics)},
     }
-    tables: dict[str, pd.DataFrame] = {"ghg_protocol": ghg, "climate_metrics": metrics}
+    tables: dict[str, pd.DataFrame] = {
+        "ghg_protocol": ghg,
+        "climate_metrics": metrics,
+        "trend_by_scope": trend_by_scope,
+        "trend_by_site": trend_by_site,
+    }
     for year, result in inventories.items():
         tables[f"by_category_{year}"] = result.by_category
         tables[f"by_site_{year}"] = result.by_site
@@ -310,5 +445,6 @@ def run_project(
         tables["roadmap_targets"] = roadmap.targets
         tables["roadmap_parameters"] = roadmap.parameters
         tables["macc"] = macc
+        tables["macc_model"] = macc_model
     tables.update(extra)
     return RunResult(document=document, tables=tables)

@@ -9,6 +9,7 @@ in English. Percentages have one decimal in both.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 Language = Literal["en", "zh"]
@@ -115,9 +116,83 @@ LABELS: dict[str, tuple[str, str]] = {
         "No reporting year after the base year yet: nothing to compare.",
         "基准年之后尚无报告年份，暂无可比较的进展。",
     ),
+    "change_from_base": ("Change from base year", "较基准年变化"),
+    "site_trend": ("Emissions by site and year", "各站点逐年排放"),
+    "named_scenarios": ("Named scenarios", "设定情景"),
+    "scenarios_text": (
+        "The base plan beside each scenario of [roadmap.scenarios] in tanlu.toml: the same "
+        "inventories, grid prices and targets, with the scenario's settings changed as listed. "
+        "Figures of the last planned year.",
+        "基准方案与 tanlu.toml 中 [roadmap.scenarios] 各情景的对比：排放清单、电价与目标相同，"
+        "仅按下表所列调整参数。数值为规划末年数据。",
+    ),
+    "no_scenarios": (
+        "No named scenarios are set ([roadmap.scenarios] in tanlu.toml).",
+        "未设定情景（tanlu.toml 中的 [roadmap.scenarios]）。",
+    ),
+    "base_plan": ("Base plan", "基准方案"),
+    "scenario": ("Scenario", "情景"),
+    "scenario_gross": ("Gross emissions by scenario", "各情景总排放"),
+    "meets_targets": ("Meets every target", "实现全部目标"),
+    "last_planned_year": ("Last planned year", "规划末年"),
+    "total_discounted_cost": ("Total cost, discounted (CNY)", "总成本（折现，元）"),
+    "net_discounted_cost_short": ("Net cost, discounted (CNY)", "净成本（折现，元）"),
+    "last_year_cost": ("Cost in the last planned year (CNY)", "规划末年成本（元）"),
+    "last_year_gross": (
+        "Gross emissions, last planned year (tCO2e)",
+        "规划末年总排放（吨二氧化碳当量）",
+    ),
+    "last_year_offsets": ("Offsets, last planned year (tCO2e)", "规划末年抵消量（吨二氧化碳当量）"),
+    "last_year_net": (
+        "Net emissions, last planned year (tCO2e)",
+        "规划末年净排放（吨二氧化碳当量）",
+    ),
+    "plan_offsets": ("Offsets over the plan (tCO2e)", "规划期抵消总量（吨二氧化碳当量）"),
+    "last_year_green": ("Green share, last planned year", "规划末年绿电占比"),
+    "changed_settings": ("Settings changed", "调整的参数"),
+    "shortfall_intro": (
+        "cannot meet every target, even with every enabled lever at its potential and offsets "
+        "at their cap:",
+        "即使所有启用的措施均达到潜力上限、抵消用至上限，仍无法实现全部目标：",
+    ),
+    "short_by": ("short by", "缺口"),
+    "monte_carlo": ("Monte Carlo", "蒙特卡洛模拟"),
+    "macc_bottom_up": ("Bottom-up MACC", "自下而上的边际减排成本曲线"),
+    "macc_model": ("Model-derived MACC", "模型推导的边际减排成本曲线"),
+    "macc_model_series": ("model-derived (marginal cost)", "模型推导（边际成本）"),
+    "macc_bottom_up_series": ("bottom-up (cost per lever)", "自下而上（各措施成本）"),
+    "macc_text": (
+        "Two curves for the last planned year. The bottom-up curve ranks the levers by their "
+        "levelised cost per tonne, net of the electricity they save, each with what it can abate "
+        "on its own. The model-derived curve caps the year's gross emissions (scopes 1–3) at a "
+        "series of cuts from the baseline and solves the roadmap for each cap, without the "
+        "targets and offsets: its marginal cost is the dual (shadow price) of the cap, what the "
+        "last tonne costs when every lever's ramp, potential and interaction and every rule "
+        "(such as the limit on certificates) count. Levers that save money are taken even "
+        "without a cap, so the model-derived curve starts above them; it ends at the deepest cut "
+        "the levers reach.",
+        "以下两条曲线均针对规划末年。自下而上的曲线按各措施的平准化单位减排成本（扣除节省的电费）"
+        "排序，宽度为该措施单独可实现的减排量。模型推导的曲线将该年总排放（范围一至三）按一系列"
+        "较基准情景的削减比例设定上限，在不计目标与抵消的情况下逐一求解路线图：边际成本即该上限"
+        "约束的对偶值（影子价格），即在计入各措施的推进速度、潜力、相互作用以及证书占比上限等规则后，"
+        "最后一吨减排的成本。能节省费用的措施即使没有上限也会被采用，因此模型推导曲线从其上方开始；"
+        "曲线止于各措施所能达到的最大削减。",
+    ),
+    "reduction_share": ("Cut from the baseline", "较基准情景削减"),
+    "cap": ("Cap on gross emissions (tCO2e)", "总排放上限（吨二氧化碳当量）"),
+    "marginal_cost": ("Marginal cost (CNY/tCO2e)", "边际成本（元/吨二氧化碳当量）"),
+    "macc_model_empty": (
+        "The levers cannot make the first cut of the model-derived curve: no curve.",
+        "各措施无法实现模型推导曲线的第一档削减，未生成曲线。",
+    ),
     "operational_control": ("operational control", "运营控制权法"),
     "financial_control": ("financial control", "财务控制权法"),
     "equity_share": ("equity share", "股权比例法"),
+    "excluding_market_traded_non_fossil": (
+        "national factor excluding market-traded non-fossil electricity (reading A)",
+        "全国电力平均排放因子（不含市场化交易的非化石能源电量，解读A）",
+    ),
+    "grid_average": ("national grid average (reading B)", "全国电力平均排放因子（解读B）"),
     "assumption_text": (
         "Every number with a unit carries its source in the tables above or in the project "
         "files; the assumptions (growth, prices, levers without a sourced default) are inputs "
@@ -134,18 +209,174 @@ def label(key: str, language: Language) -> str:
     return chinese if language == "zh" else english
 
 
+# Names of the inventory's categories (tanlu.factors.library.SCOPE_CATEGORIES), in the words of
+# the GHG Protocol Corporate and Scope 3 Standards and their usual Chinese renderings.
+CATEGORY_NAMES: dict[str, tuple[str, str]] = {
+    "stationary_combustion": ("Stationary combustion", "固定燃烧"),
+    "mobile_combustion": ("Mobile combustion", "移动燃烧"),
+    "fugitive": ("Fugitive emissions", "逸散排放"),
+    "process": ("Process emissions", "过程排放"),
+    "purchased_electricity": ("Purchased electricity", "外购电力"),
+    "purchased_heat": ("Purchased heat", "外购热力"),
+    "cat1_purchased_goods_services": ("1 Purchased goods and services", "类别1 外购商品和服务"),
+    "cat2_capital_goods": ("2 Capital goods", "类别2 资本货物"),
+    "cat3_fuel_energy_related": (
+        "3 Fuel- and energy-related activities",
+        "类别3 燃料和能源相关活动",
+    ),
+    "cat4_upstream_transport": (
+        "4 Upstream transportation and distribution",
+        "类别4 上游运输和配送",
+    ),
+    "cat5_waste": ("5 Waste generated in operations", "类别5 运营中产生的废弃物"),
+    "cat6_business_travel": ("6 Business travel", "类别6 商务差旅"),
+    "cat7_employee_commuting": ("7 Employee commuting", "类别7 员工通勤"),
+    "cat8_upstream_leased_assets": ("8 Upstream leased assets", "类别8 上游租赁资产"),
+}
+# Names of the bundled roadmap levers (tanlu.roadmap.levers.LEVERS); custom levers keep their id.
+LEVER_NAMES: dict[str, tuple[str, str]] = {
+    "building_efficiency": ("Building energy efficiency", "建筑节能改造"),
+    "pue_improvement": ("Data-centre PUE improvement", "数据中心PUE优化"),
+    "onsite_pv": ("On-site PV", "分布式光伏"),
+    "green_power_contract": ("Green-power contracts", "绿电交易"),
+    "gec": ("Green electricity certificates (GEC)", "绿证（GEC）"),
+    "fleet_electrification": ("Fleet electrification", "车队电动化"),
+    "backup_fuel_switch": ("Back-up generator fuel switch", "备用发电机燃料替代"),
+    "low_gwp_refrigerant": ("Low-GWP refrigerants", "低GWP制冷剂替代"),
+    "supplier_engagement": ("Supplier engagement", "供应商减排合作"),
+    "offset_avoidance": ("Avoidance credits", "减排类碳信用"),
+    "offset_removal": ("Removal credits", "移除类碳信用"),
+}
+# The roadmap's quantity units (RoadmapResult.by_lever.unit).
+UNIT_NAMES: dict[str, tuple[str, str]] = {
+    "MWh saved": ("MWh saved", "MWh（节约）"),
+    "kWp installed": ("kWp installed", "kWp（新增装机）"),
+    "MWh": ("MWh", "MWh"),
+    "vehicles": ("vehicles", "辆"),
+    "tCO2e cut": ("tCO2e cut", "tCO2e（减排）"),
+    "tCO2e retired": ("tCO2e retired", "tCO2e（注销）"),
+}
+# The climate-metrics table's fixed metric ids (tanlu.report.run.climate_metrics_table).
+METRIC_NAMES: dict[str, tuple[str, str]] = {
+    "gross_scope1_tco2e": ("Gross scope 1 emissions", "范围一排放总量"),
+    "gross_scope2_location_tco2e": (
+        "Gross scope 2 emissions (location-based)",
+        "范围二排放总量（基于位置）",
+    ),
+    "gross_scope2_market_tco2e": (
+        "Gross scope 2 emissions (market-based)",
+        "范围二排放总量（基于市场）",
+    ),
+    "gross_scope3_tco2e": ("Gross scope 3 emissions", "范围三排放总量"),
+    "green_electricity_share": ("Green electricity share", "绿色电力占比"),
+    "base_year": ("Base year", "基准年"),
+    "plan_meets_targets": ("Plan meets every target (1 = yes)", "路线图实现全部目标（1 = 是）"),
+}
+_TARGET_METRIC = re.compile(
+    r"target_(?P<index>\d+)\.(?P<kind>\w+?)(?:\.scopes_(?P<scopes>[\d+]+))?"
+)
+_TARGET_KINDS: dict[str, tuple[str, str]] = {
+    "carbon_neutral": ("carbon neutral (net emissions)", "碳中和（净排放）"),
+    "net_zero": ("net zero (net emissions)", "净零排放（净排放）"),
+    "green_electricity": ("green electricity share", "绿色电力占比"),
+    "absolute_reduction": (
+        "absolute reduction, share of base year a year",
+        "绝对减排（每年占基准年比例）",
+    ),
+}
+
+
+def _named(names: dict[str, tuple[str, str]], key: str, language: Language) -> str:
+    pair = names.get(key)
+    if pair is None:
+        return key
+    return pair[0] if language == "en" else pair[1]
+
+
+def category_name(category: str, language: Language) -> str:
+    """An inventory category's name (its id when unknown)."""
+    return _named(CATEGORY_NAMES, category, language)
+
+
+def lever_name(lever: str, language: Language) -> str:
+    """A bundled lever's name; a custom lever's id."""
+    return _named(LEVER_NAMES, lever, language)
+
+
+def unit_name(unit: str, language: Language) -> str:
+    """A roadmap quantity unit in the report's language."""
+    return _named(UNIT_NAMES, unit, language)
+
+
+def metric_name(metric: str, language: Language) -> str:
+    """A climate metric's name: ``target_0.carbon_neutral.scopes_1+2+3`` is ``Target 1, scopes
+    1+2+3: carbon neutral (net emissions)``."""
+    matched = _TARGET_METRIC.fullmatch(metric)
+    if matched is None:
+        return _named(METRIC_NAMES, metric, language)
+    number = int(matched["index"]) + 1
+    kind = _named(_TARGET_KINDS, matched["kind"], language)
+    scopes = matched["scopes"]
+    if language == "en":
+        return f"Target {number}" + (f", scopes {scopes}" if scopes else "") + f": {kind}"
+    return (
+        f"目标{number}" + (f"（范围{scopes.replace('+', '、')}）" if scopes else "") + f"：{kind}"
+    )
+
+
+# The target names of tanlu.roadmap.model.target_label, and their Chinese wording.
+_TARGET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"(?P<share>[\d.]+)% green electricity by (?P<year>\d{4})"),
+        "{year}年前绿色电力占比达到{share}%",
+    ),
+    (
+        re.compile(r"absolute reduction of scopes (?P<scopes>[\d, ]+) by (?P<year>\d{4})"),
+        "{year}年前范围{scopes}排放按目标路径绝对减排",
+    ),
+    (
+        re.compile(r"carbon neutral in scopes (?P<scopes>[\d, ]+) by (?P<year>\d{4})"),
+        "{year}年前范围{scopes}碳中和",
+    ),
+    (
+        re.compile(r"net zero in scopes (?P<scopes>[\d, ]+) by (?P<year>\d{4})"),
+        "{year}年前范围{scopes}净零排放",
+    ),
+)
+
+
+def target_name(name: str, language: Language) -> str:
+    """A target's name (as :func:`tanlu.roadmap.model.target_label` writes it) in the report's
+    language: ``carbon neutral in scopes 1, 2 by 2030`` is ``2030年前范围1、2碳中和``."""
+    if language == "en":
+        return name
+    for pattern, wording in _TARGET_PATTERNS:
+        matched = pattern.fullmatch(name)
+        if matched:
+            parts = matched.groupdict()
+            if "scopes" in parts:
+                parts["scopes"] = "、".join(s.strip() for s in parts["scopes"].split(","))
+            return wording.format(**parts)
+    return name
+
+
+def _unsigned_zero(value: float, decimals: int) -> float:
+    """0.0 for a value that rounds to zero (so that -1e-9 is not written ``-0``)."""
+    return 0.0 if round(value, decimals) == 0 else value
+
+
 def format_number(value: float, decimals: int = 0) -> str:
     """A number with thousands grouped by commas (both languages, as in tables)."""
-    return f"{value:,.{decimals}f}"
+    return f"{_unsigned_zero(value, decimals):,.{decimals}f}"
 
 
 def format_share(value: float) -> str:
     """A share [0..1] as a percentage with one decimal: 0.1234 -> ``12.3%``."""
-    return f"{100 * value:.1f}%"
+    return f"{_unsigned_zero(100 * value, 1):.1f}%"
 
 
 def format_tonnes(value: float, language: Language) -> str:
     """A large quantity in prose: ``4,608,592`` (en) or ``460.9万`` (zh, 10^4 units)."""
     if language == "zh" and abs(value) >= 1e4:
         return f"{value / 1e4:,.1f}万"
-    return f"{value:,.0f}"
+    return format_number(value)

@@ -212,7 +212,10 @@ def _read_plan(
             "net_tco2e": gross - avoidance - removal,
             "consumption_mwh": consumption,
             "green_mwh": green,
-            "green_share": np.divide(green, consumption, out=zeros.copy(), where=consumption > 0),
+            # a share: solver round-off may put green a hair above consumption
+            "green_share": np.clip(
+                np.divide(green, consumption, out=zeros.copy(), where=consumption > 0), 0.0, 1.0
+            ),
             "electricity_cost_cny": electricity_cost,
             "lever_cost_cny": cost - electricity_cost,
             "cost_cny": cost,
