@@ -159,6 +159,13 @@ def test_workbook_has_the_disclosure_tables(make_project: MakeProject, tmp_path:
     assert {"ghg_protocol", "climate_metrics", "roadmap_by_year", "macc"} <= set(sheets)
     assert {"macc_model", "scenarios", "scenarios_by_year", "trend_by_scope"} <= set(sheets)
     assert {"trend_by_site", "scenario_shortfalls", "scenario_settings"} <= set(sheets)
+    # the assumptions: [roadmap] settings in effect (the toy sets a discount rate of 0) and the
+    # plan's parameters with their status
+    settings = {row["setting"]: row["value"] for row in document["roadmap_settings"]}
+    assert settings["discount_rate_share"] == 0.0
+    assert settings["scope2_basis"] == "market"
+    assert not any(name.startswith("levers.") for name in settings)
+    assert sheets["roadmap_settings"]["setting"].tolist() == list(settings)
     ghg = sheets["ghg_protocol"]
     rows = document["disclosure"]["ghg_protocol"]
     assert len(ghg) == len(rows)
@@ -549,8 +556,9 @@ def test_chinese_report_names_levers_and_categories_in_chinese(
     from tanlu.report.text import CATEGORY_NAMES, LEVER_NAMES
 
     page = (example_reports["zh"] / "report.html").read_text(encoding="utf-8")
-    # configuration identifiers (class "id": factor ids, setting paths) are shown as written
-    page = re.sub(r'<td class="id">.*?</td>', " ", page)
+    # configuration identifiers (class "id": factor ids, setting paths) and sources are shown
+    # as written
+    page = re.sub(r'<td class="(id|source)">.*?</td>', " ", page, flags=re.S)
     visible = re.sub(
         r"<[^>]+>", " ", re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", page, flags=re.S)
     )
@@ -561,3 +569,5 @@ def test_chinese_report_names_levers_and_categories_in_chinese(
     assert "深圳总部大楼" in visible and "hq_shenzhen" not in visible  # sites by their Chinese name
     assert "柴油（移动源，车辆）" in visible and "diesel_mobile" not in visible  # activities too
     assert "excluding_market_traded_non_fossil" not in visible
+    # the assumptions: the roadmap's settings and every lever parameter with its status
+    assert "路线图设定（假设）" in visible and "减排措施参数及来源" in visible

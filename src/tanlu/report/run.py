@@ -26,11 +26,17 @@ from tanlu.inventory.calculate import (
     project_years,
 )
 from tanlu.project import Project, TargetKind
-from tanlu.report.scenarios import compare_scenarios
+from tanlu.report.scenarios import compare_scenarios, flatten_settings
 from tanlu.roadmap.levers import read_lever_defaults
 from tanlu.roadmap.macc import bottom_up_macc, model_macc
 from tanlu.roadmap.model import RoadmapInfeasible
-from tanlu.roadmap.plan import RoadmapResult, planning_data, roadmap_problem, solve_roadmap
+from tanlu.roadmap.plan import (
+    RoadmapResult,
+    planning_data,
+    roadmap_problem,
+    settings_dict,
+    solve_roadmap,
+)
 from tanlu.roadmap.progress import track_progress
 from tanlu.roadmap.uncertainty import monte_carlo
 from tanlu.tables import records
@@ -259,6 +265,21 @@ def climate_metrics_table(
     return pd.DataFrame(rows, columns=["metric", "year", "value", "unit", "reference"])
 
 
+def settings_table(project: Project) -> pd.DataFrame:
+    """The ``[roadmap]`` settings in effect (growth, grid factor and price trajectories, the
+    scope 2 basis, the certificate rule, ...) as ``setting, value`` rows, one per dotted path.
+
+    Lever overrides and custom levers are left out (they are the plan's ``parameters``, with
+    status ``user``), and so is ``[roadmap.uncertainty]`` (the Monte Carlo's ``ranges``).
+    """
+    rows = [
+        {"setting": path, "value": value}
+        for path, value in flatten_settings(settings_dict(project.config.roadmap))
+        if not path.startswith(("levers.", "custom_levers.", "uncertainty."))
+    ]
+    return pd.DataFrame(rows, columns=["setting", "value"])
+
+
 def _activity_names(
     catalogue: pd.DataFrame, inventories: dict[int, InventoryResult]
 ) -> list[dict[str, str]]:
@@ -387,6 +408,13 @@ def run_project(
                 }
                 extra["progress_summary"] = tracked.summary
                 extra["progress_by_scope"] = tracked.by_scope
+    roadmap_settings = (
+        settings_table(project)
+        if roadmap is not None
+        else pd.DataFrame(columns=["setting", "value"])
+    )
+    if roadmap is not None:
+        extra["roadmap_settings"] = roadmap_settings
     trend_by_scope, trend_by_site = inventory_trend(
         inventories, project.config.organisation.base_year
     )
@@ -423,6 +451,7 @@ def run_project(
         "macc": records(macc) if not macc.empty else [],
         "macc_model": records(macc_model) if not macc_model.empty else [],
         "scenarios": scenarios,
+        "roadmap_settings": records(roadmap_settings),
         "uncertainty": uncertainty,
         "progress": progress,
         "disclosure": {"ghg_protocol": records(ghg), "climate_metrics": records(metrics)},

@@ -98,6 +98,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "infeasible": ("draws that cannot meet the targets", "无法实现目标的抽样占比"),
     "band_gross": ("Gross emissions, P5–P95 and median", "总排放量：P5–P95 区间与中位数"),
     "setting": ("Setting", "参数"),
+    "settings_in_effect": ("Roadmap settings in effect", "路线图设定（假设）"),
+    "lever_parameters": ("Lever parameters and their sources", "减排措施参数及来源"),
+    "parameter": ("Parameter", "参数项"),
+    "status_note": (
+        "Status: S a published figure read in its source; S3 read only in a secondary copy; "
+        "D derived by the arithmetic in docs/levers.md; user a value of this project's "
+        "tanlu.toml.",
+        "状态：S 为在原始来源中读取的公开数值；S3 为仅在二手转载中读取；D 为按 docs/levers.md "
+        "中的算式推导；user 为本项目 tanlu.toml 中的取值。",
+    ),
     "low": ("Low", "下限"),
     "high": ("High", "上限"),
     "no_uncertainty": (
@@ -298,9 +308,16 @@ def category_name(category: str, language: Language) -> str:
     return _named(CATEGORY_NAMES, category, language)
 
 
+# The other "lever" values of the plan's parameters table.
+PARAMETER_GROUPS: dict[str, tuple[str, str]] = {
+    "all": ("Whole roadmap", "路线图整体"),
+    "electricity": ("Grid electricity", "电网电力"),
+}
+
+
 def lever_name(lever: str, language: Language) -> str:
-    """A bundled lever's name; a custom lever's id."""
-    return _named(LEVER_NAMES, lever, language)
+    """A bundled lever's name (or a parameter group's); a custom lever's id."""
+    return _named({**LEVER_NAMES, **PARAMETER_GROUPS}, lever, language)
 
 
 def unit_name(unit: str, language: Language) -> str:
