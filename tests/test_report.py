@@ -24,7 +24,7 @@ from tanlu.report.text import LANGUAGES, Language, format_tonnes
 from tanlu.report.write import chromium_command, write_run
 
 from .conftest import MakeProject
-from .test_roadmap import ACTIVITIES, PRICES, toy_toml
+from .test_roadmap import ACTIVITIES, GROWING, INTENSITY, PRICES, REVENUE, toy_toml
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "internet-company"
 
@@ -533,6 +533,13 @@ def test_names_in_both_languages() -> None:
         Target(kind=TargetKind.NET_ZERO, year=2050, scopes=[1, 2]),
         Target(kind=TargetKind.ABSOLUTE_REDUCTION, year=2030, scopes=[1, 2]),
         Target(kind=TargetKind.GREEN_ELECTRICITY, year=2030, share=1.0),
+        Target(
+            kind=TargetKind.INTENSITY_REDUCTION,
+            year=2030,
+            scopes=[1, 2],
+            denominator="revenue_cny",
+            annual_reduction_share=0.07,
+        ),
     ]
     names = [target_name(target_label(t), "zh") for t in targets]
     assert names == [
@@ -540,6 +547,7 @@ def test_names_in_both_languages() -> None:
         "2050年前范围1、2净零排放",
         "2030年前范围1、2排放按目标路径绝对减排",
         "2030年前绿色电力占比达到100%",
+        "2030年前范围1、2单位revenue_cny排放强度按目标路径下降",
     ]
     assert target_name(target_label(targets[0]), "en") == "carbon neutral in scopes 1, 2, 3 by 2030"
     assert (
@@ -548,6 +556,14 @@ def test_names_in_both_languages() -> None:
     )
     assert metric_name("target_1.green_electricity", "en") == "Target 2: green electricity share"
     assert metric_name("gross_scope1_tco2e", "zh") == "范围一排放总量"
+    assert (
+        metric_name("target_2.intensity_reduction.scopes_1+2.per_revenue_cny", "zh")
+        == "目标3（范围1、2，单位revenue_cny）：强度减排（每年占基准年强度比例）"
+    )
+    assert (
+        metric_name("intensity_total_market.per_revenue_cny", "en")
+        == "Emission intensity (total, market-based) per revenue_cny"
+    )
 
 
 def test_chinese_report_names_levers_and_categories_in_chinese(
@@ -571,3 +587,16 @@ def test_chinese_report_names_levers_and_categories_in_chinese(
     assert "excluding_market_traded_non_fossil" not in visible
     # the assumptions: the roadmap's settings and every lever parameter with its status
     assert "路线图设定（假设）" in visible and "减排措施参数及来源" in visible
+
+
+def test_intensity_in_the_climate_metrics(make_project: MakeProject) -> None:
+    toml = toy_toml(targets=INTENSITY, settings=GROWING, efficiency=False) + REVENUE
+    root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
+    document = run_project(tanlu.load_project(root)).document
+    metrics = {(r["metric"], r["year"]): r for r in document["disclosure"]["climate_metrics"]}
+    # 2022: 1,000 MWh x 0.5856 t (market-based) over 1e8 CNY of revenue
+    intensity = metrics[("intensity_total_market.per_revenue_cny", 2022)]
+    assert intensity["value"] == pytest.approx(585.6 / 1e8)
+    assert intensity["unit"] == "tCO2e/CNY"
+    target = metrics[("target_0.intensity_reduction.scopes_2.per_revenue_cny", 2024)]
+    assert target["value"] == pytest.approx(0.1) and target["unit"] == "share/yr"

@@ -742,3 +742,69 @@ def test_pv_commissioned_in_the_year_planned_from(make_project: MakeProject) -> 
     assert electricity.at[2023, "purchased_mwh"] == pytest.approx(
         1000 + generation["generated_mwh"] - 100
     )
+
+
+INTENSITY = (
+    '[[targets]]\nkind = "intensity_reduction"\nscopes = [2]\nyear = 2024\n'
+    'denominator = "revenue_cny"\nannual_reduction_share = 0.1\n'
+)
+REVENUE = '\n[output_metrics.revenue_cny]\nunit = "CNY"\nvalues = { 2022 = 1e8 }\nsource = "test"\n'
+GROWING = (
+    "discount_rate_share = 0.0\ngrowth_share_per_year = { office = 0.1 }\n"
+    "output_growth_share_per_year = { revenue_cny = 0.1 }"
+)
+
+
+def test_intensity_target_by_hand(make_project: MakeProject) -> None:
+    # Electricity and revenue both grow 10% a year; scope 2 per CNY of revenue must fall 10% of
+    # the 2022 intensity a year. Limits: 585.6 x (1 - 0.1) x 1.1 = 579.744 t in 2023 and
+    # 585.6 x (1 - 0.2) x 1.21 = 566.8608 t in 2024, against baselines of 1,100 and 1,210 MWh x
+    # 0.5856: GECs of 110 MWh (644.16 - 579.744 = 64.416 t) and 242 MWh (141.7152 t).
+    toml = toy_toml(targets=INTENSITY, settings=GROWING, efficiency=False) + REVENUE
+    root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
+    result = calculate_roadmap(tanlu.load_project(root))
+    check_invariants(result)
+    assert lever(result, "gec", 2023) == pytest.approx(110)
+    assert lever(result, "gec", 2024) == pytest.approx(242)
+    assert result.objective_cny == pytest.approx((110 + 242) * 5.59)
+    assert list(result.targets["target"].unique()) == [
+        "intensity of scopes 2 per revenue_cny by 2024"
+    ]
+    # revenue flat instead: the limit is the absolute one (GECs of 1,100 - 900 and 1,210 - 800)
+    flat = toml.replace("output_growth_share_per_year = { revenue_cny = 0.1 }", "").replace(
+        "values = { 2022 = 1e8 }", "values = { 2022 = 1e8, 2023 = 1e8, 2024 = 1e8 }"
+    )
+    again = make_project(ACTIVITIES, toml=flat, files={"data/prices.csv": PRICES}, name="flat")
+    result = calculate_roadmap(tanlu.load_project(again))
+    assert lever(result, "gec", 2023) == pytest.approx(200)
+    assert lever(result, "gec", 2024) == pytest.approx(410)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('denominator = "revenue_cny"\n', ""), "needs a denominator"),
+        (("annual_reduction_share = 0.1\n", ""), "needs annual_reduction_share"),
+        (('denominator = "revenue_cny"', 'denominator = "pflops"'), "'pflops' is not in"),
+        (("values = { 2022 = 1e8 }", "values = { 2023 = 1e8 }"), "no value for the base year"),
+        (
+            ("output_growth_share_per_year = { revenue_cny = 0.1 }", ""),
+            "output_metrics.revenue_cny has no value for 2023",
+        ),
+        (
+            (
+                "output_growth_share_per_year = { revenue_cny = 0.1 }",
+                "output_growth_share_per_year = { gdp = 0.1 }",
+            ),
+            "'gdp' is not in \\[output_metrics\\]",
+        ),
+    ],
+)
+def test_intensity_target_bad_settings(
+    make_project: MakeProject, change: tuple[str, str], message: str
+) -> None:
+    toml = toy_toml(targets=INTENSITY, settings=GROWING, efficiency=False) + REVENUE
+    assert change[0] in toml
+    root = make_project(ACTIVITIES, toml=toml.replace(*change), files={"data/prices.csv": PRICES})
+    with pytest.raises(tanlu.ProjectError, match=message):
+        calculate_roadmap(tanlu.load_project(root))

@@ -155,6 +155,7 @@ class TargetKind(StrEnum):
     CARBON_NEUTRAL = "carbon_neutral"
     NET_ZERO = "net_zero"
     ABSOLUTE_REDUCTION = "absolute_reduction"
+    INTENSITY_REDUCTION = "intensity_reduction"
     GREEN_ELECTRICITY = "green_electricity"
 
 
@@ -164,8 +165,11 @@ class Target(_Model):
     ``carbon_neutral``: gross emissions of ``scopes`` minus offsets (avoidance and removal) are
     zero from ``year`` on. ``net_zero``: the same with removals only. ``absolute_reduction``:
     emissions of ``scopes`` fall linearly from the base year by ``annual_reduction_share`` a
-    year (SBTi 1.5 degC: 4.2%) until ``year``, and stay there after. ``green_electricity``:
-    green electricity is at least ``share`` of consumption from ``year`` on.
+    year (SBTi 1.5 degC: 4.2%) until ``year``, and stay there after. ``intensity_reduction``:
+    the same for emissions per unit of the output metric ``denominator`` (revenue, computing;
+    ``[output_metrics]``), at the ``annual_reduction_share`` the target gives.
+    ``green_electricity``: green electricity is at least ``share`` of consumption from ``year``
+    on.
     """
 
     kind: TargetKind
@@ -173,15 +177,40 @@ class Target(_Model):
     scopes: list[Literal[1, 2, 3]] = [1, 2, 3]
     annual_reduction_share: Share | None = None
     share: Share = 1.0
-    # Intermediate milestones: {year: reduction share from the base year} (absolute targets) or
-    # {year: green share} (green electricity), each enforced from its year on.
+    # Intermediate milestones: {year: reduction share from the base year} (absolute and
+    # intensity targets) or {year: green share} (green electricity), each enforced from its
+    # year on.
     milestones: dict[Year, Share] = {}
+    # intensity targets: the name of an [output_metrics] entry
+    denominator: str | None = None
 
     @model_validator(mode="after")
     def _scopes_once(self) -> Target:
         if len(set(self.scopes)) != len(self.scopes):
             raise ValueError(f"scopes {self.scopes} names a scope twice")
+        if self.kind == TargetKind.INTENSITY_REDUCTION:
+            if self.denominator is None:
+                raise ValueError("an intensity_reduction target needs a denominator")
+            if self.annual_reduction_share is None:
+                raise ValueError(
+                    "an intensity_reduction target needs annual_reduction_share (no default: "
+                    "the SBTi 4.2% is for absolute targets)"
+                )
+        elif self.denominator is not None:
+            raise ValueError(f"denominator applies to intensity_reduction targets, not {self.kind}")
         return self
+
+
+class OutputMetric(_Model):
+    """An activity or economic output that intensity targets divide by (``[output_metrics.X]``).
+
+    ``values`` are the organisation's own figures by year (at least the base year); planned
+    years without a value follow the last one at ``[roadmap] output_growth_share_per_year``.
+    """
+
+    unit: str = Field(min_length=1)
+    values: dict[Year, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(min_length=1)
+    source: str = Field(min_length=1)
 
 
 class LeverSettings(_Model):
@@ -239,6 +268,8 @@ class RoadmapSettings(_Model):
     # activity growth per year by site kind, and per site (which wins) [share/yr, may be < 0]
     growth_share_per_year: dict[str, Annotated[float, Field(ge=-1, le=10)]] = {}
     site_growth_share_per_year: dict[str, Annotated[float, Field(ge=-1, le=10)]] = {}
+    # growth of each [output_metrics] entry after its last value [share/yr]
+    output_growth_share_per_year: dict[str, Annotated[float, Field(ge=-1, le=10)]] = {}
     # change of the grid emission factors per year [share/yr; -0.02 = 2% lower each year]
     grid_factor_change_share_per_year: Annotated[float, Field(ge=-1, le=1)] = 0.0
     # change of the grid electricity price per year [share/yr]
@@ -272,6 +303,7 @@ class ProjectConfig(_Model):
     batteries: list[BatterySystem] = []
     electricity: ElectricitySettings = ElectricitySettings()
     targets: list[Target] = []
+    output_metrics: dict[str, OutputMetric] = {}
     roadmap: RoadmapSettings = RoadmapSettings()
     data: DataFiles = DataFiles()
 
@@ -315,6 +347,23 @@ class ProjectConfig(_Model):
                 raise ValueError(
                     f"targets[{index}]: year {target.year} is not after the base year "
                     f"{self.organisation.base_year}"
+                )
+            if target.denominator is not None:
+                metric = self.output_metrics.get(target.denominator)
+                if metric is None:
+                    raise ValueError(
+                        f"targets[{index}]: denominator '{target.denominator}' is not in "
+                        f"[output_metrics] ({', '.join(self.output_metrics) or 'none given'})"
+                    )
+                if self.organisation.base_year not in metric.values:
+                    raise ValueError(
+                        f"output_metrics.{target.denominator}: no value for the base year "
+                        f"{self.organisation.base_year} (intensity targets start from it)"
+                    )
+        for name in self.roadmap.output_growth_share_per_year:
+            if name not in self.output_metrics:
+                raise ValueError(
+                    f"roadmap.output_growth_share_per_year: '{name}' is not in [output_metrics]"
                 )
         if self.organisation.base_year > min(self.organisation.reporting_years):
             raise ValueError("base_year is after the first reporting year")

@@ -219,12 +219,26 @@ def climate_metrics_table(
                     "reference": "CDP climate change questionnaire, energy",
                 }
             )
+    # emission intensity per unit of each output metric, in the years the project gives it
+    for output_name, output in project.config.output_metrics.items():
+        for year, result in sorted(inventories.items()):
+            if year not in output.values:
+                continue
+            rows.append(
+                {
+                    "metric": f"intensity_total_market.per_{output_name}",
+                    "year": year,
+                    "value": result.total_market_tco2e / float(output.values[year]),
+                    "unit": f"tCO2e/{output.unit}",
+                    "reference": IFRS_S2_EMISSIONS,
+                }
+            )
     for index, target in enumerate(project.config.targets):
         # the target's level: net emissions of 0 for carbon-neutral and net-zero targets, the
         # share of green electricity, or the linear reduction rate of an absolute target
         if target.kind == TargetKind.GREEN_ELECTRICITY:
             value, unit = target.share, "share"
-        elif target.kind == TargetKind.ABSOLUTE_REDUCTION:
+        elif target.kind in (TargetKind.ABSOLUTE_REDUCTION, TargetKind.INTENSITY_REDUCTION):
             rate = target.annual_reduction_share
             value, unit = (rate if rate is not None else _sbti_rate()), "share/yr"
         else:
@@ -233,6 +247,8 @@ def climate_metrics_table(
         name = f"target_{index}.{target.kind.value}"
         if target.kind != TargetKind.GREEN_ELECTRICITY:
             name += f".scopes_{scopes}"
+        if target.denominator is not None:
+            name += f".per_{target.denominator}"
         rows.append(
             {
                 "metric": name,

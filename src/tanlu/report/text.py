@@ -284,7 +284,9 @@ METRIC_NAMES: dict[str, tuple[str, str]] = {
 }
 _TARGET_METRIC = re.compile(
     r"target_(?P<index>\d+)\.(?P<kind>\w+?)(?:\.scopes_(?P<scopes>[\d+]+))?"
+    r"(?:\.per_(?P<denominator>\w+))?"
 )
+_INTENSITY_METRIC = re.compile(r"intensity_total_market\.per_(?P<denominator>\w+)")
 _TARGET_KINDS: dict[str, tuple[str, str]] = {
     "carbon_neutral": ("carbon neutral (net emissions)", "碳中和（净排放）"),
     "net_zero": ("net zero (net emissions)", "净零排放（净排放）"),
@@ -292,6 +294,10 @@ _TARGET_KINDS: dict[str, tuple[str, str]] = {
     "absolute_reduction": (
         "absolute reduction, share of base year a year",
         "绝对减排（每年占基准年比例）",
+    ),
+    "intensity_reduction": (
+        "intensity reduction, share of base-year intensity a year",
+        "强度减排（每年占基准年强度比例）",
     ),
 }
 
@@ -328,17 +334,26 @@ def unit_name(unit: str, language: Language) -> str:
 def metric_name(metric: str, language: Language) -> str:
     """A climate metric's name: ``target_0.carbon_neutral.scopes_1+2+3`` is ``Target 1, scopes
     1+2+3: carbon neutral (net emissions)``."""
+    intensity = _INTENSITY_METRIC.fullmatch(metric)
+    if intensity is not None:
+        per = intensity["denominator"]
+        if language == "en":
+            return f"Emission intensity (total, market-based) per {per}"
+        return f"单位{per}排放强度（总排放，基于市场）"
     matched = _TARGET_METRIC.fullmatch(metric)
     if matched is None:
         return _named(METRIC_NAMES, metric, language)
     number = int(matched["index"]) + 1
     kind = _named(_TARGET_KINDS, matched["kind"], language)
-    scopes = matched["scopes"]
+    scopes, per = matched["scopes"], matched["denominator"]
     if language == "en":
-        return f"Target {number}" + (f", scopes {scopes}" if scopes else "") + f": {kind}"
-    return (
-        f"目标{number}" + (f"（范围{scopes.replace('+', '、')}）" if scopes else "") + f"：{kind}"
-    )
+        where = (f", scopes {scopes}" if scopes else "") + (f", per {per}" if per else "")
+        return f"Target {number}{where}: {kind}"
+    where = ""
+    if scopes:
+        where = f"范围{scopes.replace('+', '、')}" + (f"，单位{per}" if per else "")
+        where = f"（{where}）"
+    return f"目标{number}{where}：{kind}"
 
 
 # The target names of tanlu.roadmap.model.target_label, and their Chinese wording.
@@ -350,6 +365,10 @@ _TARGET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"absolute reduction of scopes (?P<scopes>[\d, ]+) by (?P<year>\d{4})"),
         "{year}年前范围{scopes}排放按目标路径绝对减排",
+    ),
+    (
+        re.compile(r"intensity of scopes (?P<scopes>[\d, ]+) per (?P<per>\w+) by (?P<year>\d{4})"),
+        "{year}年前范围{scopes}单位{per}排放强度按目标路径下降",
     ),
     (
         re.compile(r"carbon neutral in scopes (?P<scopes>[\d, ]+) by (?P<year>\d{4})"),

@@ -86,6 +86,9 @@ class RoadmapProblem:
         ``(year, cap_tco2e)``: gross emissions of scopes 1-3 in that year at most the cap, as a
         hard constraint named ``emission_cap`` (no slack). Used by the model-derived MACC,
         whose marginal costs are this constraint's duals.
+    denominators
+        ``{output metric: {year: value}}`` for the base year and every planned year, for
+        intensity targets.
     """
 
     baseline: Baseline
@@ -95,6 +98,7 @@ class RoadmapProblem:
     scope2_basis: str = "market"
     max_certificate_share_of_green: float = 1.0
     emission_cap: tuple[int, float] | None = None
+    denominators: dict[str, dict[int, float]] = field(default_factory=dict)
 
 
 def target_label(target: Target) -> str:
@@ -104,6 +108,8 @@ def target_label(target: Target) -> str:
         return f"{100 * target.share:g}% green electricity by {target.year}"
     if target.kind == TargetKind.ABSOLUTE_REDUCTION:
         return f"absolute reduction of scopes {scopes} by {target.year}"
+    if target.kind == TargetKind.INTENSITY_REDUCTION:
+        return f"intensity of scopes {scopes} per {target.denominator} by {target.year}"
     name = "carbon neutral" if target.kind == TargetKind.CARBON_NEUTRAL else "net zero"
     return f"{name} in scopes {scopes} by {target.year}"
 
@@ -703,7 +709,7 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
             active_years = [y for y in years if y >= target.year]
             deferred.append(_rule(bank, f"target_{index}", counted, "<=", 0.0, active_years))
             unit = "tCO2e"
-        elif target.kind == TargetKind.ABSOLUTE_REDUCTION:
+        elif target.kind in (TargetKind.ABSOLUTE_REDUCTION, TargetKind.INTENSITY_REDUCTION):
             rate_used = (
                 target.annual_reduction_share
                 if target.annual_reduction_share is not None
@@ -711,6 +717,11 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
             )
             base_total = sum(base_scope[s] for s in target.scopes)
             limits = reduction_limits_tco2e(target, base_total, problem.base_year, years, rate_used)
+            if target.kind == TargetKind.INTENSITY_REDUCTION:
+                # the base-year intensity's path x the year's output: emissions may grow with it
+                output = problem.denominators[str(target.denominator)]
+                base_output = output[problem.base_year]
+                limits = limits * pd.Series({y: output[y] / base_output for y in years})
             counted = gross_of(target.scopes).plus(slack, -1.0)
             allowed = _per_year(limits.to_numpy(), years)
             deferred.append(_rule(bank, f"target_{index}", counted, "<=", allowed))

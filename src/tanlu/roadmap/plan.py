@@ -459,7 +459,49 @@ def roadmap_problem(
         base_year=organisation.base_year,
         scope2_basis=settings.scope2_basis,
         max_certificate_share_of_green=settings.max_certificate_share_of_green,
+        denominators=output_values(project, settings, [organisation.base_year, *baseline.years]),
     )
+
+
+def output_values(
+    project: Project, settings: RoadmapSettings, years: list[int]
+) -> dict[str, dict[int, float]]:
+    """Each ``[output_metrics]`` entry in ``years``: its own value where the project gives one,
+    else its last earlier value grown at ``output_growth_share_per_year`` (docs/roadmap.md,
+    "Targets").
+
+    Raises
+    ------
+    ProjectError
+        When a year has no value and the metric has no growth rate, or a growth rate names an
+        unknown metric (a scenario's settings).
+    """
+    config = project.root / "tanlu.toml"
+    metrics = project.config.output_metrics
+    for name in settings.output_growth_share_per_year:
+        if name not in metrics:
+            raise ProjectError(
+                f"{config}: roadmap.output_growth_share_per_year: '{name}' is not in "
+                "[output_metrics]"
+            )
+    values: dict[str, dict[int, float]] = {}
+    for name, metric in metrics.items():
+        growth = settings.output_growth_share_per_year.get(name)
+        series: dict[int, float] = {}
+        for year in years:
+            if year in metric.values:
+                series[year] = float(metric.values[year])
+                continue
+            earlier = [y for y in metric.values if y < year]
+            if not earlier or growth is None:
+                raise ProjectError(
+                    f"{config}: output_metrics.{name} has no value for {year}: give one in "
+                    f"values, or a growth rate in [roadmap] output_growth_share_per_year"
+                )
+            last = max(earlier)
+            series[year] = float(metric.values[last]) * (1.0 + growth) ** (year - last)
+        values[name] = series
+    return values
 
 
 def calculate_roadmap(
