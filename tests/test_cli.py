@@ -292,3 +292,12 @@ def test_factors_list_json() -> None:
     assert activities["electricity"]["scope"] == 2
     assert activities["diesel_stationary"]["canonical_unit"] == "t"
     assert activities["electricity"]["factors"] > 0
+
+
+def test_help_keeps_bracketed_words() -> None:
+    # rich markup must not swallow [roadmap.scenarios], [[sites]] or units in brackets
+    runner = CliRunner()
+    roadmap = runner.invoke(app, ["roadmap", "--help"], env={"COLUMNS": "200"}).output
+    assert "[roadmap.scenarios]" in roadmap and "[roadmap.uncertainty]" in roadmap
+    procure = runner.invoke(app, ["procure", "--help"], env={"COLUMNS": "200"}).output
+    assert "[[sites]]" in procure and "[kWp]" in procure

@@ -110,8 +110,14 @@ def check_invariants(result: RoadmapResult) -> None:
     by_year = result.by_year
     # the reported cost is the solver's objective
     assert result.net_discounted_cost_cny == pytest.approx(result.objective_cny, abs=1e-6)
-    # every target met every year it applies
+    # every target met every year it applies, and its figures say so
     assert result.targets["met"].all()
+    for row in result.targets.itertuples(index=False):
+        tolerance = 1e-6 * max(1.0, abs(row.bound))
+        if row.unit == "MWh":
+            assert row.achieved >= row.bound - tolerance
+        else:
+            assert row.achieved <= row.bound + tolerance
     # abatement of the levers = baseline - gross, and never above the baseline
     abated = result.by_lever.groupby("year")["abatement_tco2e"].sum()
     for row in by_year.itertuples(index=False):
@@ -146,6 +152,10 @@ def test_two_levers_by_hand(make_project: MakeProject) -> None:
     assert by_year.at[2024, "net_cost_cny"] == pytest.approx(160 * 354.79 - 160 * 600 + 840 * 5.59)
     assert result.objective_cny == pytest.approx(2 * (160 * 354.79 - 160 * 600) + 840 * 5.59)
     assert lever(result, "gec", 2024, "abatement_tco2e") == pytest.approx(840 * RESIDUAL)
+    # the target's row: scope 2 may count 0 t in 2024, and counts 0
+    [row] = result.targets.to_dict("records")
+    assert (row["year"], row["bound"], row["met"]) == (2024, 0.0, True)
+    assert row["achieved"] == pytest.approx(0, abs=1e-6)
 
 
 def test_discounting(make_project: MakeProject) -> None:
@@ -296,6 +306,19 @@ def test_scenario_overrides(make_project: MakeProject) -> None:
         (
             "[roadmap.levers.gec]\nwarp_factor = 3",
             "roadmap.levers.gec.warp_factor: unknown parameter",
+        ),
+        # parameters of other levers are not silently ignored
+        (
+            "[roadmap.levers.gec]\nramp_share_per_year = 0.1",
+            "roadmap.levers.gec.ramp_share_per_year: unknown parameter",
+        ),
+        (
+            "[roadmap.levers.gec]\nreduction_share_max = 0.5",
+            "roadmap.levers.gec.reduction_share_max: unknown parameter",
+        ),
+        (
+            "[roadmap.levers.gec]\nmin_mwh_per_year = 5\nmax_mwh_per_year = 4",
+            "min_mwh_per_year 5 is above max_mwh_per_year 4",
         ),
     ],
 )
@@ -770,6 +793,8 @@ def test_intensity_target_by_hand(make_project: MakeProject) -> None:
     assert list(result.targets["target"].unique()) == [
         "intensity of scopes 2 per revenue_cny by 2024"
     ]
+    bounds = result.targets.set_index("year")["bound"]
+    assert bounds[2023] == pytest.approx(579.744) and bounds[2024] == pytest.approx(566.8608)
     # revenue flat instead: the limit is the absolute one (GECs of 1,100 - 900 and 1,210 - 800)
     flat = toml.replace("output_growth_share_per_year = { revenue_cny = 0.1 }", "").replace(
         "values = { 2022 = 1e8 }", "values = { 2022 = 1e8, 2023 = 1e8, 2024 = 1e8 }"
@@ -806,5 +831,96 @@ def test_intensity_target_bad_settings(
     toml = toy_toml(targets=INTENSITY, settings=GROWING, efficiency=False) + REVENUE
     assert change[0] in toml
     root = make_project(ACTIVITIES, toml=toml.replace(*change), files={"data/prices.csv": PRICES})
+    with pytest.raises(tanlu.ProjectError, match=message):
+        calculate_roadmap(tanlu.load_project(root))
+
+
+def test_contract_floor_and_excluded_sites(make_project: MakeProject) -> None:
+    # certificates already bought for years ahead: at least 300 MWh a year although the target
+    # (carbon neutral in scope 2 by 2024, with efficiency) needs none in 2023
+    floor = "\n[roadmap.levers.gec]\nmin_mwh_per_year = 300\n"
+    toml = toy_toml().replace("[roadmap.levers.gec]\nenabled = true\n", "") + floor
+    root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
+    result = calculate_roadmap(tanlu.load_project(root))
+    check_invariants(result)
+    assert lever(result, "gec", 2023) == pytest.approx(300)
+    assert lever(result, "gec", 2024) == pytest.approx(840)  # the target needs more
+    # more than the sites buy: said plainly
+    too_much = make_project(
+        ACTIVITIES,
+        toml=toml.replace("min_mwh_per_year = 300", "min_mwh_per_year = 2000"),
+        files={"data/prices.csv": PRICES},
+        name="too_much",
+    )
+    with pytest.raises(tanlu.ProjectError, match="2,000 MWh is more than all sites buy"):
+        calculate_roadmap(tanlu.load_project(too_much))
+    # the office already retrofitted: no efficiency there, GECs for all 1,000 MWh in 2024
+    excluded = 'lever_excluded_sites = { building_efficiency = ["office"] }'
+    done = toy_toml(settings="discount_rate_share = 0.0\n" + excluded)
+    root = make_project(ACTIVITIES, toml=done, files={"data/prices.csv": PRICES}, name="done")
+    result = calculate_roadmap(tanlu.load_project(root))
+    assert lever(result, "building_efficiency", 2024) == pytest.approx(0, abs=1e-9)
+    assert lever(result, "gec", 2024) == pytest.approx(1000)
+    for bad, message in (
+        ('{ building_efficiency = ["attic"] }', "unknown site\\(s\\) attic"),
+        ('{ teleport = ["office"] }', "lever_excluded_sites.teleport: not a lever"),
+    ):
+        text = done.replace('{ building_efficiency = ["office"] }', bad)
+        root = make_project(ACTIVITIES, toml=text, files={"data/prices.csv": PRICES}, name=bad[3:8])
+        with pytest.raises(tanlu.ProjectError, match=message):
+            calculate_roadmap(tanlu.load_project(root))
+
+
+def test_milestones(make_project: MakeProject) -> None:
+    # absolute reduction of scope 2 at 4.2% a year with a milestone of 50% in 2023: 500 MWh of
+    # GECs in 2023 (the line allows 95.8%), 500 again in 2024 (the line allows 91.6%)
+    absolute = (
+        '[[targets]]\nkind = "absolute_reduction"\nscopes = [2]\nyear = 2024\n'
+        "milestones = { 2023 = 0.5 }\n"
+    )
+    root = make_project(
+        ACTIVITIES,
+        toml=toy_toml(targets=absolute, efficiency=False),
+        files={"data/prices.csv": PRICES},
+    )
+    result = calculate_roadmap(tanlu.load_project(root))
+    check_invariants(result)
+    assert lever(result, "gec", 2023) == pytest.approx(500)
+    assert lever(result, "gec", 2024) == pytest.approx(500)
+    # green electricity: 100% by 2024 and half from 2023
+    green = '[[targets]]\nkind = "green_electricity"\nyear = 2024\nmilestones = { 2023 = 0.5 }\n'
+    root = make_project(
+        ACTIVITIES,
+        toml=toy_toml(targets=green, efficiency=False),
+        files={"data/prices.csv": PRICES},
+        name="green",
+    )
+    result = calculate_roadmap(tanlu.load_project(root))
+    assert lever(result, "gec", 2023) == pytest.approx(500)
+    assert lever(result, "gec", 2024) == pytest.approx(1000)
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        (
+            NEUTRAL_SCOPE2_2024 + "milestones = { 2023 = 0.5 }\n",
+            "milestones apply to absolute_reduction, intensity_reduction and green_electricity",
+        ),
+        (
+            '[[targets]]\nkind = "green_electricity"\nyear = 2024\nmilestones = { 2026 = 0.5 }\n',
+            "milestone 2026 is not between the base year 2022 and the target year 2024",
+        ),
+        (
+            '[[targets]]\nkind = "absolute_reduction"\nscopes = [2]\nyear = 2024\n'
+            "annual_reduction_share = 0.6\n",
+            "0.6 a year from 2022 reaches zero emissions by 2024",
+        ),
+    ],
+)
+def test_bad_targets(make_project: MakeProject, targets: str, message: str) -> None:
+    root = make_project(
+        ACTIVITIES, toml=toy_toml(targets=targets), files={"data/prices.csv": PRICES}
+    )
     with pytest.raises(tanlu.ProjectError, match=message):
         calculate_roadmap(tanlu.load_project(root))

@@ -99,7 +99,8 @@ def _load(project: Project) -> ProjectInputs:
 
 
 def _number(value: float) -> str:
-    return f"{value:,.1f}"
+    text = f"{value:,.1f}"
+    return "0.0" if text == "-0.0" else text  # solver round-off below the shown precision
 
 
 @app.command()
@@ -350,7 +351,7 @@ def _shares(text: str | None) -> list[float]:
 @app.command()
 def procure(
     directory: ProjectDir,
-    site: Annotated[str, typer.Option("--site", help="Site id (tanlu.toml [[sites]]).")],
+    site: Annotated[str, typer.Option("--site", help="Site id (tanlu.toml \\[\\[sites]]).")],
     year: Annotated[int, typer.Option("--year", help="Year whose hourly load is planned for.")],
     cfe: Annotated[
         float,
@@ -363,16 +364,16 @@ def procure(
         str | None, typer.Option("--curve", help="Also solve these targets, e.g. 0.8,0.9,1.")
     ] = None,
     pv_max_kw: Annotated[
-        float | None, typer.Option("--pv-max-kw", min=0.0, help="Most new on-site PV [kWp].")
+        float | None, typer.Option("--pv-max-kw", min=0.0, help="Most new on-site PV \\[kWp].")
     ] = None,
     wind_max_mw: Annotated[
-        float | None, typer.Option("--wind-max-mw", min=0.0, help="Most new wind [MW].")
+        float | None, typer.Option("--wind-max-mw", min=0.0, help="Most new wind \\[MW].")
     ] = None,
     solar_max_mw: Annotated[
-        float | None, typer.Option("--solar-max-mw", min=0.0, help="Most new solar [MW].")
+        float | None, typer.Option("--solar-max-mw", min=0.0, help="Most new solar \\[MW].")
     ] = None,
     battery_max_mwh: Annotated[
-        float | None, typer.Option("--battery-max-mwh", min=0.0, help="Most battery [MWh].")
+        float | None, typer.Option("--battery-max-mwh", min=0.0, help="Most battery \\[MWh].")
     ] = None,
     json_output: JsonFlag = False,
     out_dir: Annotated[
@@ -469,7 +470,7 @@ def procure(
 def roadmap(
     directory: ProjectDir,
     scenario: Annotated[
-        str | None, typer.Option("--scenario", help="A scenario of [roadmap.scenarios].")
+        str | None, typer.Option("--scenario", help="A scenario of \\[roadmap.scenarios].")
     ] = None,
     from_year: Annotated[
         int | None,
@@ -489,7 +490,7 @@ def roadmap(
         typer.Option(
             "--samples",
             min=1,
-            help="Monte Carlo over [roadmap.uncertainty] ranges with this many draws.",
+            help="Monte Carlo over \\[roadmap.uncertainty] ranges with this many draws.",
         ),
     ] = None,
     sweep_spec: Annotated[

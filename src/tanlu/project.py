@@ -277,6 +277,8 @@ class RoadmapSettings(_Model):
     discount_rate_share: Share | None = None
     offset_cap_share_of_base_year: Share | None = None
     max_certificate_share_of_green: Share = 1.0
+    # levers not applied at some sites: {lever: [site ids]} (a site that already made the change)
+    lever_excluded_sites: dict[str, list[str]] = {}
     levers: dict[str, LeverSettings] = {}
     custom_levers: dict[str, CustomLever] = {}
     uncertainty: UncertaintySettings | None = None
@@ -348,6 +350,20 @@ class ProjectConfig(_Model):
                     f"targets[{index}]: year {target.year} is not after the base year "
                     f"{self.organisation.base_year}"
                 )
+            if target.milestones and target.kind in (
+                TargetKind.CARBON_NEUTRAL,
+                TargetKind.NET_ZERO,
+            ):
+                raise ValueError(
+                    f"targets[{index}]: milestones apply to absolute_reduction, "
+                    f"intensity_reduction and green_electricity targets, not {target.kind}"
+                )
+            for milestone in target.milestones:
+                if not self.organisation.base_year < milestone <= target.year:
+                    raise ValueError(
+                        f"targets[{index}]: milestone {milestone} is not between the base year "
+                        f"{self.organisation.base_year} and the target year {target.year}"
+                    )
             if target.denominator is not None:
                 metric = self.output_metrics.get(target.denominator)
                 if metric is None:
@@ -360,6 +376,12 @@ class ProjectConfig(_Model):
                         f"output_metrics.{target.denominator}: no value for the base year "
                         f"{self.organisation.base_year} (intensity targets start from it)"
                     )
+        for lever, excluded in self.roadmap.lever_excluded_sites.items():
+            unknown = sorted(set(excluded) - set(site_ids))
+            if unknown:
+                raise ValueError(
+                    f"roadmap.lever_excluded_sites.{lever}: unknown site(s) {', '.join(unknown)}"
+                )
         for name in self.roadmap.output_growth_share_per_year:
             if name not in self.output_metrics:
                 raise ValueError(

@@ -71,6 +71,24 @@ OPTIONAL: dict[str, float | None] = {
     "first_year": None,
     "reduction_share_max": 1.0,
     "max_mwh_per_year": None,
+    "min_mwh_per_year": None,
+}
+# Which optional parameters each lever reads (any other is an error, not silently ignored).
+_ADOPTED = ("ramp_share_per_year", "first_year")
+_CUT = (*_ADOPTED, "reduction_share_max")
+_BOUGHT = ("first_year", "max_mwh_per_year", "min_mwh_per_year")
+OPTIONAL_BY_LEVER: dict[str, tuple[str, ...]] = {
+    "building_efficiency": _ADOPTED,
+    "pue_improvement": _ADOPTED,
+    "onsite_pv": _ADOPTED,
+    "green_power_contract": _BOUGHT,
+    "gec": _BOUGHT,
+    "fleet_electrification": _CUT,
+    "backup_fuel_switch": _CUT,
+    "low_gwp_refrigerant": _CUT,
+    "supplier_engagement": _CUT,
+    "offset_avoidance": (),
+    "offset_removal": (),
 }
 SHARE_PARAMETERS = {"saving_share", "ramp_share_per_year", "reduction_share_max"}
 # Parameters the model divides by: zero is not a value.
@@ -95,6 +113,8 @@ class LeverSet:
         ``{lever: {parameter: value}}`` for every enabled lever [units of docs/levers.md].
     reductions
         The emission-reduction levers: ``{lever: (scope, categories)}``, bundled and custom.
+    excluded_sites
+        ``{lever: sites}`` the lever is not applied at (a site that already made the change).
     disabled
         ``{lever: reason}``.
     parameters
@@ -111,6 +131,11 @@ class LeverSet:
     reductions: dict[str, tuple[int, tuple[str, ...]]] = dataclass_field(
         default_factory=lambda: dict(REDUCTION_LEVERS)
     )
+    excluded_sites: dict[str, frozenset[str]] = dataclass_field(default_factory=dict)
+
+    def excluded(self, lever: str) -> frozenset[str]:
+        """Sites the lever is not applied at (``[roadmap] lever_excluded_sites``)."""
+        return self.excluded_sites.get(lever, frozenset())
 
     @property
     def names(self) -> list[str]:
@@ -243,7 +268,8 @@ def select_levers(settings: RoadmapSettings, config: str = "tanlu.toml") -> Leve
     for lever in LEVERS:
         override = settings.levers.get(lever)
         bundled = defaults.loc[defaults["lever"] == lever].set_index("parameter")
-        known = set(REQUIRED[lever]) | set(OPTIONAL) | set(bundled.index)
+        optional = OPTIONAL_BY_LEVER[lever]
+        known = set(REQUIRED[lever]) | set(optional) | set(bundled.index)
         given = dict(override.model_extra or {}) if override is not None else {}
         for name in given:
             if name not in known:
@@ -272,9 +298,16 @@ def select_levers(settings: RoadmapSettings, config: str = "tanlu.toml") -> Leve
             )
             rows = [row for row in rows if row["lever"] != lever]
             continue
-        for name, value in OPTIONAL.items():
+        for name in optional:
+            value = OPTIONAL[name]
             if name not in chosen and value is not None:
                 chosen[name] = value
+        low, high = chosen.get("min_mwh_per_year"), chosen.get("max_mwh_per_year")
+        if low is not None and high is not None and low > high:
+            raise ProjectError(
+                f"{config}: roadmap.levers.{lever}: min_mwh_per_year {low:g} is above "
+                f"max_mwh_per_year {high:g}"
+            )
         values[lever] = chosen
     general_rows = defaults.loc[defaults["lever"] == GENERAL].set_index("parameter")
     general = {str(k): float(v) for k, v in general_rows["value"].items()}
@@ -326,4 +359,12 @@ def select_levers(settings: RoadmapSettings, config: str = "tanlu.toml") -> Leve
                     f"[roadmap.levers.{other}] enabled = false)"
                 )
     table = pd.DataFrame(rows, columns=PARAMETER_COLUMNS)
-    return LeverSet(values, disabled, table, general, reductions)
+    excluded: dict[str, frozenset[str]] = {}
+    for lever, sites in settings.lever_excluded_sites.items():
+        if lever not in LEVERS and lever not in reductions:
+            raise ProjectError(
+                f"{config}: roadmap.lever_excluded_sites.{lever}: not a lever of this roadmap "
+                f"(one of {', '.join([*LEVERS, *(r for r in reductions if r not in LEVERS)])})"
+            )
+        excluded[lever] = frozenset(sites)
+    return LeverSet(values, disabled, table, general, reductions, excluded)

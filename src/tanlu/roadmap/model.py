@@ -28,7 +28,7 @@ import pandas as pd
 import xarray as xr
 
 from tanlu.electricity.procurement import capital_recovery_factor
-from tanlu.errors import TanluError
+from tanlu.errors import ProjectError, TanluError
 from tanlu.project import Target, TargetKind
 from tanlu.roadmap.baseline import Baseline, reduction_rows
 from tanlu.roadmap.levers import (
@@ -413,6 +413,19 @@ def _rule(
     return add
 
 
+def _exclude(upper: xr.DataArray, excluded: frozenset[str], dim: str) -> xr.DataArray:
+    """``upper`` with 0 at the sites a lever is not applied at (``lever_excluded_sites``)."""
+    if not excluded:
+        return upper
+    keep = xr.DataArray(
+        [site not in excluded for site in upper[dim].values],
+        coords={dim: upper[dim].values},
+        dims=[dim],
+    )
+    kept: xr.DataArray = xr.where(keep, upper, 0.0)  # type: ignore[no-untyped-call]
+    return kept.transpose(*upper.dims)
+
+
 def _sum_over_sites(array: xr.DataArray) -> xr.DataArray:
     others = [d for d in array.dims if d != YEAR]
     return array.sum(others) if others else array
@@ -500,7 +513,7 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
         share = saving_share(lever, params)
         applies = own * site_array((kinds == kind).to_numpy())
         upper = (applies * _first_year_mask(params, years)).transpose("site", YEAR)
-        bank.declare("site_lever", lever, upper)
+        bank.declare("site_lever", lever, _exclude(upper, levers.excluded(lever), "site"))
         bank.cumulative(lever, params["ramp_share_per_year"])
         saved = share * demand  # MWh saved per unit of adoption
         purchase_terms.append((lever, saved))
@@ -519,7 +532,9 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
         params = levers.values["onsite_pv"]
         potential = own * site_array(site_table["pv_potential_kw"].to_numpy())
         upper = (potential * _first_year_mask(params, years)).transpose("site", YEAR)
-        bank.declare("site_lever", "onsite_pv", upper)
+        bank.declare(
+            "site_lever", "onsite_pv", _exclude(upper, levers.excluded("onsite_pv"), "site")
+        )
         bank.cumulative("onsite_pv", params["ramp_share_per_year"] * potential)
         yield_mwh = xr.DataArray(params["yield_mwh_per_kw_year"])
         annuity = (
@@ -548,7 +563,7 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
         upper = (has * params["reduction_share_max"] * _first_year_mask(params, years)).transpose(
             "site", YEAR
         )
-        bank.declare("site_lever", lever, upper)
+        bank.declare("site_lever", lever, _exclude(upper, levers.excluded(lever), "site"))
         bank.cumulative(lever, params["ramp_share_per_year"])
         per_litre = fleet_coefficients(params, rate)
         charged = litres * per_litre.mwh_per_l  # MWh charged per unit of adoption
@@ -579,7 +594,7 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
         params = levers.values[lever]
         available = xr.where(_first_year_mask(params, years) > 0, np.inf, 0.0)  # type: ignore[no-untyped-call]
         upper = (xr.ones_like(demand) * available).transpose("site", YEAR)
-        bank.declare("site_lever", lever, upper)
+        bank.declare("site_lever", lever, _exclude(upper, levers.excluded(lever), "site"))
         bought.append(lever)
         purchase_terms.append((lever, xr.ones_like(demand)))
         quantity, abatement, cost = lever_aggregates(lever, "MWh")
@@ -597,6 +612,23 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
             deferred.append(
                 _rule(bank, f"{lever}_market_limit", limit, "<=", params["max_mwh_per_year"])
             )
+        if params.get("min_mwh_per_year") is not None:
+            # contracts already signed (or a purchase policy): at least this much every year
+            # the lever is available, within what the sites buy
+            floor = float(params["min_mwh_per_year"])
+            mask = _first_year_mask(params, years).values
+            floor_years = [y for y, on in zip(years, mask, strict=True) if on]
+            buyable = _sum_over_sites(demand)
+            short = [y for y in floor_years if float(buyable.sel({YEAR: y})) < floor]
+            if short:
+                raise ProjectError(
+                    f"roadmap.levers.{lever}.min_mwh_per_year: {floor:,.0f} MWh is more than "
+                    f"all sites buy from the grid in {short[0]} "
+                    f"({float(buyable.sel({YEAR: short[0]})):,.0f} MWh)"
+                )
+            if floor_years:
+                at_least = Aggregate(zero).plus(lever, 1.0)
+                deferred.append(_rule(bank, f"{lever}_floor", at_least, ">=", floor, floor_years))
     if purchase_terms:
         # efficiency + PV + green bought <= baseline purchase, per site and year: the purchase
         # never goes below zero and green power is bought only for electricity still bought
@@ -628,7 +660,7 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
         upper = (has * params["reduction_share_max"] * _first_year_mask(params, years)).transpose(
             STREAM_SITE, YEAR
         )
-        bank.declare("stream_lever", lever, upper)
+        bank.declare("stream_lever", lever, _exclude(upper, levers.excluded(lever), STREAM_SITE))
         bank.cumulative(lever, params["ramp_share_per_year"])
         quantity, abatement, cost = lever_aggregates(lever, "tCO2e cut")
         quantity.plus(lever, stream)
@@ -704,6 +736,8 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
                 counted.plus("offset_removal", -1.0)
             if target.kind == TargetKind.CARBON_NEUTRAL and "offset_avoidance" in offsets:
                 counted.plus("offset_avoidance", -1.0)
+            achieved = Aggregate(counted.constant, list(counted.terms))
+            bound = Aggregate(zero)
             counted.plus(slack, -1.0)
             active = _per_year([1.0 if y >= target.year else 0.0 for y in years], years)
             active_years = [y for y in years if y >= target.year]
@@ -722,8 +756,11 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
                 output = problem.denominators[str(target.denominator)]
                 base_output = output[problem.base_year]
                 limits = limits * pd.Series({y: output[y] / base_output for y in years})
-            counted = gross_of(target.scopes).plus(slack, -1.0)
+            counted = gross_of(target.scopes)
+            achieved = Aggregate(counted.constant, list(counted.terms))
+            counted.plus(slack, -1.0)
             allowed = _per_year(limits.to_numpy(), years)
+            bound = Aggregate(allowed)
             deferred.append(_rule(bank, f"target_{index}", counted, "<=", allowed))
             active = _per_year(np.ones(len(years)), years)
             unit = "tCO2e"
@@ -737,7 +774,20 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
             deferred.append(_rule(bank, f"target_{index}", rule, ">=", 0.0))
             active = (needed > 0).astype("float64")
             unit = "MWh"
-        built.targets.append({"target": label, "unit": unit, "active": active, "slack": slack})
+            achieved = Aggregate(green.constant, list(green.terms))
+            bound = Aggregate(
+                needed * consumption.constant, [(n, needed * c) for n, c in consumption.terms]
+            )
+        built.targets.append(
+            {
+                "target": label,
+                "unit": unit,
+                "active": active,
+                "slack": slack,
+                "achieved": achieved,
+                "bound": bound,
+            }
+        )
 
     # Objective: discounted cost beyond the baseline's electricity bill, plus shortfall penalties.
     total_cost = electricity_cost

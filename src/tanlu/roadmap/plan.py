@@ -9,6 +9,7 @@ solver's objective (checked in the tests).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -26,7 +27,7 @@ from tanlu.inventory.calculate import (
     calculate_inventory,
     load_inputs,
 )
-from tanlu.project import Project, RoadmapSettings
+from tanlu.project import Project, RoadmapSettings, TargetKind
 from tanlu.roadmap.baseline import Baseline, build_baseline, electricity_sites, existing_pv_mwh
 from tanlu.roadmap.levers import LeverSet, select_levers
 from tanlu.roadmap.model import (
@@ -75,7 +76,11 @@ class RoadmapResult:
         One row per lever and year: ``lever, year, quantity, unit, abatement_tco2e, cost_cny,
         discounted_cost_cny`` (the lever's own cost, before the electricity it saves).
     targets
-        One row per target and year it applies: ``target, year, unit, met``.
+        One row per target and year it applies: ``target, year, unit, bound, achieved,
+        met``. Emission targets [tCO2e]: ``bound`` is the most the year may count (0 for
+        neutrality), ``achieved`` what it counts (gross emissions of the scopes, less the
+        credits the target accepts). Green electricity [MWh]: ``bound`` is the least green
+        electricity required, ``achieved`` the green electricity.
     levers
         Every lever: ``lever, enabled, reason``.
     parameters
@@ -249,12 +254,21 @@ def _read_plan(
     for target in built.targets:
         slack = built.variable(target["slack"])
         active = np.asarray(target["active"].values, dtype="float64")
+        achieved = target["achieved"].value(built.bank)
+        bound = target["bound"].value(built.bank)
         for index, year in enumerate(years):
             if active[index] <= 0:
                 continue
             short = slack[index] > SHORTFALL_TOLERANCE
             target_rows.append(
-                {"target": target["target"], "year": year, "unit": target["unit"], "met": not short}
+                {
+                    "target": target["target"],
+                    "year": year,
+                    "unit": target["unit"],
+                    "bound": float(bound[index]),
+                    "achieved": float(achieved[index]),
+                    "met": not short,
+                }
             )
             if short:
                 shortfalls.append(
@@ -267,7 +281,9 @@ def _read_plan(
                 )
     if shortfalls:
         raise RoadmapInfeasible(pd.DataFrame(shortfalls))
-    targets = pd.DataFrame(target_rows, columns=["target", "year", "unit", "met"])
+    targets = pd.DataFrame(
+        target_rows, columns=["target", "year", "unit", "bound", "achieved", "met"]
+    )
     return by_year, by_lever, targets
 
 
@@ -440,6 +456,7 @@ def roadmap_problem(
             f"planned from ({data.from_year})"
         )
     levers: LeverSet = select_levers(settings, str(project.root / "tanlu.toml"))
+    _check_reduction_paths(project, levers.general["sbti_linear_reduction_share_per_year"])
     baseline = build_baseline(
         project,
         settings,
@@ -461,6 +478,28 @@ def roadmap_problem(
         max_certificate_share_of_green=settings.max_certificate_share_of_green,
         denominators=output_values(project, settings, [organisation.base_year, *baseline.years]),
     )
+
+
+def _check_reduction_paths(project: Project, default_rate: float) -> None:
+    """A reduction target whose straight line reaches zero is a neutrality target in disguise
+    (and offsets cannot meet it): say so rather than fail to solve."""
+    base_year = project.config.organisation.base_year
+    for index, target in enumerate(project.config.targets):
+        if target.kind not in (TargetKind.ABSOLUTE_REDUCTION, TargetKind.INTENSITY_REDUCTION):
+            continue
+        rate = (
+            target.annual_reduction_share
+            if target.annual_reduction_share is not None
+            else default_rate
+        )
+        if rate * (target.year - base_year) >= 1.0:
+            zero_year = base_year + math.ceil(1.0 / rate) if rate > 0 else target.year
+            raise ProjectError(
+                f"{project.root / 'tanlu.toml'}: targets[{index}]: {rate:g} a year from "
+                f"{base_year} reaches zero emissions by {min(zero_year, target.year)}, before or "
+                f"at {target.year}: use a carbon_neutral or net_zero target for that, or a "
+                "lower annual_reduction_share"
+            )
 
 
 def output_values(
