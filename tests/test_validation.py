@@ -750,3 +750,41 @@ def test_extension_activity_can_name_a_bundled_upstream(make_project: MakeProjec
     categories = result.by_category.set_index("category")["emissions_tco2e"]
     assert categories["mobile_combustion"] == pytest.approx(5.0)
     assert categories["cat3_fuel_energy_related"] == pytest.approx(2 * 0.7520276)
+
+
+def test_tanlu_toml_errors_name_the_line(make_project: MakeProject) -> None:
+    # the bad field's own line, and for a check over the whole file the line of the table
+    toml = BASIC_TOML.replace('name = "Parent"', 'name = "Parent"\nownership_share = 1.5')
+    line = toml.splitlines().index("ownership_share = 1.5") + 1
+    with pytest.raises(ProjectError, match=rf"entities\[0\]\.ownership_share \(line {line}\):"):
+        tanlu.load_project(make_project(GOOD, toml=toml))
+    target = '\n[[targets]]\nkind = "carbon_neutral"\nyear = 2030\nmilestones = { 2025 = 0.5 }\n'
+    toml = BASIC_TOML + target
+    line = toml.splitlines().index("[[targets]]") + 1
+    with pytest.raises(ProjectError, match=rf"targets\[0\] \(line {line}\): milestones apply"):
+        tanlu.load_project(make_project(GOOD, toml=toml, name="milestones"))
+
+
+def test_toml_key_lines() -> None:
+    from tanlu.project import toml_key_lines
+
+    text = (
+        "[organisation]\n"  # 1
+        'name = "X"  # a comment\n'  # 2
+        "reporting_years = [\n"  # 3
+        "  2021,\n"  # 4: inside the value
+        "]\n"  # 5
+        "[[sites]]\n"  # 6
+        'id = "a"\n'  # 7
+        "[[sites]]\n"  # 8
+        "ranges = { a = [1, 2] }\n"  # 9
+        "[roadmap.levers.gec]\n"  # 10
+        "price_cny_per_mwh = 3\n"  # 11
+    )
+    lines = toml_key_lines(text)
+    assert lines[("organisation", "name")] == 2
+    assert lines[("organisation", "reporting_years")] == 3
+    assert lines[("sites", 0, "id")] == 7
+    assert lines[("sites", 1)] == 8
+    assert lines[("sites", 1, "ranges")] == 9
+    assert lines[("roadmap", "levers", "gec", "price_cny_per_mwh")] == 11

@@ -5,6 +5,7 @@ The file format is documented field by field in docs/file-formats.md.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date
@@ -432,13 +433,81 @@ class Project:
             return str(path)
 
 
-def _format_validation_error(error: ValidationError) -> str:
+_TOML_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_.\-\"' ]+?)\s*=")
+_LEADING_PATH = re.compile(r"^([A-Za-z_][\w.\[\]]*):")
+
+
+def toml_key_lines(text: str) -> dict[tuple[str | int, ...], int]:
+    """The line (1-based) where each table, array-of-tables entry and key of a TOML text is
+    written, keyed by its path (``("targets", 0, "kind")``); the first line wins. Keys inside
+    inline tables and multi-line values count at their parent's line."""
+    lines: dict[tuple[str | int, ...], int] = {}
+    counts: dict[tuple[str, ...], int] = {}
+    table: tuple[str | int, ...] = ()
+    depth = 0  # open brackets of a value that spans lines
+    for number, line in enumerate(text.splitlines(), start=1):
+        if depth > 0:
+            depth += line.count("[") + line.count("{") - line.count("]") - line.count("}")
+            continue
+        header = _TOML_HEADER.match(line)
+        if header:
+            names = tuple(part.strip().strip("\"'") for part in header.group(2).split("."))
+            if header.group(1) == "[[":
+                index = counts.get(names, 0)
+                counts[names] = index + 1
+                table = (*names, index)
+            else:
+                table = names
+            lines.setdefault(table, number)
+            continue
+        key = _TOML_KEY.match(line)
+        if key:
+            names = tuple(part.strip().strip("\"'") for part in key.group(1).split("."))
+            lines.setdefault((*table, *names), number)
+            value = line[key.end() :].split("#", 1)[0]
+            depth = value.count("[") + value.count("{") - value.count("]") - value.count("}")
+    return lines
+
+
+def _line_of(where: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> int | None:
+    """The line of the longest prefix of ``where`` that the text writes."""
+    for end in range(len(where), 0, -1):
+        if where[:end] in lines:
+            return lines[where[:end]]
+    return None
+
+
+def _path_of(text: str) -> tuple[str | int, ...]:
+    """``targets[0].kind`` -> ``("targets", 0, "kind")``."""
+    parts: list[str | int] = []
+    for piece in text.split("."):
+        name, *indices = piece.split("[")
+        if name:
+            parts.append(name)
+        parts.extend(int(index.rstrip("]")) for index in indices if index.rstrip("]").isdigit())
+    return tuple(parts)
+
+
+def _format_validation_error(error: ValidationError, text: str = "") -> str:
+    """Each problem as ``where (line N): message``; the line where the TOML text writes the
+    field (or its table) when it can be found."""
+    lines = toml_key_lines(text) if text else {}
     parts = []
     for item in error.errors():
         where = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in item["loc"])
         where = where.replace(".[", "[")
         message = item["msg"].removeprefix("Value error, ")
-        parts.append(f"{where}: {message}" if where else message)
+        path: tuple[str | int, ...] = tuple(item["loc"])
+        if not where:
+            # a check over the whole file names its field at the start of the message
+            leading = _LEADING_PATH.match(message)
+            if leading:
+                where, message = leading.group(1), message[leading.end() :].lstrip()
+                path = _path_of(where)
+        line = _line_of(path, lines) if where else None
+        at = f" (line {line})" if line is not None else ""
+        parts.append(f"{where}{at}: {message}" if where else message)
     return "; ".join(parts)
 
 
@@ -511,7 +580,8 @@ def load_project(path: str | Path) -> Project:
     if not config_path.is_file():
         raise ProjectError(f"{root}: no {CONFIG_FILE} here (is this a tanlu project folder?)")
     try:
-        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        text = config_path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ProjectError(f"{config_path}: {error}") from None
     except UnicodeDecodeError:
@@ -519,7 +589,7 @@ def load_project(path: str | Path) -> Project:
     try:
         config = ProjectConfig.model_validate(raw)
     except ValidationError as error:
-        raise ProjectError(f"{config_path}: {_format_validation_error(error)}") from None
+        raise ProjectError(f"{config_path}: {_format_validation_error(error, text)}") from None
     root = root.resolve()
     return Project(
         root=root,
