@@ -765,6 +765,10 @@ def test_pv_commissioned_in_the_year_planned_from(make_project: MakeProject) -> 
     assert electricity.at[2023, "purchased_mwh"] == pytest.approx(
         1000 + generation["generated_mwh"] - 100
     )
+    # the plan reports the PV already built, part of its green electricity
+    by_year = calculate_roadmap(project).by_year.set_index("year")
+    assert by_year.at[2023, "existing_pv_mwh"] == pytest.approx(100.0)
+    assert by_year.at[2023, "green_mwh"] >= 100.0 - 1e-9
 
 
 INTENSITY = (

@@ -66,7 +66,7 @@ class RoadmapResult:
     by_year
         One row per year: ``year, baseline_tco2e, scope1_tco2e, scope2_market_tco2e,
         scope2_location_tco2e, scope3_tco2e, gross_tco2e, offset_avoidance_tco2e,
-        offset_removal_tco2e, net_tco2e, consumption_mwh, green_mwh, green_share,
+        offset_removal_tco2e, net_tco2e, consumption_mwh, existing_pv_mwh, green_mwh, green_share,
         electricity_cost_cny, lever_cost_cny, cost_cny, discounted_cost_cny,
         baseline_cost_cny, net_cost_cny``. ``gross_tco2e`` counts scope 2 on
         ``scope2_basis``; ``cost_cny`` = electricity bought from the grid + levers;
@@ -203,6 +203,17 @@ def _read_plan(
     electricity_cost = value("cost_electricity")
     consumption = value("consumption_mwh")
     green = value("green_mwh")
+    # own PV already built (part of green_mwh): the baseline's, at own sites
+    electricity = baseline.electricity
+    own_pv = (
+        electricity.loc[electricity["scope"] == 2]
+        .groupby("year")["existing_pv_mwh"]
+        .sum()
+        .reindex(years, fill_value=0.0)
+        .to_numpy(dtype="float64")
+        if not electricity.empty
+        else zeros.copy()
+    )
     by_year = pd.DataFrame(
         {
             "year": years,
@@ -216,6 +227,7 @@ def _read_plan(
             "offset_removal_tco2e": removal,
             "net_tco2e": gross - avoidance - removal,
             "consumption_mwh": consumption,
+            "existing_pv_mwh": own_pv,
             "green_mwh": green,
             # a share: solver round-off may put green a hair above consumption
             "green_share": np.clip(
