@@ -73,6 +73,10 @@ def bottom_up_macc(problem: RoadmapProblem, year: int | None = None) -> pd.DataF
     demand = electricity["purchased_mwh"].to_numpy()
     rate = levers.general["discount_rate_share"]
 
+    def allowed(lever: str) -> np.ndarray:
+        """Sites the lever may act at (not in ``lever_excluded_sites``)."""
+        return np.asarray(~sites.index.isin(sorted(levers.excluded(lever))), dtype=bool)
+
     # Electricity levers per site: potential [MWh] and net cost [CNY/MWh].
     options: list[tuple[str, np.ndarray, np.ndarray]] = []
     for lever, kind in EFFICIENCY_LEVERS.items():
@@ -80,7 +84,7 @@ def bottom_up_macc(problem: RoadmapProblem, year: int | None = None) -> pd.DataF
             continue
         params = levers.values[lever]
         share = saving_share(lever, params)
-        applies = own & (sites["kind"] == kind).to_numpy()
+        applies = own & (sites["kind"] == kind).to_numpy() & allowed(lever)
         options.append(
             (
                 lever,
@@ -95,7 +99,9 @@ def bottom_up_macc(problem: RoadmapProblem, year: int | None = None) -> pd.DataF
             + params["fixed_om_cny_per_kw_year"]
         )
         yield_mwh = params["yield_mwh_per_kw_year"]
-        potential = np.where(own, sites["pv_potential_kw"].to_numpy() * yield_mwh, 0.0)
+        potential = np.where(
+            own & allowed("onsite_pv"), sites["pv_potential_kw"].to_numpy() * yield_mwh, 0.0
+        )
         options.append(("onsite_pv", potential, annuity / yield_mwh - price))
     unlimited = np.full(len(demand), np.inf)
     # contracts and certificates lower market-based scope 2 and leased assets' category 8 only:
@@ -104,11 +110,15 @@ def bottom_up_macc(problem: RoadmapProblem, year: int | None = None) -> pd.DataF
     if levers.enabled("green_power_contract"):
         premium = levers.values["green_power_contract"]["premium_cny_per_mwh"]
         options.append(
-            ("green_power_contract", np.where(buys, unlimited, 0.0), np.full(len(demand), premium))
+            (
+                "green_power_contract",
+                np.where(buys & allowed("green_power_contract"), unlimited, 0.0),
+                np.full(len(demand), premium),
+            )
         )
     if levers.enabled("gec"):
         gec_price = levers.values["gec"]["price_cny_per_mwh"]
-        cap = np.where(buys, problem.max_certificate_share_of_green * demand, 0.0)
+        cap = np.where(buys & allowed("gec"), problem.max_certificate_share_of_green * demand, 0.0)
         options.append(("gec", cap, np.full(len(demand), gec_price)))
 
     def average_cost(potential: np.ndarray, cost: np.ndarray) -> float:
@@ -138,7 +148,9 @@ def bottom_up_macc(problem: RoadmapProblem, year: int | None = None) -> pd.DataF
             (fuels["activity"] == FUEL_LEVERS["fleet_electrification"]) & (fuels["year"] == year)
         ]
         fleet = fleet.groupby("site")[["fuel_l", "emissions_tco2e"]].sum().reindex(sites.index)
-        fleet_share = np.where(own, params["reduction_share_max"], 0.0)
+        fleet_share = np.where(
+            own & allowed("fleet_electrification"), params["reduction_share_max"], 0.0
+        )
         litres = fleet["fuel_l"].fillna(0.0).to_numpy() * fleet_share
         per_litre = fleet_coefficients(params, rate)
         charged = litres * per_litre.mwh_per_l
@@ -160,6 +172,7 @@ def bottom_up_macc(problem: RoadmapProblem, year: int | None = None) -> pd.DataF
             continue
         params = levers.values[lever]
         stream = reduction_rows(baseline, lever, scope, categories)
+        stream = stream.loc[~stream["site"].isin(levers.excluded(lever))]
         stream = stream.loc[stream["year"] == year]
         abated = float(stream["emissions_tco2e"].sum()) * params["reduction_share_max"]
         if abated > 0:
