@@ -11,6 +11,8 @@ import tanlu
 from tanlu.cli import app
 from tanlu.inventory import load_inputs
 from tanlu.roadmap import RoadmapInfeasible, RoadmapResult, calculate_roadmap
+from tanlu.roadmap.macc import bottom_up_macc
+from tanlu.roadmap.plan import roadmap_problem
 
 from .conftest import MakeProject
 
@@ -865,6 +867,8 @@ def test_contract_floor_and_excluded_sites(make_project: MakeProject) -> None:
     result = calculate_roadmap(tanlu.load_project(root))
     assert lever(result, "building_efficiency", 2024) == pytest.approx(0, abs=1e-9)
     assert lever(result, "gec", 2024) == pytest.approx(1000)
+    curve = bottom_up_macc(roadmap_problem(tanlu.load_project(root)))
+    assert "building_efficiency" not in set(curve["lever"])  # nor in the MACC
     for bad, message in (
         ('{ building_efficiency = ["attic"] }', "unknown site\\(s\\) attic"),
         ('{ teleport = ["office"] }', "lever_excluded_sites.teleport: not a lever"),
