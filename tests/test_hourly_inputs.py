@@ -299,10 +299,14 @@ def test_a_series_year_in_two_files(make_project: MakeProject) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("round_trip_efficiency_share = 1.0", "", "round_trip_efficiency_share: Field required"),
+        ("round_trip_efficiency_share = 1.0", "", "round_trip_efficiency_share (line 22): Field"),
         ("round_trip_efficiency_share = 1.0", "round_trip_efficiency_share = 85", "less than or"),
         ('site = "dc"', 'site = "moon"', "batteries[0] ('bess') names unknown site 'moon'"),
-        ("energy_mwh = 12", "energy_mwh = 0", "energy_mwh: Input should be greater than 0"),
+        (
+            "energy_mwh = 12",
+            "energy_mwh = 0",
+            "energy_mwh (line 25): Input should be greater than 0",
+        ),
     ],
 )
 def test_bad_battery_in_tanlu_toml(

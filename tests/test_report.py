@@ -426,6 +426,117 @@ def test_example_report(example_reports: dict[str, Path], lang: str) -> None:
     marginal = [row["marginal_cost_cny_per_tco2e"] for row in document["macc_model"]]
     assert len(marginal) >= 5
     assert all(later >= earlier - 1e-6 for earlier, later in itertools.pairwise(marginal))
+    # the check above covers the factors of every year, the progress by lever and each scope 3
+    # category of the climate metrics
+    paths = {figure["data-path"] for figure in parser.figures}
+    factors = document["factors_used_all"]
+    assert {f"factors_used_all.{i}.value" for i in range(len(factors))} <= paths
+    by_lever = document["progress"]["by_lever"]
+    assert by_lever
+    for index in range(len(by_lever)):
+        for key in ("planned", "actual", "variance"):
+            assert f"progress.by_lever.{index}.{key}" in paths
+    metrics = document["disclosure"]["climate_metrics"]
+    categories = [i for i, r in enumerate(metrics) if r["metric"].startswith("gross_scope3_tco2e.")]
+    assert categories
+    assert {f"disclosure.climate_metrics.{i}.value" for i in categories} <= paths
+
+
+def _section(page: str, start: str) -> str:
+    """The page from ``start`` to the end of the first table after it."""
+    begin = page.index(start)
+    return page[begin : page.index("</table>", begin)]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_factors_and_fallbacks_of_every_year(example_reports: dict[str, Path], lang: str) -> None:
+    out = example_reports[lang]
+    document = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    used = {
+        year: {row["factor_id"] for row in document["inventories"][str(year)]["factors_used"]}
+        for year in (2021, 2022)
+    }
+    # the example's 2021 inventory uses the MEE/NBS 2021 provincial factors, 2022 the 2022 ones
+    only_2021 = sorted(used[2021] - used[2022])
+    assert "cn_mee_nbs_2021_province_beijing_electricity" in only_2021
+    rows = {row["factor_id"]: row for row in document["factors_used_all"]}
+    assert set(rows) == used[2021] | used[2022]  # once per factor id
+    assert rows[only_2021[0]]["years"] == "2021"
+    assert rows[sorted(used[2021] & used[2022])[0]]["years"] == "2021, 2022"
+    page = (out / "report.html").read_text(encoding="utf-8")
+    table = _section(page, 'id="factors"')
+    for factor_id in only_2021:
+        assert f'<td class="id">{factor_id}</td>' in table
+    # fallbacks: both years', each with its year
+    fallbacks = document["fallbacks_all"]
+    assert {row["year"] for row in fallbacks} == {2021, 2022}
+    assert len(fallbacks) == sum(
+        len(document["inventories"][str(y)]["fallbacks"]) for y in (2021, 2022)
+    )
+    title = "因子替代" if lang == "zh" else "Factor fallbacks"
+    shown_years = re.findall(r"<tr[^>]*><td>(\d{4})</td>", _section(page, title + " ("))
+    assert [int(y) for y in shown_years] == [row["year"] for row in fallbacks]
+    sheets = pd.read_excel(out / "results.xlsx", sheet_name=["factors_used_all", "fallbacks_all"])
+    assert sheets["factors_used_all"]["factor_id"].tolist() == list(rows)
+    assert sheets["fallbacks_all"]["year"].tolist() == [row["year"] for row in fallbacks]
+
+
+def test_scope3_categories_and_progress_by_lever(example_reports: dict[str, Path]) -> None:
+    out = example_reports["en"]
+    document = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    metrics = document["disclosure"]["climate_metrics"]
+    for year in document["years"]:
+        inventory = document["inventories"][str(year)]
+        rows = {r["metric"]: r for r in metrics if r["year"] == year}
+        expected = {
+            f"gross_scope3_tco2e.{r['category']}": r["emissions_tco2e"]
+            for r in inventory["by_category"]
+            if r["scope"] == 3
+        }
+        categories = {m: r["value"] for m, r in rows.items() if m in expected}
+        assert categories == pytest.approx(expected)
+        assert all(rows[m]["unit"] == "tCO2e" for m in expected)
+        # the categories add up to the scope 3 total
+        assert sum(categories.values()) == pytest.approx(rows["gross_scope3_tco2e"]["value"])
+    html = {
+        lang: (example_reports[lang] / "report.html").read_text(encoding="utf-8")
+        for lang in LANGUAGES
+    }
+    assert "Gross scope 3 emissions: 1 Purchased goods and services" in html["en"]
+    assert "范围三排放总量：类别1 外购商品和服务" in html["zh"]
+    # progress by lever: a workbook sheet as in the JSON, and a table of the report
+    sheet = pd.read_excel(out / "results.xlsx", sheet_name="progress_by_lever")
+    by_lever = document["progress"]["by_lever"]
+    assert list(sheet.columns) == ["year", "lever", "unit", "planned", "actual", "variance"]
+    assert sheet["lever"].tolist() == [row["lever"] for row in by_lever]
+    assert sheet["variance"].tolist() == pytest.approx([row["variance"] for row in by_lever])
+    for row in by_lever:
+        assert row["variance"] == pytest.approx(row["actual"] - row["planned"])
+    assert "Levers: planned and actual" in html["en"] and "各措施计划与实际" in html["zh"]
+    assert "分布式光伏" in _section(html["zh"], "各措施计划与实际")
+
+
+def test_chinese_chart_legends(example_reports: dict[str, Path]) -> None:
+    from tanlu.report.text import label
+
+    for lang in LANGUAGES:
+        page = (example_reports[lang] / "report.html").read_text(encoding="utf-8")
+        wedges = page[
+            page.index('data-chart="wedges"') : page.index(
+                "</svg>", page.index('data-chart="wedges"')
+            )
+        ]
+        band = page[
+            page.index('data-chart="uncertainty"') : page.index(
+                "</svg>", page.index('data-chart="uncertainty"')
+            )
+        ]
+        for key, chart in (("baseline", wedges), ("net", wedges), ("median", band)):
+            name = label(key, lang)
+            assert f'data-series="{name}"' in chart and f">{name}</text>" in chart, (lang, key)
+    zh = (example_reports["zh"] / "report.html").read_text(encoding="utf-8")
+    for english in ('data-series="baseline"', 'data-series="net"', 'data-series="median"'):
+        assert english not in zh
 
 
 def chromium(*arguments: str) -> subprocess.CompletedProcess[str]:
@@ -564,6 +675,44 @@ def test_names_in_both_languages() -> None:
         metric_name("intensity_total_market.per_revenue_cny", "en")
         == "Emission intensity (total, market-based) per revenue_cny"
     )
+    # each scope 3 category of the climate metrics, by the GHG Protocol's names
+    assert (
+        metric_name("gross_scope3_tco2e.cat6_business_travel", "en")
+        == "Gross scope 3 emissions: 6 Business travel"
+    )
+    assert (
+        metric_name("gross_scope3_tco2e.cat6_business_travel", "zh")
+        == "范围三排放总量：类别6 商务差旅"
+    )
+
+
+def test_units_and_fallbacks_in_chinese() -> None:
+    from tanlu.report.text import fallback_text, reference_name, unit_name
+
+    assert [unit_name(u, "zh") for u in ("share", "share/yr", "flag", "year", "tCO2e")] == [
+        "比例",
+        "比例/年",
+        "标志（1 = 是）",
+        "年",
+        "tCO2e",  # unit symbols as written
+    ]
+    assert unit_name("share/yr", "en") == "share/yr"
+    assert (
+        reference_name("CDP climate change questionnaire, energy", "zh")
+        == "CDP 气候变化问卷（能源）"
+    )
+    assert reference_name("IFRS S2 29(a)", "zh") == "IFRS S2 29(a)"
+    # the wordings of tanlu.factors.lookup and tanlu.inventory.calculate
+    text = (
+        "no electricity factor for Xizang: used national China; no 2021 factor: used 2025 "
+        "(earliest later); CO2e factor uses AR4 GWPs, project uses AR5"
+    )
+    assert fallback_text(text, "en") == text
+    assert fallback_text(text, "zh") == (
+        "Xizang无该活动因子：采用全国（中国）因子；无2021年因子：采用2025年因子（此后最早年份）；"
+        "CO2e 因子所用全球变暖潜势为AR4，项目采用AR5"
+    )
+    assert fallback_text("something new", "zh") == "something new"
 
 
 def test_chinese_report_names_levers_and_categories_in_chinese(
@@ -585,6 +734,25 @@ def test_chinese_report_names_levers_and_categories_in_chinese(
     assert "深圳总部大楼" in visible and "hq_shenzhen" not in visible  # sites by their Chinese name
     assert "柴油（移动源，车辆）" in visible and "diesel_mobile" not in visible  # activities too
     assert "excluding_market_traded_non_fossil" not in visible
+    # chart legends, units that are words, fallbacks and references in Chinese
+    for english in (
+        "baseline",
+        "median",
+        "share/yr",
+        "flag",
+        " share ",
+        " year ",
+        "ratio",
+        "latest earlier",
+        "earliest later",
+        "GWPs",
+        "market-based residual",
+        "questionnaire",
+        "CNY)",
+    ):
+        assert english not in visible, english
+    assert "基准情景" in visible and "中位数" in visible and "比例/年" in visible
+    assert "无2021年因子：采用2019年因子（此前最近年份）" in visible
     # the assumptions: the roadmap's settings and every lever parameter with its status
     assert "路线图设定（假设）" in visible and "减排措施参数及来源" in visible
 

@@ -19,12 +19,14 @@ from tanlu.report.scenarios import BASE_SCENARIO
 from tanlu.report.text import (
     Language,
     category_name,
+    fallback_text,
     format_number,
     format_share,
     format_tonnes,
     label,
     lever_name,
     metric_name,
+    reference_name,
     target_name,
     unit_name,
 )
@@ -109,6 +111,10 @@ def render_report(document: dict[str, Any], language: Language) -> str:
         row["activity"]: row["name_zh"] if language == "zh" else row["name_en"]
         for row in document.get("activities", [])
     }
+    # the market-based residual factor's "activity" in the fallbacks (tanlu.inventory.calculate)
+    activity_names[label("market_residual_activity", "en")] = label(
+        "market_residual_activity", language
+    )
     roadmap = document["roadmap"]
     final_levers = []
     if roadmap:
@@ -127,6 +133,8 @@ def render_report(document: dict[str, Any], language: Language) -> str:
         lever_name=lambda name: lever_name(str(name), language),
         unit_name=lambda name: unit_name(str(name), language),
         metric_name=lambda name: metric_name(str(name), language),
+        reference_name=lambda name: reference_name(str(name), language),
+        fallback_text=lambda text: fallback_text(str(text), language),
         site_name=lambda site: site_names.get(str(site), str(site)),
         activity_name=lambda activity: activity_names.get(str(activity), str(activity)),
         fig=figure,
@@ -208,6 +216,8 @@ def _charts(document: dict[str, Any], language: Language) -> dict[str, Markup]:
             [float(r["gross_tco2e_p95"]) for r in bands],
             "tCO2e",
             empty_text=empty,
+            band_label=label("band_range", language),
+            mid_label=label("median", language),
         )
     roadmap = document["roadmap"]
     if roadmap:
@@ -228,6 +238,8 @@ def _charts(document: dict[str, Any], language: Language) -> dict[str, Markup]:
             [float(r["net_tco2e"]) for r in by_year],
             "tCO2e",
             empty_text=empty,
+            baseline_label=label("baseline", language),
+            net_label=label("net", language),
         )
     if document["macc"]:
         result["macc"] = charts.macc_chart(

@@ -48,6 +48,11 @@ Step = Callable[[str], None]
 # scope 3 emissions and how they were measured; paragraphs 33-36 for targets and progress.
 IFRS_S2_EMISSIONS = "IFRS S2 29(a)"
 IFRS_S2_TARGETS = "IFRS S2 33-36"
+# Paragraph 29(a)(vi): the scope 3 categories included in the measurement (GHG Protocol Scope 3
+# Standard categories).
+IFRS_S2_SCOPE3_CATEGORIES = "IFRS S2 29(a)(vi)"
+# The energy questions of the CDP climate change questionnaire (the green-electricity share).
+CDP_ENERGY = "CDP climate change questionnaire, energy"
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,42 @@ def inventory_trend(
     return by_scope, by_site
 
 
+def factors_used_all_years(inventories: dict[int, InventoryResult]) -> pd.DataFrame:
+    """Every emission factor used in any inventory year: one row per factor id.
+
+    The columns of each year's ``factors_used`` (value in the factor's own ``unit``) and
+    ``years``, the inventory years that used it (``"2021, 2022"``), sorted by factor id.
+    """
+    first: dict[str, dict[str, Any]] = {}
+    years_used: dict[str, list[int]] = {}
+    columns: list[str] = []
+    for year, result in sorted(inventories.items()):
+        columns = columns or list(result.factors_used.columns)
+        for row in result.factors_used.to_dict("records"):
+            factor_id = str(row["factor_id"])
+            first.setdefault(factor_id, row)
+            years_used.setdefault(factor_id, []).append(year)
+    rows = [
+        {**first[factor_id], "years": ", ".join(str(y) for y in years_used[factor_id])}
+        for factor_id in sorted(first)
+    ]
+    return pd.DataFrame(rows, columns=[*columns, "years"])
+
+
+def fallbacks_all_years(inventories: dict[int, InventoryResult]) -> pd.DataFrame:
+    """Every inventory year's factor fallbacks: ``year`` and the columns of each year's
+    ``fallbacks`` (``activity, factor_id, fallback, sites``), by year."""
+    tables = [
+        result.fallbacks.assign(year=year)
+        for year, result in sorted(inventories.items())
+        if not result.fallbacks.empty
+    ]
+    columns = ["year", "activity", "factor_id", "fallback", "sites"]
+    if not tables:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(tables, ignore_index=True)[columns]
+
+
 def climate_metrics_table(
     project: Project,
     inventories: dict[int, InventoryResult],
@@ -188,7 +229,9 @@ def climate_metrics_table(
 ) -> pd.DataFrame:
     """Climate metrics in the shape of IFRS S2 / CDP questions: emissions, energy, targets.
 
-    One row per metric and year: ``metric, year, value, unit, reference``.
+    One row per metric and year: ``metric, year, value, unit, reference``. Emissions per year:
+    gross scope 1, scope 2 both ways, scope 3 and each of its categories
+    (``gross_scope3_tco2e.<category>``) [tCO2e], and the green-electricity share.
     """
     organisation = project.config.organisation
     rows: list[dict[str, Any]] = []
@@ -209,6 +252,18 @@ def climate_metrics_table(
                     "reference": IFRS_S2_EMISSIONS,
                 }
             )
+        # each scope 3 category of the year, after the scope 3 total
+        categories = result.by_category.loc[result.by_category["scope"] == 3]
+        for row in categories.itertuples(index=False):
+            rows.append(
+                {
+                    "metric": f"gross_scope3_tco2e.{row.category}",
+                    "year": year,
+                    "value": float(row.emissions_tco2e),
+                    "unit": "tCO2e",
+                    "reference": IFRS_S2_SCOPE3_CATEGORIES,
+                }
+            )
         if year in green_shares:
             rows.append(
                 {
@@ -216,7 +271,7 @@ def climate_metrics_table(
                     "year": year,
                     "value": green_shares[year],
                     "unit": "share",
-                    "reference": "CDP climate change questionnaire, energy",
+                    "reference": CDP_ENERGY,
                 }
             )
     # emission intensity per unit of each output metric, in the years the project gives it
@@ -424,6 +479,7 @@ def run_project(
                 }
                 extra["progress_summary"] = tracked.summary
                 extra["progress_by_scope"] = tracked.by_scope
+                extra["progress_by_lever"] = tracked.by_lever
     roadmap_settings = (
         settings_table(project)
         if roadmap is not None
@@ -436,6 +492,8 @@ def run_project(
     )
     ghg = ghg_inventory_table(inventories)
     metrics = climate_metrics_table(project, inventories, green_shares, roadmap)
+    factors_all = factors_used_all_years(inventories)
+    fallbacks_all = fallbacks_all_years(inventories)
     organisation = project.config.organisation
     document: dict[str, Any] = {
         "schema": "tanlu.run/1",
@@ -461,6 +519,8 @@ def run_project(
         "activities": _activity_names(inputs.library.activities, inventories),
         "years": years,
         "inventories": {str(y): r.to_dict() for y, r in inventories.items()},
+        "factors_used_all": records(factors_all),
+        "fallbacks_all": records(fallbacks_all),
         "trend": {"by_scope": records(trend_by_scope), "by_site": records(trend_by_site)},
         "electricity": {str(y): e for y, e in electricity.items()},
         "roadmap": roadmap.to_dict() if roadmap is not None else None,
@@ -482,6 +542,8 @@ def run_project(
         tables[f"by_category_{year}"] = result.by_category
         tables[f"by_site_{year}"] = result.by_site
         tables[f"factors_{year}"] = result.factors_used
+    tables["factors_used_all"] = factors_all
+    tables["fallbacks_all"] = fallbacks_all
     for year, values in electricity.items():
         tables[f"electricity_{year}"] = pd.DataFrame(values["by_site"])
     if roadmap is not None:

@@ -56,6 +56,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "cfe_score": ("24/7 carbon-free score", "24/7 无碳电力得分"),
     "target": ("Target", "目标"),
     "met": ("Met", "达成"),
+    "target_bound": ("Allowed (emissions) or required (green)", "上限（排放）或下限（绿电）"),
+    "target_achieved": ("In the plan", "路线图实现值"),
     "yes": ("yes", "是"),
     "no": ("no", "否"),
     "baseline": ("Baseline", "基准情景"),
@@ -71,6 +73,28 @@ LABELS: dict[str, tuple[str, str]] = {
     "cost": ("Cost (CNY)", "成本（元）"),
     "cost_per_t": ("Cost (CNY/tCO2e)", "成本（元/吨二氧化碳当量）"),
     "fallbacks": ("Factor fallbacks", "因子替代"),
+    "cny": ("CNY", "元"),
+    "years_used": ("Years used", "使用年份"),
+    "factors_used_note": (
+        "Every factor used in the inventory of any year, with the years that used it.",
+        "列出各年度排放清单使用的全部排放因子及其使用年份。",
+    ),
+    "category_last_year": (
+        "Emissions by category in the last reporting year",
+        "最近报告年度各类别排放",
+    ),
+    "category_last_year_note": (
+        "The table above gives every year's totals by scope.",
+        "各年度分范围排放见上表。",
+    ),
+    "market_residual_activity": (
+        "electricity (market-based residual)",
+        "电力（基于市场的剩余排放因子）",
+    ),
+    "progress_by_lever": ("Levers: planned and actual", "各措施计划与实际"),
+    "variance": ("Variance", "差异"),
+    "band_range": ("P5–P95", "P5–P95 区间"),
+    "median": ("median", "中位数"),
     "fallback": ("Fallback", "替代说明"),
     "disabled_levers": ("Levers not used", "未启用的措施"),
     "reason": ("Reason", "原因"),
@@ -266,6 +290,23 @@ UNIT_NAMES: dict[str, tuple[str, str]] = {
     "tCO2e cut": ("tCO2e cut", "tCO2e（减排）"),
     "tCO2e retired": ("tCO2e retired", "tCO2e（注销）"),
 }
+# The units of the climate metrics and the lever parameters that are words, not symbols
+# (tCO2e, CNY/MWh ... are shown as written).
+MEASURE_UNIT_NAMES: dict[str, tuple[str, str]] = {
+    "share": ("share", "比例"),
+    "share/yr": ("share/yr", "比例/年"),
+    "flag": ("flag (1 = yes)", "标志（1 = 是）"),
+    "year": ("year", "年"),
+    "yr": ("yr", "年"),
+    "ratio": ("ratio", "比值"),
+}
+# The references of the climate metrics that are not a paragraph number.
+REFERENCE_NAMES: dict[str, tuple[str, str]] = {
+    "CDP climate change questionnaire, energy": (
+        "CDP climate change questionnaire, energy",
+        "CDP 气候变化问卷（能源）",
+    ),
+}
 # The climate-metrics table's fixed metric ids (tanlu.report.run.climate_metrics_table).
 METRIC_NAMES: dict[str, tuple[str, str]] = {
     "gross_scope1_tco2e": ("Gross scope 1 emissions", "范围一排放总量"),
@@ -286,6 +327,7 @@ _TARGET_METRIC = re.compile(
     r"target_(?P<index>\d+)\.(?P<kind>\w+?)(?:\.scopes_(?P<scopes>[\d+]+))?"
     r"(?:\.per_(?P<denominator>\w+))?"
 )
+_SCOPE3_METRIC = "gross_scope3_tco2e."
 _INTENSITY_METRIC = re.compile(r"intensity_total_market\.per_(?P<denominator>\w+)")
 _TARGET_KINDS: dict[str, tuple[str, str]] = {
     "carbon_neutral": ("carbon neutral (net emissions)", "碳中和（净排放）"),
@@ -327,13 +369,65 @@ def lever_name(lever: str, language: Language) -> str:
 
 
 def unit_name(unit: str, language: Language) -> str:
-    """A roadmap quantity unit in the report's language."""
-    return _named(UNIT_NAMES, unit, language)
+    """A roadmap quantity unit, or a unit that is a word (``share``, ``year``), in the
+    report's language; a unit symbol (``tCO2e``, ``CNY/MWh``) as written."""
+    return _named({**UNIT_NAMES, **MEASURE_UNIT_NAMES}, unit, language)
+
+
+def reference_name(reference: str, language: Language) -> str:
+    """A climate metric's reference in the report's language (paragraph numbers as written)."""
+    return _named(REFERENCE_NAMES, reference, language)
+
+
+# The wording of tanlu.factors.lookup._describe_fallback and of the GWP note of
+# tanlu.inventory.calculate, parts joined by "; ".
+_REGION_FALLBACK = re.compile(
+    r"no (?P<activity>\S+) factor for (?P<wanted>.+?): used (?P<level>national|regional grid|"
+    r"province) (?P<region>.+)"
+)
+_YEAR_FALLBACK = re.compile(
+    r"no (?P<year>\d{4}) factor: used (?P<valid>[\d-]+) \((?P<when>latest earlier|earliest later)\)"
+)
+_GWP_NOTE = re.compile(r"CO2e factor uses (?P<factor>\S*) GWPs, project uses (?P<project>\S+)")
+_REGION_LEVELS = {"national": "全国", "regional grid": "区域电网", "province": "省级"}
+
+
+def fallback_text(text: str, language: Language) -> str:
+    """A factor fallback's description in the report's language: ``no 2022 factor: used 2019
+    (latest earlier)`` is ``无2022年因子：采用2019年因子（此前最近年份）``; a part not
+    recognised stays as written."""
+    if language == "en":
+        return text
+    parts = []
+    for part in text.split("; "):
+        region = _REGION_FALLBACK.fullmatch(part)
+        year = _YEAR_FALLBACK.fullmatch(part)
+        gwp = _GWP_NOTE.fullmatch(part)
+        if region is not None:
+            wanted = region["wanted"]
+            wanted = "站点所在地区" if wanted == "the site's region" else wanted
+            level = _REGION_LEVELS[region["level"]]
+            where = "中国" if region["region"] == "China" else region["region"]
+            parts.append(f"{wanted}无该活动因子：采用{level}（{where}）因子")
+        elif year is not None:
+            when = "此前最近年份" if year["when"] == "latest earlier" else "此后最早年份"
+            parts.append(f"无{year['year']}年因子：采用{year['valid']}年因子（{when}）")
+        elif gwp is not None:
+            factor = gwp["factor"] if gwp["factor"] not in ("", "unknown") else "未知"
+            parts.append(f"CO2e 因子所用全球变暖潜势为{factor}，项目采用{gwp['project']}")
+        else:
+            parts.append(part)
+    return "；".join(parts)
 
 
 def metric_name(metric: str, language: Language) -> str:
     """A climate metric's name: ``target_0.carbon_neutral.scopes_1+2+3`` is ``Target 1, scopes
-    1+2+3: carbon neutral (net emissions)``."""
+    1+2+3: carbon neutral (net emissions)``; ``gross_scope3_tco2e.cat6_business_travel`` is
+    ``Gross scope 3 emissions: 6 Business travel``."""
+    if metric.startswith(_SCOPE3_METRIC):
+        category = category_name(metric.removeprefix(_SCOPE3_METRIC), language)
+        total = _named(METRIC_NAMES, "gross_scope3_tco2e", language)
+        return f"{total}: {category}" if language == "en" else f"{total}：{category}"
     intensity = _INTENSITY_METRIC.fullmatch(metric)
     if intensity is not None:
         per = intensity["denominator"]
