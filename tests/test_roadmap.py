@@ -932,3 +932,45 @@ def test_bad_targets(make_project: MakeProject, targets: str, message: str) -> N
     )
     with pytest.raises(tanlu.ProjectError, match=message):
         calculate_roadmap(tanlu.load_project(root))
+
+
+def test_certificate_ramp_from_what_is_held(make_project: MakeProject) -> None:
+    # carbon neutral in scope 2 by 2025 with GECs only, at most 400 MWh more a year: 1,000 MWh
+    # in 2025 needs 600 in 2024 and 200 in 2023 (nothing held in 2022)
+    ramp = "\n[roadmap.levers.gec]\nramp_mwh_per_year = 400\n"
+    neutral_2025 = NEUTRAL_SCOPE2_2024.replace("year = 2024", "year = 2025")
+    toml = toy_toml(targets=neutral_2025, efficiency=False)
+    toml = toml.replace("[roadmap.levers.gec]\nenabled = true\n", "") + ramp
+    root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
+    result = calculate_roadmap(tanlu.load_project(root))
+    check_invariants(result)
+    assert [lever(result, "gec", y) for y in (2023, 2024, 2025)] == pytest.approx([200, 600, 1000])
+    assert result.objective_cny == pytest.approx((200 + 600 + 1000) * 5.59)
+    # neutral by 2024: 1,000 MWh in 2024 needs 600 in 2023, more than 0 held + 400
+    toml_2024 = toy_toml(efficiency=False).replace("[roadmap.levers.gec]\nenabled = true\n", "")
+    short = make_project(
+        ACTIVITIES, toml=toml_2024 + ramp, files={"data/prices.csv": PRICES}, name="short"
+    )
+    with pytest.raises(RoadmapInfeasible) as caught:
+        calculate_roadmap(tanlu.load_project(short))
+    assert caught.value.shortfalls.iloc[0]["shortfall"] == pytest.approx(200 * RESIDUAL)
+    # with 300 MWh of GECs held in 2022 the ramp starts there: 600 in 2023 is reachable
+    held = "instrument_id,kind,vintage_year,energy_mwh\ngec-22,gec,2022,300\n"
+    enough = make_project(
+        ACTIVITIES,
+        toml=toml_2024 + ramp,
+        files={"data/prices.csv": PRICES, "data/instruments.csv": held},
+        name="held",
+    )
+    result = calculate_roadmap(tanlu.load_project(enough))
+    assert lever(result, "gec", 2023) == pytest.approx(600)
+    assert lever(result, "gec", 2024) == pytest.approx(1000)
+    # a floor the ramp cannot reach in the first year is said plainly
+    floored = make_project(
+        ACTIVITIES,
+        toml=toml_2024 + ramp + "min_mwh_per_year = 500\n",
+        files={"data/prices.csv": PRICES},
+        name="floored",
+    )
+    with pytest.raises(tanlu.ProjectError, match="min_mwh_per_year 500 is more than the 0 MWh"):
+        calculate_roadmap(tanlu.load_project(floored))

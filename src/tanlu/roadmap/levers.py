@@ -72,11 +72,12 @@ OPTIONAL: dict[str, float | None] = {
     "reduction_share_max": 1.0,
     "max_mwh_per_year": None,
     "min_mwh_per_year": None,
+    "ramp_mwh_per_year": None,
 }
 # Which optional parameters each lever reads (any other is an error, not silently ignored).
 _ADOPTED = ("ramp_share_per_year", "first_year")
 _CUT = (*_ADOPTED, "reduction_share_max")
-_BOUGHT = ("first_year", "max_mwh_per_year", "min_mwh_per_year")
+_BOUGHT = ("first_year", "max_mwh_per_year", "min_mwh_per_year", "ramp_mwh_per_year")
 OPTIONAL_BY_LEVER: dict[str, tuple[str, ...]] = {
     "building_efficiency": _ADOPTED,
     "pue_improvement": _ADOPTED,

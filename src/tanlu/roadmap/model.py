@@ -89,6 +89,9 @@ class RoadmapProblem:
     denominators
         ``{output metric: {year: value}}`` for the base year and every planned year, for
         intensity targets.
+    held_mwh
+        ``{lever: MWh}`` of contracts (``green_power_contract``) and certificates (``gec``)
+        the organisation held in the year planned from: where a ramp starts.
     """
 
     baseline: Baseline
@@ -99,6 +102,7 @@ class RoadmapProblem:
     max_certificate_share_of_green: float = 1.0
     emission_cap: tuple[int, float] | None = None
     denominators: dict[str, dict[int, float]] = field(default_factory=dict)
+    held_mwh: dict[str, float] = field(default_factory=dict)
 
 
 def target_label(target: Target) -> str:
@@ -426,6 +430,30 @@ def _exclude(upper: xr.DataArray, excluded: frozenset[str], dim: str) -> xr.Data
     return kept.transpose(*upper.dims)
 
 
+def _ramp_rule(
+    bank: _Bank, lever: str, total: Aggregate, held: float, ramp: float
+) -> Callable[[], None]:
+    """``total(y) - total(y - 1) <= ramp`` every planned year, ``total(y0) = held`` before
+    the first (``<lever>_ramp_mwh``)."""
+
+    def add() -> None:
+        expression = total.expression(bank)
+        years = [int(y) for y in expression.coords[YEAR].values]
+        _constrain(bank.model, f"{lever}_ramp_mwh_first", expression, "<=", held + ramp, years[:1])
+        if len(years) > 1:
+            variables = expression.data["vars"].transpose(YEAR, "_term").values
+            coefficients = expression.data["coeffs"].transpose(YEAR, "_term").values
+            step = _expression(
+                bank.model,
+                np.concatenate([variables[1:], variables[:-1]], axis=1),
+                np.concatenate([coefficients[1:], -coefficients[:-1]], axis=1),
+                {YEAR: years[1:]},
+            )
+            _constrain(bank.model, f"{lever}_ramp_mwh", step, "<=", ramp)
+
+    return add
+
+
 def _sum_over_sites(array: xr.DataArray) -> xr.DataArray:
     others = [d for d in array.dims if d != YEAR]
     return array.sum(others) if others else array
@@ -629,6 +657,18 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
             if floor_years:
                 at_least = Aggregate(zero).plus(lever, 1.0)
                 deferred.append(_rule(bank, f"{lever}_floor", at_least, ">=", floor, floor_years))
+        if params.get("ramp_mwh_per_year") is not None:
+            # the market delivers at most this much more a year, from what was held
+            ramp = float(params["ramp_mwh_per_year"])
+            held = float(problem.held_mwh.get(lever, 0.0))
+            least = params.get("min_mwh_per_year")
+            if least is not None and least > held + ramp:
+                raise ProjectError(
+                    f"roadmap.levers.{lever}: min_mwh_per_year {least:,.0f} is more than the "
+                    f"{held:,.0f} MWh held in {baseline.from_year} plus ramp_mwh_per_year "
+                    f"{ramp:,.0f}"
+                )
+            deferred.append(_ramp_rule(bank, lever, Aggregate(zero).plus(lever, 1.0), held, ramp))
     if purchase_terms:
         # efficiency + PV + green bought <= baseline purchase, per site and year: the purchase
         # never goes below zero and green power is bought only for electricity still bought

@@ -489,7 +489,23 @@ def roadmap_problem(
         scope2_basis=settings.scope2_basis,
         max_certificate_share_of_green=settings.max_certificate_share_of_green,
         denominators=output_values(project, settings, [organisation.base_year, *baseline.years]),
+        held_mwh=held_mwh(data.inventory),
     )
+
+
+# The instrument kinds each bought lever stands for.
+HELD_KINDS = {"green_power_contract": ("green_power_contract", "ppa"), "gec": ("gec", "irec")}
+
+
+def held_mwh(inventory: InventoryResult) -> dict[str, float]:
+    """MWh of contracts and of certificates allocated in an inventory year, own sites and
+    leased assets together (where a ``ramp_mwh_per_year`` starts)."""
+    market = inventory.scope2_market
+    allocations = pd.concat([market.allocations, market.leased_allocations], ignore_index=True)
+    return {
+        lever: float(allocations.loc[allocations["kind"].isin(kinds), "allocated_mwh"].sum())
+        for lever, kinds in HELD_KINDS.items()
+    }
 
 
 def _check_reduction_paths(project: Project, default_rate: float) -> None:
