@@ -756,7 +756,8 @@ def test_pv_commissioned_in_the_year_planned_from(make_project: MakeProject) -> 
     toml = toml.replace("\n[roadmap]", pv + "\n[roadmap]", 1)
     root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
     project = tanlu.load_project(root)
-    generation = existing_pv_mwh(project, 2022).loc["office"]
+    generation = existing_pv_mwh(project, 2022).loc["roof"]
+    assert generation["site"] == "office"
     assert generation["full_year_mwh"] == pytest.approx(100.0)
     assert 30.0 < generation["generated_mwh"] < 70.0  # the second half of the year
     electricity = roadmap_problem(project).baseline.electricity.set_index("year")
@@ -767,6 +768,20 @@ def test_pv_commissioned_in_the_year_planned_from(make_project: MakeProject) -> 
     assert electricity.at[2023, "purchased_mwh"] == pytest.approx(
         1000 + generation["generated_mwh"] - 100
     )
+    # a system commissioned after the year planned from: nothing before it runs, the share
+    # of the year it runs in its first year (2023-07-01: 184 of 365 days), then a full year
+    later = make_project(
+        ACTIVITIES,
+        toml=toml.replace("commissioned = 2022-07-01", "commissioned = 2023-07-01").replace(
+            "year = 2024", "year = 2025"
+        ),
+        files={"data/prices.csv": PRICES},
+        name="later",
+    )
+    planned = roadmap_problem(tanlu.load_project(later)).baseline.electricity.set_index("year")
+    assert planned.at[2023, "consumption_mwh"] == pytest.approx(1000)  # 0 generated in 2022
+    assert planned.at[2023, "existing_pv_mwh"] == pytest.approx(100 * 184 / 365)
+    assert planned.at[2024, "existing_pv_mwh"] == pytest.approx(100.0)
     # the plan reports the PV already built, part of its green electricity
     by_year = calculate_roadmap(project).by_year.set_index("year")
     assert by_year.at[2023, "existing_pv_mwh"] == pytest.approx(100.0)
@@ -858,7 +873,7 @@ def test_contract_floor_and_excluded_sites(make_project: MakeProject) -> None:
         files={"data/prices.csv": PRICES},
         name="too_much",
     )
-    with pytest.raises(tanlu.ProjectError, match="2,000 MWh is more than all sites buy"):
+    with pytest.raises(tanlu.ProjectError, match="2,000 MWh is more than the sites it may buy"):
         calculate_roadmap(tanlu.load_project(too_much))
     # the office already retrofitted: no efficiency there, GECs for all 1,000 MWh in 2024
     excluded = 'lever_excluded_sites = { building_efficiency = ["office"] }'
@@ -869,6 +884,23 @@ def test_contract_floor_and_excluded_sites(make_project: MakeProject) -> None:
     assert lever(result, "gec", 2024) == pytest.approx(1000)
     curve = bottom_up_macc(roadmap_problem(tanlu.load_project(root)))
     assert "building_efficiency" not in set(curve["lever"])  # nor in the MACC
+    # a floor at sites the lever may not buy for, and a scenario's unknown site: said plainly
+    nowhere = make_project(
+        ACTIVITIES,
+        toml=toml.replace(
+            "[roadmap]\n", '[roadmap]\nlever_excluded_sites = { gec = ["office"] }\n', 1
+        ),
+        files={"data/prices.csv": PRICES},
+        name="nowhere",
+    )
+    with pytest.raises(tanlu.ProjectError, match="300 MWh is more than the sites it may buy"):
+        calculate_roadmap(tanlu.load_project(nowhere))
+    scenario = '\n[roadmap.scenarios.typo]\nlever_excluded_sites = { gec = ["ofice"] }\n'
+    typo = make_project(
+        ACTIVITIES, toml=done + scenario, files={"data/prices.csv": PRICES}, name="typo"
+    )
+    with pytest.raises(tanlu.ProjectError, match="unknown site\\(s\\) ofice"):
+        calculate_roadmap(tanlu.load_project(typo), "typo")
     for bad, message in (
         ('{ building_efficiency = ["attic"] }', "unknown site\\(s\\) attic"),
         ('{ teleport = ["office"] }', "lever_excluded_sites.teleport: not a lever"),

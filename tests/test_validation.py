@@ -788,3 +788,9 @@ def test_toml_key_lines() -> None:
     assert lines[("sites", 1)] == 8
     assert lines[("sites", 1, "ranges")] == 9
     assert lines[("roadmap", "levers", "gec", "price_cny_per_mwh")] == 11
+
+    # brackets inside strings and keys inside multi-line strings do not count
+    tricky = '[organisation]\nname = "Acme [China"\nnote = """\nkind = 3\n"""\nbase_year = 2021\n'
+    lines = toml_key_lines(tricky)
+    assert lines[("organisation", "base_year")] == 6
+    assert ("organisation", "kind") not in lines

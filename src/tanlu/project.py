@@ -446,7 +446,13 @@ def toml_key_lines(text: str) -> dict[tuple[str | int, ...], int]:
     counts: dict[tuple[str, ...], int] = {}
     table: tuple[str | int, ...] = ()
     depth = 0  # open brackets of a value that spans lines
-    for number, line in enumerate(text.splitlines(), start=1):
+    closing = ""  # the quotes that end a multi-line string the value is in
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if closing:
+            if closing in raw:
+                closing = ""
+            continue
+        line = _without_strings(raw)
         if depth > 0:
             depth += line.count("[") + line.count("{") - line.count("]") - line.count("}")
             continue
@@ -467,7 +473,20 @@ def toml_key_lines(text: str) -> dict[tuple[str | int, ...], int]:
             lines.setdefault((*table, *names), number)
             value = line[key.end() :].split("#", 1)[0]
             depth = value.count("[") + value.count("{") - value.count("]") - value.count("}")
+            for quotes in ('"""', "'''"):
+                if raw[key.end() :].count(quotes) % 2 == 1:
+                    closing = quotes
     return lines
+
+
+_STRING = re.compile(r'"""|\'\'\'|"(?:[^"\\]|\\.)*"|\'[^\']*\'')
+
+
+def _without_strings(line: str) -> str:
+    """The line with its one-line strings emptied, so brackets in them are not counted."""
+    return _STRING.sub(
+        lambda found: found.group(0) if found.group(0) in ('"""', "'''") else '""', line
+    )
 
 
 def _line_of(where: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> int | None:

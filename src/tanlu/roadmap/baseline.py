@@ -123,17 +123,18 @@ def electricity_sites(inventory: InventoryResult, project: Project) -> list[str]
 
 
 def existing_pv_mwh(project: Project, year: int) -> pd.DataFrame:
-    """Generation of each site's PV systems [MWh], inside the boundary only, by site.
+    """Generation of the project's PV systems inside the boundary [MWh], one row per system.
 
-    Columns ``full_year_mwh`` (every system at a full year's output: its commissioning date is
-    in the past for planned years) and ``generated_mwh`` (what it generated in ``year``, from
-    its commissioning hour), both at the consolidation share.
+    Index: the system id. Columns ``site``; ``full_year_mwh`` (a full year of output, in
+    ``year``'s weather); ``generated_mwh`` (what it generated in ``year``, from its
+    commissioning hour); ``commissioned`` (its commissioning date, NaT when not given); both
+    energies at the consolidation share.
     """
     sites = project.sites.set_index("site")
     boundary = define_boundary(
         project.sites, project.config.organisation.consolidation_approach
     ).set_index("site")
-    totals: dict[str, list[float]] = {}
+    rows: dict[str, dict[str, object]] = {}
     for system in project.config.pv_systems:
         if boundary.at[system.site, "boundary"] != "included":
             continue
@@ -145,12 +146,29 @@ def existing_pv_mwh(project: Project, year: int) -> pd.DataFrame:
             generated = pv_generation_mwh(system, site["latitude"], site["longitude"], year)
         else:
             generated = generation
-        total = totals.setdefault(system.site, [0.0, 0.0])
-        total[0] += float(np.sum(generation)) * share
-        total[1] += float(np.sum(generated)) * share
-    return pd.DataFrame.from_dict(
-        totals, orient="index", columns=["full_year_mwh", "generated_mwh"], dtype="float64"
-    )
+        rows[system.id] = {
+            "site": system.site,
+            "full_year_mwh": float(np.sum(generation)) * share,
+            "generated_mwh": float(np.sum(generated)) * share,
+            "commissioned": pd.Timestamp(system.commissioned)
+            if system.commissioned is not None
+            else pd.NaT,
+        }
+    columns = ["site", "full_year_mwh", "generated_mwh", "commissioned"]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+
+
+def operating_share(commissioned: pd.Timestamp, year: int) -> float:
+    """Share of ``year`` a system commissioned on ``commissioned`` runs [0..1]: 1 when it was
+    commissioned before the year (or no date is given), 0 when after, else the days from
+    its commissioning to the year's end over the days of the year."""
+    if pd.isna(commissioned) or commissioned.year < year:
+        return 1.0
+    if commissioned.year > year:
+        return 0.0
+    start = pd.Timestamp(f"{year}-01-01")
+    end = pd.Timestamp(f"{year + 1}-01-01")
+    return float((end - commissioned.normalize()) / (end - start))
 
 
 def build_baseline(
@@ -208,18 +226,19 @@ def build_baseline(
     covered = inventory.scope2_market.leased_by_site.set_index("site")["location_tco2e"]
     leased_tco2e.update(covered.astype("float64"))
     leased = set(leased_mwh.index) - set(market.index)
-    sites = sorted(set(market.index) | set(pv.index) | leased)
+    sites = sorted(set(market.index) | set(pv["site"]) | leased)
     configured = {site.id: site for site in project.config.sites}
     rows = []
     for site in sites:
         scope = 3 if site in leased else 2
         purchased0 = float(market["electricity_mwh"].get(site, 0.0))
-        pv_mwh = float(pv["full_year_mwh"].get(site, 0.0))
+        systems = pv.loc[pv["site"] == site]
         if scope == 3:
             purchased0 = float(leased_mwh[site])
         # consumption in the year planned from: its purchase plus what its PV generated then
-        # (from the commissioning hour); planned years get a full year of that PV
-        consumption0 = purchased0 + float(pv["generated_mwh"].get(site, 0.0))
+        # (from the commissioning hour); planned years get each system's full year from the
+        # year after it starts, and the share of the year it runs in its first year
+        consumption0 = purchased0 + float(systems["generated_mwh"].sum())
         location0 = float(location.get(site, 0.0)) / purchased0 if purchased0 else 0.0
         residual0 = float(market["residual_factor_tco2e_per_mwh"].get(site, 0.0))
         if scope == 3:
@@ -230,6 +249,10 @@ def build_baseline(
         for year in years:
             step = year - from_year
             consumption = consumption0 * (1 + rate) ** step
+            pv_mwh = sum(
+                float(row.full_year_mwh) * operating_share(row.commissioned, year)
+                for row in systems.itertuples(index=False)
+            )
             rows.append(
                 {
                     "site": site,

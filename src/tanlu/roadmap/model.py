@@ -646,12 +646,15 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
             floor = float(params["min_mwh_per_year"])
             mask = _first_year_mask(params, years).values
             floor_years = [y for y, on in zip(years, mask, strict=True) if on]
-            buyable = _sum_over_sites(demand)
+            # what the sites the lever may buy for purchase from the grid
+            excluded = levers.excluded(lever)
+            keep = site_array(np.array([site not in excluded for site in sites], dtype=float))
+            buyable = _sum_over_sites(demand * keep)
             short = [y for y in floor_years if float(buyable.sel({YEAR: y})) < floor]
             if short:
                 raise ProjectError(
                     f"roadmap.levers.{lever}.min_mwh_per_year: {floor:,.0f} MWh is more than "
-                    f"all sites buy from the grid in {short[0]} "
+                    f"the sites it may buy for purchase from the grid in {short[0]} "
                     f"({float(buyable.sel({YEAR: short[0]})):,.0f} MWh)"
                 )
             if floor_years:
@@ -662,11 +665,14 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
             ramp = float(params["ramp_mwh_per_year"])
             held = float(problem.held_mwh.get(lever, 0.0))
             least = params.get("min_mwh_per_year")
-            if least is not None and least > held + ramp:
+            # a lever that starts after the first planned year starts from nothing
+            available = bool(_first_year_mask(params, years).values[0])
+            start = held if available else 0.0
+            if least is not None and least > start + ramp:
+                since = f"held in {baseline.from_year}" if available else "held before first_year"
                 raise ProjectError(
                     f"roadmap.levers.{lever}: min_mwh_per_year {least:,.0f} is more than the "
-                    f"{held:,.0f} MWh held in {baseline.from_year} plus ramp_mwh_per_year "
-                    f"{ramp:,.0f}"
+                    f"{start:,.0f} MWh {since} plus ramp_mwh_per_year {ramp:,.0f}"
                 )
             deferred.append(_ramp_rule(bank, lever, Aggregate(zero).plus(lever, 1.0), held, ramp))
     if purchase_terms:

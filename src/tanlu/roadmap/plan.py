@@ -468,6 +468,15 @@ def roadmap_problem(
             f"planned from ({data.from_year})"
         )
     levers: LeverSet = select_levers(settings, str(project.root / "tanlu.toml"))
+    # a scenario's settings skip the project's own checks: its excluded sites are checked here
+    known_sites = {site.id for site in config.sites}
+    for lever, excluded in settings.lever_excluded_sites.items():
+        unknown = sorted(set(excluded) - known_sites)
+        if unknown:
+            raise ProjectError(
+                f"{project.root / 'tanlu.toml'}: roadmap.lever_excluded_sites.{lever}: unknown "
+                f"site(s) {', '.join(unknown)}"
+            )
     _check_reduction_paths(project, levers.general["sbti_linear_reduction_share_per_year"])
     baseline = build_baseline(
         project,
