@@ -285,6 +285,14 @@ class RoadmapSettings(_Model):
     uncertainty: UncertaintySettings | None = None
     scenarios: dict[str, dict[str, Any]] = {}
 
+    def excluded_site_problem(self, site_ids: set[str]) -> str | None:
+        """What is wrong with ``lever_excluded_sites`` given the project's sites, or None."""
+        for lever, excluded in self.lever_excluded_sites.items():
+            unknown = sorted(set(excluded) - site_ids)
+            if unknown:
+                return f"roadmap.lever_excluded_sites.{lever}: unknown site(s) {', '.join(unknown)}"
+        return None
+
 
 class DataFiles(_Model):
     activities: list[str] = ["data/activities*.csv", "data/activities*.xlsx", "data/*.parquet"]
@@ -377,12 +385,9 @@ class ProjectConfig(_Model):
                         f"output_metrics.{target.denominator}: no value for the base year "
                         f"{self.organisation.base_year} (intensity targets start from it)"
                     )
-        for lever, excluded in self.roadmap.lever_excluded_sites.items():
-            unknown = sorted(set(excluded) - set(site_ids))
-            if unknown:
-                raise ValueError(
-                    f"roadmap.lever_excluded_sites.{lever}: unknown site(s) {', '.join(unknown)}"
-                )
+        problem = self.roadmap.excluded_site_problem(set(site_ids))
+        if problem is not None:
+            raise ValueError(problem)
         for name in self.roadmap.output_growth_share_per_year:
             if name not in self.output_metrics:
                 raise ValueError(

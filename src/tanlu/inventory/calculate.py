@@ -398,6 +398,19 @@ class InventoryResult:
         """Scopes 1 + 2 (market-based) + 3 [tCO2e]."""
         return self.scope1_tco2e + self.scope2_market_tco2e + self.scope3_tco2e
 
+    @property
+    def totals(self) -> dict[str, float]:
+        """Scope totals and both grand totals [tCO2e] (``to_dict()["totals"]``)."""
+        return {
+            "scope1_tco2e": self.scope1_tco2e,
+            "scope2_location_tco2e": self.scope2_location_tco2e,
+            "scope2_market_tco2e": self.scope2_market_tco2e,
+            "scope3_tco2e": self.scope3_tco2e,
+            "total_location_tco2e": self.total_location_tco2e,
+            "total_market_tco2e": self.total_market_tco2e,
+            "outside_scopes_tco2e": self.outside_scopes_tco2e,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """The result as plain JSON-ready data; keys are documented in docs/json-output.md."""
 
@@ -409,15 +422,7 @@ class InventoryResult:
             "consolidation_approach": self.consolidation_approach,
             "market_residual_policy": self.market_residual_policy,
             "units": {"emissions": "tCO2e", "energy": "MWh"},
-            "totals": {
-                "scope1_tco2e": self.scope1_tco2e,
-                "scope2_location_tco2e": self.scope2_location_tco2e,
-                "scope2_market_tco2e": self.scope2_market_tco2e,
-                "scope3_tco2e": self.scope3_tco2e,
-                "total_location_tco2e": self.total_location_tco2e,
-                "total_market_tco2e": self.total_market_tco2e,
-                "outside_scopes_tco2e": self.outside_scopes_tco2e,
-            },
+            "totals": self.totals,
             "by_scope": records(self.by_scope),
             "by_category": records(self.by_category),
             "by_site": records(self.by_site),

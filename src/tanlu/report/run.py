@@ -89,7 +89,7 @@ def ghg_inventory_table(inventories: dict[int, InventoryResult]) -> pd.DataFrame
     """
     rows = []
     for year, result in sorted(inventories.items()):
-        totals = result.to_dict()["totals"]
+        totals = result.totals
         lines = [
             ("scope1", "Scope 1", totals["scope1_tco2e"]),
             ("scope2_location", "Scope 2 (location-based)", totals["scope2_location_tco2e"]),
@@ -160,7 +160,7 @@ def inventory_trend(
     scope_rows = []
     site_tables = []
     for year, result in sorted(inventories.items()):
-        totals = result.to_dict()["totals"]
+        totals = result.totals
         scope_rows.append(
             {"year": year, **{c: float(totals[c]) for c in TREND_SCOPE_COLUMNS[1:-1]}}
         )
@@ -236,7 +236,7 @@ def climate_metrics_table(
     organisation = project.config.organisation
     rows: list[dict[str, Any]] = []
     for year, result in sorted(inventories.items()):
-        totals = result.to_dict()["totals"]
+        totals = result.totals
         for metric, column in (
             ("gross_scope1_tco2e", "scope1_tco2e"),
             ("gross_scope2_location_tco2e", "scope2_location_tco2e"),

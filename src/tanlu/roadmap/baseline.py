@@ -17,12 +17,11 @@ import pandas as pd
 from tanlu.electricity.matching import pv_generation_mwh
 from tanlu.factors.library import activity_properties
 from tanlu.inventory.boundary import define_boundary
-from tanlu.inventory.calculate import InventoryResult
+from tanlu.inventory.calculate import LEASED_ASSETS, InventoryResult
 from tanlu.project import Project, RoadmapSettings
 from tanlu.roadmap.levers import FUEL_LEVERS
 
 SCOPE2_ELECTRICITY = "purchased_electricity"
-LEASED_ASSETS = "cat8_upstream_leased_assets"
 # Fuels that levers act on one by one (fleet electrification, back-up fuel switch): their scope 1
 # emissions and litres are carried in the baseline's ``fuels`` table as well as in ``streams``.
 FUEL_ACTIVITIES = ("diesel_mobile", "diesel_stationary")

@@ -583,9 +583,10 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
     if levers.enabled("fleet_electrification"):
         lever = "fleet_electrification"
         params = levers.values[lever]
-        fleet = baseline.fuels.loc[baseline.fuels["activity"] == FUEL_LEVERS[lever]]
-        litres = _site_year(fleet.astype({"site": object}), "fuel_l", sites, years)
-        diesel_tco2e = _site_year(fleet.astype({"site": object}), "emissions_tco2e", sites, years)
+        fuels = baseline.fuels
+        fleet = fuels.loc[fuels["activity"] == FUEL_LEVERS[lever]].astype({"site": object})
+        litres = _site_year(fleet, "fuel_l", sites, years)
+        diesel_tco2e = _site_year(fleet, "emissions_tco2e", sites, years)
         # own sites with diesel vehicles (the chargers' electricity is the site's scope 2)
         has = own * (litres.sum(YEAR) > 0).astype("float64")
         upper = (has * params["reduction_share_max"] * _first_year_mask(params, years)).transpose(

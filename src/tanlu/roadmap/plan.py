@@ -387,8 +387,8 @@ class PlanningData:
     grid_price_cny_per_mwh, price_rows
         Grid price per site in ``from_year`` and the price-table rows used.
     existing_pv_mwh
-        Each site's PV generation [MWh]: ``full_year_mwh`` and ``generated_mwh`` in
-        ``from_year`` (:func:`tanlu.roadmap.baseline.existing_pv_mwh`).
+        Each PV system's site, commissioning date and generation [MWh], ``full_year_mwh``
+        and ``generated_mwh`` in ``from_year`` (:func:`tanlu.roadmap.baseline.existing_pv_mwh`).
     """
 
     from_year: int
@@ -469,14 +469,9 @@ def roadmap_problem(
         )
     levers: LeverSet = select_levers(settings, str(project.root / "tanlu.toml"))
     # a scenario's settings skip the project's own checks: its excluded sites are checked here
-    known_sites = {site.id for site in config.sites}
-    for lever, excluded in settings.lever_excluded_sites.items():
-        unknown = sorted(set(excluded) - known_sites)
-        if unknown:
-            raise ProjectError(
-                f"{project.root / 'tanlu.toml'}: roadmap.lever_excluded_sites.{lever}: unknown "
-                f"site(s) {', '.join(unknown)}"
-            )
+    problem = settings.excluded_site_problem({site.id for site in config.sites})
+    if problem is not None:
+        raise ProjectError(f"{project.root / 'tanlu.toml'}: {problem}")
     _check_reduction_paths(project, levers.general["sbti_linear_reduction_share_per_year"])
     baseline = build_baseline(
         project,

@@ -21,7 +21,7 @@ import pandas as pd
 from tanlu.electricity.matching import calculate_electricity
 from tanlu.inventory.calculate import ProjectInputs, calculate_inventory
 from tanlu.project import Project
-from tanlu.roadmap.plan import RoadmapResult
+from tanlu.roadmap.plan import RoadmapResult, held_mwh
 
 # Relative tolerance of "not above the plan" (solver and rounding noise) [share].
 TOLERANCE_SHARE = 1e-6
@@ -105,19 +105,8 @@ def track_progress(project: Project, plan: RoadmapResult, inputs: ProjectInputs)
                     "on_track": value <= target * (1 + TOLERANCE_SHARE) + TOLERANCE_SHARE,
                 }
             )
-        # the plan buys green power for own sites and leased assets alike
-        allocations = pd.concat(
-            [inventory.scope2_market.allocations, inventory.scope2_market.leased_allocations],
-            ignore_index=True,
-        )
-        kinds = {
-            "green_power_contract": ("green_power_contract", "ppa"),
-            "gec": ("gec", "irec"),
-        }
-        measured = {
-            lever: float(allocations.loc[allocations["kind"].isin(k), "allocated_mwh"].sum())
-            for lever, k in kinds.items()
-        }
+        # contracts and certificates held: own sites and leased assets, as the plan buys them
+        measured = held_mwh(inventory)
         start = pd.Timestamp(f"{plan.from_year + 1}-01-01")
         end = pd.Timestamp(f"{year}-12-31")
         measured["onsite_pv"] = sum(
