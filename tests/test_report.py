@@ -616,6 +616,123 @@ def test_pdf_pages_and_text(example_reports: dict[str, Path], lang: str, tmp_pat
     assert ("碳中和路线图" in text) == (lang == "zh")
 
 
+# The report's chapters in the order a reader meets them, as the headings and the contents
+# write them: what an executive reads first, then the disclosure tables, then the appendix.
+CHAPTERS = {
+    "en": [
+        ("summary", "1 Summary"),
+        ("targets", "2 Targets"),
+        ("inventory", "3 Inventory"),
+        ("electricity", "4 Green electricity"),
+        ("roadmap", "5 Roadmap"),
+        ("macc", "6 Marginal abatement cost curve"),
+        ("uncertainty", "7 Scenarios and uncertainty"),
+        ("progress", "8 Progress against the plan"),
+        ("disclosure", "9 Disclosure tables"),
+        ("boundary", "Appendix A Boundary and methodology"),
+        ("quality", "Appendix B Data quality, fallbacks and assumptions"),
+    ],
+    "zh": [
+        ("summary", "1 摘要"),
+        ("targets", "2 目标"),
+        ("inventory", "3 温室气体排放清单"),
+        ("electricity", "4 绿色电力"),
+        ("roadmap", "5 路线图"),
+        ("macc", "6 边际减排成本曲线"),
+        ("uncertainty", "7 情景与不确定性"),
+        ("progress", "8 目标进展"),
+        ("disclosure", "9 披露表"),
+        ("boundary", "附录A 边界与方法学"),
+        ("quality", "附录B 数据质量、替代因子与假设"),
+    ],
+}
+
+
+def _contents(page: str) -> list[tuple[str, str, str]]:
+    """The contents of a report page: each entry's link, heading text and page number."""
+    nav = page[page.index('<nav id="contents">') : page.index("</nav>")]
+    entries = re.findall(r'<a href="#([\w-]+)">(.*?)<span class="page">(\d*)</span></a>', nav)
+    return [(link, re.sub(r"<[^>]+>", "", text), number) for link, text, number in entries]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_linked_contents(make_project: MakeProject, tmp_path: Path, lang: str) -> None:
+    out = tmp_path / "out"
+    run_toy(make_project, out, lang)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    entries = _contents(page)
+    # every chapter in order, each linked to its heading; no page numbers without a PDF
+    assert [(link, text) for link, text, _ in entries] == [
+        (f"{section}-heading", heading) for section, heading in CHAPTERS[lang]
+    ]
+    assert all(number == "" for _, _, number in entries)
+    for section, _ in CHAPTERS[lang]:
+        assert re.search(f'<section id="{section}">\\n<h2 id="{section}-heading">', page)
+    # the chapters come in the order of the contents, the appendix last
+    starts = [page.index(f'<section id="{section}">') for section, _ in CHAPTERS[lang]]
+    assert starts == sorted(starts)
+
+
+def _pdf_pages(pdf: Path) -> list[list[str]]:
+    """The lines of text of each page of a PDF (pdftotext), spaces removed (pdftotext spaces
+    Chinese and wide layouts unevenly)."""
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    return [
+        [re.sub(r"\s+", "", line) for line in page.splitlines() if line.strip()]
+        for page in text.split("\f")
+    ]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_pdf_summary_first_with_page_numbers(example_reports: dict[str, Path], lang: str) -> None:
+    out = example_reports[lang]
+    pages = _pdf_pages(out / "report.pdf")
+    # the contents on the first page: each heading with its page number, in order
+    contents = {}
+    for section, heading in CHAPTERS[lang]:
+        key = re.sub(r"\s+", "", heading)
+        numbers = [
+            line[len(key) :]
+            for line in pages[0]
+            if line.startswith(key) and line[len(key) :].isdigit()
+        ]
+        assert len(numbers) == 1, (heading, pages[0])
+        contents[section] = int(numbers[0])
+    # each heading stands on the page the contents give, and on no page before it
+    for section, heading in CHAPTERS[lang]:
+        key = re.sub(r"\s+", "", heading)
+        on = [number for number, lines in enumerate(pages, start=1) if key in lines]
+        assert on and on[0] == contents[section], (heading, on, contents[section])
+    # the report page says the same numbers as the PDF's contents
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert [int(number) for _, _, number in _contents(page)] == list(contents.values())
+    # an executive's first five pages: summary, targets, inventory and roadmap
+    for section in ("summary", "targets", "inventory", "roadmap"):
+        assert contents[section] <= 5, (section, contents)
+    # the factor tables, the fallbacks and the lever parameters sit in the appendix, after
+    # the last chapter (the disclosure tables), which starts on a page of its own
+    assert contents["disclosure"] < contents["boundary"] < contents["quality"] < len(pages)
+    document = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    # no factor id shows before the appendix (a long id wraps in its cell: its first 12
+    # characters are on one line)
+    chapters = "".join("".join(lines) for lines in pages[: contents["boundary"] - 1])
+    for row in document["factors_used_all"]:
+        assert row["factor_id"][:12] not in chapters, row["factor_id"]
+    titles = {
+        "en": ("Emissionfactorsused(", "Factorfallbacks(", "Leverparametersandtheirsources"),
+        "zh": ("使用的排放因子(", "因子替代(", "减排措施参数及来源"),
+    }[lang]
+    for title in titles:
+        found = [n for n, lines in enumerate(pages, 1) if any(x.startswith(title) for x in lines)]
+        assert found and min(found) >= contents["boundary"], (title, found, contents)
+
+
 def test_names_in_both_languages() -> None:
     from tanlu.factors.library import SCOPE_CATEGORIES
     from tanlu.project import Target, TargetKind
