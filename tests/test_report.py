@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 import tanlu
 from tanlu.cli import app
+from tanlu.errors import TanluError
 from tanlu.report.html import resolve
 from tanlu.report.run import count_steps, run_project
 from tanlu.report.text import LANGUAGES, Language, format_tonnes
@@ -361,6 +362,53 @@ def test_relative_output_folder(
     result = CliRunner().invoke(app, ["run", str(root), "--out", "reports/toy"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "reports" / "toy" / "report.pdf").stat().st_size > 0
+
+
+def test_contents_numbers_settle(
+    make_project: MakeProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The print loop of the PDF's contents, with Chromium and pdfinfo replaced: a first print
+    finds the pages, a second confirms them; numbers that keep moving are an error."""
+    from tanlu.report import write
+    from tanlu.report.html import SECTIONS
+
+    document = run_toy(make_project, tmp_path / "toy")
+    html = tmp_path / "report.html"
+    html.write_text(write.render_report(document, "en"), encoding="utf-8")
+    first = {section: index + 1 for index, section in enumerate(SECTIONS)}  # 1, 2, ..., 11
+    moved = {**first, "quality": 12}
+    printed: list[str] = []
+
+    def fake_print(page: Path, pdf: Path) -> None:
+        printed.append(page.read_text(encoding="utf-8"))
+
+    monkeypatch.setattr(write, "print_pdf", fake_print)
+    # the second print puts every section where the first did: two prints
+    results = iter([first, first])
+    monkeypatch.setattr(write, "section_pages", lambda pdf: next(results))
+    write.print_report(document, "en", html, tmp_path / "report.pdf")
+    assert len(printed) == 2
+    assert '<span class="page"></span>' in printed[0]  # the first print has no numbers
+    # the second (and the page left behind) gives Appendix B page 11
+    assert _contents(printed[1])[-1][2] == "11"
+    assert _contents(html.read_text("utf-8"))[-1][2] == "11"
+    # the numbers move the last section once: a third print confirms 12
+    printed.clear()
+    results = iter([first, moved, moved])
+    write.print_report(document, "en", html, tmp_path / "report.pdf")
+    assert len(printed) == 3 and _contents(html.read_text("utf-8"))[-1][2] == "12"
+    # they keep moving: an error after three prints
+    results = iter([first, moved, first])
+    with pytest.raises(TanluError, match=r"report\.pdf did not settle in 3 prints"):
+        write.print_report(document, "en", html, tmp_path / "report.pdf")
+
+
+def test_contents_pages_need_pdfinfo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tanlu.report import write
+
+    monkeypatch.setattr(write.shutil, "which", lambda name: None)
+    with pytest.raises(TanluError, match=r"need pdfinfo.*apt-get install poppler-utils"):
+        write.section_pages(tmp_path / "report.pdf")
 
 
 def test_no_pdf_removes_an_earlier_pdf(make_project: MakeProject, tmp_path: Path) -> None:
