@@ -760,6 +760,8 @@ def test_pdf_summary_first_with_page_numbers(example_reports: dict[str, Path], l
     # the report page says the same numbers as the PDF's contents
     page = (out / "report.html").read_text(encoding="utf-8")
     assert [int(number) for _, _, number in _contents(page)] == list(contents.values())
+    # with bookmarks (the PDF's outline, from the headings)
+    assert b"/Outlines" in (out / "report.pdf").read_bytes()
     # an executive's first five pages: summary, targets, inventory and roadmap
     for section in ("summary", "targets", "inventory", "roadmap"):
         assert contents[section] <= 5, (section, contents)
