@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 import tanlu
 from tanlu.cli import app
+from tanlu.errors import TanluError
 from tanlu.report.html import resolve
 from tanlu.report.run import count_steps, run_project
 from tanlu.report.text import LANGUAGES, Language, format_tonnes
@@ -363,6 +364,53 @@ def test_relative_output_folder(
     assert (tmp_path / "reports" / "toy" / "report.pdf").stat().st_size > 0
 
 
+def test_contents_numbers_settle(
+    make_project: MakeProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The print loop of the PDF's contents, with Chromium and pdfinfo replaced: a first print
+    finds the pages, a second confirms them; numbers that keep moving are an error."""
+    from tanlu.report import write
+    from tanlu.report.html import SECTIONS
+
+    document = run_toy(make_project, tmp_path / "toy")
+    html = tmp_path / "report.html"
+    html.write_text(write.render_report(document, "en"), encoding="utf-8")
+    first = {section: index + 1 for index, section in enumerate(SECTIONS)}  # 1, 2, ..., 11
+    moved = {**first, "quality": 12}
+    printed: list[str] = []
+
+    def fake_print(page: Path, pdf: Path) -> None:
+        printed.append(page.read_text(encoding="utf-8"))
+
+    monkeypatch.setattr(write, "print_pdf", fake_print)
+    # the second print puts every section where the first did: two prints
+    results = iter([first, first])
+    monkeypatch.setattr(write, "section_pages", lambda pdf: next(results))
+    write.print_report(document, "en", html, tmp_path / "report.pdf")
+    assert len(printed) == 2
+    assert '<span class="page"></span>' in printed[0]  # the first print has no numbers
+    # the second (and the page left behind) gives Appendix B page 11
+    assert _contents(printed[1])[-1][2] == "11"
+    assert _contents(html.read_text("utf-8"))[-1][2] == "11"
+    # the numbers move the last section once: a third print confirms 12
+    printed.clear()
+    results = iter([first, moved, moved])
+    write.print_report(document, "en", html, tmp_path / "report.pdf")
+    assert len(printed) == 3 and _contents(html.read_text("utf-8"))[-1][2] == "12"
+    # they keep moving: an error after three prints
+    results = iter([first, moved, first])
+    with pytest.raises(TanluError, match=r"report\.pdf did not settle in 3 prints"):
+        write.print_report(document, "en", html, tmp_path / "report.pdf")
+
+
+def test_contents_pages_need_pdfinfo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tanlu.report import write
+
+    monkeypatch.setattr(write.shutil, "which", lambda name: None)
+    with pytest.raises(TanluError, match=r"need pdfinfo.*apt-get install poppler-utils"):
+        write.section_pages(tmp_path / "report.pdf")
+
+
 def test_no_pdf_removes_an_earlier_pdf(make_project: MakeProject, tmp_path: Path) -> None:
     root = toy_project(make_project)
     out = tmp_path / "out"
@@ -614,6 +662,125 @@ def test_pdf_pages_and_text(example_reports: dict[str, Path], lang: str, tmp_pat
     for key in ("scope1_tco2e", "scope2_market_tco2e", "scope3_tco2e", "total_market_tco2e"):
         assert format_tonnes(totals[key], language) in text
     assert ("碳中和路线图" in text) == (lang == "zh")
+
+
+# The report's chapters in the order a reader meets them, as the headings and the contents
+# write them: what an executive reads first, then the disclosure tables, then the appendix.
+CHAPTERS = {
+    "en": [
+        ("summary", "1 Summary"),
+        ("targets", "2 Targets"),
+        ("inventory", "3 Inventory"),
+        ("electricity", "4 Green electricity"),
+        ("roadmap", "5 Roadmap"),
+        ("macc", "6 Marginal abatement cost curve"),
+        ("uncertainty", "7 Scenarios and uncertainty"),
+        ("progress", "8 Progress against the plan"),
+        ("disclosure", "9 Disclosure tables"),
+        ("boundary", "Appendix A Boundary and methodology"),
+        ("quality", "Appendix B Data quality, fallbacks and assumptions"),
+    ],
+    "zh": [
+        ("summary", "1 摘要"),
+        ("targets", "2 目标"),
+        ("inventory", "3 温室气体排放清单"),
+        ("electricity", "4 绿色电力"),
+        ("roadmap", "5 路线图"),
+        ("macc", "6 边际减排成本曲线"),
+        ("uncertainty", "7 情景与不确定性"),
+        ("progress", "8 目标进展"),
+        ("disclosure", "9 披露表"),
+        ("boundary", "附录A 边界与方法学"),
+        ("quality", "附录B 数据质量、替代因子与假设"),
+    ],
+}
+
+
+def _contents(page: str) -> list[tuple[str, str, str]]:
+    """The contents of a report page: each entry's link, heading text and page number."""
+    nav = page[page.index('<nav id="contents">') : page.index("</nav>")]
+    entries = re.findall(r'<a href="#([\w-]+)">(.*?)<span class="page">(\d*)</span></a>', nav)
+    return [(link, re.sub(r"<[^>]+>", "", text), number) for link, text, number in entries]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_linked_contents(make_project: MakeProject, tmp_path: Path, lang: str) -> None:
+    out = tmp_path / "out"
+    run_toy(make_project, out, lang)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    entries = _contents(page)
+    # every chapter in order, each linked to its heading; no page numbers without a PDF
+    assert [(link, text) for link, text, _ in entries] == [
+        (f"{section}-heading", heading) for section, heading in CHAPTERS[lang]
+    ]
+    assert all(number == "" for _, _, number in entries)
+    for section, _ in CHAPTERS[lang]:
+        assert re.search(f'<section id="{section}">\\n<h2 id="{section}-heading">', page)
+    # the chapters come in the order of the contents, the appendix last
+    starts = [page.index(f'<section id="{section}">') for section, _ in CHAPTERS[lang]]
+    assert starts == sorted(starts)
+
+
+def _pdf_pages(pdf: Path) -> list[list[str]]:
+    """The lines of text of each page of a PDF (pdftotext), spaces removed (pdftotext spaces
+    Chinese and wide layouts unevenly)."""
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    return [
+        [re.sub(r"\s+", "", line) for line in page.splitlines() if line.strip()]
+        for page in text.split("\f")
+    ]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_pdf_summary_first_with_page_numbers(example_reports: dict[str, Path], lang: str) -> None:
+    out = example_reports[lang]
+    pages = _pdf_pages(out / "report.pdf")
+    # the contents on the first page: each heading with its page number, in order
+    contents = {}
+    for section, heading in CHAPTERS[lang]:
+        key = re.sub(r"\s+", "", heading)
+        numbers = [
+            line[len(key) :]
+            for line in pages[0]
+            if line.startswith(key) and line[len(key) :].isdigit()
+        ]
+        assert len(numbers) == 1, (heading, pages[0])
+        contents[section] = int(numbers[0])
+    # each heading stands on the page the contents give, and on no page before it
+    for section, heading in CHAPTERS[lang]:
+        key = re.sub(r"\s+", "", heading)
+        on = [number for number, lines in enumerate(pages, start=1) if key in lines]
+        assert on and on[0] == contents[section], (heading, on, contents[section])
+    # the report page says the same numbers as the PDF's contents
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert [int(number) for _, _, number in _contents(page)] == list(contents.values())
+    # with bookmarks (the PDF's outline, from the headings)
+    assert b"/Outlines" in (out / "report.pdf").read_bytes()
+    # an executive's first five pages: summary, targets, inventory and roadmap
+    for section in ("summary", "targets", "inventory", "roadmap"):
+        assert contents[section] <= 5, (section, contents)
+    # the factor tables, the fallbacks and the lever parameters sit in the appendix, after
+    # the last chapter (the disclosure tables), which starts on a page of its own
+    assert contents["disclosure"] < contents["boundary"] < contents["quality"] < len(pages)
+    document = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    # no factor id shows before the appendix (a long id wraps in its cell: its first 12
+    # characters are on one line)
+    chapters = "".join("".join(lines) for lines in pages[: contents["boundary"] - 1])
+    for row in document["factors_used_all"]:
+        assert row["factor_id"][:12] not in chapters, row["factor_id"]
+    titles = {
+        "en": ("Emissionfactorsused(", "Factorfallbacks(", "Leverparametersandtheirsources"),
+        "zh": ("使用的排放因子(", "因子替代(", "减排措施参数及来源"),
+    }[lang]
+    for title in titles:
+        found = [n for n, lines in enumerate(pages, 1) if any(x.startswith(title) for x in lines)]
+        assert found and min(found) >= contents["boundary"], (title, found, contents)
 
 
 def test_names_in_both_languages() -> None:

@@ -31,19 +31,22 @@ from tanlu.report.text import (
     unit_name,
 )
 
-SECTIONS = [
-    ("summary", "summary"),
-    ("boundary", "boundary"),
-    ("inventory", "inventory"),
-    ("electricity", "electricity"),
-    ("targets", "targets"),
-    ("roadmap", "roadmap"),
-    ("macc", "macc"),
-    ("uncertainty", "uncertainty"),
-    ("progress", "progress"),
-    ("disclosure", "disclosure"),
-    ("quality", "quality"),
-]
+# The chapters in the order a reader meets them (each section's id is also its label's key):
+# what an executive reads first, then the disclosure tables; the methods, factors, fallbacks
+# and assumptions close the report as its appendix.
+CHAPTERS = (
+    "summary",
+    "targets",
+    "inventory",
+    "electricity",
+    "roadmap",
+    "macc",
+    "uncertainty",
+    "progress",
+    "disclosure",
+)
+APPENDIX = ("boundary", "quality")
+SECTIONS = (*CHAPTERS, *APPENDIX)
 
 # Scenarios per table beside the base plan: four columns of figures fit an A4 page.
 SCENARIOS_PER_TABLE = 3
@@ -77,8 +80,28 @@ def format_figure(value: float, kind: str, language: Language) -> str:
     return format_number(value)
 
 
-def render_report(document: dict[str, Any], language: Language) -> str:
-    """The report page of a run's results in one language."""
+def section_number(section: str, language: Language) -> str:
+    """A section's number in the headings and the contents: ``3`` for the third chapter,
+    ``Appendix A`` (``附录A``) for the first section of the appendix."""
+    if section in APPENDIX:
+        letter = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[APPENDIX.index(section)]
+        return f"{label('appendix', language)}{'' if language == 'zh' else ' '}{letter}"
+    return str(CHAPTERS.index(section) + 1)
+
+
+def section_heading(section: str, language: Language) -> str:
+    """A section's heading as text: its number and title (``3 Inventory``)."""
+    return f"{section_number(section, language)} {label(section, language)}"
+
+
+def render_report(
+    document: dict[str, Any], language: Language, pages: dict[str, int] | None = None
+) -> str:
+    """The report page of a run's results in one language.
+
+    ``pages`` gives the PDF page of each section (:data:`SECTIONS`) for the contents; without
+    it the contents list the sections with no page numbers.
+    """
     environment = Environment(
         autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True
     )
@@ -143,6 +166,12 @@ def render_report(document: dict[str, Any], language: Language) -> str:
         inv=f"inventories.{last}",
         ele=f"electricity.{last}",
         sections=SECTIONS,
+        appendix=APPENDIX,
+        pages=pages,
+        heading=lambda section: Markup(
+            f'<span class="no">{escape(section_number(section, language))}</span> '
+            f'<span class="title">{escape(label(section, language))}</span>'
+        ),
         charts=_charts(document, language),
         final_levers=final_levers,
         scenario_tables=_scenario_tables(document),

@@ -22,6 +22,7 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "generated_by": ("Produced with tanlu", "由 tanlu（碳路）生成"),
     "contents": ("Contents", "目录"),
+    "appendix": ("Appendix", "附录"),
     "summary": ("Summary", "摘要"),
     "boundary": ("Boundary and methodology", "边界与方法学"),
     "inventory": ("Inventory", "温室气体排放清单"),
