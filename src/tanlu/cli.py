@@ -698,7 +698,10 @@ def run(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the report and results.")],
     lang: Annotated[str, typer.Option("--lang", help="Language of the report: zh or en.")] = "zh",
     pdf: Annotated[
-        bool, typer.Option("--pdf/--no-pdf", help="Also print report.pdf (needs Chromium).")
+        bool,
+        typer.Option(
+            "--pdf/--no-pdf", help="Also print report.pdf (needs Chromium and poppler-utils)."
+        ),
     ] = True,
 ) -> None:
     """The main job: validate, inventory, green electricity, roadmap, report and results."""
