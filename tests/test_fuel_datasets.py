@@ -250,3 +250,43 @@ def test_every_fuel_property_has_a_source_and_status() -> None:
     assert library.dataset_ncv_gj_per_unit("uk_desnz_2025", "wtt_natural_gas") == 0.036204
     # a dataset without an NCV of its own has none (the activity default applies)
     assert library.dataset_ncv_gj_per_unit("us_epa_sc_v1_3", "diesel_mobile") is None
+
+
+def test_fugitive_fossil_methane_takes_the_fossil_gwp(make_project: MakeProject) -> None:
+    # a project's own activity: methane leaked from a gas pipe, 1 t of CH4 per t leaked
+    catalogue = (
+        "activity,name_en,name_zh,scope,category,canonical_unit,method,ch4_origin\n"
+        "gas_leak,Natural gas leaked,天然气泄漏,1,fugitive,t,average-data,fossil\n"
+    )
+    factors = (
+        "factor_id,activity,gas,value,unit,source\n"
+        "gas_leak_ch4,gas_leak,CH4,1,t/t,mass balance: the gas is methane\n"
+    )
+    toml = CHINA_TOML.format(table="").replace(
+        "reporting_years = [2022]", 'reporting_years = [2022]\ngwp_set = "AR6"'
+    )
+    root = make_project(
+        "gz,2022-01-01,2022-12-31,gas_leak,2,t\n",
+        toml=toml,
+        files={"factors/activities.csv": catalogue, "factors/leak.csv": factors},
+    )
+    result = tanlu.calculate_inventory(tanlu.load_project(root), 2022)
+    # 2 t CH4 x 29.8 (AR6 fossil, Table 7.15) = 59.6 tCO2e; generic 27.9 would give 55.8
+    assert result.scope1_tco2e == pytest.approx(59.6, rel=1e-12)
+
+
+@pytest.mark.parametrize(("activity", "ncv"), [("coal_stationary", 25.8), ("diesel_mobile", 43.0)])
+def test_tonnes_and_their_energy_give_the_same_emissions(
+    make_project: MakeProject, activity: str, ncv: float
+) -> None:
+    # 10 t and 10 t x ncv GJ/t of the same fuel are the same fuel for the IPCC set:
+    # coal 258 GJ, diesel 430 GJ; the CO2 of both rows must be equal
+    rows = (
+        f"gz,2014-01-01,2014-06-30,{activity},10,t\n"
+        f"gz,2014-07-01,2014-12-31,{activity},{10 * ncv},GJ\n"
+    )
+    result = ipcc_inventory(make_project, rows)
+    lines = result.lines
+    lines = lines.loc[(lines["activity"] == activity) & (lines["gas"] == "CO2")]
+    by_row = lines.groupby("source_line")["emissions_t"].sum().tolist()
+    assert by_row[0] == pytest.approx(by_row[1], rel=1e-12)
