@@ -110,6 +110,8 @@ def build_lookups(
         ],
         columns=["activity", "unit", "multiplier"],
     )
+    # no energy entries in the synthetic rows: the default conversion applies everywhere
+    unit_conversions["energy_gj_per_unit"] = 0.0
     boundary = define_boundary(sites, APPROACH)
 
     activities = sorted(set(pairs["activity"]))
@@ -127,14 +129,24 @@ def build_lookups(
     missing = site_factors[["site", "activity"]].drop_duplicates().shape[0] != len(site_keys)
     if missing:
         raise RuntimeError(f"some (site, activity) pairs have no factor for {year}")
-    gases = library.gwp.set_index("gas")
+    gases = library.gwp.drop_duplicates("gas").set_index("gas")
     gwp = {gas: library.gwp_of(gas, GWP_SET) for gas in site_factors["gas"].unique()}
     site_factors["gwp"] = site_factors["gas"].map(gwp)
     site_factors["outside_scopes"] = site_factors["gas"].map(
         lambda g: bool(gases.at[g, "montreal_protocol"]) if g in gases.index else False
     )
+    site_factors["dataset_ncv_gj_per_unit"] = 0.0
     site_factors = site_factors[
-        ["site", "activity", "gas", "factor_id", "factor_t_per_unit", "gwp", "outside_scopes"]
+        [
+            "site",
+            "activity",
+            "gas",
+            "factor_id",
+            "factor_t_per_unit",
+            "dataset_ncv_gj_per_unit",
+            "gwp",
+            "outside_scopes",
+        ]
     ].reset_index(drop=True)
     return Lookups(unit_conversions, boundary, site_factors)
 

@@ -99,8 +99,16 @@ def _counted_lines(
     counted = bounded.filter(bounded.last_day >= bounded.first_day)
     days_in_period = counted.period_end.delta(counted.period_start, unit="day") + 1
     days_counted = counted.last_day.delta(counted.first_day, unit="day") + 1
+    # A fuel entered in energy units becomes tonnes (or m3) through the NCV of the chosen
+    # factor's own dataset, so that a GJ entered gives back that dataset's kgCO2/GJ; without
+    # a dataset NCV (or not an energy entry) the activity's default conversion applies.
+    by_dataset_ncv = (counted.energy_gj_per_unit > 0) & (counted.dataset_ncv_gj_per_unit > 0)
     lines = counted.mutate(
-        quantity_canonical=counted.quantity * counted.multiplier,
+        quantity_canonical=ibis.ifelse(
+            by_dataset_ncv,
+            counted.quantity * counted.energy_gj_per_unit / counted.dataset_ncv_gj_per_unit,
+            counted.quantity * counted.multiplier,
+        ),
         share_in_year=days_counted.cast("float64") / days_in_period.cast("float64"),
         leased=(counted.boundary == "leased_cat8") & (counted.scope < 3),
     )
@@ -135,15 +143,17 @@ def emission_lines(
         Checked activity rows: ``row_id, site, activity, period_start, period_end (dates),
         quantity, unit, scope, category``.
     unit_conversions
-        ``activity, unit, multiplier``: the canonical units per unit given, one row per distinct
-        pair (from :func:`tanlu.ingest.prepare_activities`).
+        ``activity, unit, multiplier, energy_gj_per_unit``: the canonical units per unit given,
+        one row per distinct pair (from :func:`tanlu.ingest.prepare_activities`), and the GJ
+        per unit given where a fuel was entered in energy units (0 otherwise).
     sites
         ``site, entity, consolidation_share, boundary, owned_from, owned_until (dates)``;
         boundary is ``included``, ``leased_cat8`` (a leased asset outside the boundary: its scope
         1 and 2 emissions are the lessee's scope 3 category 8) or ``excluded``.
     site_factors
         ``factor_key (unique int), site, activity, gas, factor_id, factor_t_per_unit
-        [t gas/unit], gwp, outside_scopes``.
+        [t gas/unit], dataset_ncv_gj_per_unit [GJ/unit; 0 when the factor's dataset states no
+        NCV], gwp, outside_scopes``.
     year
         The reporting year; a period that crosses years is split by days.
 

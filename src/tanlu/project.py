@@ -61,6 +61,18 @@ class FactorFallbackOrder(StrEnum):
     YEAR_FIRST = "year_first"
 
 
+class CnFuelParameterTable(StrEnum):
+    """Which official Chinese default table supplies diesel and gasoline NCVs (docs/factors.md).
+
+    ``gb_t_2589``: 42.652 / 43.070 GJ/t, the GB/T 2589 reference values (dataset
+    cn_guideline_fuels, default); ``ndrc_2015``: 43.33 / 44.80 GJ/t, the table of the 2015
+    NDRC guidelines for other industries and public buildings (dataset cn_guideline_2015_fuels).
+    """
+
+    GB_T_2589 = "gb_t_2589"
+    NDRC_2015 = "ndrc_2015"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -88,6 +100,8 @@ class Accounting(_Model):
     # Annual-average CNY per USD that replace the bundled rates (factors/data/exchange_rates.csv)
     # when per-dollar spend factors are applied to CNY spend, e.g. {2022 = 6.9}.
     cny_per_usd: dict[Year, Annotated[float, Field(gt=0)]] = {}
+    # Chinese default fuel table for diesel and gasoline (docs/factors.md, "Two official tables").
+    cn_fuel_parameter_table: CnFuelParameterTable = CnFuelParameterTable.GB_T_2589
 
 
 class Entity(_Model):

@@ -28,6 +28,10 @@ market_residual_policy = "excluding_market_traded_non_fossil"
 # region_first: province -> regional grid -> national before giving up the year; or year_first
 factor_fallback_order = "region_first"
 include_radiative_forcing = false
+# China's default fuel table for diesel and gasoline (docs/factors.md): gb_t_2589 (NCV 42.652 /
+# 43.070 GJ/t, default) or ndrc_2015 (43.33 / 44.80 GJ/t, the 2015 guidelines for other industries
+# and public buildings)
+cn_fuel_parameter_table = "gb_t_2589"
 
 [[entities]]
 id = "parent"

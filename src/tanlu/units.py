@@ -241,6 +241,22 @@ def conversion_factor(
     )
 
 
+@cache
+def energy_gj_per_unit(unit: str) -> float | None:
+    """GJ in one of ``unit`` when it measures energy (``tce`` gives 29.3076), else None.
+
+    Raises
+    ------
+    UnitError
+        When the unit is unknown.
+    """
+    quantity = parse_unit(unit)
+    gigajoule = _registry().Quantity(1, "GJ")
+    if quantity.dimensionality != gigajoule.dimensionality:
+        return None
+    return float((quantity / gigajoule).to("dimensionless").magnitude)
+
+
 _CURRENCY_YEAR = re.compile(r"^USD_(\d{4})$")
 
 

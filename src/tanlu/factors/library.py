@@ -9,7 +9,7 @@ activity's canonical unit (``factor_t_per_unit``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -73,6 +73,17 @@ ACTIVITY_COLUMNS = (
     "canonical_unit",
     "method",
 )
+# ch4_origin of an activity: fossil (fugitive fossil methane), non_fossil (biogenic or combustion
+# methane) or empty (unknown: the generic GWP); docs/factors.md
+CH4_ORIGINS: tuple[str, ...] = ("", "fossil", "non_fossil")
+
+
+# The bundled datasets of China's two default fuel-parameter tables, by the name a project
+# chooses them with ([accounting] cn_fuel_parameter_table; docs/factors.md).
+CN_FUEL_TABLES: dict[str, str] = {
+    "gb_t_2589": "cn_guideline_fuels",
+    "ndrc_2015": "cn_guideline_2015_fuels",
+}
 
 
 def read_data_csv(name: str) -> pd.DataFrame:
@@ -97,9 +108,14 @@ class FactorLibrary:
     gwp
         ``gas, gwp_ar5, gwp_ar6, montreal_protocol``.
     properties
-        Density and net calorific value per activity, for unit conversion.
+        Density and net calorific value per activity, for unit conversion: the activity's
+        default, used where a factor's dataset has none of its own.
     cny_per_usd
         Annual average exchange rate by year [CNY/USD].
+    dataset_properties
+        The net calorific value a dataset's own factors were built with, by (dataset,
+        activity): a quantity entered in energy units meets a factor of that dataset through
+        this NCV, never through another dataset's (fuel_properties.csv rows with a dataset).
     """
 
     activities: pd.DataFrame
@@ -107,6 +123,7 @@ class FactorLibrary:
     gwp: pd.DataFrame
     properties: dict[str, ActivityProperties] = field(default_factory=dict)
     cny_per_usd: dict[int, float] = field(default_factory=dict)
+    dataset_properties: dict[tuple[str, str], ActivityProperties] = field(default_factory=dict)
 
     def activity(self, name: str) -> pd.Series:
         """The catalogue row of one activity."""
@@ -131,17 +148,79 @@ class FactorLibrary:
             if old is None:
                 raise FactorError(f"no per-dollar factors use {year} dollars")
             factors.loc[rows.fillna(False), "factor_t_per_unit"] *= old / rate
-        return FactorLibrary(self.activities, factors, self.gwp, self.properties, rates)
+        return replace(self, factors=factors, cny_per_usd=rates)
 
-    def gwp_of(self, gas: str, gwp_set: str) -> float:
-        """100-year GWP of a gas in the chosen set (CO2e rows count 1)."""
+    def without_datasets(self, datasets: Iterable[tuple[str, str]]) -> FactorLibrary:
+        """The library without the factor rows of some (dataset, activity) pairs."""
+        drop = set(datasets)
+        if not drop:
+            return self
+        pairs = list(zip(self.factors["dataset"], self.factors["activity"], strict=True))
+        keep = [pair not in drop for pair in pairs]
+        return replace(self, factors=self.factors.loc[keep].reset_index(drop=True))
+
+    def with_cn_fuel_table(self, table: str) -> FactorLibrary:
+        """The library with one of China's default fuel tables (``CN_FUEL_TABLES``).
+
+        The chosen table's factors replace the other table's for the activities it covers;
+        the other table's remaining activities stay (the 2015 table has diesel and gasoline
+        only, so natural gas and coal keep cn_guideline_fuels).
+        """
+        if table not in CN_FUEL_TABLES:
+            raise FactorError(f"unknown fuel table '{table}' (one of {', '.join(CN_FUEL_TABLES)})")
+        chosen = CN_FUEL_TABLES[table]
+        covered = set(self.factors.loc[self.factors["dataset"] == chosen, "activity"])
+        pairs = zip(self.factors["dataset"], self.factors["activity"], strict=True)
+        drop = {
+            (dataset, activity)
+            for dataset, activity in pairs
+            if dataset in CN_FUEL_TABLES.values()
+            and dataset != chosen
+            and (activity in covered or dataset != CN_FUEL_TABLES["gb_t_2589"])
+        }
+        return self.without_datasets(drop)
+
+    def properties_of(self, dataset: str, activity: str) -> ActivityProperties | None:
+        """Density and NCV with which a dataset's factors for an activity are converted.
+
+        The dataset's own NCV where fuel_properties.csv gives one, the activity's default
+        for everything else (density, or a dataset without an NCV row).
+        """
+        return _merged_properties(self.properties, self.dataset_properties, dataset, activity)
+
+    def dataset_ncv_gj_per_unit(self, dataset: str, activity: str) -> float | None:
+        """A dataset's own NCV per the activity's canonical unit [GJ/t or GJ/m3], or None.
+
+        None when the dataset states no NCV of its own for the activity, or the canonical
+        unit is neither t nor m3.
+        """
+        own = self.dataset_properties.get((dataset, activity))
+        if own is None:
+            return None
+        unit = str(self.activity(activity)["canonical_unit"])
+        return {"t": own.ncv_gj_per_t, "m3": own.ncv_gj_per_m3}.get(unit)
+
+    def gwp_of(self, gas: str, gwp_set: str, origin: str = "") -> float:
+        """100-year GWP of a gas in the chosen set (CO2e rows count 1).
+
+        Parameters
+        ----------
+        origin
+            ``fossil`` or ``non_fossil`` where the gas's origin is known (AR6 gives methane two
+            values, IPCC AR6 WG1 Table 7.15); empty, or an origin gwp.csv has no row for, gives
+            the gas's generic value.
+        """
         if gas == "CO2e":
             return 1.0
         column = f"gwp_{gwp_set.lower()}"
-        match = self.gwp.loc[self.gwp["gas"] == gas, column]
-        if match.empty:
+        rows = self.gwp.loc[self.gwp["gas"] == gas]
+        if rows.empty:
             raise FactorError(f"no GWP for gas '{gas}'")
-        return float(match.iloc[0])
+        specific = rows.loc[rows["origin"] == (origin or "")]
+        match = specific if not specific.empty else rows.loc[rows["origin"] == ""]
+        if match.empty:
+            raise FactorError(f"no generic GWP for gas '{gas}'")
+        return float(match[column].iloc[0])
 
 
 def _read_activity_catalogue(
@@ -187,6 +266,20 @@ def _read_activity_catalogue(
     if "upstream_activity" not in frame.columns:
         frame["upstream_activity"] = ""
     frame["upstream_activity"] = frame["upstream_activity"].fillna("")
+    # which AR6 methane GWP the activity's CH4 takes (gwp.csv rows with an origin)
+    if "ch4_origin" not in frame.columns:
+        frame["ch4_origin"] = ""
+    frame["ch4_origin"] = frame["ch4_origin"].fillna("")
+    for position, value in zip(lines, frame["ch4_origin"], strict=True):
+        if value not in CH4_ORIGINS:
+            issues.append(
+                InputIssue(
+                    origin,
+                    position,
+                    "ch4_origin",
+                    f"'{value}' is not one of fossil, non_fossil (or empty: unknown)",
+                )
+            )
     units = {
         **(known_units or {}),
         **dict(zip(frame["activity"], frame["canonical_unit"], strict=False)),
@@ -205,10 +298,38 @@ def _read_activity_catalogue(
     return frame, issues
 
 
-def _properties(table: pd.DataFrame) -> dict[str, ActivityProperties]:
+def _merged_properties(
+    properties: dict[str, ActivityProperties],
+    dataset_properties: dict[tuple[str, str], ActivityProperties],
+    dataset: str,
+    activity: str,
+) -> ActivityProperties | None:
+    default = properties.get(activity)
+    own = dataset_properties.get((dataset, activity))
+    if own is None or default is None:
+        return own or default
+    return ActivityProperties(
+        ncv_gj_per_t=own.ncv_gj_per_t if own.ncv_gj_per_t is not None else default.ncv_gj_per_t,
+        ncv_gj_per_m3=own.ncv_gj_per_m3 if own.ncv_gj_per_m3 is not None else default.ncv_gj_per_m3,
+        density_t_per_m3=(
+            own.density_t_per_m3 if own.density_t_per_m3 is not None else default.density_t_per_m3
+        ),
+    )
+
+
+def _properties(
+    table: pd.DataFrame,
+) -> tuple[dict[str, ActivityProperties], dict[tuple[str, str], ActivityProperties]]:
+    """Activity defaults (rows without a dataset) and each dataset's own values."""
     found: dict[str, dict[str, float]] = {}
+    own: dict[tuple[str, str], dict[str, float]] = {}
     for row in table.itertuples(index=False):
-        values = found.setdefault(str(row.activity), {})
+        dataset = "" if pd.isna(row.dataset) else str(row.dataset)
+        values = (
+            own.setdefault((dataset, str(row.activity)), {})
+            if dataset
+            else found.setdefault(str(row.activity), {})
+        )
         if row.property == "ncv" and row.unit in ("GJ/t", "GJ/m3"):
             values["ncv_gj_per_t" if row.unit == "GJ/t" else "ncv_gj_per_m3"] = float(row.value)
         elif row.property == "density" and row.unit == "t/m3":
@@ -217,7 +338,10 @@ def _properties(table: pd.DataFrame) -> dict[str, ActivityProperties]:
             raise FactorError(
                 f"fuel_properties.csv: unknown property '{row.property}' in '{row.unit}'"
             )
-    return {activity: ActivityProperties(**values) for activity, values in found.items()}
+    return (
+        {activity: ActivityProperties(**values) for activity, values in found.items()},
+        {key: ActivityProperties(**values) for key, values in own.items()},
+    )
 
 
 def _normalise_factor_frame(frame: pd.DataFrame, *, user: bool, origin: str) -> pd.DataFrame:
@@ -253,8 +377,13 @@ def _check_factor_rows(
     gases: set[str],
     properties: dict[str, ActivityProperties],
     cny_per_usd: dict[int, float],
+    dataset_properties: dict[tuple[str, str], ActivityProperties] | None = None,
 ) -> tuple[pd.DataFrame, list[InputIssue]]:
-    """Validate factor rows and add ``factor_t_per_unit``; returns the good rows and the issues."""
+    """Validate factor rows and add ``factor_t_per_unit``; returns the good rows and the issues.
+
+    A factor given per another dimension than its activity's canonical unit (per GJ of a fuel
+    measured in t) is converted with its own dataset's NCV where fuel_properties.csv has one.
+    """
     from tanlu.factors.regions import resolve_grid_region, resolve_province
 
     canonical = dict(zip(activities["activity"], activities["canonical_unit"], strict=True))
@@ -330,7 +459,14 @@ def _check_factor_rows(
                 else:
                     try:
                         per_canonical = conversion_factor(
-                            unit, denominator, properties.get(str(row.activity))
+                            unit,
+                            denominator,
+                            _merged_properties(
+                                properties,
+                                dataset_properties or {},
+                                str(row.dataset),
+                                str(row.activity),
+                            ),
                         )
                     except UnitError:
                         raise TanluError(
@@ -380,7 +516,11 @@ def _check_factor_rows(
 
 @cache
 def _builtin_parts() -> tuple[
-    pd.DataFrame, pd.DataFrame, dict[str, ActivityProperties], dict[int, float]
+    pd.DataFrame,
+    pd.DataFrame,
+    dict[str, ActivityProperties],
+    dict[int, float],
+    dict[tuple[str, str], ActivityProperties],
 ]:
     activities, issues = _read_activity_catalogue(read_data_csv("activities.csv"), "activities.csv")
     if issues:
@@ -389,12 +529,13 @@ def _builtin_parts() -> tuple[
     gwp["gwp_ar5"] = pd.to_numeric(gwp["gwp_ar5"])
     gwp["gwp_ar6"] = pd.to_numeric(gwp["gwp_ar6"])
     gwp["montreal_protocol"] = gwp["montreal_protocol"].str.lower().isin(["true", "yes", "1"])
-    properties = _properties(read_data_csv("fuel_properties.csv"))
+    gwp["origin"] = gwp["origin"].fillna("")
+    properties, dataset_properties = _properties(read_data_csv("fuel_properties.csv"))
     rates = read_data_csv("exchange_rates.csv")
     cny_per_usd = {
         int(y): float(r) for y, r in zip(rates["year"], rates["cny_per_usd"], strict=True)
     }
-    return activities, gwp, properties, cny_per_usd
+    return activities, gwp, properties, cny_per_usd, dataset_properties
 
 
 def activity_properties() -> dict[str, ActivityProperties]:
@@ -404,13 +545,18 @@ def activity_properties() -> dict[str, ActivityProperties]:
 
 @cache
 def _builtin_factors() -> pd.DataFrame:
-    activities, gwp, properties, rates = _builtin_parts()
+    activities, gwp, properties, rates, dataset_properties = _builtin_parts()
     frames = []
     for path in sorted(DATA_DIR.glob("factors_*.csv")):
         frame = read_data_csv(path.name)
         frames.append(_normalise_factor_frame(frame, user=False, origin=path.name))
     good, issues = _check_factor_rows(
-        pd.concat(frames, ignore_index=True), activities, set(gwp["gas"]), properties, rates
+        pd.concat(frames, ignore_index=True),
+        activities,
+        set(gwp["gas"]),
+        properties,
+        rates,
+        dataset_properties,
     )
     if issues:
         raise FactorError(
@@ -437,7 +583,7 @@ def load_factor_library(
     InputError
         When a user file has bad rows; every bad row is listed with file, line and reason.
     """
-    activities, gwp, properties, rates = _builtin_parts()
+    activities, gwp, properties, rates, dataset_properties = _builtin_parts()
     factors = _builtin_factors()
     names = list(display) if display is not None else [str(p) for p in user_files]
     issues: list[InputIssue] = []
@@ -461,7 +607,7 @@ def load_factor_library(
             )
             if not extra_issues and not clash:
                 activities = pd.concat(
-                    [activities, extra[[*ACTIVITY_COLUMNS, "upstream_activity"]]],
+                    [activities, extra[[*ACTIVITY_COLUMNS, "upstream_activity", "ch4_origin"]]],
                     ignore_index=True,
                 )
             continue
@@ -519,4 +665,5 @@ def load_factor_library(
         gwp=gwp,
         properties=properties,
         cny_per_usd=rates,
+        dataset_properties=dataset_properties,
     )

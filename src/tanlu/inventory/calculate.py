@@ -32,6 +32,7 @@ from tanlu.inventory.instruments import (
 )
 from tanlu.project import MarketResidualPolicy, Project
 from tanlu.tables import records
+from tanlu.units import energy_gj_per_unit
 
 Progress = Callable[[int], None]
 
@@ -99,7 +100,7 @@ def load_project_library(project: Project) -> FactorLibrary:
     """
     library = load_factor_library(
         project.factor_files, [project.display_path(p) for p in project.factor_files]
-    )
+    ).with_cn_fuel_table(project.config.accounting.cn_fuel_parameter_table.value)
     try:
         return library.with_exchange_rates(dict(project.config.accounting.cny_per_usd))
     except FactorError as error:
@@ -216,13 +217,29 @@ def load_inputs(project: Project, progress: Progress | None = None) -> ProjectIn
     )
 
 
+def with_energy_content(conversions: pd.DataFrame) -> pd.DataFrame:
+    """Add ``energy_gj_per_unit``: GJ per unit given where a fuel measured in t or m3 was entered
+    in energy units (GJ, tce, kWh ...), else 0.
+
+    Such a quantity meets its factor through the NCV of the factor's own dataset
+    (:func:`tanlu.engine.emission_lines`), not through the activity's default NCV.
+    """
+    energy = [
+        (energy_gj_per_unit(str(u)) or 0.0) if canonical not in ("MWh", "GJ") else 0.0
+        for u, canonical in zip(conversions["unit"], conversions["canonical_unit"], strict=True)
+    ]
+    return conversions.assign(energy_gj_per_unit=np.asarray(energy, dtype="float64"))
+
+
 def derive_fuel_upstream(
     library: FactorLibrary, activities: pd.DataFrame, conversions: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Add scope 3 category 3 rows (well-to-tank) for every fuel row that has an upstream activity.
 
     A derived row keeps the ``row_id`` and source of the fuel row it comes from, so its emission
-    lines trace to the same file and line; its quantity is the fuel's, in the same canonical unit.
+    lines trace to the same file and line; its quantity and unit are the fuel row's, converted
+    as the fuel's (the upstream activity is measured in the same canonical unit), so an energy
+    entry meets the upstream factor through that factor's own dataset NCV.
     """
     catalogue = library.activities.set_index("activity")
     upstream = catalogue["upstream_activity"]
@@ -230,30 +247,20 @@ def derive_fuel_upstream(
     fuel_rows = activities.loc[activities["activity"].isin(upstream.index)]
     if fuel_rows.empty:
         return activities, conversions
-    # The derived rows carry the fuel's quantity already in its canonical unit (the upstream
-    # activity is measured in the same unit), so each fuel's own density or NCV is used.
-    multiplier = (
-        fuel_rows[["activity", "unit"]]
-        .merge(
-            conversions[["activity", "unit", "multiplier"]], on=["activity", "unit"], how="left"
-        )["multiplier"]
-        .to_numpy()
-    )
     derived = fuel_rows.assign(
         activity=fuel_rows["activity"].map(upstream),
-        quantity=fuel_rows["quantity"].to_numpy() * multiplier,
-        unit=fuel_rows["canonical_unit"],
         scope=3,
         category=fuel_rows["activity"].map(upstream).map(catalogue["category"]),
     )
     derived_conversions = (
-        derived[["activity", "unit"]]
-        .drop_duplicates()
-        .assign(canonical_unit=lambda t: t["unit"], multiplier=1.0)
+        conversions.loc[conversions["activity"].isin(upstream.index)]
+        .assign(activity=lambda t: t["activity"].map(upstream))
+        .drop_duplicates(["activity", "unit"])
     )
+    combined = pd.concat([conversions, derived_conversions], ignore_index=True)
     return (
         pd.concat([activities, derived], ignore_index=True),
-        pd.concat([conversions, derived_conversions], ignore_index=True),
+        combined.drop_duplicates(["activity", "unit"]).reset_index(drop=True),
     )
 
 
@@ -294,8 +301,19 @@ def resolve_site_factors(
         listed = ", ".join(f"{r.activity} at {r.site}" for r in missing.itertuples(index=False))
         raise FactorError(f"no emission factor for {year}: {listed}")
     gwp_set = project.config.organisation.gwp_set.value
-    gases = library.gwp.set_index("gas")
-    merged["gwp"] = [library.gwp_of(g, gwp_set) for g in merged["gas"]]
+    gases = library.gwp.drop_duplicates("gas").set_index("gas")
+    ch4_origin = library.activities.set_index("activity")["ch4_origin"]
+    merged["gwp"] = [
+        library.gwp_of(g, gwp_set, str(ch4_origin.get(a, "")) if g == "CH4" else "")
+        for g, a in zip(merged["gas"], merged["activity"], strict=True)
+    ]
+    # The NCV the chosen factor's dataset was built with [GJ per canonical unit] (0: none of
+    # its own): a quantity entered in energy units meets this factor through it.
+    pairs_used = set(zip(merged["dataset"].astype(str), merged["activity"], strict=True))
+    ncv = {pair: library.dataset_ncv_gj_per_unit(*pair) or 0.0 for pair in pairs_used}
+    merged["dataset_ncv_gj_per_unit"] = [
+        ncv[(str(d), a)] for d, a in zip(merged["dataset"], merged["activity"], strict=True)
+    ]
     merged["fallback"] = merged["fallback"].astype("string").fillna("")
     merged["gwp_set"] = merged["gwp_set"].astype("string")
     # A CO2e factor aggregated with another GWP set cannot be re-weighted: say so.
@@ -506,7 +524,7 @@ def calculate_inventory(
     activities = inputs.activities
     boundary = define_boundary(project.sites, organisation.consolidation_approach)
 
-    conversions = inputs.unit_conversions
+    conversions = with_energy_content(inputs.unit_conversions)
     if project.config.accounting.derive_fuel_upstream:
         activities, conversions = derive_fuel_upstream(library, activities, conversions)
 
@@ -537,7 +555,9 @@ def calculate_inventory(
         "activities",
     )
     conversion_table = engine.to_table(
-        con, conversions[["activity", "unit", "multiplier"]], "unit_conversions"
+        con,
+        conversions[["activity", "unit", "multiplier", "energy_gj_per_unit"]],
+        "unit_conversions",
     )
     site_table = engine.to_table(con, boundary, "sites")
     factor_table = engine.to_table(
@@ -550,6 +570,7 @@ def calculate_inventory(
                 "gas",
                 "factor_id",
                 "factor_t_per_unit",
+                "dataset_ncv_gj_per_unit",
                 "gwp",
                 "outside_scopes",
             ]
