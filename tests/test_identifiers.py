@@ -162,7 +162,8 @@ def test_a_reference_in_another_case_names_the_id(make_project: MakeProject) -> 
 
 
 def test_hourly_series_ids_are_normalised(make_project: MakeProject) -> None:
-    # 'ｂｊ ' is the site bj: the file is then judged as bj's (1 hour of 8,760)
+    # 'ｂｊ ' (full width, trailing space) is the site bj: no issue on line 2; 'BJ' on line 3 is
+    # another case, so an unknown site that names bj
     meter = "site,hour_start,energy_mwh\nｂｊ ,2022-01-01 00:00,1\nBJ,2022-01-01 01:00,1\n"
     root = make_project(
         "bj,2022-01-01,2022-12-31,electricity,10,MWh\n",
