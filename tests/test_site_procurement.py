@@ -99,6 +99,8 @@ def test_site_pv_potential_bounds_new_pv(make_project: MakeProject) -> None:
     ("args", "message"),
     [
         (["--site", "moon"], "unknown site 'moon' (the project's sites: dc)"),
+        # ids are case-sensitive after normalisation (tanlu.identifiers): 'ＤＣ ' is 'DC'
+        (["--site", "ＤＣ "], "unknown site 'DC' (the project's sites: dc) (did you mean 'dc'?"),
         (["--year", "2021"], "site 'dc' has no electricity inside the boundary in 2021"),
     ],
 )

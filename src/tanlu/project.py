@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from tanlu.errors import ProjectError
 from tanlu.factors.regions import (
@@ -22,10 +29,25 @@ from tanlu.factors.regions import (
     resolve_grid_region,
     resolve_province,
 )
+from tanlu.identifiers import (
+    describe_collision,
+    find_id_collisions,
+    normalise_id,
+    unknown_id_hint,
+)
 
 CONFIG_FILE = "tanlu.toml"
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Year = Annotated[int, Field(ge=1990, le=2100)]
+
+
+def _normalised(value: object) -> object:
+    return normalise_id(value) if isinstance(value, str) else value
+
+
+# An id as every reader sees it (tanlu.identifiers): NFKC, format characters removed, spaces
+# trimmed; case kept.
+Id = Annotated[str, BeforeValidator(_normalised), Field(min_length=1)]
 
 
 class ConsolidationApproach(StrEnum):
@@ -105,7 +127,7 @@ class Accounting(_Model):
 
 
 class Entity(_Model):
-    id: str = Field(min_length=1)
+    id: Id
     name: str
     ownership_share: Share = 1.0
     operational_control: bool = True
@@ -113,10 +135,10 @@ class Entity(_Model):
 
 
 class Site(_Model):
-    id: str = Field(min_length=1)
+    id: Id
     name: str
     name_zh: str | None = None
-    entity: str
+    entity: Id
     kind: str = "office"
     province: str
     grid_region: str | None = None
@@ -138,8 +160,8 @@ class Site(_Model):
 class PvSystem(_Model):
     """On-site or distributed PV at a site (self-generation, not a purchase)."""
 
-    id: str = Field(min_length=1)
-    site: str
+    id: Id
+    site: Id
     capacity_kw: Annotated[float, Field(gt=0)]
     tilt_deg: Annotated[float, Field(ge=0, le=90)]
     azimuth_deg: Annotated[float, Field(ge=0, le=360)] = 180.0
@@ -151,8 +173,8 @@ class PvSystem(_Model):
 class BatterySystem(_Model):
     """A battery at a site, charged only from the site's clean supply (docs/methods.md)."""
 
-    id: str = Field(min_length=1)
-    site: str
+    id: Id
+    site: Id
     energy_mwh: Annotated[float, Field(gt=0)]
     power_mw: Annotated[float, Field(gt=0)]
     # energy out / energy in, from the battery's own datasheet or acceptance test: no default
@@ -293,7 +315,7 @@ class RoadmapSettings(_Model):
     offset_cap_share_of_base_year: Share | None = None
     max_certificate_share_of_green: Share = 1.0
     # levers not applied at some sites: {lever: [site ids]} (a site that already made the change)
-    lever_excluded_sites: dict[str, list[str]] = {}
+    lever_excluded_sites: dict[str, list[Id]] = {}
     levers: dict[str, LeverSettings] = {}
     custom_levers: dict[str, CustomLever] = {}
     uncertainty: UncertaintySettings | None = None
@@ -336,32 +358,37 @@ class ProjectConfig(_Model):
     def _references_resolve(self) -> ProjectConfig:
         entity_ids = [e.id for e in self.entities]
         site_ids = [s.id for s in self.sites]
-        for kind, ids in (("entity", entity_ids), ("site", site_ids)):
-            duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        battery_ids = [b.id for b in self.batteries]
+        pv_ids = [p.id for p in self.pv_systems]
+        for kind, ids in (
+            ("entity", entity_ids),
+            ("site", site_ids),
+            ("batteries", battery_ids),
+            ("pv_systems", pv_ids),
+        ):
+            # ids are unique regardless of case (tanlu.identifiers)
+            duplicates = sorted({ids[later] for _, later in find_id_collisions(ids)})
             if duplicates:
                 raise ValueError(f"duplicate {kind} id(s): {', '.join(duplicates)}")
         for index, site in enumerate(self.sites):
             if site.entity not in entity_ids:
                 raise ValueError(
                     f"sites[{index}] ('{site.id}') names unknown entity '{site.entity}'"
+                    + unknown_id_hint(site.entity, entity_ids)
                 )
-        battery_ids = [b.id for b in self.batteries]
-        duplicates = sorted({i for i in battery_ids if battery_ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate batteries id(s): {', '.join(duplicates)}")
         for index, battery in enumerate(self.batteries):
             if battery.site not in site_ids:
                 raise ValueError(
                     f"batteries[{index}] ('{battery.id}') names unknown site '{battery.site}'"
+                    + unknown_id_hint(battery.site, site_ids)
                 )
         located = {s.id for s in self.sites if s.latitude is not None and s.longitude is not None}
-        pv_ids = [p.id for p in self.pv_systems]
-        duplicates = sorted({i for i in pv_ids if pv_ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate pv_systems id(s): {', '.join(duplicates)}")
         for index, pv in enumerate(self.pv_systems):
             if pv.site not in site_ids:
-                raise ValueError(f"pv_systems[{index}] ('{pv.id}') names unknown site '{pv.site}'")
+                raise ValueError(
+                    f"pv_systems[{index}] ('{pv.id}') names unknown site '{pv.site}'"
+                    + unknown_id_hint(pv.site, site_ids)
+                )
             if pv.site not in located:
                 raise ValueError(
                     f"pv_systems[{index}] ('{pv.id}'): site '{pv.site}' needs latitude and "
@@ -549,6 +576,44 @@ def _format_validation_error(error: ValidationError, text: str = "") -> str:
     return "; ".join(parts)
 
 
+# The lists of tanlu.toml whose entries define an id (checked by _id_collisions).
+ID_TABLES = {
+    "entities": "entity",
+    "sites": "site",
+    "pv_systems": "PV system",
+    "batteries": "battery",
+}
+
+
+def _id_collisions(raw: dict[str, Any], text: str) -> list[str]:
+    """Two entries of one list whose ids are the same id once normalised (tanlu.identifiers),
+    each as ``table[i].id (line N): 'x ' is the same id as 'x' (...) in table[j].id (line M)``."""
+    lines = toml_key_lines(text)
+    problems = []
+    for table, kind in ID_TABLES.items():
+        entries = raw.get(table)
+        if not isinstance(entries, list):
+            continue
+        written = [
+            (index, entry["id"])
+            for index, entry in enumerate(entries)
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str)
+        ]
+        for first, later in find_id_collisions([spelling for _, spelling in written]):
+            (first_index, first_id), (index, spelling) = written[first], written[later]
+
+            where = [
+                f"{table}[{i}].id" + (f" (line {line})" if line is not None else "")
+                for i in (index, first_index)
+                for line in [_line_of((table, i, "id"), lines)]
+            ]
+            problems.append(
+                f"{where[0]}: duplicate {kind} id: {describe_collision(spelling, first_id)} "
+                f"(first in {where[1]})"
+            )
+    return problems
+
+
 def _glob(root: Path, patterns: list[str]) -> tuple[Path, ...]:
     found: set[Path] = set()
     for pattern in patterns:
@@ -624,6 +689,9 @@ def load_project(path: str | Path) -> Project:
         raise ProjectError(f"{config_path}: {error}") from None
     except UnicodeDecodeError:
         raise ProjectError(f"{config_path}: not UTF-8 text") from None
+    collisions = _id_collisions(raw, text)
+    if collisions:
+        raise ProjectError(f"{config_path}: {'; '.join(collisions)}")
     try:
         config = ProjectConfig.model_validate(raw)
     except ValidationError as error:

@@ -33,6 +33,7 @@ from tanlu.electricity.procurement import (
 )
 from tanlu.electricity.profiles import pv_profile_mwh_per_kw
 from tanlu.electricity.wind import wind_profile_mwh_per_mw
+from tanlu.identifiers import normalise_id, unknown_id_hint
 from tanlu.inventory.calculate import ProjectInputs, load_inputs
 from tanlu.project import Project
 from tanlu.tables import records
@@ -150,9 +151,13 @@ def procure_for_site(
         missing, or the target cannot be reached.
     """
     sites = project.sites.set_index("site")
+    site = normalise_id(site)  # the id as every input file is read (tanlu.identifiers)
     if site not in sites.index:
         known = ", ".join(sorted(sites.index))
-        raise ProcurementError(f"unknown site '{site}' (the project's sites: {known})")
+        raise ProcurementError(
+            f"unknown site '{site}' (the project's sites: {known})"
+            + unknown_id_hint(site, sites.index)
+        )
     row = sites.loc[site]
     if pd.isna(row["latitude"]) or pd.isna(row["longitude"]):
         raise ProcurementError(

@@ -17,6 +17,7 @@ import pandas as pd
 
 from tanlu.errors import InputIssue, UnitError
 from tanlu.factors.library import SCOPE_CATEGORIES, FactorLibrary
+from tanlu.identifiers import normalise_ids, unknown_id_hint
 from tanlu.units import conversion_factor
 
 CANONICAL_COLUMNS: tuple[str, ...] = (
@@ -134,8 +135,9 @@ def prepare_activities(
         issues.extend(_issues(frame, mask, column, reasons))
         bad = bad | mask
 
-    for column in ("site", "activity", "unit"):
-        frame[column] = frame[column].astype("string").str.strip()
+    # every id and every name compared below in its one canonical spelling (tanlu.identifiers)
+    for column in ("site", "activity", "unit", "meter", "category", "source_document"):
+        frame[column] = normalise_ids(frame[column])
     for column in ("site", "activity", "unit", "period_start", "period_end", "quantity"):
         flag(frame[column].isna(), column, f"{column} is empty")
 
@@ -143,7 +145,10 @@ def prepare_activities(
     flag(
         ~frame["site"].isin(known_sites),
         "site",
-        lambda i: (f"unknown site '{s}' (not in tanlu.toml)" for s in frame.loc[i, "site"]),
+        lambda i: (
+            f"unknown site '{s}' (not in tanlu.toml){unknown_id_hint(s, known_sites)}"
+            for s in frame.loc[i, "site"]
+        ),
     )
 
     catalogue = library.activities.set_index("activity")
@@ -217,7 +222,7 @@ def prepare_activities(
 
     scope = frame["activity"].map(catalogue["scope"])
     default_category = frame["activity"].map(catalogue["category"])
-    override = frame["category"].astype("string").str.strip()
+    override = frame["category"]
     has_override = override.notna() & (override != "")
     valid_pairs = pd.MultiIndex.from_tuples([(3, c) for c in SCOPE_CATEGORIES[3]])
     pairs_given = pd.MultiIndex.from_arrays([scope.astype("Int64"), override.fillna("")])
@@ -232,16 +237,33 @@ def prepare_activities(
     )
     category = default_category.where(~has_override, override)
 
-    key = ["site", "activity", "meter", "period_start", "period_end", "quantity", "unit"]
-    keyed = (
-        frame[key]
-        .astype("string")
-        .fillna("")
-        .assign(source_document=frame["source_document"].astype("string").fillna(""))
+    # Duplicates are found on parsed values: dates as dates (2022-1-5 is 2022-01-05), quantities
+    # in the activity's canonical unit (1e3 kWh is 1 MWh, to 12 significant digits), ids and
+    # documents normalised; a row already bad is not compared.
+    multiplier = (
+        pd.Series(multipliers, dtype="float64").reindex(pair_index).to_numpy()
+        if multipliers
+        else np.full(len(frame), np.nan)
     )
-    first_line = keyed.groupby([*key, "source_document"], sort=False).ngroup()
-    first_seen = pd.Series(frame.index, index=frame.index).groupby(first_line).transform("min")
-    duplicated = first_seen != frame.index
+    canonical = quantity * multiplier
+    magnitude = np.floor(np.log10(canonical.abs().where(canonical != 0, 1.0)))
+    keyed = pd.DataFrame(
+        {
+            "site": frame["site"],
+            "activity": frame["activity"],
+            "meter": frame["meter"].fillna(""),
+            "start": start,
+            "end": end,
+            "mantissa": (canonical / 10.0**magnitude).round(11),
+            "magnitude": magnitude,
+            "source_document": frame["source_document"].fillna(""),
+        }
+    ).loc[~bad]
+    first_line = keyed.groupby(list(keyed.columns), sort=False, dropna=False).ngroup()
+    first_seen = (
+        pd.Series(keyed.index, index=keyed.index).groupby(first_line).transform("min")
+    ).reindex(frame.index)
+    duplicated = first_seen.notna() & (first_seen != frame.index)
     flag(
         duplicated,
         None,
@@ -257,7 +279,7 @@ def prepare_activities(
             {
                 "site": frame["site"],
                 "activity": frame["activity"],
-                "meter": frame["meter"].astype("string").fillna(""),
+                "meter": frame["meter"].fillna(""),
                 "start": start,
                 "end": end,
                 "row": frame.index,

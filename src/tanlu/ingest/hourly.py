@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from tanlu.errors import InputIssue
+from tanlu.identifiers import normalise_ids, unknown_id_hint
 from tanlu.tables import read_csv_table
 
 SeriesKind = Literal["meter", "delivery", "grid", "pv"]
@@ -146,7 +147,7 @@ def read_hourly_file(
         )
         return empty_hourly_table(), [InputIssue(display, 1, None, reason)]
     lines = frame["source_line"].to_numpy()
-    series = frame[id_column].fillna("").astype(str).str.strip()
+    series = normalise_ids(frame[id_column]).fillna("").astype(str)
     hours = _parse_hours(frame["hour_start"])
     energy = pd.to_numeric(frame[value_column], errors="coerce")
 
@@ -165,9 +166,24 @@ def read_hourly_file(
         names = {name: canonical(name) for name in series.unique() if name}
         unknown = (series != "") & series.map(lambda name: names.get(name) is None)
         series = series.map(lambda name: names.get(name) or name)
+        issues += rows(unknown, id_column, f"unknown {what} '{{value}}'")
     else:
-        unknown = (series != "") & ~series.isin(known_ids or set())
-    issues += rows(unknown, id_column, f"unknown {what} '{{value}}'")
+        known = known_ids or set()
+        unknown = (series != "") & ~series.isin(known)
+        hints = {name: unknown_id_hint(name, known) for name in series[unknown].unique()}
+        issues += _limit(
+            [
+                InputIssue(
+                    display,
+                    int(line),
+                    id_column,
+                    f"unknown {what} '{name}'{hints[name]}",
+                )
+                for line, name in zip(lines[unknown.to_numpy()], series[unknown], strict=True)
+            ],
+            display,
+            f"unknown {what} '...'",
+        )
     issues += rows(
         hours.isna(),
         "hour_start",

@@ -627,8 +627,14 @@ def calculate_inventory(
     leased["location_tco2e"] = leased["site"].map(
         leased_lines.groupby("site")["emissions_tco2e"].sum()
     )
+    included = boundary.loc[boundary["boundary"] == "included"]
     market = calculate_market_based_scope2(
-        consumption, inputs.instruments, year, residual_tco2e_per_mwh, leased
+        consumption,
+        inputs.instruments,
+        year,
+        residual_tco2e_per_mwh,
+        leased,
+        dict(zip(included["site"], included["consolidation_share"].astype(float), strict=True)),
     )
     lines, summary = _apply_leased_instruments(lines, summary, market, electricity_activities)
 

@@ -10,6 +10,8 @@ with quality criteria and hourly matching.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,6 +21,13 @@ import pandas as pd
 
 from tanlu.errors import InputIssue
 from tanlu.factors.regions import resolve_region
+from tanlu.identifiers import (
+    describe_collision,
+    find_id_collisions,
+    id_key,
+    normalise_ids,
+    unknown_id_hint,
+)
 from tanlu.tables import read_csv_table
 
 INSTRUMENT_KINDS = ("green_power_contract", "gec", "irec", "ppa", "supplier_factor")
@@ -34,9 +43,18 @@ OPTIONAL = (
     "market",
     "supplier_factor_tco2e_per_mwh",
     *DATE_COLUMNS,
+    "serial_start",
+    "serial_end",
     "source_document",
     "note",
 )
+# Columns read as ids (tanlu.identifiers): normalised before any check.
+ID_COLUMNS = ("instrument_id", "kind", "site", "technology", "market", "serial_start", "serial_end")
+# One GEC stands for 1,000 kWh = 1 MWh of renewable electricity: NDRC/MOF/NEA notice
+# 发改能源〔2023〕1044号 on full GEC coverage, as published by the NEA on 2023-08-15 (status S;
+# docs/file-formats.md, "Serial ranges").
+GEC_MWH_PER_CERTIFICATE = 1.0
+_SERIAL = re.compile(r"^(.*?)(\d+)$")
 # GECs are valid for 2 years from their production month; GECs for power produced before 2024
 # are valid to the end of 2025 (NEA GEC rules announced 5 Sep 2024, status P-r; docs/methods.md).
 GEC_VALIDITY_YEARS = 2
@@ -80,11 +98,32 @@ def read_instruments(
         for column in OPTIONAL:
             if column not in frame.columns:
                 frame[column] = pd.NA
+        frame["written_id"] = frame["instrument_id"]
+        for column in ID_COLUMNS:
+            frame[column] = normalise_ids(frame[column])
         for row in frame.itertuples(index=False):
             line = int(row.source_line)
 
             def bad(column: str, reason: str, line: int = line, file: str = display) -> None:
                 issues.append(InputIssue(file, line, column, reason))
+
+            if not isinstance(row.instrument_id, str):
+                bad("instrument_id", "instrument_id is empty")
+            serial_problem = _serial_range_problem(row.serial_start, row.serial_end)
+            if serial_problem is not None:
+                bad(*serial_problem)
+            elif row.kind == "gec" and isinstance(row.serial_start, str):
+                count = _certificates_in(row.serial_start, row.serial_end)
+                try:
+                    stated = float(row.energy_mwh)
+                except ValueError:
+                    stated = float("nan")  # reported below
+                if np.isfinite(stated) and stated != count * GEC_MWH_PER_CERTIFICATE:
+                    bad(
+                        "energy_mwh",
+                        f"{row.energy_mwh} MWh is not the {count} GECs of serial range "
+                        f"{row.serial_start}..{row.serial_end} (1 GEC = 1 MWh)",
+                    )
 
             if isinstance(row.technology, str) and row.technology not in TECHNOLOGIES:
                 bad("technology", f"'{row.technology}' is not one of {', '.join(TECHNOLOGIES)}")
@@ -99,7 +138,11 @@ def read_instruments(
             except ValueError:
                 bad("energy_mwh", f"'{row.energy_mwh}' is not a number")
             if isinstance(row.site, str) and row.site not in site_ids:
-                bad("site", f"unknown site '{row.site}' (not in tanlu.toml)")
+                bad(
+                    "site",
+                    f"unknown site '{row.site}' (not in tanlu.toml)"
+                    + unknown_id_hint(row.site, site_ids),
+                )
             dates = {c: _date(getattr(row, c)) for c in DATE_COLUMNS}
             for column in DATE_COLUMNS:
                 if isinstance(getattr(row, column), str) and dates[column] is None:
@@ -136,16 +179,9 @@ def read_instruments(
     if not frames:
         return pd.DataFrame(columns=[*REQUIRED, *OPTIONAL, "source_file", "source_line"]), issues
     table = pd.concat(frames, ignore_index=True)
-    duplicated = table.duplicated("instrument_id", keep="first")
-    for row in table.loc[duplicated].itertuples(index=False):
-        issues.append(
-            InputIssue(
-                str(row.source_file),
-                int(row.source_line),
-                "instrument_id",
-                f"instrument_id '{row.instrument_id}' appears twice (each MWh is claimed once)",
-            )
-        )
+    issues.extend(_id_collisions(table))
+    issues.extend(_serial_overlaps(table))
+    table = table.drop(columns="written_id")
     if issues:
         return table.iloc[0:0], issues
     table["technology"] = table["technology"].fillna("unspecified")
@@ -162,6 +198,100 @@ def read_instruments(
         for m in table["market"]
     ]
     return table, []
+
+
+def _serial_number(text: str) -> tuple[str, int] | None:
+    """``GEC-2022-000123`` -> (``gec-2022-``, 123): the prefix (case-folded) and the number
+    its trailing digits make; None when it does not end in digits."""
+    found = _SERIAL.match(text)
+    if found is None:
+        return None
+    return id_key(found.group(1)), int(found.group(2))
+
+
+def _certificates_in(start: str, end: str) -> int:
+    """How many serial numbers a checked range holds (both ends included)."""
+    first, last = _serial_number(start), _serial_number(end)
+    assert first is not None and last is not None  # checked by _serial_range_problem
+    return last[1] - first[1] + 1
+
+
+def _serial_range_problem(start: object, end: object) -> tuple[str, str] | None:
+    """(column, reason) of what is wrong with a row's serial range, or None."""
+    given = [isinstance(v, str) for v in (start, end)]
+    if not any(given):
+        return None
+    if not all(given):
+        missing = "serial_end" if given[0] else "serial_start"
+        return missing, "a serial range needs both serial_start and serial_end"
+    first, last = _serial_number(str(start)), _serial_number(str(end))
+    if first is None or last is None:
+        column = "serial_start" if first is None else "serial_end"
+        return column, f"'{start if first is None else end}' does not end in digits"
+    if first[0] != last[0]:
+        return "serial_end", f"'{end}' does not have the prefix of serial_start '{start}'"
+    if last[1] < first[1]:
+        return "serial_end", f"'{end}' is before serial_start '{start}'"
+    return None
+
+
+def _id_collisions(table: pd.DataFrame) -> list[InputIssue]:
+    """Rows whose instrument ids are one id once normalised (tanlu.identifiers), within a file
+    and across files; each names both places and both spellings."""
+    present = table.loc[table["instrument_id"].notna()]
+    written = [str(w) for w in present["written_id"]]
+    issues = []
+    for first, later in find_id_collisions(written):
+        other, row = present.iloc[first], present.iloc[later]
+        issues.append(
+            InputIssue(
+                str(row["source_file"]),
+                int(row["source_line"]),
+                "instrument_id",
+                f"instrument_id {describe_collision(written[later], written[first])} "
+                f"(first on {_row_place(other)}; each MWh is claimed once)",
+            )
+        )
+    return issues
+
+
+def _row_place(row: pd.Series) -> str:
+    """``file, line N`` of an instrument row."""
+    return f"{row['source_file']}, line {int(row['source_line'])}"
+
+
+def _serial_overlaps(table: pd.DataFrame) -> list[InputIssue]:
+    """Rows whose certificate serial range overlaps an earlier-starting range with the same
+    prefix, within a file and across files (the same certificate claimed twice)."""
+    ranges = []
+    for position, (start, end) in enumerate(
+        zip(table["serial_start"], table["serial_end"], strict=True)
+    ):
+        if not (isinstance(start, str) and isinstance(end, str)):
+            continue
+        first, last = _serial_number(start), _serial_number(end)
+        if first is None or last is None or first[0] != last[0] or last[1] < first[1]:
+            continue  # reported by _serial_range_problem
+        ranges.append((first[0], first[1], last[1], position))
+    issues = []
+    reach: dict[str, tuple[int, int]] = {}  # prefix -> (largest end so far, its row)
+    for prefix, low, high, position in sorted(ranges):
+        held = reach.get(prefix)
+        if held is not None and low <= held[0]:
+            row, other = table.iloc[position], table.iloc[held[1]]
+            issues.append(
+                InputIssue(
+                    str(row["source_file"]),
+                    int(row["source_line"]),
+                    "serial_start",
+                    f"serial range {row['serial_start']}..{row['serial_end']} overlaps "
+                    f"{other['serial_start']}..{other['serial_end']} on {_row_place(other)} "
+                    "(a certificate is claimed once)",
+                )
+            )
+        if held is None or high > held[0]:
+            reach[prefix] = (high, position)
+    return issues
 
 
 LEASED_COLUMNS = [
@@ -316,6 +446,7 @@ def calculate_market_based_scope2(
     year: int,
     residual_factor_tco2e_per_mwh: float,
     leased: pd.DataFrame | None = None,
+    consolidation_share: Mapping[str, float] | None = None,
 ) -> MarketBasedScope2:
     """Allocate instruments and compute market-based scope 2.
 
@@ -333,8 +464,16 @@ def calculate_market_based_scope2(
         ``site, electricity_mwh, location_tco2e`` of leased assets outside the boundary
         (scope 3 category 8). Instruments that name one of these sites cover its electricity
         (``leased_by_site``); pooled instruments (no site) go to own operations only.
+    consolidation_share
+        Site -> share [0..1] at which the site is consolidated (equity share approach). An
+        instrument dedicated to such a site counts at that share, like the site's consumption
+        and its PV (docs/methods.md, "Instruments under the equity share approach"); pooled
+        instruments, bought by the reporting company itself, count in full.
     """
     this_year = instruments.loc[instruments["vintage_year"] == year]
+    if consolidation_share:
+        share = this_year["site"].map(dict(consolidation_share)).astype("float64").fillna(1.0)
+        this_year = this_year.assign(energy_mwh=this_year["energy_mwh"] * share)
     outside = this_year["market"] != "China"
     unallocated: list[dict[str, object]] = [
         {
