@@ -1093,3 +1093,34 @@ def test_trajectory_by_hand(make_project: MakeProject) -> None:
     assert lever(result, "gec", 2023) == pytest.approx(500)
     bounds = result.targets.loc[result.targets["target"].str.startswith("trajectory")]
     assert bounds["bound"].tolist() == pytest.approx([292.8, 0.0])
+
+
+def test_bundled_ramp_and_trajectory_bad_settings(make_project: MakeProject) -> None:
+    # a floor of 600 MWh is more than the 0 held plus 0.51 x 1,000 = 510 MWh of the first year
+    toml = toy_toml(efficiency=False).replace("[roadmap.levers.gec]\nenabled = true\n", "")
+    floored = make_project(
+        ACTIVITIES,
+        toml=toml + "\n[roadmap.levers.gec]\nmin_mwh_per_year = 600\n",
+        files={"data/prices.csv": PRICES},
+    )
+    with pytest.raises(
+        tanlu.ProjectError,
+        match=r"roadmap.levers.gec: min_mwh_per_year 600 is more than the 0 MWh held plus "
+        r"ramp_share_of_purchase_per_year 0.51 x the 1,000 MWh bought in 2023",
+    ):
+        calculate_roadmap(tanlu.load_project(floored))
+    # a share above 1 is refused like the other shares
+    share = make_project(
+        ACTIVITIES,
+        toml=toml + "\n[roadmap.levers.gec]\nramp_share_of_purchase_per_year = 1.5\n",
+        files={"data/prices.csv": PRICES},
+        name="share",
+    )
+    with pytest.raises(
+        tanlu.ProjectError, match=r"ramp_share_of_purchase_per_year: 1.5 is a share"
+    ):
+        calculate_roadmap(tanlu.load_project(share))
+    # a straight line that ends at or before the base year (2022) has no slope
+    line = "discount_rate_share = 0.0\n[roadmap.trajectory]\nline_end_year = 2022"
+    with pytest.raises(tanlu.ProjectError, match="line_end_year 2022 is not after the base year"):
+        roadmap(make_project, efficiency=False, settings=line, name="line")
