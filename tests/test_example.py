@@ -93,3 +93,27 @@ def test_example_roadmap_meets_the_seed_targets() -> None:
     ]
     assert contracts > 504_000
     assert plan.net_discounted_cost_cny == pytest.approx(plan.objective_cny, rel=1e-6)
+
+
+def test_example_roadmap_is_a_glide_path_not_a_cliff() -> None:
+    from tanlu.roadmap import calculate_roadmap
+
+    plan = calculate_roadmap(tanlu.load_project(EXAMPLE))
+    by_year = plan.by_year.set_index("year")
+    assert plan.targets["met"].all()
+    # the 2021 base year, scopes 1, 2 (market) and 3, from the roadmap's own trajectory row:
+    # its bound is 35% of the base year's emissions (about 0.35 x 5.07 Mt = 1.77 Mt)
+    rows = plan.targets.loc[plan.targets["target"].str.contains("fall by at most")]
+    most = float(rows["bound"].iloc[0])
+    base = most / 0.35
+    assert 5.0e6 < base < 5.2e6
+    # no year's fall in net emissions exceeds 35% of the base year (before: 4.32 Mt -> 0, 85%)
+    falls = by_year["net_tco2e"].shift(1) - by_year["net_tco2e"]
+    assert (falls.dropna() <= 0.35 * base * (1 + 1e-6)).all()
+    # the green share never falls (it reaches 100% before 2030 and stays there)
+    shares = by_year["green_share"].to_numpy()
+    assert (shares[1:] >= shares[:-1] - 1e-6).all()
+    # contracts grow by at most 0.10 of the year's purchase (bundled ramp) above what was held
+    binding = plan.binding_constraints
+    assert "ramp_share_of_purchase" in set(binding["constraint"])
+    assert (binding["shadow_price_cny_per_unit"] > 0).all()

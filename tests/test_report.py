@@ -193,14 +193,20 @@ def test_scenarios_side_by_side(make_project: MakeProject, tmp_path: Path) -> No
     assert base["net_discounted_cost_cny"] == roadmap["net_discounted_cost_cny"]
     assert base["last_year_gross_tco2e"] == roadmap["by_year"][-1]["gross_tco2e"]
     assert base["last_year_green_share"] == roadmap["by_year"][-1]["green_share"]
-    # by hand: two years of grid electricity and efficiency, and the certificates of 2024
-    assert base["total_discounted_cost_cny"] == pytest.approx(2 * YEARLY_COST_CNY + 840 * 5.59)
+    # by hand: two years of grid electricity and efficiency, and the certificates: 840 MWh in
+    # 2024, and under the bundled GEC ramp (0.51 x 1,000 MWh = 510 MWh more a year)
+    # 840 - 510 = 330 MWh in 2023
+    assert base["total_discounted_cost_cny"] == pytest.approx(
+        2 * YEARLY_COST_CNY + (330 + 840) * 5.59
+    )
     assert base["last_year_cost_cny"] == pytest.approx(YEARLY_COST_CNY + 840 * 5.59)
-    assert costly["total_discounted_cost_cny"] == pytest.approx(2 * YEARLY_COST_CNY + 840 * 50)
+    assert costly["total_discounted_cost_cny"] == pytest.approx(
+        2 * YEARLY_COST_CNY + (330 + 840) * 50
+    )
     assert costly["last_year_cost_cny"] == pytest.approx(YEARLY_COST_CNY + 840 * 50)
     # net cost: beyond the baseline's bill of 1,000 MWh x 600 a year
     assert costly["net_discounted_cost_cny"] == pytest.approx(
-        2 * YEARLY_COST_CNY + 840 * 50 - 2 * 1000 * 600
+        2 * YEARLY_COST_CNY + (330 + 840) * 50 - 2 * 1000 * 600
     )
     for row in (base, costly):
         assert row["feasible"] and row["last_year"] == 2024
@@ -281,11 +287,14 @@ def test_model_macc_in_report(make_project: MakeProject, tmp_path: Path) -> None
     ]
     assert rows[1]["cap_tco2e"] == pytest.approx(585.6 * 0.8)
     # efficiency (16%, 93.696 t) saves money and is taken anyway: a 10% cap does not bind;
-    # every further tonne is a certificate, 5.59 CNY/MWh / 0.5856 tCO2e/MWh = 9.5458 CNY/t
+    # every further tonne is a certificate, 5.59 CNY/MWh / 0.5856 tCO2e/MWh = 9.5458 CNY/t.
+    # A cut of share r needs 1,000 r - 160 MWh of GECs in 2024; above the bundled ramp's
+    # 0.51 x 1,000 = 510 MWh (r > 0.67) each further MWh in 2024 needs one in 2023 too
     assert rows[0]["marginal_cost_cny_per_tco2e"] == pytest.approx(0, abs=1e-6)
     assert rows[0]["abatement_tco2e"] == pytest.approx(160 * 0.5856)
     for row in rows[1:]:
-        assert row["marginal_cost_cny_per_tco2e"] == pytest.approx(5.59 / 0.5856)
+        years = 1 if 1000 * row["reduction_share"] - 160 <= 510 else 2
+        assert row["marginal_cost_cny_per_tco2e"] == pytest.approx(years * 5.59 / 0.5856)
         assert row["abatement_tco2e"] == pytest.approx(585.6 * row["reduction_share"])
     marginal = [r["marginal_cost_cny_per_tco2e"] for r in rows]
     assert marginal == sorted(marginal)

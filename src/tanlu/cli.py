@@ -552,7 +552,14 @@ def roadmap(
     if out_dir is not None:
         stem = f"roadmap_{plan.scenario}"
         files = {f"{stem}.json": _json_writer(result_data)}
-        for name in ("by_year", "by_lever", "targets", "levers", "parameters"):
+        for name in (
+            "by_year",
+            "by_lever",
+            "targets",
+            "levers",
+            "parameters",
+            "binding_constraints",
+        ):
             files[f"{stem}_{name}.csv"] = _csv_writer(getattr(plan, name))
         for name, frame in curves.items():
             files[f"{stem}_macc_{name}.csv"] = _csv_writer(frame)
@@ -605,6 +612,7 @@ def roadmap(
                 f"{row.cost_cny:,.0f}",
             )
         out.print(levers)
+        _print_binding(plan.binding_constraints)
         for row in plan.levers.loc[~plan.levers["enabled"]].itertuples(index=False):
             out.print(f"{row.lever}: not used ({row.reason})", highlight=False, markup=False)
         if not progress.summary.empty:
@@ -854,6 +862,28 @@ def factors_show(
         out.print(f"  source ({row['status']}): {row['source']}", highlight=False)
         if row["fallback"]:
             out.print(f"  [yellow]fallback[/]: {row['fallback']}")
+
+
+def _print_binding(binding: pd.DataFrame, shown: int = 12) -> None:
+    """The binding constraints with the largest shadow prices (all of them in --json/--out)."""
+    if binding.empty:
+        return
+    table = Table(title="Binding constraints: why the plan looks as it does (largest first)")
+    for column in ("constraint", "year", "site / lever", "shadow price", "meaning"):
+        table.add_column(column, justify="right" if column == "shadow price" else "left")
+    largest = binding.sort_values("shadow_price_cny_per_unit", ascending=False).head(shown)
+    for row in largest.itertuples(index=False):
+        where = " / ".join(str(v) for v in (row.site, row.lever) if v)
+        table.add_row(
+            str(row.constraint),
+            "" if pd.isna(row.year) else str(int(row.year)),
+            where,
+            f"{row.shadow_price_cny_per_unit:,.2f} {row.unit}",
+            str(row.meaning),
+        )
+    out.print(table)
+    if len(binding) > shown:
+        out.print(f"{len(binding) - shown} more binding constraints in --json and --out.")
 
 
 def main() -> None:

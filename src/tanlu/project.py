@@ -275,6 +275,25 @@ class CustomLever(_Model):
     source: str = Field(min_length=1)
 
 
+class TrajectorySettings(_Model):
+    """A path the plan's emissions keep to every planned year (docs/roadmap.md, "Trajectory").
+
+    ``emissions`` of ``scopes`` (``net``: gross less the credits retired) stay at or below the
+    straight line from the base year's emissions to ``line_end_share_of_base_year`` of them in
+    ``line_end_year`` (held after it), and fall by at most ``max_fall_share_of_base_year`` of
+    the base year's emissions from one planned year to the next. ``green_share_rises``: green
+    electricity grows every year at least as fast as the baseline's consumption. Each part is
+    optional.
+    """
+
+    emissions: Literal["net", "gross"] = "net"
+    scopes: list[Literal[1, 2, 3]] = [1, 2, 3]
+    line_end_year: Year | None = None
+    line_end_share_of_base_year: Share = 0.0
+    max_fall_share_of_base_year: Share | None = None
+    green_share_rises: bool = False
+
+
 class UncertaintySettings(_Model):
     """Monte Carlo draws over roadmap settings (docs/roadmap.md, "Uncertainty")."""
 
@@ -319,6 +338,7 @@ class RoadmapSettings(_Model):
     levers: dict[str, LeverSettings] = {}
     custom_levers: dict[str, CustomLever] = {}
     uncertainty: UncertaintySettings | None = None
+    trajectory: TrajectorySettings | None = None
     scenarios: dict[str, dict[str, Any]] = {}
 
     def excluded_site_problem(self, site_ids: set[str]) -> str | None:

@@ -551,6 +551,7 @@ def run_project(
         tables["roadmap_by_lever"] = roadmap.by_lever
         tables["roadmap_targets"] = roadmap.targets
         tables["roadmap_parameters"] = roadmap.parameters
+        tables["roadmap_binding_constraints"] = roadmap.binding_constraints
         tables["macc"] = macc
         tables["macc_model"] = macc_model
     tables.update(extra)

@@ -65,7 +65,8 @@ FUEL_LEVERS: dict[str, str] = {
 FLEET_STREAM = (1, ("mobile_combustion",))
 # Optional parameters and the value that means "no limit" (not an assumption about the world):
 # a ramp of 1 adopts the whole potential in one year; the first year is the first planned year;
-# a reduction lever may cut its whole stream; contracts are not limited by the market.
+# a reduction lever may cut its whole stream; contracts are not limited by the market. The bundled
+# table (data/levers.csv) gives sourced ramps that replace these for some levers.
 OPTIONAL: dict[str, float | None] = {
     "ramp_share_per_year": 1.0,
     "first_year": None,
@@ -73,11 +74,18 @@ OPTIONAL: dict[str, float | None] = {
     "max_mwh_per_year": None,
     "min_mwh_per_year": None,
     "ramp_mwh_per_year": None,
+    "ramp_share_of_purchase_per_year": None,
 }
 # Which optional parameters each lever reads (any other is an error, not silently ignored).
 _ADOPTED = ("ramp_share_per_year", "first_year")
 _CUT = (*_ADOPTED, "reduction_share_max")
-_BOUGHT = ("first_year", "max_mwh_per_year", "min_mwh_per_year", "ramp_mwh_per_year")
+_BOUGHT = (
+    "first_year",
+    "max_mwh_per_year",
+    "min_mwh_per_year",
+    "ramp_mwh_per_year",
+    "ramp_share_of_purchase_per_year",
+)
 OPTIONAL_BY_LEVER: dict[str, tuple[str, ...]] = {
     "building_efficiency": _ADOPTED,
     "pue_improvement": _ADOPTED,
@@ -91,7 +99,12 @@ OPTIONAL_BY_LEVER: dict[str, tuple[str, ...]] = {
     "offset_avoidance": (),
     "offset_removal": (),
 }
-SHARE_PARAMETERS = {"saving_share", "ramp_share_per_year", "reduction_share_max"}
+SHARE_PARAMETERS = {
+    "saving_share",
+    "ramp_share_per_year",
+    "reduction_share_max",
+    "ramp_share_of_purchase_per_year",
+}
 # Parameters the model divides by: zero is not a value.
 POSITIVE_PARAMETERS = {
     "baseline_pue",
@@ -291,6 +304,14 @@ def select_levers(settings: RoadmapSettings, config: str = "tanlu.toml") -> Leve
             elif name in bundled.index:
                 chosen[name] = float(bundled.at[name, "value"])
                 rows.append(_bundled_row(lever, name, bundled))
+        if "ramp_mwh_per_year" in given and "ramp_share_of_purchase_per_year" not in given:
+            # a project that sets its own ramp in MWh keeps it instead of the bundled share
+            chosen.pop("ramp_share_of_purchase_per_year", None)
+            rows = [
+                row
+                for row in rows
+                if (row["lever"], row["parameter"]) != (lever, "ramp_share_of_purchase_per_year")
+            ]
         missing = [name for name in REQUIRED[lever] if name not in chosen]
         if missing:
             disabled[lever] = (

@@ -29,7 +29,7 @@ import xarray as xr
 
 from tanlu.electricity.procurement import capital_recovery_factor
 from tanlu.errors import ProjectError, TanluError
-from tanlu.project import Target, TargetKind
+from tanlu.project import Target, TargetKind, TrajectorySettings
 from tanlu.roadmap.baseline import Baseline, reduction_rows
 from tanlu.roadmap.levers import (
     EFFICIENCY_LEVERS,
@@ -103,6 +103,7 @@ class RoadmapProblem:
     emission_cap: tuple[int, float] | None = None
     denominators: dict[str, dict[int, float]] = field(default_factory=dict)
     held_mwh: dict[str, float] = field(default_factory=dict)
+    trajectory: TrajectorySettings | None = None
 
 
 def target_label(target: Target) -> str:
@@ -431,15 +432,22 @@ def _exclude(upper: xr.DataArray, excluded: frozenset[str], dim: str) -> xr.Data
 
 
 def _ramp_rule(
-    bank: _Bank, lever: str, total: Aggregate, held: float, ramp: float
+    bank: _Bank,
+    lever: str,
+    total: Aggregate,
+    held: float,
+    ramp: float | xr.DataArray,
+    name: str = "ramp_mwh",
 ) -> Callable[[], None]:
     """``total(y) - total(y - 1) <= ramp`` every planned year, ``total(y0) = held`` before
-    the first (``<lever>_ramp_mwh``)."""
+    the first (``<lever>_<name>``; ``ramp`` a number or a value per year [MWh])."""
 
     def add() -> None:
         expression = total.expression(bank)
         years = [int(y) for y in expression.coords[YEAR].values]
-        _constrain(bank.model, f"{lever}_ramp_mwh_first", expression, "<=", held + ramp, years[:1])
+        per_year = xr.DataArray(ramp).broadcast_like(expression.const)
+        first = held + per_year.sel({YEAR: years[:1]})
+        _constrain(bank.model, f"{lever}_{name}_first", expression, "<=", first, years[:1])
         if len(years) > 1:
             variables = expression.data["vars"].transpose(YEAR, "_term").values
             coefficients = expression.data["coeffs"].transpose(YEAR, "_term").values
@@ -449,7 +457,7 @@ def _ramp_rule(
                 np.concatenate([coefficients[1:], -coefficients[:-1]], axis=1),
                 {YEAR: years[1:]},
             )
-            _constrain(bank.model, f"{lever}_ramp_mwh", step, "<=", ramp)
+            _constrain(bank.model, f"{lever}_{name}", step, "<=", per_year.sel({YEAR: years[1:]}))
 
     return add
 
@@ -676,6 +684,34 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
                     f"{start:,.0f} MWh {since} plus ramp_mwh_per_year {ramp:,.0f}"
                 )
             deferred.append(_ramp_rule(bank, lever, Aggregate(zero).plus(lever, 1.0), held, ramp))
+        if params.get("ramp_share_of_purchase_per_year") is not None:
+            # at most this share of the year's baseline purchase more than the year before
+            # (docs/levers.md, "Ramps"): the sites the lever may buy for, own and leased
+            excluded = levers.excluded(lever)
+            keep = site_array(np.array([site not in excluded for site in sites], dtype=float))
+            purchase = _sum_over_sites(demand * keep)
+            step_mwh = params["ramp_share_of_purchase_per_year"] * purchase
+            held = float(problem.held_mwh.get(lever, 0.0))
+            least = params.get("min_mwh_per_year")
+            available = bool(_first_year_mask(params, years).values[0])
+            start = (held if available else 0.0) + float(step_mwh.values[0])
+            if least is not None and least > start:
+                raise ProjectError(
+                    f"roadmap.levers.{lever}: min_mwh_per_year {least:,.0f} is more than the "
+                    f"{held if available else 0.0:,.0f} MWh held plus ramp_share_of_purchase_"
+                    f"per_year {params['ramp_share_of_purchase_per_year']:g} x the "
+                    f"{float(purchase.values[0]):,.0f} MWh bought in {years[0]}"
+                )
+            deferred.append(
+                _ramp_rule(
+                    bank,
+                    lever,
+                    Aggregate(zero).plus(lever, 1.0),
+                    held,
+                    step_mwh,
+                    "ramp_share_of_purchase",
+                )
+            )
     if purchase_terms:
         # efficiency + PV + green bought <= baseline purchase, per site and year: the purchase
         # never goes below zero and green power is bought only for electricity still bought
@@ -836,6 +872,15 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
             }
         )
 
+    if problem.trajectory is not None and problem.trajectory.green_share_rises:
+        deferred.append(_green_rises_rule(bank, green, consumption.constant))
+    if problem.trajectory is not None:
+        slack_names.extend(
+            _define_trajectory_constraints(
+                bank, built, deferred, problem, gross_of, offsets, base_scope, years
+            )
+        )
+
     # Objective: discounted cost beyond the baseline's electricity bill, plus shortfall penalties.
     total_cost = electricity_cost
     for name in list(aggregates):
@@ -869,3 +914,141 @@ def _site_expression(bank: _Bank, aggregate: Aggregate) -> Any:
     return _expression(
         bank.model, np.stack(variables, axis=-1), np.stack(coefficients, axis=-1), coords
     )
+
+
+@dataclass
+class _Fall:
+    """The fall of an aggregate from the year before [its unit]; 0 in the first year."""
+
+    total: Aggregate
+
+    def value(self, bank: _Bank) -> np.ndarray:
+        values = self.total.value(bank)
+        return np.concatenate([[0.0], values[:-1] - values[1:]])
+
+
+def _define_trajectory_constraints(
+    bank: _Bank,
+    built: BuiltRoadmap,
+    deferred: list[Callable[[], None]],
+    problem: RoadmapProblem,
+    gross_of: Callable[[Sequence[int]], Aggregate],
+    offsets: list[str],
+    base_scope: dict[int, float],
+    years: list[int],
+) -> list[str]:
+    """``[roadmap.trajectory]``: emissions on or below a straight line from the base year, and
+    a most they may fall in one year (docs/roadmap.md, "Trajectory"). Each has a shortfall
+    variable like a target's, and a row in the targets table. Returns the shortfalls' names."""
+    trajectory = problem.trajectory
+    assert trajectory is not None
+    scopes = sorted(set(trajectory.scopes))
+    counted = gross_of(scopes)
+    if trajectory.emissions == "net":
+        for lever in offsets:
+            counted.plus(lever, -1.0)
+    base_total = sum(base_scope[s] for s in scopes)
+    what = f"{trajectory.emissions} emissions of scopes {', '.join(str(s) for s in scopes)}"
+    slacks = []
+    unbounded = _per_year(np.full(len(years), np.inf), years)
+    if trajectory.line_end_year is not None:
+        end = trajectory.line_end_year
+        if end <= problem.base_year:
+            raise ProjectError(
+                f"roadmap.trajectory.line_end_year {end} is not after the base year "
+                f"{problem.base_year}"
+            )
+        remaining = 1.0 - trajectory.line_end_share_of_base_year
+        line = _per_year(
+            [
+                base_total
+                * (1.0 - remaining * min(1.0, (y - problem.base_year) / (end - problem.base_year)))
+                for y in years
+            ],
+            years,
+        )
+        slack = "shortfall_trajectory_line"
+        bank.declare("shortfall", slack, unbounded)
+        slacks.append(slack)
+        rule = Aggregate(counted.constant, list(counted.terms)).plus(slack, -1.0)
+        deferred.append(_rule(bank, "trajectory_line", rule, "<=", line))
+        built.targets.append(
+            {
+                "target": f"trajectory: {what} on the straight line from {problem.base_year} to "
+                f"{100 * trajectory.line_end_share_of_base_year:g}% of it by {end}",
+                "unit": "tCO2e",
+                "active": _per_year(np.ones(len(years)), years),
+                "slack": slack,
+                "achieved": Aggregate(counted.constant, list(counted.terms)),
+                "bound": Aggregate(line),
+            }
+        )
+    if trajectory.max_fall_share_of_base_year is not None and len(years) > 1:
+        most = trajectory.max_fall_share_of_base_year * base_total
+        slack = "shortfall_trajectory_fall"
+        bank.declare("shortfall", slack, unbounded)
+        slacks.append(slack)
+
+        def add_fall() -> None:
+            # counted(y - 1) - counted(y) - slack(y) <= most, from the second planned year
+            expression = counted.expression(bank)
+            constant = counted.constant.values
+            if expression is None:
+                return
+            variables = expression.data["vars"].transpose(YEAR, "_term").values
+            coefficients = expression.data["coeffs"].transpose(YEAR, "_term").values
+            slack_labels = bank.labels(slack).transpose(YEAR).values[1:, None]
+            step = _expression(
+                bank.model,
+                np.concatenate([variables[:-1], variables[1:], slack_labels], axis=1),
+                np.concatenate(
+                    [coefficients[:-1], -coefficients[1:], -np.ones(slack_labels.shape)], axis=1
+                ),
+                {YEAR: years[1:]},
+            )
+            right = most - (constant[:-1] - constant[1:])
+            _constrain(bank.model, "trajectory_fall", step, "<=", _per_year(right, years[1:]))
+
+        deferred.append(add_fall)
+        built.targets.append(
+            {
+                "target": f"trajectory: {what} fall by at most "
+                f"{100 * trajectory.max_fall_share_of_base_year:g}% of the base year's in a year",
+                "unit": "tCO2e",
+                "active": _per_year([0.0, *np.ones(len(years) - 1)], years),
+                "slack": slack,
+                "achieved": _Fall(Aggregate(counted.constant, list(counted.terms))),
+                "bound": Aggregate(_per_year(np.full(len(years), most), years)),
+            }
+        )
+    return slacks
+
+
+def _green_rises_rule(bank: _Bank, green: Aggregate, consumed: xr.DataArray) -> Callable[[], None]:
+    """``green(y) >= green(y - 1) x consumed(y) / consumed(y - 1)``: green electricity grows at
+    least as fast as the baseline's consumption (``trajectory_green_share``)."""
+
+    def add() -> None:
+        expression = green.expression(bank)
+        if expression is None:
+            return
+        years = [int(y) for y in expression.coords[YEAR].values]
+        if len(years) < 2:
+            return
+        before = consumed.values[:-1]
+        growth = np.divide(
+            consumed.values[1:], before, out=np.ones(len(years) - 1), where=before > 0
+        )
+        variables = expression.data["vars"].transpose(YEAR, "_term").values
+        coefficients = expression.data["coeffs"].transpose(YEAR, "_term").values
+        step = _expression(
+            bank.model,
+            np.concatenate([variables[1:], variables[:-1]], axis=1),
+            np.concatenate([coefficients[1:], -growth[:, None] * coefficients[:-1]], axis=1),
+            {YEAR: years[1:]},
+        )
+        constant = green.constant.values
+        right = -(constant[1:] - growth * constant[:-1])
+        _constrain(bank.model, "trajectory_green_share", step, ">=", _per_year(right, years[1:]))
+
+    return add

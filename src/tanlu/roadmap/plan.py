@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -33,10 +33,12 @@ from tanlu.roadmap.levers import LeverSet, select_levers
 from tanlu.roadmap.model import (
     HIGHS_OPTIONS,
     SHORTFALL_TOLERANCE,
+    YEAR,
     BuiltRoadmap,
     RoadmapInfeasible,
     RoadmapProblem,
     build_roadmap_model,
+    target_label,
 )
 from tanlu.tables import records
 
@@ -49,6 +51,116 @@ BY_LEVER_COLUMNS = [
     "cost_cny",
     "discounted_cost_cny",
 ]
+
+
+BINDING_COLUMNS = [
+    "constraint",
+    "year",
+    "site",
+    "lever",
+    "shadow_price_cny_per_unit",
+    "unit",
+    "meaning",
+]
+# Shadow prices below this are solver round-off [CNY per unit].
+BINDING_TOLERANCE_CNY = 1e-6
+# Each constraint family of the model (docs/roadmap.md, "The model"): the unit its bound is in
+# and what loosening it by one unit means. ``{lever}`` stands for the lever's name.
+CONSTRAINT_MEANINGS: dict[str, tuple[str, str]] = {
+    "target": ("tCO2e", "one tCO2e more allowed by the target in that year"),
+    "target_green": ("MWh", "one MWh less green electricity required in that year"),
+    "site_lever_ramp": (
+        "share",
+        "adoption at the site allowed to grow by one more unit (the whole site) that year",
+    ),
+    "site_lever_no_retirement": ("share", "adoption at the site allowed to fall that year"),
+    "stream_lever_ramp": (
+        "share",
+        "the cut allowed to grow by one more unit (the whole stream) that year",
+    ),
+    "stream_lever_no_retirement": ("share", "the cut allowed to fall that year"),
+    "ramp_mwh": ("MWh", "one MWh more bought than ramp_mwh_per_year allows"),
+    "ramp_share_of_purchase": (
+        "MWh",
+        "one MWh more bought than ramp_share_of_purchase_per_year allows",
+    ),
+    "market_limit": ("MWh", "one MWh more than max_mwh_per_year"),
+    "floor": ("MWh", "one MWh less than min_mwh_per_year"),
+    "within_purchase": ("MWh", "one MWh more bought from the grid at the site"),
+    "certificate_share": ("MWh", "one MWh more of certificates than the share allows"),
+    "offset_cap": ("tCO2e", "one tCO2e more of credits than the offset cap"),
+    "offsets_residual_only": ("tCO2e", "one tCO2e of credits beyond residual emissions"),
+    "emission_cap": ("tCO2e", "one tCO2e more allowed by the cap"),
+    "trajectory_line": ("tCO2e", "one tCO2e above the straight-line trajectory"),
+    "trajectory_fall": ("tCO2e", "emissions allowed to fall one tCO2e more in that year"),
+    "trajectory_green_share": ("MWh", "one MWh less green electricity than the rise needs"),
+}
+
+
+def binding_constraints(built: BuiltRoadmap, problem: RoadmapProblem) -> pd.DataFrame:
+    """The constraints that hold the plan where it is, with their shadow prices.
+
+    One row per constraint, year and site or lever whose dual is not zero:
+    ``constraint, year, site, lever, shadow_price_cny_per_unit, unit, meaning``. The shadow
+    price is how much the plan's net cost would fall if that year's bound were loosened by one
+    ``unit``: the absolute value of the dual (which is discounted to the year planned from),
+    undiscounted to the constraint's year [CNY of that year per unit], as the model-derived
+    MACC does.
+    ``constraint`` is the family (:data:`CONSTRAINT_MEANINGS`); a target's row names the
+    target in ``lever``'s place (``target`` column of the targets table).
+    """
+    labels = {f"target_{i}": target_label(t) for i, t in enumerate(problem.targets)}
+    green = {
+        f"target_{i}"
+        for i, t in enumerate(problem.targets)
+        if t.kind == TargetKind.GREEN_ELECTRICITY
+    }
+    rows: list[dict[str, Any]] = []
+    undiscount = {
+        int(y): 1.0 / float(d) for y, d in zip(built.years, built.discount.values, strict=True)
+    }
+    for name in built.model.constraints:
+        dual = built.model.constraints[name].dual
+        if dual is None or dual.size == 0:
+            continue
+        frame = dual.to_series().rename("dual").reset_index()
+        frame = frame.loc[frame["dual"].abs() > BINDING_TOLERANCE_CNY]
+        if frame.empty:
+            continue
+        family, lever = _family(name, problem.levers.names)
+        if name in labels:
+            family, lever = ("target_green" if name in green else "target"), labels[name]
+        unit, meaning = CONSTRAINT_MEANINGS.get(family, ("", ""))
+        for row in frame.to_dict("records"):
+            member = str(row.get("member", lever))
+            row_unit = unit
+            if family.startswith("site_lever") and member == "onsite_pv":
+                row_unit = "kWp"
+            site = row.get("site", row.get("stream_site", ""))
+            year = int(row[YEAR]) if YEAR in row else None
+            rows.append(
+                {
+                    "constraint": family,
+                    "year": year,
+                    "site": str(site),
+                    "lever": member,
+                    "shadow_price_cny_per_unit": abs(float(row["dual"]))
+                    * undiscount.get(year if year is not None else -1, 1.0),
+                    "unit": f"CNY/{row_unit}" if row_unit else "CNY",
+                    "meaning": meaning,
+                }
+            )
+    table = pd.DataFrame(rows, columns=BINDING_COLUMNS)
+    return table.sort_values(["constraint", "lever", "year", "site"], ignore_index=True)
+
+
+def _family(name: str, levers: list[str]) -> tuple[str, str]:
+    """A constraint's family and lever: ``gec_ramp_mwh_first`` -> ``(ramp_mwh, gec)``."""
+    base = name.removesuffix("_first")
+    for lever in sorted(levers, key=len, reverse=True):
+        if base.startswith(f"{lever}_"):
+            return base[len(lever) + 1 :], lever
+    return base, ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +204,9 @@ class RoadmapResult:
         electricity bill [CNY].
     objective_cny
         The solver's objective; equal to ``net_discounted_cost_cny``.
+    binding_constraints
+        The constraints that hold the plan where it is, with their shadow prices
+        (:func:`binding_constraints`).
     build_seconds, solve_seconds
         Time to build the model and to solve it [s].
     """
@@ -110,6 +225,9 @@ class RoadmapResult:
     objective_cny: float
     build_seconds: float
     solve_seconds: float
+    binding_constraints: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=BINDING_COLUMNS)
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (docs/json-output.md, "tanlu roadmap")."""
@@ -127,6 +245,7 @@ class RoadmapResult:
             "targets": records(self.targets),
             "levers": records(self.levers),
             "parameters": records(self.parameters),
+            "binding_constraints": records(self.binding_constraints),
         }
 
 
@@ -337,6 +456,7 @@ def solve_roadmap(problem: RoadmapProblem, scenario: str = "default") -> Roadmap
         objective_cny=float(built.model.objective.value),
         build_seconds=built.build_seconds,
         solve_seconds=solve_seconds,
+        binding_constraints=binding_constraints(built, problem),
     )
 
 
@@ -494,6 +614,7 @@ def roadmap_problem(
         max_certificate_share_of_green=settings.max_certificate_share_of_green,
         denominators=output_values(project, settings, [organisation.base_year, *baseline.years]),
         held_mwh=held_mwh(data.inventory),
+        trajectory=settings.trajectory,
     )
 
 
