@@ -944,3 +944,85 @@ def test_intensity_in_the_climate_metrics(make_project: MakeProject) -> None:
     assert intensity["unit"] == "tCO2e/CNY"
     target = metrics[("target_0.intensity_reduction.scopes_2.per_revenue_cny", 2024)]
     assert target["value"] == pytest.approx(0.1) and target["unit"] == "share/yr"
+
+
+def test_binding_constraints_summarised_by_hand() -> None:
+    from tanlu.report.html import binding_summary, year_ranges
+
+    assert year_ranges([2030, 2024, 2025, 2026, 2028]) == "2024–2026, 2028, 2030"
+    assert year_ranges([2030]) == "2030"
+    rows = [  # as RoadmapResult.binding_constraints writes them (shadow prices by hand)
+        {"constraint": "ramp_share_of_purchase", "year": 2024, "site": "", "lever": "gec",
+         "shadow_price_cny_per_unit": 5.59, "unit": "CNY/MWh"},
+        {"constraint": "ramp_share_of_purchase", "year": 2025, "site": "", "lever": "gec",
+         "shadow_price_cny_per_unit": 7.0, "unit": "CNY/MWh"},
+        {"constraint": "within_purchase", "year": 2030, "site": "b", "lever": "",
+         "shadow_price_cny_per_unit": 90.0, "unit": "CNY/MWh"},
+        {"constraint": "within_purchase", "year": 2030, "site": "a", "lever": "",
+         "shadow_price_cny_per_unit": 97.7, "unit": "CNY/MWh"},
+        {"constraint": "target", "year": 2030, "site": "",
+         "lever": "carbon neutral in scopes 1, 2 by 2030",
+         "shadow_price_cny_per_unit": 681.4, "unit": "CNY/tCO2e"},
+    ]  # fmt: skip
+    summary = binding_summary(rows)
+    # the target first, then the families in the model's order; one entry per family and lever
+    assert [(g["constraint"], g["lever"]) for g in summary] == [
+        ("target", "carbon neutral in scopes 1, 2 by 2030"),
+        ("ramp_share_of_purchase", "gec"),
+        ("within_purchase", ""),
+    ]
+    # the highest price of each: 7.0 > 5.59 (row 1); 97.7 > 90.0 (row 3)
+    assert [g["index"] for g in summary] == [4, 1, 3]
+    assert [g["years"] for g in summary] == ["2030", "2024–2025", "2030"]
+    assert [g["sites"] for g in summary] == [[], [], ["a", "b"]]
+    assert binding_summary([]) == []
+
+
+def test_trajectory_targets_in_chinese() -> None:
+    from tanlu.report.text import target_name
+
+    fall = (
+        "trajectory: net emissions of scopes 1, 2, 3 fall by at most 35% of the base year's "
+        "in a year"
+    )
+    line = (
+        "trajectory: gross emissions of scopes 1, 2 on the straight line from 2021 to 10% of it "
+        "by 2030"
+    )
+    assert target_name(fall, "zh") == "减排路径：范围1、2、3净排放单年降幅不超过基准年的35%"
+    assert (
+        target_name(line, "zh") == "减排路径：范围1、2总排放不高于2021年至2030年降至基准年10%的直线"
+    )
+    assert target_name(fall, "en") == fall
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_binding_constraints_in_the_roadmap_chapter(
+    example_reports: dict[str, Path], lang: str
+) -> None:
+    from tanlu.report.text import label
+
+    out = example_reports[lang]
+    page = (out / "report.html").read_text(encoding="utf-8")
+    document = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    binding = document["roadmap"]["binding_constraints"]
+    assert binding  # the example's plan is held by its ramps, targets and trajectory
+    roadmap = page[page.index('id="roadmap-heading"') : page.index('id="macc-heading"')]
+    section = _section(roadmap, label("binding", lang))
+    shown = re.findall(
+        r'data-path="roadmap\.binding_constraints\.(\d+)\.shadow_price_cny_per_unit"', section
+    )
+    # one row per constraint family and lever/target, each showing its highest shadow price
+    families = {(row["constraint"], row["lever"]) for row in binding}
+    assert len(shown) == len(families)
+    for index in map(int, shown):
+        row = binding[index]
+        same = [
+            r["shadow_price_cny_per_unit"]
+            for r in binding
+            if (r["constraint"], r["lever"]) == (row["constraint"], row["lever"])
+        ]
+        assert row["shadow_price_cny_per_unit"] == max(same)
+    # the contract ramp binds in the example (the glide path), named in the report's language
+    assert label("binding", lang) in page
+    assert ("Purchase growth" if lang == "en" else "采购增长上限") in section

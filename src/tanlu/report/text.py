@@ -111,6 +111,27 @@ LABELS: dict[str, tuple[str, str]] = {
     "plan_misses": ("No plan meets every target.", "没有可实现全部目标的路线图。"),
     "no_targets": ("The project sets no targets: no roadmap.", "项目未设定目标，未生成路线图。"),
     "wedges": ("Abatement by lever", "各措施减排量"),
+    "binding": ("What holds the plan", "约束路线图的因素"),
+    "binding_text": (
+        "The constraints that bind the least-cost plan, with their shadow prices: how much the "
+        "plan's net cost would fall, in CNY of that year, if the bound were loosened by one unit "
+        "in that year. The highest price of each constraint is shown; every year and site is in "
+        "results.xlsx (sheet roadmap_binding_constraints) and results.json.",
+        "以下约束限定了最低成本路线图，并给出其影子价格：若该年的约束放宽一个单位，路线图净成本"
+        "可下降的金额（当年人民币）。表中为各约束的最高影子价格；各年份、各站点的完整数据见 "
+        "results.xlsx（roadmap_binding_constraints 工作表）与 results.json。",
+    ),
+    "no_binding": (
+        "No constraint binds beyond the plan's own costs.",
+        "除措施自身成本外，没有起约束作用的条件。",
+    ),
+    "constraint": ("Constraint", "约束"),
+    "applies_to": ("Lever or target", "措施或目标"),
+    "where": ("Sites", "站点"),
+    "years": ("Years", "年份"),
+    "shadow_price": ("Highest shadow price", "最高影子价格"),
+    "all_sites": ("whole organisation", "全组织"),
+    "sites_count": ("sites", "个站点"),
     "emissions_by_scope": ("Emissions by scope", "分范围排放"),
     "green_over_years": ("Green electricity share", "绿电占比变化"),
     "no_data": ("no data", "无数据"),
@@ -282,6 +303,38 @@ LEVER_NAMES: dict[str, tuple[str, str]] = {
     "offset_avoidance": ("Avoidance credits", "减排类碳信用"),
     "offset_removal": ("Removal credits", "移除类碳信用"),
 }
+# The constraint families of the roadmap model (tanlu.roadmap.plan.CONSTRAINT_MEANINGS): what
+# each says, in words a reader of the report follows.
+CONSTRAINT_NAMES: dict[str, tuple[str, str]] = {
+    "target": ("Emission target", "排放目标"),
+    "target_green": ("Green electricity target", "绿色电力目标"),
+    "site_lever_ramp": ("Pace of adoption at a site", "站点措施推进速度"),
+    "site_lever_no_retirement": ("Adoption kept once made", "已实施措施不得退出"),
+    "stream_lever_ramp": ("Pace of a cut in an emission stream", "排放源减排推进速度"),
+    "stream_lever_no_retirement": ("Cut kept once made", "已实现减排不得退出"),
+    "ramp_mwh": ("Purchase growth (MWh a year)", "采购增长上限（MWh/年）"),
+    "ramp_share_of_purchase": (
+        "Purchase growth (share of grid purchase a year)",
+        "采购增长上限（占电网购电比例/年）",
+    ),
+    "market_limit": ("Market volume available", "市场可采购量"),
+    "floor": ("Contracted minimum", "合同最低采购量"),
+    "within_purchase": ("Green power up to the site's purchase", "绿电不超过站点购电量"),
+    "certificate_share": ("Share of certificates allowed", "绿证占比上限"),
+    "offset_cap": ("Cap on carbon credits", "碳信用使用上限"),
+    "offsets_residual_only": ("Credits only for residual emissions", "碳信用仅抵消剩余排放"),
+    "emission_cap": ("Emission cap", "排放上限"),
+    "trajectory_line": ("Straight-line trajectory", "直线减排路径"),
+    "trajectory_fall": ("Largest fall in one year", "单年最大降幅"),
+    "trajectory_green_share": ("Green share rises every year", "绿电占比逐年上升"),
+}
+
+
+def constraint_name(constraint: str, language: Language) -> str:
+    """A roadmap constraint family's name in the report's language (its id when unknown)."""
+    return _named(CONSTRAINT_NAMES, constraint, language)
+
+
 # The roadmap's quantity units (RoadmapResult.by_lever.unit).
 UNIT_NAMES: dict[str, tuple[str, str]] = {
     "MWh saved": ("MWh saved", "MWh（节约）"),
@@ -300,6 +353,7 @@ MEASURE_UNIT_NAMES: dict[str, tuple[str, str]] = {
     "year": ("year", "年"),
     "yr": ("yr", "年"),
     "ratio": ("ratio", "比值"),
+    "CNY/share": ("CNY per whole site or stream (share 1)", "元/全部（比例为1）"),
 }
 # The references of the climate metrics that are not a paragraph number.
 REFERENCE_NAMES: dict[str, tuple[str, str]] = {
@@ -473,7 +527,23 @@ _TARGET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"net zero in scopes (?P<scopes>[\d, ]+) by (?P<year>\d{4})"),
         "{year}年前范围{scopes}净零排放",
     ),
+    # the trajectory rows of tanlu.roadmap.model (``[roadmap.trajectory]``)
+    (
+        re.compile(
+            r"trajectory: (?P<kind>net|gross) emissions of scopes (?P<scopes>[\d, ]+) on the "
+            r"straight line from (?P<base>\d{4}) to (?P<share>[\d.]+)% of it by (?P<year>\d{4})"
+        ),
+        "减排路径：范围{scopes}{kind}排放不高于{base}年至{year}年降至基准年{share}%的直线",
+    ),
+    (
+        re.compile(
+            r"trajectory: (?P<kind>net|gross) emissions of scopes (?P<scopes>[\d, ]+) fall by "
+            r"at most (?P<share>[\d.]+)% of the base year's in a year"
+        ),
+        "减排路径：范围{scopes}{kind}排放单年降幅不超过基准年的{share}%",
+    ),
 )
+_EMISSION_KINDS = {"net": "净", "gross": "总"}
 
 
 def target_name(name: str, language: Language) -> str:
@@ -487,6 +557,8 @@ def target_name(name: str, language: Language) -> str:
             parts = matched.groupdict()
             if "scopes" in parts:
                 parts["scopes"] = "、".join(s.strip() for s in parts["scopes"].split(","))
+            if "kind" in parts:
+                parts["kind"] = _EMISSION_KINDS[parts["kind"]]
             return wording.format(**parts)
     return name
 
