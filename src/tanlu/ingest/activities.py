@@ -331,8 +331,25 @@ def prepare_activities(
     return PreparedActivities(table, _conversions(multipliers, canonical_units), [], rows_read)
 
 
+_EMPTY_DTYPES: dict[str, str] = {
+    "row_id": "int64",
+    "source_line": "int64",
+    "period_start": "datetime64[us]",
+    "period_end": "datetime64[us]",
+    "quantity": "float64",
+    "scope": "int64",
+}
+
+
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
+    """The canonical activity table with no rows, typed as a full one is (the engine needs a
+    type for every column, even of an empty table)."""
+    return pd.DataFrame(
+        {
+            column: pd.Series(dtype=_EMPTY_DTYPES.get(column, "string"))
+            for column in CANONICAL_COLUMNS
+        }
+    )
 
 
 def _conversions(
@@ -342,4 +359,6 @@ def _conversions(
         {"activity": a, "unit": u, "canonical_unit": canonical_units[a], "multiplier": m}
         for (a, u), m in sorted(multipliers.items())
     ]
-    return pd.DataFrame(rows, columns=["activity", "unit", "canonical_unit", "multiplier"])
+    frame = pd.DataFrame(rows, columns=["activity", "unit", "canonical_unit", "multiplier"])
+    # typed even with no rows (the engine needs a type for every column)
+    return frame.astype({"activity": str, "unit": str, "canonical_unit": str, "multiplier": float})

@@ -265,7 +265,21 @@ def build_baseline(
                     "grid_price_cny_per_mwh": price0 * (1 + price_change) ** step,
                 }
             )
-    electricity = pd.DataFrame(rows)
+    # the columns named, so that a project with no electricity gets an empty table, not none
+    electricity = pd.DataFrame(
+        rows,
+        columns=[
+            "site",
+            "year",
+            "scope",
+            "consumption_mwh",
+            "existing_pv_mwh",
+            "purchased_mwh",
+            "location_factor_tco2e_per_mwh",
+            "residual_factor_tco2e_per_mwh",
+            "grid_price_cny_per_mwh",
+        ],
+    )
     moved = leased_lines.index[leased_lines["site"].isin(leased)]
     others = lines.loc[
         ~((lines["scope"] == 2) & (lines["category"] == SCOPE2_ELECTRICITY))
