@@ -889,3 +889,7 @@ def _print_binding(binding: pd.DataFrame, shown: int = 12) -> None:
 def main() -> None:
     """Entry point of the ``tanlu`` console script."""
     app()
+
+
+if __name__ == "__main__":
+    main()
