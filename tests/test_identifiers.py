@@ -10,6 +10,7 @@ found on parsed values. Bad input never computes anything (``issues_of`` checks 
 from __future__ import annotations
 
 import random
+import re
 import tempfile
 from pathlib import Path
 
@@ -325,6 +326,8 @@ def test_bad_serial_range(make_project: MakeProject, row: str, column: str, reas
         pytest.param("gz,2022-1-5,2022-1-5,spend_naics_334111,1e3,CNY", id="date-and-number"),
         pytest.param("gz ,2022-01-05,2022-01-05,spend_naics_334111,1000.0,CNY", id="space"),
         pytest.param("ｇｚ,2022-01-05,2022-01-05,spend_naics_334111,0.1,万元", id="unit"),
+        # 1,000 to 12 significant digits: its mantissa rounds to 10 and carries to 1.0 x 10^3
+        pytest.param("gz,2022-01-05,2022-01-05,spend_naics_334111,999.9999999999,CNY", id="carry"),
     ],
 )
 def test_duplicate_rows_compare_parsed_values(make_project: MakeProject, again: str) -> None:
@@ -539,3 +542,21 @@ def test_a_dedicated_instrument_counts_at_the_site_share(
     # the co-owner's 40% of the contract is theirs, not an unallocated surplus
     assert result.scope2_market.unallocated.empty
     assert result.scope2_market.allocations["allocated_mwh"].sum() == pytest.approx(jv_contract_mwh)
+
+
+def test_site_growth_keys_are_site_ids(make_project: MakeProject) -> None:
+    # a key written full-width with a trailing space is the site 'gz' (its growth is used, not
+    # its kind's); a key that names no site, or a site in another case, is an error naming it
+    spelled = full_width("gz") + " "
+    toml = BASIC_TOML + f'\n[roadmap]\nsite_growth_share_per_year = {{ "{spelled}" = 0.3 }}\n'
+    project = tanlu.load_project(make_project(toml=toml))
+    assert project.config.roadmap.site_growth_share_per_year == {"gz": 0.3}
+    for key, message in (
+        ("sh", "unknown site 'sh'"),
+        ("GZ", "unknown site 'GZ' (did you mean 'gz'? ids are case-sensitive)"),
+    ):
+        bad = BASIC_TOML + f'\n[roadmap]\nsite_growth_share_per_year = {{ "{key}" = 0.3 }}\n'
+        with pytest.raises(
+            ProjectError, match=r"site_growth_share_per_year.*" + re.escape(message)
+        ):
+            tanlu.load_project(make_project(toml=bad, name=f"bad_{key}"))

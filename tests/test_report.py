@@ -947,7 +947,7 @@ def test_intensity_in_the_climate_metrics(make_project: MakeProject) -> None:
 
 
 def test_binding_constraints_summarised_by_hand() -> None:
-    from tanlu.report.html import binding_summary, year_ranges
+    from tanlu.roadmap.plan import summarise_binding_constraints, year_ranges
 
     assert year_ranges([2030, 2024, 2025, 2026, 2028]) == "2024–2026, 2028, 2030"
     assert year_ranges([2030]) == "2030"
@@ -963,19 +963,23 @@ def test_binding_constraints_summarised_by_hand() -> None:
         {"constraint": "target", "year": 2030, "site": "",
          "lever": "carbon neutral in scopes 1, 2 by 2030",
          "shadow_price_cny_per_unit": 681.4, "unit": "CNY/tCO2e"},
+        {"constraint": "target_green", "year": 2030, "site": "", "lever": "100% green by 2030",
+         "shadow_price_cny_per_unit": None, "unit": "CNY/MWh", "at_limit": True},
     ]  # fmt: skip
-    summary = binding_summary(rows)
+    summary = summarise_binding_constraints(rows)
     # the target first, then the families in the model's order; one entry per family and lever
     assert [(g["constraint"], g["lever"]) for g in summary] == [
         ("target", "carbon neutral in scopes 1, 2 by 2030"),
+        ("target_green", "100% green by 2030"),
         ("ramp_share_of_purchase", "gec"),
         ("within_purchase", ""),
     ]
-    # the highest price of each: 7.0 > 5.59 (row 1); 97.7 > 90.0 (row 3)
-    assert [g["index"] for g in summary] == [4, 1, 3]
-    assert [g["years"] for g in summary] == ["2030", "2024–2025", "2030"]
-    assert [g["sites"] for g in summary] == [[], [], ["a", "b"]]
-    assert binding_summary([]) == []
+    # the highest price of each: 7.0 > 5.59 (row 1); 97.7 > 90.0 (row 3); none at the limit
+    assert [g["index"] for g in summary] == [4, None, 1, 3]
+    assert [g["at_limit"] for g in summary] == [False, True, False, False]
+    assert [g["years"] for g in summary] == ["2030", "2030", "2024–2025", "2030"]
+    assert [g["sites"] for g in summary] == [[], [], [], ["a", "b"]]
+    assert summarise_binding_constraints([]) == []
 
 
 def test_trajectory_targets_in_chinese() -> None:
@@ -1013,7 +1017,7 @@ def test_binding_constraints_in_the_roadmap_chapter(
         r'data-path="roadmap\.binding_constraints\.(\d+)\.shadow_price_cny_per_unit"', section
     )
     # one row per constraint family and lever/target, each showing its highest shadow price
-    families = {(row["constraint"], row["lever"]) for row in binding}
+    families = {(row["constraint"], row["lever"]) for row in binding if not row["at_limit"]}
     assert len(shown) == len(families)
     for index in map(int, shown):
         row = binding[index]
@@ -1021,6 +1025,7 @@ def test_binding_constraints_in_the_roadmap_chapter(
             r["shadow_price_cny_per_unit"]
             for r in binding
             if (r["constraint"], r["lever"]) == (row["constraint"], row["lever"])
+            and r["shadow_price_cny_per_unit"] is not None
         ]
         assert row["shadow_price_cny_per_unit"] == max(same)
     # the contract ramp binds in the example (the glide path), named in the report's language

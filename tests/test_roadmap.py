@@ -1038,6 +1038,25 @@ def test_certificate_ramp_from_what_is_held(make_project: MakeProject) -> None:
         calculate_roadmap(tanlu.load_project(floored))
 
 
+def test_bundled_ramp_shadow_prices_discounted_and_at_the_limit(make_project: MakeProject) -> None:
+    # the bundled GEC ramp case at an 8% discount rate: 490 MWh in 2023, 1,000 in 2024. One MWh
+    # more of ramp in 2024 is one MWh less bought in 2023, 5.59 CNY of 2023, i.e.
+    # 5.59 / 1.08 discounted to 2022; in CNY of 2024 (the constraint's year) 5.59 / 1.08 x 1.08^2
+    # = 5.59 x 1.08 = 6.0372
+    result = roadmap(make_project, efficiency=False, settings="discount_rate_share = 0.08")
+    assert lever(result, "gec", 2023) == pytest.approx(490)
+    binding = result.binding_constraints.set_index(["constraint", "lever", "year"])
+    price = binding.at[("ramp_share_of_purchase", "gec", 2024), "shadow_price_cny_per_unit"]
+    assert price == pytest.approx(5.59 * 1.08)
+    # neutrality in 2024 is met by certificates for the whole purchase: the target binds at the
+    # limit of the levers, where the dual is the shortfall penalty's (1e6), not a price
+    target = result.binding_constraints.loc[result.binding_constraints["constraint"] == "target"]
+    assert len(target) == 1 and bool(target["at_limit"].iloc[0])
+    assert target["shadow_price_cny_per_unit"].isna().all()
+    priced = result.binding_constraints.loc[~result.binding_constraints["at_limit"]]
+    assert (priced["shadow_price_cny_per_unit"] < 1e3).all()  # no penalty left in any price
+
+
 def test_bundled_ramp_of_certificates_by_hand(make_project: MakeProject) -> None:
     # the bundled GEC ramp: at most 0.51 of the year's purchase (1,000 MWh) more a year, so
     # 510 MWh. Neutral in scope 2 by 2024 with GECs only: 1,000 MWh in 2024 needs at least

@@ -36,6 +36,7 @@ from tanlu.roadmap.plan import (
     roadmap_problem,
     scenario_settings,
     solve_roadmap,
+    summarise_binding_constraints,
 )
 from tanlu.roadmap.progress import track_progress
 from tanlu.roadmap.uncertainty import monte_carlo, sweep
@@ -864,26 +865,30 @@ def factors_show(
             out.print(f"  [yellow]fallback[/]: {row['fallback']}")
 
 
-def _print_binding(binding: pd.DataFrame, shown: int = 12) -> None:
-    """The binding constraints with the largest shadow prices (all of them in --json/--out)."""
+def _print_binding(binding: pd.DataFrame) -> None:
+    """The binding constraints, one row per family and lever or target with its highest shadow
+    price (every year and site in --json and --out)."""
     if binding.empty:
         return
-    table = Table(title="Binding constraints: why the plan looks as it does (largest first)")
-    for column in ("constraint", "year", "site / lever", "shadow price", "meaning"):
-        table.add_column(column, justify="right" if column == "shadow price" else "left")
-    largest = binding.sort_values("shadow_price_cny_per_unit", ascending=False).head(shown)
-    for row in largest.itertuples(index=False):
-        where = " / ".join(str(v) for v in (row.site, row.lever) if v)
+    rows = records(binding)
+    table = Table(title="Binding constraints: why the plan looks as it does")
+    for column in ("constraint", "lever / target", "years", "sites", "highest shadow price"):
+        table.add_column(column, justify="right" if column.endswith("price") else "left")
+    for group in summarise_binding_constraints(rows):
+        sites = group["sites"]
+        price = (
+            "at the limit of the levers"
+            if group["index"] is None
+            else f"{rows[group['index']]['shadow_price_cny_per_unit']:,.2f} {group['unit']}"
+        )
         table.add_row(
-            str(row.constraint),
-            "" if pd.isna(row.year) else str(int(row.year)),
-            where,
-            f"{row.shadow_price_cny_per_unit:,.2f} {row.unit}",
-            str(row.meaning),
+            str(group["constraint"]),
+            str(group["lever"]),
+            str(group["years"]),
+            ", ".join(sites) if len(sites) <= 3 else f"{len(sites)} sites",
+            price,
         )
     out.print(table)
-    if len(binding) > shown:
-        out.print(f"{len(binding) - shown} more binding constraints in --json and --out.")
 
 
 def main() -> None:

@@ -323,7 +323,7 @@ class RoadmapSettings(_Model):
     scope2_basis: Literal["market", "location"] = "market"
     # activity growth per year by site kind, and per site (which wins) [share/yr, may be < 0]
     growth_share_per_year: dict[str, Annotated[float, Field(ge=-1, le=10)]] = {}
-    site_growth_share_per_year: dict[str, Annotated[float, Field(ge=-1, le=10)]] = {}
+    site_growth_share_per_year: dict[Id, Annotated[float, Field(ge=-1, le=10)]] = {}
     # growth of each [output_metrics] entry after its last value [share/yr]
     output_growth_share_per_year: dict[str, Annotated[float, Field(ge=-1, le=10)]] = {}
     # change of the grid emission factors per year [share/yr; -0.02 = 2% lower each year]
@@ -342,11 +342,18 @@ class RoadmapSettings(_Model):
     scenarios: dict[str, dict[str, Any]] = {}
 
     def excluded_site_problem(self, site_ids: set[str]) -> str | None:
-        """What is wrong with ``lever_excluded_sites`` given the project's sites, or None."""
+        """What is wrong with ``lever_excluded_sites`` or the keys of
+        ``site_growth_share_per_year`` given the project's sites, or None."""
         for lever, excluded in self.lever_excluded_sites.items():
             unknown = sorted(set(excluded) - site_ids)
             if unknown:
                 return f"roadmap.lever_excluded_sites.{lever}: unknown site(s) {', '.join(unknown)}"
+        for site in self.site_growth_share_per_year:
+            if site not in site_ids:
+                return (
+                    f"roadmap.site_growth_share_per_year: unknown site '{site}'"
+                    + unknown_id_hint(site, site_ids)
+                )
         return None
 
 

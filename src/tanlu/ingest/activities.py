@@ -247,6 +247,12 @@ def prepare_activities(
     )
     canonical = quantity * multiplier
     magnitude = np.floor(np.log10(canonical.abs().where(canonical != 0, 1.0)))
+    mantissa = (canonical / 10.0**magnitude).round(11)
+    # a value one ulp below a power of ten (0.9999999999999999) rounds up to a mantissa of 10:
+    # carry it, so that it keys as 1.0 x 10^0 like 1.0 does
+    carried = mantissa.abs() >= 10.0
+    mantissa = mantissa.where(~carried, mantissa / 10.0)
+    magnitude = magnitude.where(~carried, magnitude + 1.0)
     keyed = pd.DataFrame(
         {
             "site": frame["site"],
@@ -254,7 +260,7 @@ def prepare_activities(
             "meter": frame["meter"].fillna(""),
             "start": start,
             "end": end,
-            "mantissa": (canonical / 10.0**magnitude).round(11),
+            "mantissa": mantissa,
             "magnitude": magnitude,
             "source_document": frame["source_document"].fillna(""),
         }

@@ -17,7 +17,6 @@ from tanlu.errors import TanluError
 from tanlu.report import charts
 from tanlu.report.scenarios import BASE_SCENARIO
 from tanlu.report.text import (
-    CONSTRAINT_NAMES,
     Language,
     category_name,
     constraint_name,
@@ -32,6 +31,7 @@ from tanlu.report.text import (
     target_name,
     unit_name,
 )
+from tanlu.roadmap.plan import summarise_binding_constraints
 
 # The chapters in the order a reader meets them (each section's id is also its label's key):
 # what an executive reads first, then the disclosure tables; the methods, factors, fallbacks
@@ -176,54 +176,13 @@ def render_report(
         ),
         charts=_charts(document, language),
         final_levers=final_levers,
-        binding=binding_summary(roadmap["binding_constraints"] if roadmap else []),
+        binding=summarise_binding_constraints(roadmap["binding_constraints"] if roadmap else []),
         constraint_name=lambda name: constraint_name(str(name), language),
         scenario_tables=_scenario_tables(document),
         scenario_name=lambda name: (
             label("base_plan", language) if name == BASE_SCENARIO else str(name)
         ),
     )
-
-
-def year_ranges(years: list[int]) -> str:
-    """Years as runs: ``[2024, 2025, 2026, 2030]`` is ``2024–2026, 2030``."""
-    runs: list[list[int]] = []
-    for year in sorted(set(years)):
-        if runs and year == runs[-1][-1] + 1:
-            runs[-1].append(year)
-        else:
-            runs.append([year])
-    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
-
-
-def binding_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The plan's binding constraints (``roadmap.binding_constraints``), one entry per
-    constraint family and lever or target, in the order of their highest shadow price.
-
-    Each entry: ``constraint``, ``lever``, ``years`` (as runs), ``sites`` (the sites named,
-    empty for an organisation-wide constraint), ``index`` (the row of the highest shadow price,
-    whose figure the report shows) and ``unit``.
-    """
-    groups: dict[tuple[str, str], list[int]] = {}
-    for index, row in enumerate(rows):
-        groups.setdefault((row["constraint"], row["lever"]), []).append(index)
-    summary = []
-    for (constraint, lever), members in groups.items():
-        top = max(members, key=lambda i: rows[i]["shadow_price_cny_per_unit"])
-        summary.append(
-            {
-                "constraint": constraint,
-                "lever": lever,
-                "years": year_ranges([rows[i]["year"] for i in members if rows[i]["year"]]),
-                "sites": sorted({rows[i]["site"] for i in members if rows[i]["site"]}),
-                "index": top,
-                "unit": rows[top]["unit"],
-            }
-        )
-    # prices per MWh, per tCO2e and per whole stream do not compare: targets first, then the
-    # families in the order the model states them (CONSTRAINT_NAMES)
-    order = {family: position for position, family in enumerate(CONSTRAINT_NAMES)}
-    return sorted(summary, key=lambda g: (order.get(g["constraint"], len(order)), g["lever"]))
 
 
 def _scenario_tables(document: dict[str, Any]) -> list[list[int]]:

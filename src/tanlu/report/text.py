@@ -115,12 +115,14 @@ LABELS: dict[str, tuple[str, str]] = {
     "binding_text": (
         "The constraints that bind the least-cost plan, with their shadow prices: how much the "
         "plan's net cost would fall, in CNY of that year, if the bound were loosened by one unit "
-        "in that year. The highest price of each constraint is shown; every year and site is in "
+        "in that year. The highest price of each constraint is shown; a bound met at the limit of "
+        "what the levers can do has no price from the solve. Every year and site is in "
         "results.xlsx (sheet roadmap_binding_constraints) and results.json.",
         "以下约束限定了最低成本路线图，并给出其影子价格：若该年的约束放宽一个单位，路线图净成本"
-        "可下降的金额（当年人民币）。表中为各约束的最高影子价格；各年份、各站点的完整数据见 "
-        "results.xlsx（roadmap_binding_constraints 工作表）与 results.json。",
+        "可下降的金额（当年人民币）。表中为各约束的最高影子价格；措施已达上限的约束无法由本次求解得出价格。各年份、各站点的"
+        "完整数据见 results.xlsx（roadmap_binding_constraints 工作表）与 results.json。",
     ),
+    "at_limit": ("at the limit of the levers", "措施已达上限"),
     "no_binding": (
         "No constraint binds beyond the plan's own costs.",
         "除措施自身成本外，没有起约束作用的条件。",

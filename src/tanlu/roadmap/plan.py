@@ -32,6 +32,7 @@ from tanlu.roadmap.baseline import Baseline, build_baseline, electricity_sites, 
 from tanlu.roadmap.levers import LeverSet, select_levers
 from tanlu.roadmap.model import (
     HIGHS_OPTIONS,
+    SHORTFALL_PENALTY_CNY,
     SHORTFALL_TOLERANCE,
     YEAR,
     BuiltRoadmap,
@@ -60,10 +61,18 @@ BINDING_COLUMNS = [
     "lever",
     "shadow_price_cny_per_unit",
     "unit",
+    "at_limit",
     "meaning",
 ]
 # Shadow prices below this are solver round-off [CNY per unit].
 BINDING_TOLERANCE_CNY = 1e-6
+# A dual of at least this share of the shortfall penalty, on a bound in MWh, tCO2e or kWp, is the
+# penalty's price, not a lever's: the plan sits at the limit of what its levers can do (a 100%
+# green target met by buying green power for the whole purchase), where the LP's duals are not
+# unique and HiGHS reports the price of tightening the bound, which only a shortfall could pay.
+# No bundled lever or credit costs within two orders of magnitude of it (docs/levers.md).
+AT_LIMIT_SHARE_OF_PENALTY = 0.1
+AT_LIMIT_DUAL_CNY = AT_LIMIT_SHARE_OF_PENALTY * SHORTFALL_PENALTY_CNY
 # Each constraint family of the model (docs/roadmap.md, "The model"): the unit its bound is in
 # and what loosening it by one unit means. ``{lever}`` stands for the lever's name.
 CONSTRAINT_MEANINGS: dict[str, tuple[str, str]] = {
@@ -101,11 +110,13 @@ def binding_constraints(built: BuiltRoadmap, problem: RoadmapProblem) -> pd.Data
     """The constraints that hold the plan where it is, with their shadow prices.
 
     One row per constraint, year and site or lever whose dual is not zero:
-    ``constraint, year, site, lever, shadow_price_cny_per_unit, unit, meaning``. The shadow
-    price is how much the plan's net cost would fall if that year's bound were loosened by one
-    ``unit``: the absolute value of the dual (which is discounted to the year planned from),
-    undiscounted to the constraint's year [CNY of that year per unit], as the model-derived
-    MACC does.
+    ``constraint, year, site, lever, shadow_price_cny_per_unit, unit, at_limit, meaning``. The
+    shadow price is how much the plan's net cost would fall if that year's bound were loosened
+    by one ``unit``: the absolute value of the dual (which is discounted to the year planned
+    from), undiscounted to the constraint's year [CNY of that year per unit], as the
+    model-derived MACC does. ``at_limit`` marks a bound the levers meet at the edge of what they
+    can do, whose dual is the shortfall penalty's (:data:`AT_LIMIT_DUAL_CNY`): it binds, but
+    its price is not known from this solve, so ``shadow_price_cny_per_unit`` is empty.
     ``constraint`` is the family (:data:`CONSTRAINT_MEANINGS`); a target's row names the
     target in ``lever``'s place (``target`` column of the targets table).
     """
@@ -138,20 +149,68 @@ def binding_constraints(built: BuiltRoadmap, problem: RoadmapProblem) -> pd.Data
                 row_unit = "kWp"
             site = row.get("site", row.get("stream_site", ""))
             year = int(row[YEAR]) if YEAR in row else None
+            dual = abs(float(row["dual"]))
+            at_limit = row_unit != "share" and dual >= AT_LIMIT_DUAL_CNY
             rows.append(
                 {
                     "constraint": family,
                     "year": year,
                     "site": str(site),
                     "lever": member,
-                    "shadow_price_cny_per_unit": abs(float(row["dual"]))
-                    * undiscount.get(year if year is not None else -1, 1.0),
+                    "shadow_price_cny_per_unit": math.nan
+                    if at_limit
+                    else dual * undiscount.get(year if year is not None else -1, 1.0),
                     "unit": f"CNY/{row_unit}" if row_unit else "CNY",
-                    "meaning": meaning,
+                    "at_limit": at_limit,
+                    "meaning": meaning
+                    + ("; met at the limit of the levers, price not known" if at_limit else ""),
                 }
             )
     table = pd.DataFrame(rows, columns=BINDING_COLUMNS)
     return table.sort_values(["constraint", "lever", "year", "site"], ignore_index=True)
+
+
+def year_ranges(years: list[int]) -> str:
+    """Years as runs: ``[2024, 2025, 2026, 2030]`` is ``2024–2026, 2030``."""
+    runs: list[list[int]] = []
+    for year in sorted(set(years)):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+
+
+def summarise_binding_constraints(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The binding constraints (records of :func:`binding_constraints`), one entry per
+    constraint family and lever or target, targets first, then the families in the order of
+    :data:`CONSTRAINT_MEANINGS` (prices per MWh, per tCO2e and per whole stream do not compare).
+
+    Each entry: ``constraint``, ``lever``, ``years`` (as runs), ``sites`` (the sites named,
+    empty for an organisation-wide constraint), ``index`` (the row with the highest shadow
+    price; None when every row is ``at_limit``), ``unit`` and ``at_limit`` (some row is).
+    """
+    groups: dict[tuple[str, str], list[int]] = {}
+    for index, row in enumerate(rows):
+        groups.setdefault((row["constraint"], row["lever"]), []).append(index)
+    summary = []
+    for (constraint, lever), members in groups.items():
+        priced = [i for i in members if rows[i]["shadow_price_cny_per_unit"] is not None]
+        priced = [i for i in priced if not math.isnan(rows[i]["shadow_price_cny_per_unit"])]
+        top = max(priced, key=lambda i: rows[i]["shadow_price_cny_per_unit"]) if priced else None
+        summary.append(
+            {
+                "constraint": constraint,
+                "lever": lever,
+                "years": year_ranges([rows[i]["year"] for i in members if rows[i]["year"]]),
+                "sites": sorted({rows[i]["site"] for i in members if rows[i]["site"]}),
+                "index": top,
+                "unit": rows[members[0]]["unit"],
+                "at_limit": any(rows[i].get("at_limit") for i in members),
+            }
+        )
+    order = {family: position for position, family in enumerate(CONSTRAINT_MEANINGS)}
+    return sorted(summary, key=lambda g: (order.get(g["constraint"], len(order)), g["lever"]))
 
 
 def _family(name: str, levers: list[str]) -> tuple[str, str]:
