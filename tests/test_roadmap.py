@@ -1143,3 +1143,29 @@ def test_bundled_ramp_and_trajectory_bad_settings(make_project: MakeProject) -> 
     line = "discount_rate_share = 0.0\n[roadmap.trajectory]\nline_end_year = 2022"
     with pytest.raises(tanlu.ProjectError, match="line_end_year 2022 is not after the base year"):
         roadmap(make_project, efficiency=False, settings=line, name="line")
+
+
+def test_green_share_rises_leaves_efficiency_free(make_project: MakeProject) -> None:
+    # 100% green from 2023 (milestone) to 2025, GECs at 5.59 CNY/MWh, building efficiency only
+    # from 2024: it saves 16% of 1,000 MWh = 160 MWh a year at 354.79 CNY/MWh instead of 600.
+    # With green_share_rises, electricity that is not green may not grow (it is 0 in every
+    # year), so efficiency stays worth taking: GECs 1,000 MWh in 2023, 840 in 2024 and 2025.
+    # Net cost (no discounting; the baseline bill is 600 x 1,000 a year):
+    # 2023: 1,000 x 5.59 = 5,590
+    # 2024, 2025: 840 x 5.59 + 160 x 354.79 - 160 x 600 = 4,695.6 + 56,766.4 - 96,000 = -34,538
+    # total 5,590 - 2 x 34,538 = -63,486
+    target = '[[targets]]\nkind = "green_electricity"\nyear = 2025\nmilestones = { 2023 = 1.0 }\n'
+    settings = "discount_rate_share = 0.0\n[roadmap.trajectory]\ngreen_share_rises = true"
+    toml = toy_toml(target, settings).replace(
+        "[roadmap.levers.building_efficiency]\nenabled = true\n",
+        "[roadmap.levers.building_efficiency]\nenabled = true\nfirst_year = 2024\n",
+    )
+    root = make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES})
+    result = calculate_roadmap(tanlu.load_project(root))
+    check_invariants(result)
+    assert [lever(result, "building_efficiency", y) for y in (2023, 2024, 2025)] == pytest.approx(
+        [0, 160, 160]
+    )
+    assert [lever(result, "gec", y) for y in (2023, 2024, 2025)] == pytest.approx([1000, 840, 840])
+    assert result.objective_cny == pytest.approx(-63_486)
+    assert result.by_year["green_share"].tolist() == pytest.approx([1.0, 1.0, 1.0])

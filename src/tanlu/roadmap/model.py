@@ -873,7 +873,11 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
         )
 
     if problem.trajectory is not None and problem.trajectory.green_share_rises:
-        deferred.append(_green_rises_rule(bank, green, consumption.constant))
+        whole = np.zeros(len(years), dtype=bool)
+        for target in problem.targets:
+            if target.kind == TargetKind.GREEN_ELECTRICITY:
+                whole |= green_requirements(target, years).to_numpy() >= 1.0
+        deferred.append(_green_rises_rule(bank, green, consumption.constant, whole))
     if problem.trajectory is not None:
         slack_names.extend(
             _define_trajectory_constraints(
@@ -1024,31 +1028,47 @@ def _define_trajectory_constraints(
     return slacks
 
 
-def _green_rises_rule(bank: _Bank, green: Aggregate, consumed: xr.DataArray) -> Callable[[], None]:
+def _green_rises_rule(
+    bank: _Bank, green: Aggregate, consumed: xr.DataArray, whole: np.ndarray
+) -> Callable[[], None]:
     """``green(y) >= green(y - 1) x consumed(y) / consumed(y - 1)``: green electricity grows at
-    least as fast as the baseline's consumption (``trajectory_green_share``)."""
+    least as fast as the baseline's consumption (``trajectory_green_share``), in every year but
+    those where a green-electricity target already asks for all of it (``whole``).
+
+    Linear, since the share itself is a ratio of variables; it is the sufficient condition (with
+    efficiency the share rises faster). In a year whose target asks for 100% the rule adds
+    nothing the target does not, and it would do harm: it would hold green at last year's level x
+    growth, which a purchase cut by efficiency cannot reach, so the plan would give up
+    efficiency that saves money (tests/test_roadmap.py,
+    ``test_green_share_rises_leaves_efficiency_free``)."""
 
     def add() -> None:
         expression = green.expression(bank)
         if expression is None:
             return
         years = [int(y) for y in expression.coords[YEAR].values]
-        if len(years) < 2:
+        kept = [i for i in range(1, len(years)) if not whole[i]]
+        if not kept:
             return
-        before = consumed.values[:-1]
-        growth = np.divide(
-            consumed.values[1:], before, out=np.ones(len(years) - 1), where=before > 0
-        )
+        now, before = np.array(kept), np.array(kept) - 1
+        base = consumed.values[before]
+        growth = np.divide(consumed.values[now], base, out=np.ones(len(kept)), where=base > 0)
         variables = expression.data["vars"].transpose(YEAR, "_term").values
         coefficients = expression.data["coeffs"].transpose(YEAR, "_term").values
         step = _expression(
             bank.model,
-            np.concatenate([variables[1:], variables[:-1]], axis=1),
-            np.concatenate([coefficients[1:], -growth[:, None] * coefficients[:-1]], axis=1),
-            {YEAR: years[1:]},
+            np.concatenate([variables[now], variables[before]], axis=1),
+            np.concatenate([coefficients[now], -growth[:, None] * coefficients[before]], axis=1),
+            {YEAR: [years[i] for i in kept]},
         )
         constant = green.constant.values
-        right = -(constant[1:] - growth * constant[:-1])
-        _constrain(bank.model, "trajectory_green_share", step, ">=", _per_year(right, years[1:]))
+        right = -(constant[now] - growth * constant[before])
+        _constrain(
+            bank.model,
+            "trajectory_green_share",
+            step,
+            ">=",
+            _per_year(right, [years[i] for i in kept]),
+        )
 
     return add
