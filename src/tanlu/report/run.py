@@ -18,13 +18,8 @@ import pandas as pd
 
 from tanlu import __version__
 from tanlu.electricity.matching import calculate_electricity
-from tanlu.inventory.calculate import (
-    InventoryResult,
-    ProjectInputs,
-    calculate_inventory,
-    load_inputs,
-    project_years,
-)
+from tanlu.ingest.inputs import ProjectInputs, load_inputs, project_years
+from tanlu.inventory.calculate import InventoryResult, calculate_inventory
 from tanlu.project import Project, TargetKind
 from tanlu.report.scenarios import compare_scenarios, flatten_settings
 from tanlu.roadmap.levers import read_lever_defaults

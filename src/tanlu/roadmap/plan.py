@@ -21,12 +21,8 @@ from pydantic import ValidationError
 from tanlu.electricity.prices import procurement_costs, read_procurement_prices
 from tanlu.electricity.procurement import silence_highs_banner
 from tanlu.errors import ProjectError, TanluError
-from tanlu.inventory.calculate import (
-    InventoryResult,
-    ProjectInputs,
-    calculate_inventory,
-    load_inputs,
-)
+from tanlu.ingest.inputs import ProjectInputs, load_inputs
+from tanlu.inventory.calculate import InventoryResult, calculate_inventory
 from tanlu.project import Project, RoadmapSettings, TargetKind
 from tanlu.roadmap.baseline import Baseline, build_baseline, electricity_sites, existing_pv_mwh
 from tanlu.roadmap.levers import LeverSet, select_levers
