@@ -200,6 +200,29 @@ def bad_arrows(imports: list[Import], rules: Rules) -> list[str]:
     return problems
 
 
+def import_circles(imports: list[Import]) -> list[list[str]]:
+    """Every circle of modules that import each other (as ``[a, b, ..., a]``), one per circle."""
+    graph: dict[str, set[str]] = {}
+    for item in imports:
+        if item.target != item.module:
+            graph.setdefault(item.module, set()).add(item.target)
+    circles: list[list[str]] = []
+    seen: set[frozenset[str]] = set()
+
+    def walk(path: list[str]) -> None:
+        for target in sorted(graph.get(path[-1], ())):
+            if target == path[0]:
+                if frozenset(path) not in seen:
+                    seen.add(frozenset(path))
+                    circles.append([*path, target])
+            elif target not in path and target > path[0]:
+                walk([*path, target])
+
+    for start in sorted(graph):
+        walk([start])
+    return circles
+
+
 # --- the checker, on made-up modules --------------------------------------------------------
 
 RULES = read_rules(DOC.read_text(encoding="utf-8"))
@@ -252,6 +275,16 @@ def test_the_checker_finds_upward_and_sideways_arrows() -> None:
     assert check("tanlu.roadmap.macc", "from tanlu.roadmap.plan import solve_roadmap\n") == ([], [])
 
 
+def test_the_checker_finds_a_circle_of_modules() -> None:
+    # the circle broken in issue 11: factors.library read regions, regions read library
+    library = imports_of("tanlu.factors.library", "from .regions import x\n", KNOWN, False)
+    regions = imports_of("tanlu.factors.regions", "from .library import y\n", KNOWN, False)
+    assert import_circles(library + regions) == [
+        ["tanlu.factors.library", "tanlu.factors.regions", "tanlu.factors.library"]
+    ]
+    assert import_circles(library) == []
+
+
 def test_the_checker_reads_the_longest_room_entry() -> None:
     assert room_of("tanlu", RULES) == "tanlu"
     assert room_of("tanlu.roadmap.plan", RULES) == "roadmap"
@@ -292,6 +325,10 @@ def test_no_module_imports_a_private_name_from_another(all_imports: list[Import]
 
 def test_no_arrow_goes_up_or_sideways(all_imports: list[Import]) -> None:
     assert bad_arrows(all_imports, RULES) == []
+
+
+def test_no_modules_import_each_other_in_a_circle(all_imports: list[Import]) -> None:
+    assert import_circles(all_imports) == []
 
 
 def test_every_exception_still_exists(all_imports: list[Import]) -> None:
