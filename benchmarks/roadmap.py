@@ -21,7 +21,7 @@ from tanlu.project import RoadmapSettings, Target, TargetKind
 from tanlu.roadmap.baseline import FUEL_COLUMNS, Baseline
 from tanlu.roadmap.levers import select_levers
 from tanlu.roadmap.model import RoadmapProblem, build_roadmap_model
-from tanlu.roadmap.plan import _solve
+from tanlu.roadmap.plan import solve_built_roadmap
 
 SITES = 1_000
 YEARS = 10
@@ -174,7 +174,7 @@ def run(repeat: int = 3, sites: int = SITES, years: int = YEARS) -> dict[str, fl
         began = time.perf_counter()
         built = build_roadmap_model(problem)
         builds.append(time.perf_counter() - began)
-        solves.append(_solve(built))
+        solves.append(solve_built_roadmap(built))
         variables = int(built.model.nvars)
         constraints = int(built.model.ncons)
     build = statistics.median(builds)

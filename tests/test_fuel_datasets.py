@@ -8,7 +8,7 @@ import pytest
 import tanlu
 from tanlu.errors import InputError, ProjectError
 from tanlu.factors import load_factor_library, lookup_factor
-from tanlu.factors.library import read_data_csv
+from tanlu.factors.bundled import read_data_csv
 from tanlu.inventory import InventoryResult
 
 from .conftest import MakeProject

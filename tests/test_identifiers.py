@@ -25,9 +25,10 @@ from tanlu.cli import app
 from tanlu.errors import ProjectError
 from tanlu.factors.library import load_factor_library
 from tanlu.identifiers import find_id_collisions, id_key, normalise_id
+from tanlu.ingest import check_inputs
 from tanlu.ingest.activities import prepare_activities
-from tanlu.inventory import check_inputs
-from tanlu.inventory.instruments import calculate_market_based_scope2, read_instruments
+from tanlu.ingest.instruments import read_instruments
+from tanlu.inventory.instruments import calculate_market_based_scope2
 
 from .conftest import BASIC_TOML, MakeProject
 from .test_inventory import GUANGDONG_2022, NATIONAL_EXCL_2022, inventory

@@ -316,7 +316,7 @@ def test_organic_growth_does_not_trigger_recalculation(make_project: MakeProject
 def test_fuel_upstream_can_be_entered_instead_of_derived(make_project: MakeProject) -> None:
     rows = "bj,2022-03-01,2022-03-31,diesel_mobile,2,t\nbj,2022-03-01,2022-03-31,wtt_diesel,2,t\n"
     # derived by default: entering wtt_diesel as well would count it twice
-    issues = tanlu.inventory.check_inputs(tanlu.load_project(make_project(rows)))
+    issues = tanlu.ingest.check_inputs(tanlu.load_project(make_project(rows)))
     assert [(i.line, i.column) for i in issues] == [(3, "activity")]
     assert "count it twice" in issues[0].reason
     toml = BASIC_TOML + "\n[accounting]\nderive_fuel_upstream = false\n"
@@ -332,9 +332,7 @@ def test_a_project_factor_cannot_join_a_bundled_set(make_project: MakeProject) -
         "year_start,year_end,source\n"
         "mine,cn_mee_nbs_2022,electricity,CO2,0.45,t/MWh,province,广东,2022,2022,a letter\n"
     }
-    issues = tanlu.inventory.check_inputs(
-        tanlu.load_project(make_project(ELECTRICITY, files=files))
-    )
+    issues = tanlu.ingest.check_inputs(tanlu.load_project(make_project(ELECTRICITY, files=files)))
     assert [(i.line, i.column) for i in issues] == [(2, "dataset")]
     assert "bundled dataset" in issues[0].reason
 
@@ -346,7 +344,7 @@ def test_scope2_rows_cannot_change_category(make_project: MakeProject) -> None:
         "gz,2022-01-01,2022-12-31,electricity,1000,MWh,purchased_heat\n",
         encoding="utf-8",
     )
-    issues = tanlu.inventory.check_inputs(tanlu.load_project(root))
+    issues = tanlu.ingest.check_inputs(tanlu.load_project(root))
     assert [(i.line, i.column) for i in issues] == [(2, "category")]
     assert "only scope 3" in issues[0].reason
 

@@ -18,10 +18,10 @@ from tanlu.electricity.procurement import (
     ProcurementLimits,
     ProcurementProblem,
     ProcurementResult,
-    capital_recovery_factor,
     cost_curve,
     solve_procurement,
 )
+from tanlu.finance import capital_recovery_factor
 
 RTOL = 1e-6
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import tanlu
 from tanlu.cli import app
-from tanlu.inventory import load_inputs
+from tanlu.ingest import load_inputs
 from tanlu.roadmap import RoadmapInfeasible, RoadmapResult, calculate_roadmap
 from tanlu.roadmap import levers as levers_module
 from tanlu.roadmap.macc import bottom_up_macc

@@ -15,7 +15,7 @@ import pytest
 
 import tanlu
 from tanlu.errors import InputError, InputIssue, ProjectError
-from tanlu.inventory import check_inputs, load_inputs
+from tanlu.ingest import check_inputs, load_inputs
 
 from .conftest import ACTIVITY_HEADER, BASIC_TOML, MakeProject
 

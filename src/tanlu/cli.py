@@ -22,8 +22,8 @@ from tanlu.electricity.procurement import ProcurementLimits
 from tanlu.electricity.site_procurement import procure_for_site
 from tanlu.errors import InputError, ProjectError, TanluError
 from tanlu.factors import load_factor_library, lookup_factor
-from tanlu.inventory import InventoryResult, calculate_inventory, load_inputs
-from tanlu.inventory.calculate import ProjectInputs, load_project_library
+from tanlu.ingest.inputs import ProjectInputs, load_inputs, load_project_library
+from tanlu.inventory import InventoryResult, calculate_inventory
 from tanlu.output import Writer, json_text, write_files
 from tanlu.project import Project, load_project
 from tanlu.report.run import count_steps, run_project

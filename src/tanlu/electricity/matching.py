@@ -35,14 +35,10 @@ from tanlu.factors.library import FactorLibrary
 from tanlu.factors.lookup import lookup_factor
 from tanlu.factors.regions import NATIONAL_REGION
 from tanlu.ingest.hourly import hourly_series
+from tanlu.ingest.inputs import ProjectInputs, load_inputs
+from tanlu.ingest.instruments import CERTIFICATE_KINDS, ZERO_EMISSION_KINDS
 from tanlu.inventory.boundary import define_boundary
-from tanlu.inventory.calculate import (
-    InventoryResult,
-    ProjectInputs,
-    calculate_inventory,
-    load_inputs,
-)
-from tanlu.inventory.instruments import CERTIFICATE_KINDS, ZERO_EMISSION_KINDS
+from tanlu.inventory.calculate import InventoryResult, calculate_inventory
 from tanlu.project import BatterySystem, Project, PvSystem
 from tanlu.tables import records
 

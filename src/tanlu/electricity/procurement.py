@@ -14,10 +14,7 @@ and prices are quoted), contract and battery capacities [MW] and [MWh]; money [C
 
 from __future__ import annotations
 
-import functools
 import math
-import os
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +26,8 @@ import xarray as xr
 
 from tanlu.electricity.cfe import score_cfe
 from tanlu.errors import TanluError
+from tanlu.finance import capital_recovery_factor
+from tanlu.solver import solve_with_highs
 
 Mode = Literal["hourly", "annual"]
 MODES: tuple[Mode, ...] = ("hourly", "annual")
@@ -210,26 +209,6 @@ class ProcurementResult:
     annual_clean_share: float
     build_seconds: float
     solve_seconds: float
-
-
-def capital_recovery_factor(discount_rate_share: float, lifetime_years: float) -> float:
-    """Annuity per unit of investment [1/yr].
-
-    ``r / (1 - (1 + r) ** -n)``, and ``1 / n`` when ``r`` is 0.
-
-    Parameters
-    ----------
-    discount_rate_share
-        Discount rate r [1/yr].
-    lifetime_years
-        Lifetime n [yr].
-    """
-    if lifetime_years <= 0:
-        raise ProcurementError(f"lifetime {lifetime_years} years is not positive")
-    if discount_rate_share == 0:
-        return 1.0 / lifetime_years
-    r = float(discount_rate_share)
-    return r / (1.0 - float((1.0 + r) ** -float(lifetime_years)))
 
 
 @dataclass(frozen=True)
@@ -484,33 +463,9 @@ def build_model(problem: ProcurementProblem, target_share: float, mode: Mode) ->
     return _Built(model, annualised, total_load, dirty_share)
 
 
-@functools.cache
-def silence_highs_banner() -> None:
-    """Create the process's first HiGHS instance with C-level stdout sent to /dev/null.
-
-    HiGHS prints a licence banner on standard output when the first instance of a process is
-    created, before any option can turn output off; it would corrupt ``--json`` output.
-    """
-    import highspy
-
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            highspy.Highs()  # type: ignore[no-untyped-call]
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def _solve(model: Any, mode: Mode) -> str:
     """Solve with HiGHS (options :data:`HIGHS_OPTIONS`); the termination condition."""
-    silence_highs_banner()
-    _, condition = model.solve(
-        solver_name="highs", io_api="direct", set_names=False, **HIGHS_OPTIONS[mode]
-    )
-    return str(condition)
+    return solve_with_highs(model, HIGHS_OPTIONS[mode])
 
 
 def _best_reachable_share(problem: ProcurementProblem, mode: Mode) -> float | None:

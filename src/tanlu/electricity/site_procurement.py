@@ -34,7 +34,7 @@ from tanlu.electricity.procurement import (
 from tanlu.electricity.profiles import pv_profile_mwh_per_kw
 from tanlu.electricity.wind import wind_profile_mwh_per_mw
 from tanlu.identifiers import normalise_id, unknown_id_hint
-from tanlu.inventory.calculate import ProjectInputs, load_inputs
+from tanlu.ingest.inputs import ProjectInputs, load_inputs
 from tanlu.project import Project
 from tanlu.tables import records
 

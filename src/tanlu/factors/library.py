@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from tanlu.errors import FactorError, InputError, InputIssue, TanluError, UnitError
+from tanlu.factors.bundled import DATA_DIR, read_data_csv
+from tanlu.factors.regions import resolve_grid_region, resolve_province
 from tanlu.tables import read_csv_table
 from tanlu.units import (
     CANONICAL_UNITS,
@@ -25,8 +27,6 @@ from tanlu.units import (
     describe_dimension,
     parse_factor_unit,
 )
-
-DATA_DIR = Path(__file__).parent / "data"
 
 REGION_LEVELS: tuple[str, ...] = ("province", "regional_grid", "national", "default")
 SCOPE_CATEGORIES: dict[int, tuple[str, ...]] = {
@@ -84,13 +84,6 @@ CN_FUEL_TABLES: dict[str, str] = {
     "gb_t_2589": "cn_guideline_fuels",
     "ndrc_2015": "cn_guideline_2015_fuels",
 }
-
-
-def read_data_csv(name: str) -> pd.DataFrame:
-    """Read one bundled data file as strings (empty cells as NaN), with ``source_line``."""
-    frame = pd.read_csv(DATA_DIR / name, dtype=str, keep_default_na=False, na_values=[""])
-    frame["source_line"] = range(2, len(frame) + 2)
-    return frame
 
 
 @dataclass(frozen=True)
@@ -384,8 +377,6 @@ def _check_factor_rows(
     A factor given per another dimension than its activity's canonical unit (per GJ of a fuel
     measured in t) is converted with its own dataset's NCV where fuel_properties.csv has one.
     """
-    from tanlu.factors.regions import resolve_grid_region, resolve_province
-
     canonical = dict(zip(activities["activity"], activities["canonical_unit"], strict=True))
     method_of = dict(zip(activities["activity"], activities["method"], strict=True))
     issues: list[InputIssue] = []

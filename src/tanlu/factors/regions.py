@@ -7,7 +7,7 @@ from functools import cache
 
 import pandas as pd
 
-from tanlu.factors.library import read_data_csv
+from tanlu.factors.bundled import read_data_csv
 
 NATIONAL_REGION = "China"
 

@@ -15,7 +15,6 @@ from markupsafe import Markup, escape
 
 from tanlu.errors import TanluError
 from tanlu.report import charts
-from tanlu.report.scenarios import BASE_SCENARIO
 from tanlu.report.text import (
     Language,
     category_name,
@@ -32,6 +31,7 @@ from tanlu.report.text import (
     unit_name,
 )
 from tanlu.roadmap.plan import summarise_binding_constraints
+from tanlu.roadmap.scenarios import BASE_SCENARIO
 
 # The chapters in the order a reader meets them (each section's id is also its label's key):
 # what an executive reads first, then the disclosure tables; the methods, factors, fallbacks

@@ -18,15 +18,9 @@ import pandas as pd
 
 from tanlu import __version__
 from tanlu.electricity.matching import calculate_electricity
-from tanlu.inventory.calculate import (
-    InventoryResult,
-    ProjectInputs,
-    calculate_inventory,
-    load_inputs,
-    project_years,
-)
+from tanlu.ingest.inputs import ProjectInputs, load_inputs, project_years
+from tanlu.inventory.calculate import InventoryResult, calculate_inventory
 from tanlu.project import Project, TargetKind
-from tanlu.report.scenarios import compare_scenarios, flatten_settings
 from tanlu.roadmap.levers import read_lever_defaults
 from tanlu.roadmap.macc import bottom_up_macc, model_macc
 from tanlu.roadmap.model import RoadmapInfeasible
@@ -38,6 +32,7 @@ from tanlu.roadmap.plan import (
     solve_roadmap,
 )
 from tanlu.roadmap.progress import track_progress
+from tanlu.roadmap.scenarios import compare_scenarios, flatten_settings
 from tanlu.roadmap.uncertainty import monte_carlo
 from tanlu.tables import records
 

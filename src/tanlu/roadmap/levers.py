@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from tanlu.electricity.procurement import capital_recovery_factor
 from tanlu.errors import ProjectError
+from tanlu.finance import capital_recovery_factor
 from tanlu.project import RoadmapSettings
 from tanlu.tables import read_csv_table
 

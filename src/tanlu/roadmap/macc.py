@@ -24,12 +24,12 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from tanlu.electricity.procurement import capital_recovery_factor
 from tanlu.errors import TanluError
+from tanlu.finance import capital_recovery_factor
 from tanlu.roadmap.baseline import reduction_rows
 from tanlu.roadmap.levers import EFFICIENCY_LEVERS, FUEL_LEVERS, fleet_coefficients, saving_share
 from tanlu.roadmap.model import RoadmapProblem, build_roadmap_model
-from tanlu.roadmap.plan import _solve
+from tanlu.roadmap.plan import solve_built_roadmap
 
 MACC_COLUMNS = [
     "lever",
@@ -223,7 +223,7 @@ def model_macc(
         level = quiet.level
         quiet.setLevel(logging.ERROR)  # an infeasible cap is expected: the curve ends there
         try:
-            _solve(built)
+            solve_built_roadmap(built)
         except TanluError:
             break  # deeper than the levers can cut: the curve ends here
         finally:

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from tanlu.electricity.procurement import capital_recovery_factor
 from tanlu.errors import ProjectError, TanluError
+from tanlu.finance import capital_recovery_factor
 from tanlu.project import Target, TargetKind, TrajectorySettings
 from tanlu.roadmap.baseline import Baseline, reduction_rows
 from tanlu.roadmap.levers import (

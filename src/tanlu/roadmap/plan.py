@@ -19,14 +19,9 @@ import pandas as pd
 from pydantic import ValidationError
 
 from tanlu.electricity.prices import procurement_costs, read_procurement_prices
-from tanlu.electricity.procurement import silence_highs_banner
 from tanlu.errors import ProjectError, TanluError
-from tanlu.inventory.calculate import (
-    InventoryResult,
-    ProjectInputs,
-    calculate_inventory,
-    load_inputs,
-)
+from tanlu.ingest.inputs import ProjectInputs, load_inputs
+from tanlu.inventory.calculate import InventoryResult, calculate_inventory
 from tanlu.project import Project, RoadmapSettings, TargetKind
 from tanlu.roadmap.baseline import Baseline, build_baseline, electricity_sites, existing_pv_mwh
 from tanlu.roadmap.levers import LeverSet, select_levers
@@ -41,6 +36,7 @@ from tanlu.roadmap.model import (
     build_roadmap_model,
     target_label,
 )
+from tanlu.solver import solve_with_highs
 from tanlu.tables import records
 
 BY_LEVER_COLUMNS = [
@@ -354,13 +350,17 @@ def scenario_settings(project: Project, scenario: str | None) -> RoadmapSettings
         raise ProjectError(f"{config}: roadmap.scenarios.{scenario}: {problems}") from None
 
 
-def _solve(built: BuiltRoadmap) -> float:
-    silence_highs_banner()
+def solve_built_roadmap(built: BuiltRoadmap) -> float:
+    """Solve a built roadmap model in place with HiGHS; the seconds the solve took.
+
+    Raises
+    ------
+    TanluError
+        When HiGHS stops without an optimal plan.
+    """
     began = time.perf_counter()
-    _, condition = built.model.solve(
-        solver_name="highs", io_api="direct", set_names=False, **HIGHS_OPTIONS
-    )
-    if str(condition) != "optimal":
+    condition = solve_with_highs(built.model, HIGHS_OPTIONS)
+    if condition != "optimal":
         raise TanluError(f"HiGHS stopped without an optimal roadmap ({condition})")
     return time.perf_counter() - began
 
@@ -486,7 +486,7 @@ def solve_roadmap(problem: RoadmapProblem, scenario: str = "default") -> Roadmap
         When some target cannot be met in some year (the message says which and by how much).
     """
     built = build_roadmap_model(problem)
-    solve_seconds = _solve(built)
+    solve_seconds = solve_built_roadmap(built)
     baseline = problem.baseline
     by_year, by_lever, targets = _read_plan(built, baseline, problem)
     levers = problem.levers

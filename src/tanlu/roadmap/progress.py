@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from tanlu.electricity.matching import calculate_electricity
-from tanlu.inventory.calculate import ProjectInputs, calculate_inventory
+from tanlu.ingest.inputs import ProjectInputs
+from tanlu.inventory.calculate import calculate_inventory
 from tanlu.project import Project
 from tanlu.roadmap.plan import RoadmapResult, held_mwh
 

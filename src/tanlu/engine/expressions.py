@@ -1,8 +1,8 @@
-"""Where tables are computed: Ibis expressions, run on embedded DuckDB.
+"""The inventory arithmetic, written once as Ibis table expressions, for any backend.
 
-The inventory arithmetic is written once, here, as Ibis table expressions. DuckDB is the default
-(and, today, the only wired) backend; the expressions use no DuckDB-specific SQL so that another
-Ibis backend (Spark) can run them unchanged.
+The expressions use no backend-specific SQL, so that every backend :func:`tanlu.engine.connect`
+opens runs them unchanged; tables reach a connection with :func:`to_table` (Arrow) and come back
+with :func:`to_pandas`.
 """
 
 from __future__ import annotations
@@ -33,11 +33,6 @@ LINE_COLUMNS: tuple[str, ...] = (
     "emissions_t",
     "emissions_tco2e",
 )
-
-
-def connect() -> Any:
-    """A fresh in-memory DuckDB connection (Ibis backend)."""
-    return ibis.duckdb.connect()
 
 
 def to_table(con: Any, frame: pd.DataFrame, name: str) -> ir.Table:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tanlu.inventory.calculate import ProjectInputs
+from tanlu.ingest.inputs import ProjectInputs
 from tanlu.project import Project
 from tanlu.roadmap.model import RoadmapInfeasible
 from tanlu.roadmap.plan import (
