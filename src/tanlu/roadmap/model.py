@@ -1086,6 +1086,22 @@ def define_objective(build: RoadmapBuild) -> None:
     built.model.add_objective(expression.sum())
 
 
+def _register_aggregates(build: RoadmapBuild) -> None:
+    """The emissions, electricity and grid-bill aggregates, among the results (after the
+    levers', before the offsets', the order the results list them in)."""
+    build.built.aggregates.update(
+        {
+            "scope1": build.scope1,
+            "scope2_market": build.scope2_market,
+            "scope2_location": build.scope2_location,
+            "scope3": build.scope3,
+            "green_mwh": build.green,
+            "consumption_mwh": build.consumption,
+            "cost_electricity": build.electricity_cost,
+        }
+    )
+
+
 def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
     """The roadmap LP (docs/roadmap.md, "The model"): the baseline, one ``define_*`` call per
     lever family, the offsets, targets and trajectory, and the objective, in this order (the
@@ -1098,17 +1114,7 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
     define_green_power_purchases(build)
     define_purchase_constraints(build)
     define_reduction_levers(build)
-    build.built.aggregates.update(
-        {
-            "scope1": build.scope1,
-            "scope2_market": build.scope2_market,
-            "scope2_location": build.scope2_location,
-            "scope3": build.scope3,
-            "green_mwh": build.green,
-            "consumption_mwh": build.consumption,
-            "cost_electricity": build.electricity_cost,
-        }
-    )
+    _register_aggregates(build)
     define_offsets(build)
     define_emission_cap(build)
     define_target_constraints(build)
