@@ -780,10 +780,11 @@ def aggregate_by_site(
     heat_by_site = heat.groupby("site")["emissions_tco2e"].sum()
     market_by_site = market.by_site.set_index("site")
     electricity_by_site = all_electricity.groupby("site")["electricity_mwh"].sum()
-    by_site["electricity_mwh"] = by_site["site"].map(electricity_by_site).fillna(0.0)
+    # float even with no sites (an empty map keeps the key's string type)
+    by_site["electricity_mwh"] = by_site["site"].map(electricity_by_site).fillna(0.0).astype(float)
     by_site["scope2_market_tco2e"] = by_site["site"].map(market_by_site["market_tco2e"]).fillna(
         0.0
-    ) + by_site["site"].map(heat_by_site).fillna(0.0)
+    ).astype(float) + by_site["site"].map(heat_by_site).fillna(0.0).astype(float)
     return by_site[
         [
             "entity",
