@@ -304,6 +304,15 @@ def calculate_inventory(
 ) -> InventoryResult:
     """Calculate the inventory of one year.
 
+    The steps, each a function over tables: the activities of the year inside the boundary
+    (:func:`select_year_activities`), their emission lines (:func:`calculate_emission_lines`),
+    the electricity of each row (:func:`electricity_rows`), market-based scope 2 at the residual
+    factor with the leased assets' electricity (:func:`calculate_market_based_scope2_from_lines`,
+    :func:`leased_electricity`), the instruments of leased assets
+    (:func:`_apply_leased_instruments`), the aggregations (:func:`aggregate_by_scope`,
+    :func:`aggregate_by_site`), the factors' fallbacks and the factors used
+    (:func:`list_fallbacks`, :func:`list_factors_used`).
+
     Parameters
     ----------
     project
@@ -322,86 +331,19 @@ def calculate_inventory(
     FactorError
         When an activity has no factor for a site and year.
     """
-    years = project_years(project)
-    if year not in years:
-        raise InputError(
-            [
-                InputIssue(
-                    str(project.root / "tanlu.toml"),
-                    None,
-                    "organisation.reporting_years",
-                    f"{year} is not a base or reporting year ({', '.join(map(str, years))})",
-                )
-            ]
-        )
+    _require_inventory_year(project, year)
     inputs = inputs or load_inputs(project)
     library = inputs.library
     organisation = project.config.organisation
-    activities = inputs.activities
     boundary = define_boundary(project.sites, organisation.consolidation_approach)
-
-    conversions = with_energy_content(inputs.unit_conversions)
+    activities, conversions = inputs.activities, with_energy_content(inputs.unit_conversions)
     if project.config.accounting.derive_fuel_upstream:
         activities, conversions = derive_fuel_upstream(library, activities, conversions)
-
-    in_year = (activities["period_start"] <= pd.Timestamp(year, 12, 31)) & (
-        activities["period_end"] >= pd.Timestamp(year, 1, 1)
+    activities = select_year_activities(activities, boundary, year)
+    site_factors = resolve_site_factors(
+        project, library, activities[["site", "activity"]].drop_duplicates(), year
     )
-    counted_sites = boundary.loc[boundary["boundary"] != "excluded", "site"]
-    activities = activities.loc[in_year & activities["site"].isin(counted_sites)]
-    pairs = activities[["site", "activity"]].drop_duplicates()
-    site_factors = resolve_site_factors(project, library, pairs, year)
-
-    con = engine.connect()
-    activity_table = engine.to_table(
-        con,
-        activities[
-            [
-                "row_id",
-                "site",
-                "activity",
-                "period_start",
-                "period_end",
-                "quantity",
-                "unit",
-                "scope",
-                "category",
-            ]
-        ],
-        "activities",
-    )
-    conversion_table = engine.to_table(
-        con,
-        conversions[["activity", "unit", "multiplier", "energy_gj_per_unit"]],
-        "unit_conversions",
-    )
-    site_table = engine.to_table(con, boundary, "sites")
-    factor_table = engine.to_table(
-        con,
-        site_factors[
-            [
-                "factor_key",
-                "site",
-                "activity",
-                "gas",
-                "factor_id",
-                "factor_t_per_unit",
-                "dataset_ncv_gj_per_unit",
-                "gwp",
-                "outside_scopes",
-            ]
-        ],
-        "site_factors",
-    )
-    lines_expr = engine.emission_lines(
-        activity_table, conversion_table, site_table, factor_table, year
-    )
-    summary = engine.to_pandas(
-        engine.summarise(activity_table, conversion_table, site_table, factor_table, year)
-    )
-    lines = engine.to_pandas(lines_expr)
-    con.disconnect()
-
+    lines, summary = calculate_emission_lines(activities, conversions, boundary, site_factors, year)
     sources = inputs.activities[["row_id", "source_file", "source_sheet", "source_line"]]
     lines = lines.merge(sources, on="row_id", how="left").sort_values(["row_id", "gas"])
     lines = lines.reset_index(drop=True)
@@ -410,135 +352,24 @@ def calculate_inventory(
     electricity_activities = set(
         catalogue.loc[catalogue["category"] == "purchased_electricity", "activity"]
     )
-    all_electricity = lines.loc[lines["activity"].isin(electricity_activities)].drop_duplicates(
-        "row_id"
-    )
-    all_electricity = all_electricity.assign(
-        electricity_mwh=all_electricity["quantity_canonical"]
-        * all_electricity["share_in_year"]
-        * all_electricity["consolidation_share"]
-    )
-    consumption = (
-        all_electricity.loc[all_electricity["scope"] == 2]
-        .groupby("site", as_index=False)["electricity_mwh"]
-        .sum()
-    )
+    all_electricity = electricity_rows(lines, electricity_activities)
     residual = _residual_factor(project, library, year)
-    gwp_set = organisation.gwp_set.value
-    residual_tco2e_per_mwh = float(
-        sum(
-            f * library.gwp_of(g, gwp_set)
-            for f, g in zip(residual["factor_t_per_unit"], residual["gas"], strict=True)
-        )
-    )
-    # leased assets outside the boundary: their electricity is category 8 (and never scope 2)
-    in_cat8 = (lines["scope"] == 3) & (lines["category"] == LEASED_ASSETS)
-    in_cat8 &= ~lines["site"].isin(set(consumption["site"]))
-    leased_lines = lines.loc[lines["activity"].isin(electricity_activities) & in_cat8]
-    leased = (
-        all_electricity.loc[all_electricity["row_id"].isin(set(leased_lines["row_id"]))]
-        .groupby("site", as_index=False)["electricity_mwh"]
-        .sum()
-    )
-    leased["location_tco2e"] = leased["site"].map(
-        leased_lines.groupby("site")["emissions_tco2e"].sum()
-    )
-    included = boundary.loc[boundary["boundary"] == "included"]
-    market = calculate_market_based_scope2(
-        consumption,
+    market = calculate_market_based_scope2_from_lines(
+        lines,
+        all_electricity,
+        electricity_activities,
+        boundary,
         inputs.instruments,
+        calculate_residual_tco2e_per_mwh(library, residual, organisation.gwp_set.value),
         year,
-        residual_tco2e_per_mwh,
-        leased,
-        dict(zip(included["site"], included["consolidation_share"].astype(float), strict=True)),
     )
     lines, summary = _apply_leased_instruments(lines, summary, market, electricity_activities)
 
-    in_scopes = summary.loc[~summary["outside_scopes"]]
-    by_scope = in_scopes.groupby("scope", as_index=False)["emissions_tco2e"].sum()
-    by_category = in_scopes.groupby(["scope", "category"], as_index=False)["emissions_tco2e"].sum()
-    by_gas = (
-        summary.groupby(["gas", "outside_scopes"], as_index=False)[
-            ["emissions_t", "emissions_tco2e"]
-        ]
-        .sum()
-        .sort_values(["outside_scopes", "gas"], ignore_index=True)
-    )
-    site_scope = in_scopes.groupby(["entity", "site", "scope"], as_index=False)[
-        "emissions_tco2e"
-    ].sum()
-
-    wide = (
-        site_scope.pivot_table(
-            index=["entity", "site"], columns="scope", values="emissions_tco2e", aggfunc="sum"
-        )
-        .reindex(columns=[1, 2, 3], fill_value=0.0)
-        .fillna(0.0)
-    )
-    wide.columns = ["scope1_tco2e", "scope2_location_tco2e", "scope3_tco2e"]
-    by_site = wide.reset_index()
-    heat = lines.loc[(lines["category"] == "purchased_heat") & ~lines["outside_scopes"]]
-    heat_by_site = heat.groupby("site")["emissions_tco2e"].sum()
-    market_by_site = market.by_site.set_index("site")
-    electricity_by_site = all_electricity.groupby("site")["electricity_mwh"].sum()
-    # float even with no sites (an empty map keeps the key's string type)
-    by_site["electricity_mwh"] = by_site["site"].map(electricity_by_site).fillna(0.0).astype(float)
-    by_site["scope2_market_tco2e"] = by_site["site"].map(market_by_site["market_tco2e"]).fillna(
-        0.0
-    ).astype(float) + by_site["site"].map(heat_by_site).fillna(0.0).astype(float)
-    by_site = by_site[
-        [
-            "entity",
-            "site",
-            "electricity_mwh",
-            "scope1_tco2e",
-            "scope2_location_tco2e",
-            "scope2_market_tco2e",
-            "scope3_tco2e",
-        ]
-    ]
+    by_scope, by_category, by_gas = aggregate_by_scope(summary)
+    by_site = aggregate_by_site(summary, lines, market, all_electricity)
     by_entity = by_site.groupby("entity", as_index=False)[
         ["scope1_tco2e", "scope2_location_tco2e", "scope2_market_tco2e", "scope3_tco2e"]
     ].sum()
-
-    fallback_rows = (
-        site_factors.loc[site_factors["fallback"] != ""]
-        .groupby(["activity", "factor_id", "fallback"], as_index=False)["site"]
-        .agg(lambda sites: ", ".join(sorted(set(sites))))
-        .rename(columns={"site": "sites"})
-    )
-    residual_fallback = residual.loc[residual["fallback"] != "", ["factor_id", "fallback"]]
-    fallbacks = pd.concat(
-        [
-            fallback_rows,
-            residual_fallback.assign(sites="(all)", activity="electricity (market-based residual)"),
-        ],
-        ignore_index=True,
-    )[["activity", "factor_id", "fallback", "sites"]]
-
-    used_ids = set(lines["factor_id"]) | set(residual["factor_id"])
-    factors_used = (
-        library.factors.loc[
-            library.factors["factor_id"].isin(used_ids),
-            [
-                "factor_id",
-                "dataset",
-                "activity",
-                "factor_kind",
-                "gas",
-                "value",
-                "unit",
-                "region_level",
-                "region",
-                "year_start",
-                "year_end",
-                "source",
-                "status",
-            ],
-        ]
-        .sort_values("factor_id")
-        .reset_index(drop=True)
-    )
 
     base_year_check = None
     if check_base_year and year != organisation.base_year:
@@ -560,11 +391,272 @@ def calculate_inventory(
         by_entity=by_entity,
         by_gas=by_gas,
         scope2_market=market,
-        fallbacks=fallbacks.reset_index(drop=True),
-        factors_used=factors_used,
+        fallbacks=list_fallbacks(site_factors, residual),
+        factors_used=list_factors_used(library, lines, residual),
         excluded_sites=excluded.reset_index(drop=True),
         residual_factor_id=str(residual["factor_id"].iloc[0]),
         base_year_check=base_year_check,
+    )
+
+
+def _require_inventory_year(project: Project, year: int) -> None:
+    """Raise :class:`InputError` (naming tanlu.toml) unless ``year`` is a base or reporting
+    year of the project."""
+    years = project_years(project)
+    if year not in years:
+        raise InputError(
+            [
+                InputIssue(
+                    str(project.root / "tanlu.toml"),
+                    None,
+                    "organisation.reporting_years",
+                    f"{year} is not a base or reporting year ({', '.join(map(str, years))})",
+                )
+            ]
+        )
+
+
+def select_year_activities(
+    activities: pd.DataFrame, boundary: pd.DataFrame, year: int
+) -> pd.DataFrame:
+    """The activity rows whose period overlaps ``year``, at sites the boundary counts."""
+    in_year = (activities["period_start"] <= pd.Timestamp(year, 12, 31)) & (
+        activities["period_end"] >= pd.Timestamp(year, 1, 1)
+    )
+    counted_sites = boundary.loc[boundary["boundary"] != "excluded", "site"]
+    return activities.loc[in_year & activities["site"].isin(counted_sites)]
+
+
+def calculate_emission_lines(
+    activities: pd.DataFrame,
+    conversions: pd.DataFrame,
+    boundary: pd.DataFrame,
+    site_factors: pd.DataFrame,
+    year: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The emission lines (one per activity row and gas) and their summary by entity, site,
+    scope, category and gas, computed in the engine (:func:`tanlu.engine.emission_lines`,
+    :func:`tanlu.engine.summarise`) [t, tCO2e]."""
+    con = engine.connect()
+    activity_columns = [
+        "row_id",
+        "site",
+        "activity",
+        "period_start",
+        "period_end",
+        "quantity",
+        "unit",
+        "scope",
+        "category",
+    ]
+    activity_table = engine.to_table(con, activities[activity_columns], "activities")
+    conversion_table = engine.to_table(
+        con,
+        conversions[["activity", "unit", "multiplier", "energy_gj_per_unit"]],
+        "unit_conversions",
+    )
+    site_table = engine.to_table(con, boundary, "sites")
+    factor_columns = [
+        "factor_key",
+        "site",
+        "activity",
+        "gas",
+        "factor_id",
+        "factor_t_per_unit",
+        "dataset_ncv_gj_per_unit",
+        "gwp",
+        "outside_scopes",
+    ]
+    factor_table = engine.to_table(con, site_factors[factor_columns], "site_factors")
+    lines_expr = engine.emission_lines(
+        activity_table, conversion_table, site_table, factor_table, year
+    )
+    summary = engine.to_pandas(
+        engine.summarise(activity_table, conversion_table, site_table, factor_table, year)
+    )
+    lines = engine.to_pandas(lines_expr)
+    con.disconnect()
+    return lines, summary
+
+
+def electricity_rows(lines: pd.DataFrame, electricity_activities: set[str]) -> pd.DataFrame:
+    """One line per purchased-electricity activity row, with ``electricity_mwh``: its canonical
+    quantity x the share in the year x the consolidation share [MWh]."""
+    rows = lines.loc[lines["activity"].isin(electricity_activities)].drop_duplicates("row_id")
+    return rows.assign(
+        electricity_mwh=rows["quantity_canonical"]
+        * rows["share_in_year"]
+        * rows["consolidation_share"]
+    )
+
+
+def leased_electricity(
+    lines: pd.DataFrame,
+    all_electricity: pd.DataFrame,
+    consumption: pd.DataFrame,
+    electricity_activities: set[str],
+) -> pd.DataFrame:
+    """Electricity of leased assets outside the boundary, per site: category 8 (never scope 2)
+    [MWh], with its location-based emissions ``location_tco2e`` [tCO2e]."""
+    in_cat8 = (lines["scope"] == 3) & (lines["category"] == LEASED_ASSETS)
+    in_cat8 &= ~lines["site"].isin(set(consumption["site"]))
+    leased_lines = lines.loc[lines["activity"].isin(electricity_activities) & in_cat8]
+    leased = (
+        all_electricity.loc[all_electricity["row_id"].isin(set(leased_lines["row_id"]))]
+        .groupby("site", as_index=False)["electricity_mwh"]
+        .sum()
+    )
+    leased["location_tco2e"] = leased["site"].map(
+        leased_lines.groupby("site")["emissions_tco2e"].sum()
+    )
+    return leased
+
+
+def calculate_residual_tco2e_per_mwh(
+    library: FactorLibrary, residual: pd.DataFrame, gwp_set: str
+) -> float:
+    """The residual factor's rows (one per gas) weighted by their GWPs [tCO2e/MWh]."""
+    return float(
+        sum(
+            f * library.gwp_of(g, gwp_set)
+            for f, g in zip(residual["factor_t_per_unit"], residual["gas"], strict=True)
+        )
+    )
+
+
+def calculate_market_based_scope2_from_lines(
+    lines: pd.DataFrame,
+    all_electricity: pd.DataFrame,
+    electricity_activities: set[str],
+    boundary: pd.DataFrame,
+    instruments: pd.DataFrame,
+    residual_tco2e_per_mwh: float,
+    year: int,
+) -> MarketBasedScope2:
+    """Market-based scope 2 of the sites' own electricity and the instruments applied to leased
+    assets' (:func:`calculate_market_based_scope2`), electricity not covered at the residual
+    factor."""
+    consumption = (
+        all_electricity.loc[all_electricity["scope"] == 2]
+        .groupby("site", as_index=False)["electricity_mwh"]
+        .sum()
+    )
+    leased = leased_electricity(lines, all_electricity, consumption, electricity_activities)
+    included = boundary.loc[boundary["boundary"] == "included"]
+    return calculate_market_based_scope2(
+        consumption,
+        instruments,
+        year,
+        residual_tco2e_per_mwh,
+        leased,
+        dict(zip(included["site"], included["consolidation_share"].astype(float), strict=True)),
+    )
+
+
+def aggregate_by_scope(
+    summary: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Emissions by scope and by scope and category (gases outside the scopes left out), and
+    by gas (all) [t, tCO2e]."""
+    in_scopes = summary.loc[~summary["outside_scopes"]]
+    by_scope = in_scopes.groupby("scope", as_index=False)["emissions_tco2e"].sum()
+    by_category = in_scopes.groupby(["scope", "category"], as_index=False)["emissions_tco2e"].sum()
+    by_gas = (
+        summary.groupby(["gas", "outside_scopes"], as_index=False)[
+            ["emissions_t", "emissions_tco2e"]
+        ]
+        .sum()
+        .sort_values(["outside_scopes", "gas"], ignore_index=True)
+    )
+    return by_scope, by_category, by_gas
+
+
+def aggregate_by_site(
+    summary: pd.DataFrame,
+    lines: pd.DataFrame,
+    market: MarketBasedScope2,
+    all_electricity: pd.DataFrame,
+) -> pd.DataFrame:
+    """Per entity and site: electricity [MWh], scope 1, scope 2 both ways and scope 3 [tCO2e]
+    (market-based scope 2: the instruments' figure plus purchased heat)."""
+    in_scopes = summary.loc[~summary["outside_scopes"]]
+    site_scope = in_scopes.groupby(["entity", "site", "scope"], as_index=False)[
+        "emissions_tco2e"
+    ].sum()
+    wide = (
+        site_scope.pivot_table(
+            index=["entity", "site"], columns="scope", values="emissions_tco2e", aggfunc="sum"
+        )
+        .reindex(columns=[1, 2, 3], fill_value=0.0)
+        .fillna(0.0)
+    )
+    wide.columns = ["scope1_tco2e", "scope2_location_tco2e", "scope3_tco2e"]
+    by_site = wide.reset_index()
+    heat = lines.loc[(lines["category"] == "purchased_heat") & ~lines["outside_scopes"]]
+    heat_by_site = heat.groupby("site")["emissions_tco2e"].sum()
+    market_by_site = market.by_site.set_index("site")
+    electricity_by_site = all_electricity.groupby("site")["electricity_mwh"].sum()
+    # float even with no sites (an empty map keeps the key's string type)
+    by_site["electricity_mwh"] = by_site["site"].map(electricity_by_site).fillna(0.0).astype(float)
+    by_site["scope2_market_tco2e"] = by_site["site"].map(market_by_site["market_tco2e"]).fillna(
+        0.0
+    ).astype(float) + by_site["site"].map(heat_by_site).fillna(0.0).astype(float)
+    return by_site[
+        [
+            "entity",
+            "site",
+            "electricity_mwh",
+            "scope1_tco2e",
+            "scope2_location_tco2e",
+            "scope2_market_tco2e",
+            "scope3_tco2e",
+        ]
+    ]
+
+
+def list_fallbacks(site_factors: pd.DataFrame, residual: pd.DataFrame) -> pd.DataFrame:
+    """Every factor found by a fallback (region or year), with the sites it served."""
+    fallback_rows = (
+        site_factors.loc[site_factors["fallback"] != ""]
+        .groupby(["activity", "factor_id", "fallback"], as_index=False)["site"]
+        .agg(lambda sites: ", ".join(sorted(set(sites))))
+        .rename(columns={"site": "sites"})
+    )
+    residual_fallback = residual.loc[residual["fallback"] != "", ["factor_id", "fallback"]]
+    fallbacks = pd.concat(
+        [
+            fallback_rows,
+            residual_fallback.assign(sites="(all)", activity="electricity (market-based residual)"),
+        ],
+        ignore_index=True,
+    )[["activity", "factor_id", "fallback", "sites"]]
+    return fallbacks.reset_index(drop=True)
+
+
+def list_factors_used(
+    library: FactorLibrary, lines: pd.DataFrame, residual: pd.DataFrame
+) -> pd.DataFrame:
+    """The library's rows of every factor the lines and the residual mix used."""
+    used_ids = set(lines["factor_id"]) | set(residual["factor_id"])
+    columns = [
+        "factor_id",
+        "dataset",
+        "activity",
+        "factor_kind",
+        "gas",
+        "value",
+        "unit",
+        "region_level",
+        "region",
+        "year_start",
+        "year_end",
+        "source",
+        "status",
+    ]
+    return (
+        library.factors.loc[library.factors["factor_id"].isin(used_ids), columns]
+        .sort_values("factor_id")
+        .reset_index(drop=True)
     )
 
 

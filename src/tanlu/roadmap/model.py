@@ -467,32 +467,146 @@ def _sum_over_sites(array: xr.DataArray) -> xr.DataArray:
     return array.sum(others) if others else array
 
 
-def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
-    """The roadmap LP (docs/roadmap.md, "The model")."""
+@dataclass
+class RoadmapBuild:
+    """The roadmap model while it is built: what every ``define_*`` function reads and adds to.
+
+    :func:`prepare_roadmap_build` reads the baseline once into arrays per (site, year) and the
+    baseline's aggregates; each ``define_*`` function then declares its variables in the bank,
+    adds its terms to the aggregates and appends its constraints to ``deferred``, which
+    :func:`define_objective` adds once every variable exists (the variables are created in a
+    few stacked groups, :class:`_Bank`).
+
+    Attributes
+    ----------
+    problem, built
+        The problem, and the model being built with its aggregates and targets table.
+    sites, site_table, kinds
+        The sites in order, their table, their kind (``data_centre``, ``office`` ...).
+    rate
+        Discount rate [share per year].
+    zero
+        0 per year: the constant of an aggregate that starts empty.
+    demand, existing_pv
+        Baseline purchased and existing on-site PV electricity per (site, year) [MWh].
+    location, residual, factor
+        Location-based, market-based residual and the ``scope2_basis`` factor per (site, year)
+        [tCO2e/MWh].
+    price
+        Grid price per (site, year) [CNY/MWh].
+    own, leased
+        Per site: 1 where its electricity is scope 2 (own) or scope 3 category 8 (leased).
+    streams
+        The baseline's emission streams (scope 1 and 3).
+    scope1, scope2_market, scope2_location, scope3, green, consumption, electricity_cost
+        The aggregates the levers change [tCO2e, MWh, CNY].
+    deferred
+        Constraints to add once the variables exist.
+    purchase_terms
+        ``(lever, MWh per unit)`` taken off the purchase per (site, year) (``within_purchase``).
+    bought, offsets, slack_names
+        Enabled green-power levers, enabled offset levers, every shortfall variable.
+    """
+
+    problem: RoadmapProblem
+    built: BuiltRoadmap
+    sites: list[str]
+    site_table: pd.DataFrame
+    kinds: pd.Series
+    rate: float
+    zero: xr.DataArray
+    demand: xr.DataArray
+    existing_pv: xr.DataArray
+    location: xr.DataArray
+    residual: xr.DataArray
+    factor: xr.DataArray
+    price: xr.DataArray
+    own: xr.DataArray
+    leased: xr.DataArray
+    streams: pd.DataFrame
+    scope1: Aggregate
+    scope2_market: Aggregate
+    scope2_location: Aggregate
+    scope3: Aggregate
+    green: Aggregate
+    consumption: Aggregate
+    electricity_cost: Aggregate
+    deferred: list[Callable[[], None]] = field(default_factory=list)
+    purchase_terms: list[tuple[str, xr.DataArray]] = field(default_factory=list)
+    bought: list[str] = field(default_factory=list)
+    offsets: list[str] = field(default_factory=list)
+    slack_names: list[str] = field(default_factory=list)
+
+    @property
+    def bank(self) -> _Bank:
+        """The model's variables."""
+        return self.built.bank
+
+    @property
+    def years(self) -> list[int]:
+        """The planned years."""
+        return self.built.years
+
+    @property
+    def levers(self) -> LeverSet:
+        """The enabled levers with their parameters."""
+        return self.problem.levers
+
+    def site_array(self, values: np.ndarray) -> xr.DataArray:
+        """Values per site as an array over ``site``."""
+        return xr.DataArray(
+            np.asarray(values, dtype="float64"), coords={"site": self.sites}, dims=["site"]
+        )
+
+    def lever_aggregates(self, lever: str, unit: str) -> tuple[Aggregate, Aggregate, Aggregate]:
+        """New ``quantity_``, ``abatement_`` and ``cost_<lever>`` aggregates (registered)."""
+        self.built.quantity_units[lever] = unit
+        quantity, abatement, cost = Aggregate(self.zero), Aggregate(self.zero), Aggregate(self.zero)
+        self.built.aggregates[f"quantity_{lever}"] = quantity
+        self.built.aggregates[f"abatement_{lever}"] = abatement
+        self.built.aggregates[f"cost_{lever}"] = cost
+        return quantity, abatement, cost
+
+    def gross_of(self, scopes: Sequence[int]) -> Aggregate:
+        """Gross emissions of ``scopes`` (scope 2 on ``scope2_basis``) [tCO2e], a new aggregate."""
+        basis = (
+            self.scope2_market if self.problem.scope2_basis == "market" else self.scope2_location
+        )
+        gross = {1: self.scope1, 2: basis, 3: self.scope3}
+        total = Aggregate(self.zero)
+        for scope in sorted(set(scopes)):
+            total = total.combined(gross[scope])
+        return total
+
+    @property
+    def base_scope(self) -> dict[int, float]:
+        """The base year's emissions by scope (scope 2 on ``scope2_basis``) [tCO2e]."""
+        base = self.problem.baseline.base_year_tco2e
+        return {
+            1: base["scope1"],
+            2: base[f"scope2_{self.problem.scope2_basis}"],
+            3: base["scope3"],
+        }
+
+    def unbounded(self) -> xr.DataArray:
+        """+inf per year: the upper bound of offsets and shortfalls."""
+        return _per_year(np.full(len(self.years), np.inf), self.years)
+
+
+def prepare_roadmap_build(problem: RoadmapProblem) -> RoadmapBuild:
+    """The empty model and the baseline's arrays and aggregates, before any lever."""
     import linopy
 
-    began = time.perf_counter()
     baseline, levers = problem.baseline, problem.levers
     years = baseline.years
     site_table = baseline.sites.astype({"site": object, "kind": object})
     sites = [str(site) for site in site_table["site"]]
-    kinds = site_table.set_index("site")["kind"].reindex(sites)
     coords = {"site": sites, YEAR: years}
     rate = levers.general["discount_rate_share"]
     discount = _per_year([(1.0 + rate) ** -(y - baseline.from_year) for y in years], years)
     model = linopy.Model(force_dim_names=True)
-    bank = _Bank(model)
-    built = BuiltRoadmap(model=model, years=years, discount=discount, bank=bank)
-    # constraints need every variable's labels: they are added once the variables exist
-    deferred: list[Callable[[], None]] = []
-    aggregates = built.aggregates
+    built = BuiltRoadmap(model=model, years=years, discount=discount, bank=_Bank(model))
     zero = _per_year(np.zeros(len(years)), years)
-
-    def site_array(values: np.ndarray) -> xr.DataArray:
-        return xr.DataArray(
-            np.asarray(values, dtype="float64"), coords={"site": sites}, dims=["site"]
-        )
-
     grid = pd.MultiIndex.from_product([sites, years], names=["site", YEAR])
     electricity = (
         baseline.electricity.astype({"site": object})
@@ -511,117 +625,143 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
     residual = column("residual_factor_tco2e_per_mwh")
     price = column("grid_price_cny_per_mwh")
     # own electricity (scope 2) and leased assets' electricity (scope 3 category 8)
-    own = site_array((site_table["scope"] == 2).to_numpy())
+    own = xr.DataArray(
+        (site_table["scope"] == 2).to_numpy().astype("float64"),
+        coords={"site": sites},
+        dims=["site"],
+    )
     leased = 1.0 - own
-    factor = residual if problem.scope2_basis == "market" else location
-
-    # Constants: the baseline, before any lever.
     streams = baseline.streams.astype({"site": object, "category": object})
     by_scope = {}
     for scope in (1, 2, 3):
         rows = streams.loc[streams["scope"] == scope]
         total = rows.groupby("year")["emissions_tco2e"].sum().reindex(years, fill_value=0.0)
         by_scope[scope] = _per_year(total.to_numpy(), years)
-    scope1 = Aggregate(by_scope[1])
-    scope2_market = Aggregate(by_scope[2] + _sum_over_sites(own * demand * residual))
-    scope2_location = Aggregate(by_scope[2] + _sum_over_sites(own * demand * location))
-    scope3 = Aggregate(by_scope[3] + _sum_over_sites(leased * demand * residual))
-    green = Aggregate(_sum_over_sites(own * existing_pv))
-    consumption = Aggregate(_sum_over_sites(own * (demand + existing_pv)))
-    electricity_cost = Aggregate(_sum_over_sites(demand * price))
-    aggregates["baseline_electricity_cost"] = Aggregate(_sum_over_sites(demand * price))
-    # per (site, year): electricity taken off the purchase by efficiency, PV, and green buys
-    purchase_terms: list[tuple[str, xr.DataArray]] = []
+    built.aggregates["baseline_electricity_cost"] = Aggregate(_sum_over_sites(demand * price))
+    return RoadmapBuild(
+        problem=problem,
+        built=built,
+        sites=sites,
+        site_table=site_table,
+        kinds=site_table.set_index("site")["kind"].reindex(sites),
+        rate=rate,
+        zero=zero,
+        demand=demand,
+        existing_pv=existing_pv,
+        location=location,
+        residual=residual,
+        factor=residual if problem.scope2_basis == "market" else location,
+        price=price,
+        own=own,
+        leased=leased,
+        streams=streams,
+        scope1=Aggregate(by_scope[1]),
+        scope2_market=Aggregate(by_scope[2] + _sum_over_sites(own * demand * residual)),
+        scope2_location=Aggregate(by_scope[2] + _sum_over_sites(own * demand * location)),
+        scope3=Aggregate(by_scope[3] + _sum_over_sites(leased * demand * residual)),
+        green=Aggregate(_sum_over_sites(own * existing_pv)),
+        consumption=Aggregate(_sum_over_sites(own * (demand + existing_pv))),
+        electricity_cost=Aggregate(_sum_over_sites(demand * price)),
+    )
 
-    def lever_aggregates(lever: str, unit: str) -> tuple[Aggregate, Aggregate, Aggregate]:
-        built.quantity_units[lever] = unit
-        quantity, abatement, cost = Aggregate(zero), Aggregate(zero), Aggregate(zero)
-        aggregates[f"quantity_{lever}"] = quantity
-        aggregates[f"abatement_{lever}"] = abatement
-        aggregates[f"cost_{lever}"] = cost
-        return quantity, abatement, cost
 
-    # Reductions of electricity use (efficiency), then own generation (PV).
+def define_efficiency_levers(build: RoadmapBuild) -> None:
+    """Efficiency levers: a share of a site kind's purchase saved per unit of adoption."""
+    levers, years = build.levers, build.years
     for lever, kind in EFFICIENCY_LEVERS.items():
         if not levers.enabled(lever):
             continue
         params = levers.values[lever]
         share = saving_share(lever, params)
-        applies = own * site_array((kinds == kind).to_numpy())
+        applies = build.own * build.site_array((build.kinds == kind).to_numpy())
         upper = (applies * _first_year_mask(params, years)).transpose("site", YEAR)
-        bank.declare("site_lever", lever, _exclude(upper, levers.excluded(lever), "site"))
-        bank.cumulative(lever, params["ramp_share_per_year"])
-        saved = share * demand  # MWh saved per unit of adoption
-        purchase_terms.append((lever, saved))
-        quantity, abatement, cost = lever_aggregates(lever, "MWh saved")
+        build.bank.declare("site_lever", lever, _exclude(upper, levers.excluded(lever), "site"))
+        build.bank.cumulative(lever, params["ramp_share_per_year"])
+        saved = share * build.demand  # MWh saved per unit of adoption
+        build.purchase_terms.append((lever, saved))
+        quantity, abatement, cost = build.lever_aggregates(lever, "MWh saved")
         quantity.plus(lever, saved)
-        abatement.plus(lever, saved * factor)
+        abatement.plus(lever, saved * build.factor)
         cost.plus(lever, params["levelised_cost_cny_per_mwh"] * saved)
         for aggregate, coefficient in (
-            (scope2_market, saved * residual),
-            (scope2_location, saved * location),
-            (consumption, saved),
-            (electricity_cost, saved * price),
+            (build.scope2_market, saved * build.residual),
+            (build.scope2_location, saved * build.location),
+            (build.consumption, saved),
+            (build.electricity_cost, saved * build.price),
         ):
             aggregate.plus(lever, -coefficient)
-    if levers.enabled("onsite_pv"):
-        params = levers.values["onsite_pv"]
-        potential = own * site_array(site_table["pv_potential_kw"].to_numpy())
-        upper = (potential * _first_year_mask(params, years)).transpose("site", YEAR)
-        bank.declare(
-            "site_lever", "onsite_pv", _exclude(upper, levers.excluded("onsite_pv"), "site")
-        )
-        bank.cumulative("onsite_pv", params["ramp_share_per_year"] * potential)
-        yield_mwh = xr.DataArray(params["yield_mwh_per_kw_year"])
-        annuity = (
-            params["capex_cny_per_kw"] * capital_recovery_factor(rate, params["lifetime_years"])
-            + params["fixed_om_cny_per_kw_year"]
-        )
-        purchase_terms.append(("onsite_pv", yield_mwh * xr.ones_like(demand)))
-        quantity, abatement, cost = lever_aggregates("onsite_pv", "kWp installed")
-        quantity.plus("onsite_pv", 1.0)
-        abatement.plus("onsite_pv", yield_mwh * factor)
-        cost.plus("onsite_pv", annuity)
-        scope2_market.plus("onsite_pv", -yield_mwh * residual)
-        scope2_location.plus("onsite_pv", -yield_mwh * location)
-        green.plus("onsite_pv", yield_mwh * own)
-        electricity_cost.plus("onsite_pv", -yield_mwh * price)
 
-    # Fleet electrification: diesel vehicles replaced by electric ones charged at the site.
-    if levers.enabled("fleet_electrification"):
-        lever = "fleet_electrification"
-        params = levers.values[lever]
-        fuels = baseline.fuels
-        fleet = fuels.loc[fuels["activity"] == FUEL_LEVERS[lever]].astype({"site": object})
-        litres = _site_year(fleet, "fuel_l", sites, years)
-        diesel_tco2e = _site_year(fleet, "emissions_tco2e", sites, years)
-        # own sites with diesel vehicles (the chargers' electricity is the site's scope 2)
-        has = own * (litres.sum(YEAR) > 0).astype("float64")
-        upper = (has * params["reduction_share_max"] * _first_year_mask(params, years)).transpose(
-            "site", YEAR
-        )
-        bank.declare("site_lever", lever, _exclude(upper, levers.excluded(lever), "site"))
-        bank.cumulative(lever, params["ramp_share_per_year"])
-        per_litre = fleet_coefficients(params, rate)
-        charged = litres * per_litre.mwh_per_l  # MWh charged per unit of adoption
-        vehicles = litres * per_litre.vehicles_per_l
-        # a negative purchase term: green power may also be bought for the chargers
-        purchase_terms.append((lever, -charged))
-        quantity, abatement, cost = lever_aggregates(lever, "vehicles")
-        quantity.plus(lever, vehicles)
-        abatement.plus(lever, diesel_tco2e - charged * factor)
-        cost.plus(lever, litres * per_litre.cost_cny_per_l)
-        scope1.plus(lever, -diesel_tco2e)
-        for aggregate, coefficient in (
-            (scope2_market, charged * residual),
-            (scope2_location, charged * location),
-            (consumption, charged),
-            (electricity_cost, charged * price),
-        ):
-            aggregate.plus(lever, coefficient)
 
-    # Green power bought: contracts and unbundled certificates, within what is purchased.
-    bought = []
+def define_onsite_pv(build: RoadmapBuild) -> None:
+    """On-site PV: kWp installed at own sites, within each site's potential."""
+    levers, years = build.levers, build.years
+    if not levers.enabled("onsite_pv"):
+        return
+    params = levers.values["onsite_pv"]
+    potential = build.own * build.site_array(build.site_table["pv_potential_kw"].to_numpy())
+    upper = (potential * _first_year_mask(params, years)).transpose("site", YEAR)
+    build.bank.declare(
+        "site_lever", "onsite_pv", _exclude(upper, levers.excluded("onsite_pv"), "site")
+    )
+    build.bank.cumulative("onsite_pv", params["ramp_share_per_year"] * potential)
+    yield_mwh = xr.DataArray(params["yield_mwh_per_kw_year"])
+    annuity = (
+        params["capex_cny_per_kw"] * capital_recovery_factor(build.rate, params["lifetime_years"])
+        + params["fixed_om_cny_per_kw_year"]
+    )
+    build.purchase_terms.append(("onsite_pv", yield_mwh * xr.ones_like(build.demand)))
+    quantity, abatement, cost = build.lever_aggregates("onsite_pv", "kWp installed")
+    quantity.plus("onsite_pv", 1.0)
+    abatement.plus("onsite_pv", yield_mwh * build.factor)
+    cost.plus("onsite_pv", annuity)
+    build.scope2_market.plus("onsite_pv", -yield_mwh * build.residual)
+    build.scope2_location.plus("onsite_pv", -yield_mwh * build.location)
+    build.green.plus("onsite_pv", yield_mwh * build.own)
+    build.electricity_cost.plus("onsite_pv", -yield_mwh * build.price)
+
+
+def define_fleet_electrification(build: RoadmapBuild) -> None:
+    """Fleet electrification: diesel vehicles replaced by electric ones charged at the site."""
+    lever = "fleet_electrification"
+    levers, years = build.levers, build.years
+    if not levers.enabled(lever):
+        return
+    params = levers.values[lever]
+    fuels = build.problem.baseline.fuels
+    fleet = fuels.loc[fuels["activity"] == FUEL_LEVERS[lever]].astype({"site": object})
+    litres = _site_year(fleet, "fuel_l", build.sites, years)
+    diesel_tco2e = _site_year(fleet, "emissions_tco2e", build.sites, years)
+    # own sites with diesel vehicles (the chargers' electricity is the site's scope 2)
+    has = build.own * (litres.sum(YEAR) > 0).astype("float64")
+    upper = (has * params["reduction_share_max"] * _first_year_mask(params, years)).transpose(
+        "site", YEAR
+    )
+    build.bank.declare("site_lever", lever, _exclude(upper, levers.excluded(lever), "site"))
+    build.bank.cumulative(lever, params["ramp_share_per_year"])
+    per_litre = fleet_coefficients(params, build.rate)
+    charged = litres * per_litre.mwh_per_l  # MWh charged per unit of adoption
+    vehicles = litres * per_litre.vehicles_per_l
+    # a negative purchase term: green power may also be bought for the chargers
+    build.purchase_terms.append((lever, -charged))
+    quantity, abatement, cost = build.lever_aggregates(lever, "vehicles")
+    quantity.plus(lever, vehicles)
+    abatement.plus(lever, diesel_tco2e - charged * build.factor)
+    cost.plus(lever, litres * per_litre.cost_cny_per_l)
+    build.scope1.plus(lever, -diesel_tco2e)
+    for aggregate, coefficient in (
+        (build.scope2_market, charged * build.residual),
+        (build.scope2_location, charged * build.location),
+        (build.consumption, charged),
+        (build.electricity_cost, charged * build.price),
+    ):
+        aggregate.plus(lever, coefficient)
+
+
+def define_green_power_purchases(build: RoadmapBuild) -> None:
+    """Green power bought: contracts and unbundled certificates [MWh per site and year], with
+    each one's market limit, floor and ramps (``<lever>_market_limit``, ``<lever>_floor``,
+    ``<lever>_ramp_mwh``, ``<lever>_ramp_share_of_purchase``)."""
+    levers, years = build.levers, build.years
     for lever, price_name in (
         ("green_power_contract", "premium_cny_per_mwh"),
         ("gec", "price_cny_per_mwh"),
@@ -630,281 +770,358 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
             continue
         params = levers.values[lever]
         available = xr.where(_first_year_mask(params, years) > 0, np.inf, 0.0)  # type: ignore[no-untyped-call]
-        upper = (xr.ones_like(demand) * available).transpose("site", YEAR)
-        bank.declare("site_lever", lever, _exclude(upper, levers.excluded(lever), "site"))
-        bought.append(lever)
-        purchase_terms.append((lever, xr.ones_like(demand)))
-        quantity, abatement, cost = lever_aggregates(lever, "MWh")
+        upper = (xr.ones_like(build.demand) * available).transpose("site", YEAR)
+        build.bank.declare("site_lever", lever, _exclude(upper, levers.excluded(lever), "site"))
+        build.bought.append(lever)
+        build.purchase_terms.append((lever, xr.ones_like(build.demand)))
+        quantity, abatement, cost = build.lever_aggregates(lever, "MWh")
         quantity.plus(lever, 1.0)
         # zero-emission instruments lower market-based scope 2, and the category 8 emissions
         # of leased assets (at the factor the inventory used for them)
-        lowers = 1.0 if problem.scope2_basis == "market" else leased
-        abatement.plus(lever, residual * lowers)
+        lowers = 1.0 if build.problem.scope2_basis == "market" else build.leased
+        abatement.plus(lever, build.residual * lowers)
         cost.plus(lever, params[price_name])
-        scope2_market.plus(lever, -residual * own)
-        scope3.plus(lever, -residual * leased)
-        green.plus(lever, own)
+        build.scope2_market.plus(lever, -build.residual * build.own)
+        build.scope3.plus(lever, -build.residual * build.leased)
+        build.green.plus(lever, build.own)
         if params.get("max_mwh_per_year") is not None:
-            limit = Aggregate(zero).plus(lever, 1.0)
-            deferred.append(
-                _rule(bank, f"{lever}_market_limit", limit, "<=", params["max_mwh_per_year"])
+            limit = Aggregate(build.zero).plus(lever, 1.0)
+            build.deferred.append(
+                _rule(build.bank, f"{lever}_market_limit", limit, "<=", params["max_mwh_per_year"])
             )
         if params.get("min_mwh_per_year") is not None:
-            # contracts already signed (or a purchase policy): at least this much every year
-            # the lever is available, within what the sites buy
-            floor = float(params["min_mwh_per_year"])
-            mask = _first_year_mask(params, years).values
-            floor_years = [y for y, on in zip(years, mask, strict=True) if on]
-            # what the sites the lever may buy for purchase from the grid
-            excluded = levers.excluded(lever)
-            keep = site_array(np.array([site not in excluded for site in sites], dtype=float))
-            buyable = _sum_over_sites(demand * keep)
-            short = [y for y in floor_years if float(buyable.sel({YEAR: y})) < floor]
-            if short:
-                raise ProjectError(
-                    f"roadmap.levers.{lever}.min_mwh_per_year: {floor:,.0f} MWh is more than "
-                    f"the sites it may buy for purchase from the grid in {short[0]} "
-                    f"({float(buyable.sel({YEAR: short[0]})):,.0f} MWh)"
-                )
-            if floor_years:
-                at_least = Aggregate(zero).plus(lever, 1.0)
-                deferred.append(_rule(bank, f"{lever}_floor", at_least, ">=", floor, floor_years))
+            _define_purchase_floor(build, lever, params)
         if params.get("ramp_mwh_per_year") is not None:
-            # the market delivers at most this much more a year, from what was held
-            ramp = float(params["ramp_mwh_per_year"])
-            held = float(problem.held_mwh.get(lever, 0.0))
-            least = params.get("min_mwh_per_year")
-            # a lever that starts after the first planned year starts from nothing
-            available = bool(_first_year_mask(params, years).values[0])
-            start = held if available else 0.0
-            if least is not None and least > start + ramp:
-                since = f"held in {baseline.from_year}" if available else "held before first_year"
-                raise ProjectError(
-                    f"roadmap.levers.{lever}: min_mwh_per_year {least:,.0f} is more than the "
-                    f"{start:,.0f} MWh {since} plus ramp_mwh_per_year {ramp:,.0f}"
-                )
-            deferred.append(_ramp_rule(bank, lever, Aggregate(zero).plus(lever, 1.0), held, ramp))
+            _define_purchase_ramp(build, lever, params)
         if params.get("ramp_share_of_purchase_per_year") is not None:
-            # at most this share of the year's baseline purchase more than the year before
-            # (docs/levers.md, "Ramps"): the sites the lever may buy for, own and leased
-            excluded = levers.excluded(lever)
-            keep = site_array(np.array([site not in excluded for site in sites], dtype=float))
-            purchase = _sum_over_sites(demand * keep)
-            step_mwh = params["ramp_share_of_purchase_per_year"] * purchase
-            held = float(problem.held_mwh.get(lever, 0.0))
-            least = params.get("min_mwh_per_year")
-            available = bool(_first_year_mask(params, years).values[0])
-            start = (held if available else 0.0) + float(step_mwh.values[0])
-            if least is not None and least > start:
-                raise ProjectError(
-                    f"roadmap.levers.{lever}: min_mwh_per_year {least:,.0f} is more than the "
-                    f"{held if available else 0.0:,.0f} MWh held plus ramp_share_of_purchase_"
-                    f"per_year {params['ramp_share_of_purchase_per_year']:g} x the "
-                    f"{float(purchase.values[0]):,.0f} MWh bought in {years[0]}"
-                )
-            deferred.append(
-                _ramp_rule(
-                    bank,
-                    lever,
-                    Aggregate(zero).plus(lever, 1.0),
-                    held,
-                    step_mwh,
-                    "ramp_share_of_purchase",
-                )
-            )
-    if purchase_terms:
-        # efficiency + PV + green bought <= baseline purchase, per site and year: the purchase
-        # never goes below zero and green power is bought only for electricity still bought
-        within = Aggregate(zero, list(purchase_terms))
-        deferred.append(
+            _define_purchase_share_ramp(build, lever, params)
+
+
+def _buyable_mwh(build: RoadmapBuild, lever: str) -> xr.DataArray:
+    """What the sites a lever may buy for purchase from the grid, per year [MWh]."""
+    excluded = build.levers.excluded(lever)
+    keep = build.site_array(np.array([site not in excluded for site in build.sites], dtype=float))
+    return _sum_over_sites(build.demand * keep)
+
+
+def _define_purchase_floor(build: RoadmapBuild, lever: str, params: dict[str, Any]) -> None:
+    """Contracts already signed (or a purchase policy): at least ``min_mwh_per_year`` every
+    year the lever is available, within what the sites buy (``<lever>_floor``)."""
+    years = build.years
+    floor = float(params["min_mwh_per_year"])
+    mask = _first_year_mask(params, years).values
+    floor_years = [y for y, on in zip(years, mask, strict=True) if on]
+    buyable = _buyable_mwh(build, lever)
+    short = [y for y in floor_years if float(buyable.sel({YEAR: y})) < floor]
+    if short:
+        raise ProjectError(
+            f"roadmap.levers.{lever}.min_mwh_per_year: {floor:,.0f} MWh is more than "
+            f"the sites it may buy for purchase from the grid in {short[0]} "
+            f"({float(buyable.sel({YEAR: short[0]})):,.0f} MWh)"
+        )
+    if floor_years:
+        at_least = Aggregate(build.zero).plus(lever, 1.0)
+        build.deferred.append(
+            _rule(build.bank, f"{lever}_floor", at_least, ">=", floor, floor_years)
+        )
+
+
+def _define_purchase_ramp(build: RoadmapBuild, lever: str, params: dict[str, Any]) -> None:
+    """The market delivers at most ``ramp_mwh_per_year`` more a year, from what was held
+    (``<lever>_ramp_mwh_first``, ``<lever>_ramp_mwh``)."""
+    ramp = float(params["ramp_mwh_per_year"])
+    held = float(build.problem.held_mwh.get(lever, 0.0))
+    least = params.get("min_mwh_per_year")
+    # a lever that starts after the first planned year starts from nothing
+    available = bool(_first_year_mask(params, build.years).values[0])
+    start = held if available else 0.0
+    if least is not None and least > start + ramp:
+        from_year = build.problem.baseline.from_year
+        since = f"held in {from_year}" if available else "held before first_year"
+        raise ProjectError(
+            f"roadmap.levers.{lever}: min_mwh_per_year {least:,.0f} is more than the "
+            f"{start:,.0f} MWh {since} plus ramp_mwh_per_year {ramp:,.0f}"
+        )
+    total = Aggregate(build.zero).plus(lever, 1.0)
+    build.deferred.append(_ramp_rule(build.bank, lever, total, held, ramp))
+
+
+def _define_purchase_share_ramp(build: RoadmapBuild, lever: str, params: dict[str, Any]) -> None:
+    """At most ``ramp_share_of_purchase_per_year`` x the year's baseline purchase more than the
+    year before (docs/levers.md, "Ramps"): the sites the lever may buy for, own and leased
+    (``<lever>_ramp_share_of_purchase_first``, ``<lever>_ramp_share_of_purchase``)."""
+    years = build.years
+    purchase = _buyable_mwh(build, lever)
+    step_mwh = params["ramp_share_of_purchase_per_year"] * purchase
+    held = float(build.problem.held_mwh.get(lever, 0.0))
+    least = params.get("min_mwh_per_year")
+    available = bool(_first_year_mask(params, years).values[0])
+    start = (held if available else 0.0) + float(step_mwh.values[0])
+    if least is not None and least > start:
+        raise ProjectError(
+            f"roadmap.levers.{lever}: min_mwh_per_year {least:,.0f} is more than the "
+            f"{held if available else 0.0:,.0f} MWh held plus ramp_share_of_purchase_"
+            f"per_year {params['ramp_share_of_purchase_per_year']:g} x the "
+            f"{float(purchase.values[0]):,.0f} MWh bought in {years[0]}"
+        )
+    total = Aggregate(build.zero).plus(lever, 1.0)
+    build.deferred.append(
+        _ramp_rule(build.bank, lever, total, held, step_mwh, "ramp_share_of_purchase")
+    )
+
+
+def define_purchase_constraints(build: RoadmapBuild) -> None:
+    """``within_purchase``: efficiency + PV + green bought <= baseline purchase, per site and
+    year (the purchase never goes below zero and green power is bought only for electricity
+    still bought); ``certificate_share``: certificates at most a share of green electricity."""
+    if build.purchase_terms:
+        within = Aggregate(build.zero, list(build.purchase_terms))
+        bank, demand = build.bank, build.demand
+        build.deferred.append(
             lambda: _constrain(
-                model, "within_purchase", _site_expression(bank, within), "<=", demand
+                bank.model, "within_purchase", _site_expression(bank, within), "<=", demand
             )
         )
-    if "gec" in bought and problem.max_certificate_share_of_green < 1.0:
-        # certificates at most a share of green electricity (own, and bought for leased sites)
-        green_all = Aggregate(green.constant, list(green.terms))
-        if "green_power_contract" in bought:
-            green_all.plus("green_power_contract", leased)
-        green_all.plus("gec", leased)
-        certificates = Aggregate(zero).plus("gec", 1.0)
-        rule = certificates.combined(green_all, -problem.max_certificate_share_of_green)
-        deferred.append(_rule(bank, "certificate_share", rule, "<=", 0.0))
+    if "gec" in build.bought and build.problem.max_certificate_share_of_green < 1.0:
+        # own green electricity, and certificates and contracts bought for leased sites
+        green_all = Aggregate(build.green.constant, list(build.green.terms))
+        if "green_power_contract" in build.bought:
+            green_all.plus("green_power_contract", build.leased)
+        green_all.plus("gec", build.leased)
+        certificates = Aggregate(build.zero).plus("gec", 1.0)
+        rule = certificates.combined(green_all, -build.problem.max_certificate_share_of_green)
+        build.deferred.append(_rule(build.bank, "certificate_share", rule, "<=", 0.0))
 
-    # Emission-reduction levers on scope 1 and scope 3 streams (one site axis for all).
+
+def define_reduction_levers(build: RoadmapBuild) -> None:
+    """Emission-reduction levers on scope 1 and scope 3 streams (one site axis for all): a
+    share of each stream cut per unit of adoption."""
+    levers, years, streams = build.levers, build.years, build.streams
     owners = sorted(set(streams["site"])) or ["none"]
     for lever, (scope, categories) in levers.reductions.items():
         if not levers.enabled(lever):
             continue
         params = levers.values[lever]
-        rows = reduction_rows(baseline, lever, scope, categories)
+        rows = reduction_rows(build.problem.baseline, lever, scope, categories)
         stream = _site_year(rows, "emissions_tco2e", owners, years, dim=STREAM_SITE)
         has = (stream.sum(YEAR) > 0).astype("float64")
         upper = (has * params["reduction_share_max"] * _first_year_mask(params, years)).transpose(
             STREAM_SITE, YEAR
         )
-        bank.declare("stream_lever", lever, _exclude(upper, levers.excluded(lever), STREAM_SITE))
-        bank.cumulative(lever, params["ramp_share_per_year"])
-        quantity, abatement, cost = lever_aggregates(lever, "tCO2e cut")
+        build.bank.declare(
+            "stream_lever", lever, _exclude(upper, levers.excluded(lever), STREAM_SITE)
+        )
+        build.bank.cumulative(lever, params["ramp_share_per_year"])
+        quantity, abatement, cost = build.lever_aggregates(lever, "tCO2e cut")
         quantity.plus(lever, stream)
         abatement.plus(lever, stream)
         cost.plus(lever, params["cost_cny_per_tco2e"] * stream)
-        (scope1 if scope == 1 else scope3).plus(lever, -stream)
+        (build.scope1 if scope == 1 else build.scope3).plus(lever, -stream)
 
-    aggregates.update(
-        {
-            "scope1": scope1,
-            "scope2_market": scope2_market,
-            "scope2_location": scope2_location,
-            "scope3": scope3,
-            "green_mwh": green,
-            "consumption_mwh": consumption,
-            "cost_electricity": electricity_cost,
-        }
-    )
-    gross = {1: scope1, 2: scope2_market if problem.scope2_basis == "market" else scope2_location}
-    gross[3] = scope3
 
-    def gross_of(scopes: Sequence[int]) -> Aggregate:
-        total = Aggregate(zero)
-        for scope in sorted(set(scopes)):
-            total = total.combined(gross[scope])
-        return total
-
-    base = baseline.base_year_tco2e
-    base_scope = {1: base["scope1"], 2: base[f"scope2_{problem.scope2_basis}"], 3: base["scope3"]}
-
-    # Offsets: only for neutrality targets, capped, only for residual emissions.
+def define_offsets(build: RoadmapBuild) -> None:
+    """Offsets: only for neutrality targets, capped (``offset_cap``), only for residual
+    emissions (``offsets_residual_only``)."""
+    levers = build.levers
     neutral = [
-        t for t in problem.targets if t.kind in (TargetKind.CARBON_NEUTRAL, TargetKind.NET_ZERO)
+        t
+        for t in build.problem.targets
+        if t.kind in (TargetKind.CARBON_NEUTRAL, TargetKind.NET_ZERO)
     ]
-    offsets: list[str] = []
-    unbounded = xr.DataArray(np.full(len(years), np.inf), coords={YEAR: years}, dims=[YEAR])
-    if neutral:
-        scopes = sorted({s for t in neutral for s in t.scopes})
-        cap = levers.general["offset_cap_share_of_base_year"] * sum(base_scope[s] for s in scopes)
-        for lever in ("offset_avoidance", "offset_removal"):
-            if levers.enabled(lever):
-                bank.declare("offset", lever, unbounded)
-                offsets.append(lever)
-                quantity, _, cost = lever_aggregates(lever, "tCO2e retired")
-                del aggregates[f"abatement_{lever}"]
-                quantity.plus(lever, 1.0)
-                cost.plus(lever, levers.values[lever]["price_cny_per_tco2e"])
-        if offsets:
-            used = Aggregate(zero)
-            for lever in offsets:
-                used.plus(lever, 1.0)
-            residual_rule = used.combined(gross_of(scopes), -1.0)
+    if not neutral:
+        return
+    scopes = sorted({s for t in neutral for s in t.scopes})
+    base_scope = build.base_scope
+    cap = levers.general["offset_cap_share_of_base_year"] * sum(base_scope[s] for s in scopes)
+    unbounded = build.unbounded()
+    for lever in ("offset_avoidance", "offset_removal"):
+        if levers.enabled(lever):
+            build.bank.declare("offset", lever, unbounded)
+            build.offsets.append(lever)
+            quantity, _, cost = build.lever_aggregates(lever, "tCO2e retired")
+            del build.built.aggregates[f"abatement_{lever}"]
+            quantity.plus(lever, 1.0)
+            cost.plus(lever, levers.values[lever]["price_cny_per_tco2e"])
+    if build.offsets:
+        used = Aggregate(build.zero)
+        for lever in build.offsets:
+            used.plus(lever, 1.0)
+        residual_rule = used.combined(build.gross_of(scopes), -1.0)
+        build.deferred.append(_rule(build.bank, "offset_cap", used, "<=", cap))
+        build.deferred.append(_rule(build.bank, "offsets_residual_only", residual_rule, "<=", 0.0))
 
-            deferred.append(_rule(bank, "offset_cap", used, "<=", cap))
-            deferred.append(_rule(bank, "offsets_residual_only", residual_rule, "<=", 0.0))
 
-    if problem.emission_cap is not None:
-        cap_year, cap_tco2e = problem.emission_cap
-        capped = gross_of([1, 2, 3])
-        deferred.append(_rule(bank, "emission_cap", capped, "<=", cap_tco2e, [cap_year]))
+def define_emission_cap(build: RoadmapBuild) -> None:
+    """``emission_cap``: gross emissions of scopes 1-3 in one year at most a cap, without slack
+    (the model-derived MACC reads its dual)."""
+    if build.problem.emission_cap is None:
+        return
+    cap_year, cap_tco2e = build.problem.emission_cap
+    capped = build.gross_of([1, 2, 3])
+    build.deferred.append(_rule(build.bank, "emission_cap", capped, "<=", cap_tco2e, [cap_year]))
 
-    # Targets, each with a shortfall (slack) variable per year.
-    slack_names = []
-    default_rate = levers.general["sbti_linear_reduction_share_per_year"]
-    for index, target in enumerate(problem.targets):
+
+def define_target_constraints(build: RoadmapBuild) -> None:
+    """``target_<i>``: each target, with a shortfall (slack) variable per year, and its row in
+    the targets table."""
+    for index, target in enumerate(build.problem.targets):
         slack = f"shortfall_{index}"
-        bank.declare("shortfall", slack, unbounded)
-        slack_names.append(slack)
-        label = target_label(target)
+        build.bank.declare("shortfall", slack, build.unbounded())
+        build.slack_names.append(slack)
         if target.kind in (TargetKind.CARBON_NEUTRAL, TargetKind.NET_ZERO):
-            counted = gross_of(target.scopes)
-            if "offset_removal" in offsets:
-                counted.plus("offset_removal", -1.0)
-            if target.kind == TargetKind.CARBON_NEUTRAL and "offset_avoidance" in offsets:
-                counted.plus("offset_avoidance", -1.0)
-            achieved = Aggregate(counted.constant, list(counted.terms))
-            bound = Aggregate(zero)
-            counted.plus(slack, -1.0)
-            active = _per_year([1.0 if y >= target.year else 0.0 for y in years], years)
-            active_years = [y for y in years if y >= target.year]
-            deferred.append(_rule(bank, f"target_{index}", counted, "<=", 0.0, active_years))
-            unit = "tCO2e"
+            row = _define_neutrality_target(build, target, index, slack)
         elif target.kind in (TargetKind.ABSOLUTE_REDUCTION, TargetKind.INTENSITY_REDUCTION):
-            rate_used = (
-                target.annual_reduction_share
-                if target.annual_reduction_share is not None
-                else default_rate
-            )
-            base_total = sum(base_scope[s] for s in target.scopes)
-            limits = reduction_limits_tco2e(target, base_total, problem.base_year, years, rate_used)
-            if target.kind == TargetKind.INTENSITY_REDUCTION:
-                # the base-year intensity's path x the year's output: emissions may grow with it
-                output = problem.denominators[str(target.denominator)]
-                base_output = output[problem.base_year]
-                limits = limits * pd.Series({y: output[y] / base_output for y in years})
-            counted = gross_of(target.scopes)
-            achieved = Aggregate(counted.constant, list(counted.terms))
-            counted.plus(slack, -1.0)
-            allowed = _per_year(limits.to_numpy(), years)
-            bound = Aggregate(allowed)
-            deferred.append(_rule(bank, f"target_{index}", counted, "<=", allowed))
-            active = _per_year(np.ones(len(years)), years)
-            unit = "tCO2e"
+            row = _define_reduction_target(build, target, index, slack)
         else:
-            needed = _per_year(green_requirements(target, years).to_numpy(), years)
-            # green + slack - needed x consumption >= 0
-            rule = Aggregate(
-                green.constant - needed * consumption.constant,
-                [*green.terms, *((n, -needed * c) for n, c in consumption.terms)],
-            ).plus(slack, 1.0)
-            deferred.append(_rule(bank, f"target_{index}", rule, ">=", 0.0))
-            active = (needed > 0).astype("float64")
-            unit = "MWh"
-            achieved = Aggregate(green.constant, list(green.terms))
-            bound = Aggregate(
-                needed * consumption.constant, [(n, needed * c) for n, c in consumption.terms]
-            )
-        built.targets.append(
+            row = _define_green_electricity_target(build, target, index, slack)
+        build.built.targets.append(
             {
-                "target": label,
-                "unit": unit,
-                "active": active,
+                "target": target_label(target),
+                "unit": row["unit"],
+                "active": row["active"],
                 "slack": slack,
-                "achieved": achieved,
-                "bound": bound,
+                "achieved": row["achieved"],
+                "bound": row["bound"],
             }
         )
 
-    if problem.trajectory is not None and problem.trajectory.green_share_rises:
-        whole = np.zeros(len(years), dtype=bool)
-        for target in problem.targets:
-            if target.kind == TargetKind.GREEN_ELECTRICITY:
-                whole |= green_requirements(target, years).to_numpy() >= 1.0
-        deferred.append(_green_rises_rule(bank, green, consumption.constant, whole))
-    if problem.trajectory is not None:
-        slack_names.extend(
-            _define_trajectory_constraints(
-                bank, built, deferred, problem, gross_of, offsets, base_scope, years
-            )
-        )
 
-    # Objective: discounted cost beyond the baseline's electricity bill, plus shortfall penalties.
-    total_cost = electricity_cost
+def _define_neutrality_target(
+    build: RoadmapBuild, target: Target, index: int, slack: str
+) -> dict[str, Any]:
+    """Carbon neutral or net zero: gross emissions less the offsets the kind counts, at most 0
+    from the target year on."""
+    years = build.years
+    counted = build.gross_of(target.scopes)
+    if "offset_removal" in build.offsets:
+        counted.plus("offset_removal", -1.0)
+    if target.kind == TargetKind.CARBON_NEUTRAL and "offset_avoidance" in build.offsets:
+        counted.plus("offset_avoidance", -1.0)
+    achieved = Aggregate(counted.constant, list(counted.terms))
+    counted.plus(slack, -1.0)
+    active_years = [y for y in years if y >= target.year]
+    build.deferred.append(_rule(build.bank, f"target_{index}", counted, "<=", 0.0, active_years))
+    return {
+        "unit": "tCO2e",
+        "active": _per_year([1.0 if y >= target.year else 0.0 for y in years], years),
+        "achieved": achieved,
+        "bound": Aggregate(build.zero),
+    }
+
+
+def _define_reduction_target(
+    build: RoadmapBuild, target: Target, index: int, slack: str
+) -> dict[str, Any]:
+    """Absolute or intensity reduction: gross emissions at most the yearly limit, linear from
+    the base year (:func:`reduction_limits_tco2e`), scaled by output for an intensity."""
+    problem, years = build.problem, build.years
+    default_rate = build.levers.general["sbti_linear_reduction_share_per_year"]
+    rate_used = (
+        target.annual_reduction_share if target.annual_reduction_share is not None else default_rate
+    )
+    base_scope = build.base_scope
+    base_total = sum(base_scope[s] for s in target.scopes)
+    limits = reduction_limits_tco2e(target, base_total, problem.base_year, years, rate_used)
+    if target.kind == TargetKind.INTENSITY_REDUCTION:
+        # the base-year intensity's path x the year's output: emissions may grow with it
+        output = problem.denominators[str(target.denominator)]
+        base_output = output[problem.base_year]
+        limits = limits * pd.Series({y: output[y] / base_output for y in years})
+    counted = build.gross_of(target.scopes)
+    achieved = Aggregate(counted.constant, list(counted.terms))
+    counted.plus(slack, -1.0)
+    allowed = _per_year(limits.to_numpy(), years)
+    build.deferred.append(_rule(build.bank, f"target_{index}", counted, "<=", allowed))
+    return {
+        "unit": "tCO2e",
+        "active": _per_year(np.ones(len(years)), years),
+        "achieved": achieved,
+        "bound": Aggregate(allowed),
+    }
+
+
+def _define_green_electricity_target(
+    build: RoadmapBuild, target: Target, index: int, slack: str
+) -> dict[str, Any]:
+    """Green electricity: green + slack >= the year's least share x consumption [MWh]."""
+    years, green, consumption = build.years, build.green, build.consumption
+    needed = _per_year(green_requirements(target, years).to_numpy(), years)
+    # green + slack - needed x consumption >= 0
+    rule = Aggregate(
+        green.constant - needed * consumption.constant,
+        [*green.terms, *((n, -needed * c) for n, c in consumption.terms)],
+    ).plus(slack, 1.0)
+    build.deferred.append(_rule(build.bank, f"target_{index}", rule, ">=", 0.0))
+    return {
+        "unit": "MWh",
+        "active": (needed > 0).astype("float64"),
+        "achieved": Aggregate(green.constant, list(green.terms)),
+        "bound": Aggregate(
+            needed * consumption.constant, [(n, needed * c) for n, c in consumption.terms]
+        ),
+    }
+
+
+def define_objective(build: RoadmapBuild) -> None:
+    """Create the variables, add every deferred constraint and the objective: discounted cost
+    beyond the baseline's electricity bill, plus shortfall penalties [CNY]."""
+    built, bank = build.built, build.bank
+    aggregates = built.aggregates
+    total_cost = build.electricity_cost
     for name in list(aggregates):
         if name.startswith("cost_") and name != "cost_electricity":
             total_cost = total_cost.combined(aggregates[name])
     aggregates["cost_total"] = total_cost
-    objective = Aggregate(zero, [(n, c * discount) for n, c in total_cost.terms])
-    for slack in slack_names:
+    objective = Aggregate(build.zero, [(n, c * built.discount) for n, c in total_cost.terms])
+    for slack in build.slack_names:
         objective.plus(slack, SHORTFALL_PENALTY_CNY)
     if not bank.group_of:
         raise TanluError("the roadmap has no target and no lever: there is nothing to plan")
     bank.create()
-    for add in deferred:
+    for add in build.deferred:
         add()
     expression = objective.expression(bank)
     if expression is None:
         raise TanluError("the roadmap has no target and no lever: there is nothing to plan")
-    model.add_objective(expression.sum())
-    built.build_seconds = time.perf_counter() - began
-    return built
+    built.model.add_objective(expression.sum())
+
+
+def _register_aggregates(build: RoadmapBuild) -> None:
+    """The emissions, electricity and grid-bill aggregates, among the results (after the
+    levers', before the offsets', the order the results list them in)."""
+    build.built.aggregates.update(
+        {
+            "scope1": build.scope1,
+            "scope2_market": build.scope2_market,
+            "scope2_location": build.scope2_location,
+            "scope3": build.scope3,
+            "green_mwh": build.green,
+            "consumption_mwh": build.consumption,
+            "cost_electricity": build.electricity_cost,
+        }
+    )
+
+
+def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
+    """The roadmap LP (docs/roadmap.md, "The model"): the baseline, one ``define_*`` call per
+    lever family, the offsets, targets and trajectory, and the objective, in this order (the
+    order fixes the variables' and constraints' labels)."""
+    began = time.perf_counter()
+    build = prepare_roadmap_build(problem)
+    define_efficiency_levers(build)
+    define_onsite_pv(build)
+    define_fleet_electrification(build)
+    define_green_power_purchases(build)
+    define_purchase_constraints(build)
+    define_reduction_levers(build)
+    _register_aggregates(build)
+    define_offsets(build)
+    define_emission_cap(build)
+    define_target_constraints(build)
+    define_trajectory_constraints(build)
+    define_objective(build)
+    build.built.build_seconds = time.perf_counter() - began
+    return build.built
 
 
 def _site_expression(bank: _Bank, aggregate: Aggregate) -> Any:
@@ -931,101 +1148,129 @@ class _Fall:
         return np.concatenate([[0.0], values[:-1] - values[1:]])
 
 
-def _define_trajectory_constraints(
-    bank: _Bank,
-    built: BuiltRoadmap,
-    deferred: list[Callable[[], None]],
-    problem: RoadmapProblem,
-    gross_of: Callable[[Sequence[int]], Aggregate],
-    offsets: list[str],
-    base_scope: dict[int, float],
-    years: list[int],
-) -> list[str]:
-    """``[roadmap.trajectory]``: emissions on or below a straight line from the base year, and
-    a most they may fall in one year (docs/roadmap.md, "Trajectory"). Each has a shortfall
-    variable like a target's, and a row in the targets table. Returns the shortfalls' names."""
-    trajectory = problem.trajectory
-    assert trajectory is not None
+def define_trajectory_constraints(build: RoadmapBuild) -> None:
+    """``[roadmap.trajectory]`` (docs/roadmap.md, "Trajectory"): green electricity growing at
+    least with consumption (``trajectory_green_share``), emissions on or below a straight line
+    from the base year (``trajectory_line``) and a most they may fall in one year
+    (``trajectory_fall``). The last two have a shortfall variable like a target's, and a row
+    in the targets table."""
+    trajectory = build.problem.trajectory
+    if trajectory is None:
+        return
+    if trajectory.green_share_rises:
+        # not in the years a green-electricity target already asks for 100% (_green_rises_rule)
+        whole = np.zeros(len(build.years), dtype=bool)
+        for target in build.problem.targets:
+            if target.kind == TargetKind.GREEN_ELECTRICITY:
+                whole |= green_requirements(target, build.years).to_numpy() >= 1.0
+        build.deferred.append(
+            _green_rises_rule(build.bank, build.green, build.consumption.constant, whole)
+        )
     scopes = sorted(set(trajectory.scopes))
-    counted = gross_of(scopes)
+    counted = build.gross_of(scopes)
     if trajectory.emissions == "net":
-        for lever in offsets:
+        for lever in build.offsets:
             counted.plus(lever, -1.0)
+    base_scope = build.base_scope
     base_total = sum(base_scope[s] for s in scopes)
     what = f"{trajectory.emissions} emissions of scopes {', '.join(str(s) for s in scopes)}"
-    slacks = []
-    unbounded = _per_year(np.full(len(years), np.inf), years)
     if trajectory.line_end_year is not None:
-        end = trajectory.line_end_year
-        if end <= problem.base_year:
-            raise ProjectError(
-                f"roadmap.trajectory.line_end_year {end} is not after the base year "
-                f"{problem.base_year}"
-            )
-        remaining = 1.0 - trajectory.line_end_share_of_base_year
-        line = _per_year(
-            [
-                base_total
-                * (1.0 - remaining * min(1.0, (y - problem.base_year) / (end - problem.base_year)))
-                for y in years
-            ],
-            years,
-        )
-        slack = "shortfall_trajectory_line"
-        bank.declare("shortfall", slack, unbounded)
-        slacks.append(slack)
-        rule = Aggregate(counted.constant, list(counted.terms)).plus(slack, -1.0)
-        deferred.append(_rule(bank, "trajectory_line", rule, "<=", line))
-        built.targets.append(
-            {
-                "target": f"trajectory: {what} on the straight line from {problem.base_year} to "
-                f"{100 * trajectory.line_end_share_of_base_year:g}% of it by {end}",
-                "unit": "tCO2e",
-                "active": _per_year(np.ones(len(years)), years),
-                "slack": slack,
-                "achieved": Aggregate(counted.constant, list(counted.terms)),
-                "bound": Aggregate(line),
-            }
-        )
-    if trajectory.max_fall_share_of_base_year is not None and len(years) > 1:
-        most = trajectory.max_fall_share_of_base_year * base_total
-        slack = "shortfall_trajectory_fall"
-        bank.declare("shortfall", slack, unbounded)
-        slacks.append(slack)
+        _define_trajectory_line(build, trajectory, counted, base_total, what)
+    if trajectory.max_fall_share_of_base_year is not None and len(build.years) > 1:
+        _define_trajectory_fall(build, trajectory, counted, base_total, what)
 
-        def add_fall() -> None:
-            # counted(y - 1) - counted(y) - slack(y) <= most, from the second planned year
-            expression = counted.expression(bank)
-            constant = counted.constant.values
-            if expression is None:
-                return
-            variables = expression.data["vars"].transpose(YEAR, "_term").values
-            coefficients = expression.data["coeffs"].transpose(YEAR, "_term").values
-            slack_labels = bank.labels(slack).transpose(YEAR).values[1:, None]
-            step = _expression(
-                bank.model,
-                np.concatenate([variables[:-1], variables[1:], slack_labels], axis=1),
-                np.concatenate(
-                    [coefficients[:-1], -coefficients[1:], -np.ones(slack_labels.shape)], axis=1
-                ),
-                {YEAR: years[1:]},
-            )
-            right = most - (constant[:-1] - constant[1:])
-            _constrain(bank.model, "trajectory_fall", step, "<=", _per_year(right, years[1:]))
 
-        deferred.append(add_fall)
-        built.targets.append(
-            {
-                "target": f"trajectory: {what} fall by at most "
-                f"{100 * trajectory.max_fall_share_of_base_year:g}% of the base year's in a year",
-                "unit": "tCO2e",
-                "active": _per_year([0.0, *np.ones(len(years) - 1)], years),
-                "slack": slack,
-                "achieved": _Fall(Aggregate(counted.constant, list(counted.terms))),
-                "bound": Aggregate(_per_year(np.full(len(years), most), years)),
-            }
+def _define_trajectory_line(
+    build: RoadmapBuild,
+    trajectory: TrajectorySettings,
+    counted: Aggregate,
+    base_total: float,
+    what: str,
+) -> None:
+    """``trajectory_line``: ``counted`` on or below the straight line from the base year's
+    ``base_total`` [tCO2e] to its ``line_end_share_of_base_year`` in ``line_end_year``."""
+    problem, years = build.problem, build.years
+    end = trajectory.line_end_year
+    assert end is not None
+    if end <= problem.base_year:
+        raise ProjectError(
+            f"roadmap.trajectory.line_end_year {end} is not after the base year {problem.base_year}"
         )
-    return slacks
+    remaining = 1.0 - trajectory.line_end_share_of_base_year
+    line = _per_year(
+        [
+            base_total
+            * (1.0 - remaining * min(1.0, (y - problem.base_year) / (end - problem.base_year)))
+            for y in years
+        ],
+        years,
+    )
+    slack = "shortfall_trajectory_line"
+    build.bank.declare("shortfall", slack, build.unbounded())
+    build.slack_names.append(slack)
+    rule = Aggregate(counted.constant, list(counted.terms)).plus(slack, -1.0)
+    build.deferred.append(_rule(build.bank, "trajectory_line", rule, "<=", line))
+    build.built.targets.append(
+        {
+            "target": f"trajectory: {what} on the straight line from {problem.base_year} to "
+            f"{100 * trajectory.line_end_share_of_base_year:g}% of it by {end}",
+            "unit": "tCO2e",
+            "active": _per_year(np.ones(len(years)), years),
+            "slack": slack,
+            "achieved": Aggregate(counted.constant, list(counted.terms)),
+            "bound": Aggregate(line),
+        }
+    )
+
+
+def _define_trajectory_fall(
+    build: RoadmapBuild,
+    trajectory: TrajectorySettings,
+    counted: Aggregate,
+    base_total: float,
+    what: str,
+) -> None:
+    """``trajectory_fall``: ``counted`` falls from one year to the next by at most
+    ``max_fall_share_of_base_year`` x ``base_total`` [tCO2e], from the second planned year."""
+    bank, years = build.bank, build.years
+    assert trajectory.max_fall_share_of_base_year is not None
+    most = trajectory.max_fall_share_of_base_year * base_total
+    slack = "shortfall_trajectory_fall"
+    bank.declare("shortfall", slack, build.unbounded())
+    build.slack_names.append(slack)
+
+    def add_fall() -> None:
+        # counted(y - 1) - counted(y) - slack(y) <= most, from the second planned year
+        expression = counted.expression(bank)
+        constant = counted.constant.values
+        if expression is None:
+            return
+        variables = expression.data["vars"].transpose(YEAR, "_term").values
+        coefficients = expression.data["coeffs"].transpose(YEAR, "_term").values
+        slack_labels = bank.labels(slack).transpose(YEAR).values[1:, None]
+        step = _expression(
+            bank.model,
+            np.concatenate([variables[:-1], variables[1:], slack_labels], axis=1),
+            np.concatenate(
+                [coefficients[:-1], -coefficients[1:], -np.ones(slack_labels.shape)], axis=1
+            ),
+            {YEAR: years[1:]},
+        )
+        right = most - (constant[:-1] - constant[1:])
+        _constrain(bank.model, "trajectory_fall", step, "<=", _per_year(right, years[1:]))
+
+    build.deferred.append(add_fall)
+    build.built.targets.append(
+        {
+            "target": f"trajectory: {what} fall by at most "
+            f"{100 * trajectory.max_fall_share_of_base_year:g}% of the base year's in a year",
+            "unit": "tCO2e",
+            "active": _per_year([0.0, *np.ones(len(years) - 1)], years),
+            "slack": slack,
+            "achieved": _Fall(Aggregate(counted.constant, list(counted.terms))),
+            "bound": Aggregate(_per_year(np.full(len(years), most), years)),
+        }
+    )
 
 
 def _green_rises_rule(

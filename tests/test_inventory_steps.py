@@ -1,0 +1,128 @@
+"""The steps of calculate_inventory, each a function over tables: small cases checked by hand."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tanlu.inventory.calculate import (
+    aggregate_by_scope,
+    electricity_rows,
+    leased_electricity,
+    list_fallbacks,
+    select_year_activities,
+)
+
+LEASED = "cat8_upstream_leased_assets"
+
+
+def test_select_year_activities_keeps_rows_overlapping_the_year_at_counted_sites() -> None:
+    activities = pd.DataFrame(
+        {
+            "row_id": [1, 2, 3, 4],
+            "site": ["a", "a", "b", "c"],
+            "period_start": pd.to_datetime(
+                ["2021-12-01", "2021-01-01", "2022-03-01", "2022-01-01"]
+            ),
+            "period_end": pd.to_datetime(["2022-01-31", "2021-12-31", "2022-03-31", "2022-12-31"]),
+        }
+    )
+    boundary = pd.DataFrame(
+        {"site": ["a", "b", "c"], "boundary": ["included", "leased", "excluded"]}
+    )
+    # row 1 overlaps 2022 by January; row 2 ends in 2021; row 3 is at a counted (leased) site;
+    # row 4 is at an excluded site
+    kept = select_year_activities(activities, boundary, 2022)
+    assert list(kept["row_id"]) == [1, 3]
+
+
+def test_electricity_rows_one_per_row_with_shares_applied() -> None:
+    lines = pd.DataFrame(
+        {
+            "row_id": [1, 1, 2, 3],
+            "activity": ["electricity", "electricity", "electricity", "diesel"],
+            "gas": ["CO2", "CH4", "CO2", "CO2"],
+            "quantity_canonical": [100.0, 100.0, 50.0, 10.0],
+            "share_in_year": [0.5, 0.5, 1.0, 1.0],
+            "consolidation_share": [0.8, 0.8, 1.0, 1.0],
+        }
+    )
+    rows = electricity_rows(lines, {"electricity"})
+    # row 1: 100 MWh x 0.5 of the period in the year x 0.8 held = 40 MWh (once, not per gas);
+    # row 2: 50 x 1 x 1 = 50 MWh; row 3 is diesel
+    assert list(rows["row_id"]) == [1, 2]
+    assert list(rows["electricity_mwh"]) == pytest.approx([40.0, 50.0], rel=1e-12)
+
+
+def test_leased_electricity_is_category_8_electricity_of_sites_without_scope_2() -> None:
+    lines = pd.DataFrame(
+        {
+            "row_id": [1, 2, 2, 3],
+            "site": ["own", "colo", "colo", "colo"],
+            "activity": ["electricity", "electricity", "electricity", "diesel"],
+            "scope": [2, 3, 3, 3],
+            "category": ["purchased_electricity", LEASED, LEASED, LEASED],
+            "emissions_tco2e": [44.0, 55.0, 0.5, 9.0],
+        }
+    )
+    all_electricity = pd.DataFrame(
+        {"row_id": [1, 2], "site": ["own", "colo"], "electricity_mwh": [100.0, 125.0]}
+    )
+    consumption = pd.DataFrame({"site": ["own"], "electricity_mwh": [100.0]})
+    leased = leased_electricity(lines, all_electricity, consumption, {"electricity"})
+    # colo: 125 MWh; its location-based tCO2e is both gases' lines, 55 + 0.5 = 55.5 (the
+    # diesel line is not electricity)
+    assert leased.to_dict("records") == [
+        {"site": "colo", "electricity_mwh": 125.0, "location_tco2e": pytest.approx(55.5)}
+    ]
+
+
+def test_aggregate_by_scope_leaves_gases_outside_the_scopes_out_of_scopes_only() -> None:
+    summary = pd.DataFrame(
+        {
+            "scope": [1, 1, 1, 2],
+            "category": ["stationary", "refrigerant", "refrigerant", "purchased_electricity"],
+            "gas": ["CO2", "HFC-134a", "HCFC-22", "CO2"],
+            "outside_scopes": [False, False, True, False],
+            "emissions_t": [10.0, 0.01, 0.02, 40.0],
+            "emissions_tco2e": [10.0, 13.0, 36.2, 40.0],
+        }
+    )
+    by_scope, by_category, by_gas = aggregate_by_scope(summary)
+    # scope 1: 10 + 13 = 23 (HCFC-22's 36.2 is outside the scopes); scope 2: 40
+    assert by_scope.set_index("scope")["emissions_tco2e"].to_dict() == {1: 23.0, 2: 40.0}
+    assert by_category.set_index("category")["emissions_tco2e"].to_dict() == {
+        "purchased_electricity": 40.0,
+        "refrigerant": 13.0,
+        "stationary": 10.0,
+    }
+    # by gas: every gas, those inside the scopes first, then HCFC-22
+    assert list(by_gas["gas"]) == ["CO2", "HFC-134a", "HCFC-22"]
+    assert list(by_gas["emissions_tco2e"]) == [50.0, 13.0, 36.2]
+
+
+def test_list_fallbacks_names_the_sites_of_each_factor_and_the_residual_mix() -> None:
+    site_factors = pd.DataFrame(
+        {
+            "site": ["b", "a", "c"],
+            "activity": ["electricity", "electricity", "diesel"],
+            "factor_id": ["grid_2022", "grid_2022", "diesel_1"],
+            "fallback": ["year 2022 -> 2021", "year 2022 -> 2021", ""],
+        }
+    )
+    residual = pd.DataFrame({"factor_id": ["residual_2021"], "fallback": ["year 2022 -> 2021"]})
+    fallbacks = list_fallbacks(site_factors, residual)
+    assert fallbacks.to_dict("records") == [
+        {
+            "activity": "electricity",
+            "factor_id": "grid_2022",
+            "fallback": "year 2022 -> 2021",
+            "sites": "a, b",
+        },
+        {
+            "activity": "electricity (market-based residual)",
+            "factor_id": "residual_2021",
+            "fallback": "year 2022 -> 2021",
+            "sites": "(all)",
+        },
+    ]
