@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
 from pathlib import Path
@@ -154,3 +155,21 @@ def test_validate_counts_a_valid_project(make_project: MakeProject) -> None:
         "instruments": 0,
         "sites": 1,
     }
+
+
+def test_cli_commands_are_thin() -> None:
+    # each command parses its options, calls one use case and prints or writes its document:
+    # at most 40 lines of body after its docstring (the house style: a longer command is a use
+    # case missing from tanlu.app)
+    tree = ast.parse(Path(tanlu.cli.__file__).read_text(encoding="utf-8"))
+    lengths = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and any(
+            "command" in ast.unparse(d) for d in node.decorator_list
+        ):
+            body = node.body[1:] if isinstance(node.body[0], ast.Expr) else node.body
+            end = body[-1].end_lineno
+            assert end is not None
+            lengths[node.name] = end - body[0].lineno + 1
+    assert {"validate", "inventory", "electricity", "procure", "roadmap", "run"} <= set(lengths)
+    assert {name: n for name, n in lengths.items() if n > 40} == {}

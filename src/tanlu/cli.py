@@ -23,6 +23,7 @@ from tanlu.app import (
     RoadmapDocument,
     RoadmapOptions,
     count_steps,
+    list_factor_activities,
     open_project,
     read_inputs,
     run_electricity,
@@ -30,17 +31,17 @@ from tanlu.app import (
     run_procurement,
     run_project,
     run_roadmap,
+    show_factor,
     validate_project,
 )
 from tanlu.electricity.matching import ElectricityResult
 from tanlu.electricity.procurement import ProcurementLimits
 from tanlu.electricity.site_procurement import SiteProcurement
 from tanlu.errors import InputError, ProjectError, TanluError
-from tanlu.factors import load_factor_library, lookup_factor
 from tanlu.inventory import InventoryResult
-from tanlu.inventory.calculate import ProjectInputs, load_project_library
+from tanlu.inventory.calculate import ProjectInputs
 from tanlu.output import Writer, json_text, write_files
-from tanlu.project import Project, load_project
+from tanlu.project import Project
 from tanlu.report.text import LANGUAGES, Language
 from tanlu.report.write import write_run
 from tanlu.roadmap import RoadmapInfeasible
@@ -711,35 +712,16 @@ def factors_list(
 ) -> None:
     """List the activities the library has factors for."""
     try:
-        library = _library(directory)
+        catalogue = list_factor_activities(directory)
     except TanluError as error:
         raise _fail(error) from None
-    counts = library.factors.groupby("activity").size().rename("factors")
-    table = library.activities.join(counts, on="activity")
-    table["factors"] = table["factors"].fillna(0).astype(int)
     if json_output:
-        records = (
-            table[
-                [
-                    "activity",
-                    "name_en",
-                    "name_zh",
-                    "scope",
-                    "category",
-                    "canonical_unit",
-                    "method",
-                    "factors",
-                ]
-            ]
-            .astype(object)
-            .to_dict(orient="records")
-        )
-        sys.stdout.write(json_text(records, indent=None) + "\n")
+        _print_json(catalogue.to_records())
         return
     view = Table(title="Activities in the factor library")
     for column in ("activity", "name", "名称", "scope", "category", "unit", "factors"):
         view.add_column(column)
-    for row in table.itertuples(index=False):
+    for row in catalogue.activities.itertuples(index=False):
         view.add_row(
             row.activity,
             row.name_en,
@@ -750,12 +732,6 @@ def factors_list(
             str(row.factors),
         )
     out.print(view)
-
-
-def _library(directory: Path | None) -> Any:
-    if directory is None:
-        return load_factor_library()
-    return load_project_library(load_project(directory))
 
 
 @factors_app.command("show")
@@ -773,46 +749,18 @@ def factors_show(
 ) -> None:
     """Show the factor an activity gets in a region and year, with its source and fallbacks."""
     try:
-        library = _library(directory)
-        found = lookup_factor(library, activity, region, year, kind)
+        found = show_factor(activity, region, year, kind, directory)
     except TanluError as error:
         raise _fail(error) from None
-    canonical = str(library.activity(activity)["canonical_unit"])
-    rows = []
-    for row in found.itertuples(index=False):
-        rows.append(
-            {
-                "factor_id": row.factor_id,
-                "activity": activity,
-                "factor_kind": kind,
-                "gas": row.gas,
-                "value": float(row.value),
-                "unit": row.unit,
-                "factor_t_per_unit": float(row.factor_t_per_unit),
-                "canonical_unit": canonical,
-                "region_level": row.region_level,
-                "region": row.factor_region,
-                "year_start": int(row.year_start),
-                "year_end": None if pd.isna(row.year_end) else int(row.year_end),
-                "dataset": row.dataset,
-                "source": row.source,
-                "status": row.status,
-                "fallback": row.fallback or None,
-            }
-        )
     if json_output:
-        payload = {
-            "query": {"activity": activity, "region": region, "year": year, "kind": kind},
-            "factors": rows,
-        }
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(found.to_dict(), ensure_ascii=False) + "\n")
         return
-    for row in rows:
+    for row in found.factors:
         value = row["factor_t_per_unit"]
         shown = f"{value:.6g}" if not math.isnan(value) else "n/a"
         out.print(
             f"[bold]{row['factor_id']}[/]: {row['value']} {row['unit']} of {row['gas']} "
-            f"(= {shown} t/{canonical})"
+            f"(= {shown} t/{found.canonical_unit})"
         )
         out.print(
             f"  where: {row['region_level']} {row['region']}; valid from {row['year_start']}"

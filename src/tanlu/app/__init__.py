@@ -1,4 +1,5 @@
-"""The use cases: one function per job, each returning one typed document.
+"""The use cases (validate, inventory, electricity, procure, roadmap, run, factors): one
+function per job, each returning one typed document.
 
 The CLI (:mod:`tanlu.cli`), the report and, later, web routes and background jobs call these
 functions; this package is the only place that composes the rooms below it (ingest,
@@ -7,6 +8,12 @@ callback, told the name of each step as it starts, and computes each result once
 inputs and inventories it computes are passed down to the later stages.
 """
 
+from tanlu.app.factors import (
+    FactorCatalogue,
+    FactorLookup,
+    list_factor_activities,
+    show_factor,
+)
 from tanlu.app.inputs import OnRows, OnStep, open_project, read_inputs
 from tanlu.app.jobs import (
     run_electricity,
@@ -19,12 +26,15 @@ from tanlu.app.run import count_steps, run_project
 from tanlu.app.validate import ValidationDocument, validate_project
 
 __all__ = [
+    "FactorCatalogue",
+    "FactorLookup",
     "OnRows",
     "OnStep",
     "RoadmapDocument",
     "RoadmapOptions",
     "ValidationDocument",
     "count_steps",
+    "list_factor_activities",
     "open_project",
     "read_inputs",
     "run_electricity",
@@ -33,5 +43,6 @@ __all__ = [
     "run_procurement",
     "run_project",
     "run_roadmap",
+    "show_factor",
     "validate_project",
 ]
