@@ -73,7 +73,15 @@ def test_cli_json_and_results_json_agree(make_project: MakeProject, tmp_path: Pa
 def test_run_computes_each_inventory_once(
     make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = tanlu.load_project(two_year_toy(make_project))
+    # with a named scenario that plans from the base year 2022 instead of 2023
+    root = two_year_toy(make_project)
+    toml = (root / "tanlu.toml").read_text(encoding="utf-8")
+    scenario = "[roadmap.scenarios.from_base]\nfrom_year = 2022\n\n"
+    toml = toml.replace(
+        "[roadmap.levers.building_efficiency]", scenario + "[roadmap.levers.building_efficiency]", 1
+    )
+    (root / "tanlu.toml").write_text(toml, encoding="utf-8")
+    project = tanlu.load_project(root)
     original = calculate_module.calculate_inventory
     calls: list[tuple[bool, int]] = []
 
@@ -87,11 +95,16 @@ def test_run_computes_each_inventory_once(
         name = getattr(module, "__name__", "")
         if name.startswith("tanlu") and getattr(module, "calculate_inventory", None) is original:
             monkeypatch.setattr(module, "calculate_inventory", counted)
-    run_project(project)
+    result = run_project(project)
+    assert [row["scenario"] for row in result.document["scenarios"]["summary"]] == [
+        "default",
+        "from_base",
+    ]
     # 2022 and 2023 once each with the project (inventory, green electricity, the plan from
-    # 2023, the plan from 2022 and its progress in 2023 all reuse them), and the base-year
-    # check of 2023 recalculates 2022 once in 2023's structure: 3 calls. Before, one run made
-    # 4 of 2022 and 3 of 2023 with the project.
+    # 2023, the scenario from 2022, the plan from 2022 and its progress in 2023 all reuse
+    # them), and the base-year check of 2023 recalculates 2022 once in 2023's structure:
+    # 3 calls. Before tanlu.app, one run made 5 of 2022 (the run, the check, the planning data,
+    # the scenario, the plan from 2022) and 3 of 2023 (the run, the planning data, progress).
     assert sorted(calls) == [(False, 2022), (True, 2022), (True, 2023)]
 
 

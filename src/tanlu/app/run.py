@@ -110,7 +110,7 @@ def run_project(
             data,
             on_step=tell,
         )
-        compared = compare_scenarios(project, data, planned.plan, inputs, tell)
+        compared = compare_scenarios(project, data, planned.plan, inputs, tell, inventories)
         scenarios = compared.to_dict()
         extra["scenarios"] = compared.summary
         extra["scenarios_by_year"] = compared.by_year
