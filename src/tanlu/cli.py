@@ -1,4 +1,5 @@
-"""The ``tanlu`` command: a thin layer over the public functions; no logic of its own."""
+"""The ``tanlu`` command: a thin layer over the use cases of :mod:`tanlu.app`; no logic of its
+own (each command parses its options, calls one use case and prints or writes its document)."""
 
 from __future__ import annotations
 
@@ -17,29 +18,34 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from tanlu.electricity.matching import calculate_electricity
+from tanlu.app import (
+    OnRows,
+    RoadmapDocument,
+    RoadmapOptions,
+    count_steps,
+    list_factor_activities,
+    open_project,
+    read_inputs,
+    run_electricity,
+    run_inventory,
+    run_procurement,
+    run_project,
+    run_roadmap,
+    show_factor,
+    validate_project,
+)
+from tanlu.electricity.matching import ElectricityResult
 from tanlu.electricity.procurement import ProcurementLimits
-from tanlu.electricity.site_procurement import procure_for_site
+from tanlu.electricity.site_procurement import SiteProcurement
 from tanlu.errors import InputError, ProjectError, TanluError
-from tanlu.factors import load_factor_library, lookup_factor
-from tanlu.ingest.inputs import ProjectInputs, load_inputs, load_project_library
-from tanlu.inventory import InventoryResult, calculate_inventory
+from tanlu.ingest.inputs import ProjectInputs
+from tanlu.inventory import InventoryResult
 from tanlu.output import Writer, json_text, write_files
-from tanlu.project import Project, load_project
-from tanlu.report.run import count_steps, run_project
+from tanlu.project import Project
 from tanlu.report.text import LANGUAGES, Language
 from tanlu.report.write import write_run
 from tanlu.roadmap import RoadmapInfeasible
-from tanlu.roadmap.macc import bottom_up_macc, model_macc
-from tanlu.roadmap.plan import (
-    planning_data,
-    roadmap_problem,
-    scenario_settings,
-    solve_roadmap,
-    summarise_binding_constraints,
-)
-from tanlu.roadmap.progress import track_progress
-from tanlu.roadmap.uncertainty import monte_carlo, sweep
+from tanlu.roadmap.plan import summarise_binding_constraints
 from tanlu.scaffold import scaffold_project
 from tanlu.tables import records
 
@@ -77,7 +83,7 @@ def _exit_code(error: TanluError) -> int:
 
 
 @contextmanager
-def _import_progress() -> Iterator[Progress]:
+def _reading() -> Iterator[OnRows]:
     """A progress bar over activity rows while files are read (on stderr)."""
     progress = Progress(
         TextColumn("reading activity data"),
@@ -90,13 +96,19 @@ def _import_progress() -> Iterator[Progress]:
         disable=not err.is_terminal,
     )
     with progress:
-        yield progress
-
-
-def _load(project: Project) -> ProjectInputs:
-    with _import_progress() as progress:
         task = progress.add_task("read", total=None)
-        return load_inputs(project, lambda rows: progress.advance(task, rows))
+        yield lambda rows: progress.advance(task, rows)
+
+
+def _open(directory: Path) -> tuple[Project, ProjectInputs]:
+    """The project and its inputs, read with a progress bar."""
+    with _reading() as on_rows:
+        project = open_project(directory)
+        return project, read_inputs(project, on_rows)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json_text(data, indent=None) + "\n")
 
 
 def _number(value: float) -> str:
@@ -124,43 +136,24 @@ def init(
 def validate(directory: ProjectDir, json_output: JsonFlag = False) -> None:
     """Check a project's configuration and every input row; exit 1 if anything is wrong."""
     try:
-        project = load_project(directory)
-        inputs = _load(project)
-    except InputError as error:
-        if json_output:
-            issues = [
-                {
-                    "file": i.file,
-                    "sheet": i.sheet,
-                    "line": i.line,
-                    "column": i.column,
-                    "reason": i.reason,
-                }
-                for i in error.issues
-            ]
-            out.print_json(json.dumps({"valid": False, "issues": issues}, ensure_ascii=False))
-        else:
-            for issue in error.issues:
-                err.print(str(issue), markup=False, highlight=False)
-            err.print(f"[bold red]{len(error.issues)} problem(s) found; fix them and run again.[/]")
-        raise typer.Exit(1) from None
+        with _reading() as on_rows:
+            found = validate_project(directory, on_rows)
     except TanluError as error:
         raise _fail(error, 1) from None
-    summary = {
-        "valid": True,
-        "activity_rows": inputs.rows_read,
-        "activity_files": len(project.activity_files),
-        "instruments": len(inputs.instruments),
-        "sites": len(project.sites),
-    }
     if json_output:
-        out.print_json(json.dumps(summary))
+        out.print_json(json.dumps(found.to_dict(), ensure_ascii=False))
+    elif not found.valid:
+        for issue in found.issues:
+            err.print(str(issue), markup=False, highlight=False)
+        err.print(f"[bold red]{len(found.issues)} problem(s) found; fix them and run again.[/]")
     else:
         out.print(
-            f"[green]OK[/]: {inputs.rows_read:,} activity rows in "
-            f"{len(project.activity_files)} file(s), {len(inputs.instruments)} instrument(s), "
-            f"{len(project.sites)} site(s)."
+            f"[green]OK[/]: {found.activity_rows:,} activity rows in "
+            f"{found.activity_files} file(s), {found.instruments} instrument(s), "
+            f"{found.sites} site(s)."
         )
+    if not found.valid:
+        raise typer.Exit(1)
 
 
 def _inventory_table(result: InventoryResult) -> Table:
@@ -229,16 +222,14 @@ def inventory(
 ) -> None:
     """Calculate the GHG inventory of one year (scopes 1, 2 both methods, 3)."""
     try:
-        project = load_project(directory)
-        inputs = _load(project)
-        result = calculate_inventory(project, year, inputs)
+        with _reading() as on_rows:
+            result = run_inventory(directory, year, on_rows=on_rows)
     except TanluError as error:
         raise _fail(error, _exit_code(error)) from None
     if out_dir is not None:
         written = _write_results(result, out_dir)
     if json_output:
-        text = json_text(result.to_dict(), indent=None)
-        sys.stdout.write(text + "\n")
+        _print_json(result.to_dict())
     else:
         out.print(_inventory_table(result))
         if not result.fallbacks.empty:
@@ -258,15 +249,17 @@ def electricity(
 ) -> None:
     """Green electricity per site: annual green share, 24/7 CFE score, scope 2 both ways."""
     try:
-        project = load_project(directory)
-        inputs = _load(project)
-        result = calculate_electricity(project, year, inputs, hourly=hourly)
+        with _reading() as on_rows:
+            result = run_electricity(directory, year, hourly, on_rows=on_rows)
     except TanluError as error:
         raise _fail(error, _exit_code(error)) from None
     if json_output:
-        text = json_text(result.to_dict(), indent=None)
-        sys.stdout.write(text + "\n")
-        return
+        _print_json(result.to_dict())
+    else:
+        _print_electricity(result, year, hourly)
+
+
+def _print_electricity(result: ElectricityResult, year: int, hourly: bool) -> None:
     view = Table(title=f"Green electricity {year} (MWh; shares in %)")
     columns = [
         "site",
@@ -382,21 +375,12 @@ def procure(
     ] = None,
 ) -> None:
     """Least-cost green power for one site: PV, wind and solar contracts, battery, grid."""
-    targets = _shares(curve)
     limits = ProcurementLimits(pv_max_kw, wind_max_mw, solar_max_mw, battery_max_mwh)
     try:
-        project = load_project(directory)
-        inputs = _load(project)
+        project, inputs = _open(directory)
         with err.status("solving the procurement model (HiGHS)", spinner="dots"):
-            plan = procure_for_site(
-                project,
-                site,
-                year,
-                cfe,
-                mode="annual" if annual else "hourly",
-                limits=limits,
-                curve_targets=targets,
-                inputs=inputs,
+            plan = run_procurement(
+                project, site, year, cfe, annual, limits, _shares(curve), inputs=inputs
             )
     except TanluError as error:
         raise _fail(error, _exit_code(error)) from None
@@ -411,60 +395,75 @@ def procure(
             },
         )
     if json_output:
-        sys.stdout.write(json_text(data, indent=None) + "\n")
+        _print_json(data)
     else:
-        result = plan.result
-        measure = "annual clean share" if annual else "24/7 CFE score"
-        view = Table(title=f"Least-cost portfolio for {site} in {year}: {measure} >= {cfe:g}")
-        view.add_column("item")
-        view.add_column("value", justify="right")
-        rows = [
-            ("consumption (MWh)", _number(plan.load_mwh)),
-            ("clean supply already held (MWh)", _number(plan.existing_clean_mwh)),
-            ("24/7 CFE score now (%)", f"{100 * plan.current_cfe_score_share:.1f}"),
-            ("new on-site PV (kWp)", _number(result.pv_kw)),
-            ("new wind contracts (MW)", _number(result.wind_mw)),
-            ("new solar contracts (MW)", _number(result.solar_mw)),
-            ("battery energy (MWh)", _number(result.battery_mwh)),
-            ("battery power (MW)", _number(result.battery_mw)),
-            ("grid imports (MWh)", _number(float(result.dispatch["grid_mwh"].sum()))),
-            ("24/7 CFE score reached (%)", f"{100 * result.cfe_score_share:.1f}"),
-            ("annual clean share (%)", f"{100 * result.annual_clean_share:.1f}"),
-            ("total cost (CNY/yr)", f"{result.total_cost_cny:,.0f}"),
-            ("cost per MWh consumed (CNY)", f"{result.cost_per_mwh_cny:,.1f}"),
-        ]
-        for item, value in rows:
-            view.add_row(item, value)
-        out.print(view)
-        if plan.curve is not None:
-            curve_view = Table(title="Cost against target")
-            for column in ("target %", "CNY/MWh", "PV kWp", "wind MW", "solar MW", "battery MWh"):
-                curve_view.add_column(column, justify="right")
-            for point in plan.curve.itertuples(index=False):
-                curve_view.add_row(
-                    f"{100 * point.target_share:.0f}",
-                    f"{point.cost_per_mwh_cny:,.1f}",
-                    _number(point.pv_kw),
-                    _number(point.wind_mw),
-                    _number(point.solar_mw),
-                    _number(point.battery_mwh),
-                )
-            out.print(curve_view)
-        pv_limit = plan.limits.pv_max_kw
-        out.print(
-            f"New on-site PV limited to {_number(pv_limit or 0.0)} kWp "
-            + ("(--pv-max-kw)." if pv_max_kw is not None else "(sites.pv_potential_kw)."),
-            highlight=False,
-        )
-        fallbacks = plan.prices.loc[plan.prices["fallback"] != ""]
-        out.print(
-            f"Prices: {len(plan.prices)} values from the bundled table (docs/prices.md)"
-            + (f", {len(fallbacks)} by fallback" if len(fallbacks) else "")
-            + "; --json lists each with its source.",
-            highlight=False,
-        )
+        _print_procurement(plan, site, year, cfe, annual, pv_max_kw is not None)
     if out_dir is not None:
         err.print(f"Results written to {out_dir.resolve()} ({len(written)} files).")
+
+
+def _print_procurement(
+    plan: SiteProcurement, site: str, year: int, cfe: float, annual: bool, pv_given: bool
+) -> None:
+    result = plan.result
+    measure = "annual clean share" if annual else "24/7 CFE score"
+    view = Table(title=f"Least-cost portfolio for {site} in {year}: {measure} >= {cfe:g}")
+    view.add_column("item")
+    view.add_column("value", justify="right")
+    rows = [
+        ("consumption (MWh)", _number(plan.load_mwh)),
+        ("clean supply already held (MWh)", _number(plan.existing_clean_mwh)),
+        ("24/7 CFE score now (%)", f"{100 * plan.current_cfe_score_share:.1f}"),
+        ("new on-site PV (kWp)", _number(result.pv_kw)),
+        ("new wind contracts (MW)", _number(result.wind_mw)),
+        ("new solar contracts (MW)", _number(result.solar_mw)),
+        ("battery energy (MWh)", _number(result.battery_mwh)),
+        ("battery power (MW)", _number(result.battery_mw)),
+        ("grid imports (MWh)", _number(float(result.dispatch["grid_mwh"].sum()))),
+        ("24/7 CFE score reached (%)", f"{100 * result.cfe_score_share:.1f}"),
+        ("annual clean share (%)", f"{100 * result.annual_clean_share:.1f}"),
+        ("total cost (CNY/yr)", f"{result.total_cost_cny:,.0f}"),
+        ("cost per MWh consumed (CNY)", f"{result.cost_per_mwh_cny:,.1f}"),
+    ]
+    for item, value in rows:
+        view.add_row(item, value)
+    out.print(view)
+    if plan.curve is not None:
+        curve_view = Table(title="Cost against target")
+        for column in ("target %", "CNY/MWh", "PV kWp", "wind MW", "solar MW", "battery MWh"):
+            curve_view.add_column(column, justify="right")
+        for point in plan.curve.itertuples(index=False):
+            curve_view.add_row(
+                f"{100 * point.target_share:.0f}",
+                f"{point.cost_per_mwh_cny:,.1f}",
+                _number(point.pv_kw),
+                _number(point.wind_mw),
+                _number(point.solar_mw),
+                _number(point.battery_mwh),
+            )
+        out.print(curve_view)
+    pv_limit = plan.limits.pv_max_kw
+    out.print(
+        f"New on-site PV limited to {_number(pv_limit or 0.0)} kWp "
+        + ("(--pv-max-kw)." if pv_given else "(sites.pv_potential_kw)."),
+        highlight=False,
+    )
+    fallbacks = plan.prices.loc[plan.prices["fallback"] != ""]
+    out.print(
+        f"Prices: {len(plan.prices)} values from the bundled table (docs/prices.md)"
+        + (f", {len(fallbacks)} by fallback" if len(fallbacks) else "")
+        + "; --json lists each with its source.",
+        highlight=False,
+    )
+
+
+# What the roadmap's spinner says during each step of the use case.
+_ROADMAP_STATUS = {
+    "roadmap": "building and solving the roadmap (HiGHS)",
+    "MACC": "marginal abatement cost curves",
+    "sweep": "sweeping the setting",
+    "Monte Carlo": "Monte Carlo draws",
+}
 
 
 @app.command()
@@ -508,197 +507,160 @@ def roadmap(
     ] = None,
 ) -> None:
     """Least-cost year-by-year roadmap to the project's targets (linopy + HiGHS)."""
-    curves: dict[str, pd.DataFrame] = {}
     swept_path, values = _sweep_values(sweep_spec) if sweep_spec else ("", [])
+    options = RoadmapOptions(scenario, from_year, macc, samples, swept_path, tuple(values))
     try:
-        project = load_project(directory)
-        inputs = _load(project)
-        with err.status("building and solving the roadmap (HiGHS)", spinner="dots"):
-            chosen_year = from_year or scenario_settings(project, scenario).from_year
-            data = planning_data(project, inputs, chosen_year)
-            problem = roadmap_problem(project, scenario, inputs, data=data)
-            plan = solve_roadmap(problem, scenario or "default")
-            progress = track_progress(project, plan, inputs)
-        swept = None
-        if swept_path:
-            with err.status(f"sweeping {swept_path} over {len(values)} values", spinner="dots"):
-                swept = sweep(project, data, swept_path, values, scenario)
-        drawn = None
-        if samples is not None:
-            with err.status(f"Monte Carlo, {samples} draws", spinner="dots"):
-                drawn = monte_carlo(project, data, scenario, samples)
-        if macc:
-            with err.status("marginal abatement cost curves", spinner="dots"):
-                curves = {"bottom_up": bottom_up_macc(problem), "model": model_macc(problem)}
+        project, inputs = _open(directory)
+        with err.status(_ROADMAP_STATUS["roadmap"], spinner="dots") as status:
+
+            def on_step(name: str) -> None:
+                status.update(_ROADMAP_STATUS.get(name, name))
+
+            document = run_roadmap(project, options, inputs, on_step=on_step)
     except TanluError as error:
         raise _fail(error, _exit_code(error)) from None
-    result_data = plan.to_dict()
-    if swept is not None:
-        result_data["sweep"] = {"path": swept_path, "rows": records(swept)}
-    if drawn is not None:
-        result_data["monte_carlo"] = {
-            "infeasible_share": drawn.infeasible_share,
-            "bands": records(drawn.bands),
-            "samples": records(drawn.samples),
-        }
-    if not progress.summary.empty:
-        result_data["progress"] = {
-            name: records(getattr(progress, name)) for name in ("summary", "by_scope", "by_lever")
-        }
-    if curves:
-        result_data["macc"] = {
-            "year": plan.years[-1],
-            **{name: records(frame) for name, frame in curves.items()},
-        }
+    data = document.to_dict()
     if out_dir is not None:
-        stem = f"roadmap_{plan.scenario}"
-        files = {f"{stem}.json": _json_writer(result_data)}
-        for name in (
-            "by_year",
-            "by_lever",
-            "targets",
-            "levers",
-            "parameters",
-            "binding_constraints",
-        ):
-            files[f"{stem}_{name}.csv"] = _csv_writer(getattr(plan, name))
-        for name, frame in curves.items():
-            files[f"{stem}_macc_{name}.csv"] = _csv_writer(frame)
-        if not progress.summary.empty:
-            for name in ("summary", "by_scope", "by_lever"):
-                files[f"{stem}_progress_{name}.csv"] = _csv_writer(getattr(progress, name))
-        if swept is not None:
-            files[f"{stem}_sweep.csv"] = _csv_writer(swept)
-        if drawn is not None:
-            files[f"{stem}_monte_carlo_bands.csv"] = _csv_writer(drawn.bands)
-            files[f"{stem}_monte_carlo_samples.csv"] = _csv_writer(drawn.samples)
+        stem = f"roadmap_{document.plan.scenario}"
+        files = {f"{stem}.json": _json_writer(data)}
+        for name, frame in document.tables().items():
+            files[f"{stem}_{name}.csv"] = _csv_writer(frame)
         written = write_files(out_dir, files)
     if json_output:
-        text = json_text(result_data, indent=None)
-        sys.stdout.write(text + "\n")
+        _print_json(data)
     else:
-        years = Table(title=f"Roadmap ({plan.scenario}): emissions (tCO2e), green share, cost")
-        for column in (
-            "year",
-            "baseline",
-            "gross",
-            "offsets",
-            "net",
-            "green %",
-            "net cost (CNY)",
-        ):
-            years.add_column(column, justify="right")
-        for row in plan.by_year.itertuples(index=False):
-            years.add_row(
-                str(row.year),
-                _number(row.baseline_tco2e),
-                _number(row.gross_tco2e),
-                _number(row.offset_avoidance_tco2e + row.offset_removal_tco2e),
-                _number(row.net_tco2e),
-                f"{100 * row.green_share:.1f}",
-                f"{row.net_cost_cny:,.0f}",
-            )
-        out.print(years)
-        last = plan.years[-1]
-        levers = Table(title=f"Levers in {last} (abatement tCO2e, own cost CNY)")
-        for column in ("lever", "quantity", "unit", "abatement", "cost"):
-            levers.add_column(column, justify="left" if column in ("lever", "unit") else "right")
-        final = plan.by_lever.loc[plan.by_lever["year"] == last]
-        for row in final.itertuples(index=False):
-            levers.add_row(
-                str(row.lever),
-                _number(row.quantity),
-                str(row.unit),
-                _number(row.abatement_tco2e),
-                f"{row.cost_cny:,.0f}",
-            )
-        out.print(levers)
-        _print_binding(plan.binding_constraints)
-        for row in plan.levers.loc[~plan.levers["enabled"]].itertuples(index=False):
-            out.print(f"{row.lever}: not used ({row.reason})", highlight=False, markup=False)
-        if not progress.summary.empty:
-            tracked = Table(title=f"Progress against the plan made from {plan.from_year}")
-            for column in (
-                "year",
-                "planned gross",
-                "actual gross",
-                "variance %",
-                "planned green %",
-                "actual green %",
-                "on track",
-            ):
-                tracked.add_column(column, justify="right")
-            for row in progress.summary.itertuples(index=False):
-                variance = row.actual_gross_tco2e / row.planned_gross_tco2e - 1
-                tracked.add_row(
-                    str(row.year),
-                    _number(row.planned_gross_tco2e),
-                    _number(row.actual_gross_tco2e),
-                    f"{100 * variance:+.1f}",
-                    f"{100 * row.planned_green_share:.1f}",
-                    f"{100 * row.actual_green_share:.1f}",
-                    "yes" if row.on_track else "[red]no[/red]",
-                )
-            out.print(tracked)
-        if curves:
-            bars = Table(title=f"Bottom-up MACC, {plan.years[-1]} (cheapest first)")
-            for column in ("lever", "abatement (tCO2e)", "CNY/tCO2e", "cumulative (tCO2e)"):
-                bars.add_column(column, justify="left" if column == "lever" else "right")
-            for row in curves["bottom_up"].itertuples(index=False):
-                bars.add_row(
-                    str(row.lever),
-                    _number(row.abatement_tco2e),
-                    f"{row.cost_cny_per_tco2e:,.1f}",
-                    _number(row.cumulative_tco2e),
-                )
-            out.print(bars)
-            lp_curve = Table(title=f"Marginal abatement cost from the LP, {plan.years[-1]}")
-            for column in ("cut %", "abatement (tCO2e)", "marginal CNY/tCO2e"):
-                lp_curve.add_column(column, justify="right")
-            for row in curves["model"].itertuples(index=False):
-                lp_curve.add_row(
-                    f"{100 * row.reduction_share:.0f}",
-                    _number(row.abatement_tco2e),
-                    f"{row.marginal_cost_cny_per_tco2e:,.1f}",
-                )
-            out.print(lp_curve)
-        if swept is not None:
-            table = Table(title=f"Sweep of {swept_path}")
-            for column in ("value", "feasible", "net cost (CNY)", "last-year gross", "green %"):
-                table.add_column(column, justify="right")
-            for row in swept.itertuples(index=False):
-                table.add_row(
-                    f"{row.value:g}",
-                    "yes" if row.feasible else "[red]no[/red]",
-                    "" if not row.feasible else f"{row.net_discounted_cost_cny:,.0f}",
-                    "" if not row.feasible else _number(row.gross_tco2e),
-                    "" if not row.feasible else f"{100 * row.green_share:.1f}",
-                )
-            out.print(table)
-        if drawn is not None:
-            table = Table(
-                title=f"Monte Carlo, {len(drawn.samples)} draws "
-                f"({100 * drawn.infeasible_share:.0f}% infeasible): P5 / P50 / P95"
-            )
-            for column in ("year", "gross tCO2e", "net cost (CNY)"):
-                table.add_column(column, justify="right")
-            for row in drawn.bands.itertuples(index=False):
-                table.add_row(
-                    str(row.year),
-                    f"{row.gross_tco2e_p5:,.0f} / {row.gross_tco2e_p50:,.0f} / "
-                    f"{row.gross_tco2e_p95:,.0f}",
-                    f"{row.net_cost_cny_p5:,.0f} / {row.net_cost_cny_p50:,.0f} / "
-                    f"{row.net_cost_cny_p95:,.0f}",
-                )
-            out.print(table)
-        out.print(
-            f"Net cost of the plan, discounted to {plan.from_year}: "
-            f"{plan.net_discounted_cost_cny:,.0f} CNY (beyond the baseline's electricity bill). "
-            f"All {len(plan.targets)} target-years met.",
-            highlight=False,
-        )
+        _print_roadmap(document)
     if out_dir is not None:
         err.print(f"Results written to {out_dir.resolve()} ({len(written)} files).")
+
+
+def _print_roadmap(document: RoadmapDocument) -> None:
+    """The roadmap's tables on the terminal."""
+    plan, progress = document.plan, document.progress
+    swept, swept_path, drawn = document.sweep, document.sweep_path, document.monte_carlo
+    curves: dict[str, pd.DataFrame] = {}
+    if document.macc_bottom_up is not None and document.macc_model is not None:
+        curves = {"bottom_up": document.macc_bottom_up, "model": document.macc_model}
+    years = Table(title=f"Roadmap ({plan.scenario}): emissions (tCO2e), green share, cost")
+    for column in (
+        "year",
+        "baseline",
+        "gross",
+        "offsets",
+        "net",
+        "green %",
+        "net cost (CNY)",
+    ):
+        years.add_column(column, justify="right")
+    for row in plan.by_year.itertuples(index=False):
+        years.add_row(
+            str(row.year),
+            _number(row.baseline_tco2e),
+            _number(row.gross_tco2e),
+            _number(row.offset_avoidance_tco2e + row.offset_removal_tco2e),
+            _number(row.net_tco2e),
+            f"{100 * row.green_share:.1f}",
+            f"{row.net_cost_cny:,.0f}",
+        )
+    out.print(years)
+    last = plan.years[-1]
+    levers = Table(title=f"Levers in {last} (abatement tCO2e, own cost CNY)")
+    for column in ("lever", "quantity", "unit", "abatement", "cost"):
+        levers.add_column(column, justify="left" if column in ("lever", "unit") else "right")
+    final = plan.by_lever.loc[plan.by_lever["year"] == last]
+    for row in final.itertuples(index=False):
+        levers.add_row(
+            str(row.lever),
+            _number(row.quantity),
+            str(row.unit),
+            _number(row.abatement_tco2e),
+            f"{row.cost_cny:,.0f}",
+        )
+    out.print(levers)
+    _print_binding(plan.binding_constraints)
+    for row in plan.levers.loc[~plan.levers["enabled"]].itertuples(index=False):
+        out.print(f"{row.lever}: not used ({row.reason})", highlight=False, markup=False)
+    if not progress.summary.empty:
+        tracked = Table(title=f"Progress against the plan made from {plan.from_year}")
+        for column in (
+            "year",
+            "planned gross",
+            "actual gross",
+            "variance %",
+            "planned green %",
+            "actual green %",
+            "on track",
+        ):
+            tracked.add_column(column, justify="right")
+        for row in progress.summary.itertuples(index=False):
+            variance = row.actual_gross_tco2e / row.planned_gross_tco2e - 1
+            tracked.add_row(
+                str(row.year),
+                _number(row.planned_gross_tco2e),
+                _number(row.actual_gross_tco2e),
+                f"{100 * variance:+.1f}",
+                f"{100 * row.planned_green_share:.1f}",
+                f"{100 * row.actual_green_share:.1f}",
+                "yes" if row.on_track else "[red]no[/red]",
+            )
+        out.print(tracked)
+    if curves:
+        bars = Table(title=f"Bottom-up MACC, {plan.years[-1]} (cheapest first)")
+        for column in ("lever", "abatement (tCO2e)", "CNY/tCO2e", "cumulative (tCO2e)"):
+            bars.add_column(column, justify="left" if column == "lever" else "right")
+        for row in curves["bottom_up"].itertuples(index=False):
+            bars.add_row(
+                str(row.lever),
+                _number(row.abatement_tco2e),
+                f"{row.cost_cny_per_tco2e:,.1f}",
+                _number(row.cumulative_tco2e),
+            )
+        out.print(bars)
+        lp_curve = Table(title=f"Marginal abatement cost from the LP, {plan.years[-1]}")
+        for column in ("cut %", "abatement (tCO2e)", "marginal CNY/tCO2e"):
+            lp_curve.add_column(column, justify="right")
+        for row in curves["model"].itertuples(index=False):
+            lp_curve.add_row(
+                f"{100 * row.reduction_share:.0f}",
+                _number(row.abatement_tco2e),
+                f"{row.marginal_cost_cny_per_tco2e:,.1f}",
+            )
+        out.print(lp_curve)
+    if swept is not None:
+        table = Table(title=f"Sweep of {swept_path}")
+        for column in ("value", "feasible", "net cost (CNY)", "last-year gross", "green %"):
+            table.add_column(column, justify="right")
+        for row in swept.itertuples(index=False):
+            table.add_row(
+                f"{row.value:g}",
+                "yes" if row.feasible else "[red]no[/red]",
+                "" if not row.feasible else f"{row.net_discounted_cost_cny:,.0f}",
+                "" if not row.feasible else _number(row.gross_tco2e),
+                "" if not row.feasible else f"{100 * row.green_share:.1f}",
+            )
+        out.print(table)
+    if drawn is not None:
+        table = Table(
+            title=f"Monte Carlo, {len(drawn.samples)} draws "
+            f"({100 * drawn.infeasible_share:.0f}% infeasible): P5 / P50 / P95"
+        )
+        for column in ("year", "gross tCO2e", "net cost (CNY)"):
+            table.add_column(column, justify="right")
+        for row in drawn.bands.itertuples(index=False):
+            table.add_row(
+                str(row.year),
+                f"{row.gross_tco2e_p5:,.0f} / {row.gross_tco2e_p50:,.0f} / "
+                f"{row.gross_tco2e_p95:,.0f}",
+                f"{row.net_cost_cny_p5:,.0f} / {row.net_cost_cny_p50:,.0f} / "
+                f"{row.net_cost_cny_p95:,.0f}",
+            )
+        out.print(table)
+    out.print(
+        f"Net cost of the plan, discounted to {plan.from_year}: "
+        f"{plan.net_discounted_cost_cny:,.0f} CNY (beyond the baseline's electricity bill). "
+        f"All {len(plan.targets)} target-years met.",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -727,16 +689,15 @@ def run(
         disable=not err.is_terminal,
     )
     try:
-        project = load_project(directory)
+        project = open_project(directory)
         with progress:
-            task = progress.add_task("reading and checking the input files", total=None)
-            inputs = load_inputs(project)
-            progress.update(task, total=count_steps(project), completed=0)
+            total = count_steps(project, validate=True)
+            task = progress.add_task("reading and checking the input files", total=total)
 
             def step(name: str) -> None:
                 progress.update(task, description=name, advance=1)
 
-            result = run_project(project, inputs, step)
+            result = run_project(project, step=step)
             progress.update(task, description="writing the report")
             written = write_run(result, out_dir, language, pdf)
     except TanluError as error:
@@ -753,35 +714,16 @@ def factors_list(
 ) -> None:
     """List the activities the library has factors for."""
     try:
-        library = _library(directory)
+        catalogue = list_factor_activities(directory)
     except TanluError as error:
         raise _fail(error) from None
-    counts = library.factors.groupby("activity").size().rename("factors")
-    table = library.activities.join(counts, on="activity")
-    table["factors"] = table["factors"].fillna(0).astype(int)
     if json_output:
-        records = (
-            table[
-                [
-                    "activity",
-                    "name_en",
-                    "name_zh",
-                    "scope",
-                    "category",
-                    "canonical_unit",
-                    "method",
-                    "factors",
-                ]
-            ]
-            .astype(object)
-            .to_dict(orient="records")
-        )
-        sys.stdout.write(json_text(records, indent=None) + "\n")
+        _print_json(catalogue.to_records())
         return
     view = Table(title="Activities in the factor library")
     for column in ("activity", "name", "名称", "scope", "category", "unit", "factors"):
         view.add_column(column)
-    for row in table.itertuples(index=False):
+    for row in catalogue.activities.itertuples(index=False):
         view.add_row(
             row.activity,
             row.name_en,
@@ -792,12 +734,6 @@ def factors_list(
             str(row.factors),
         )
     out.print(view)
-
-
-def _library(directory: Path | None) -> Any:
-    if directory is None:
-        return load_factor_library()
-    return load_project_library(load_project(directory))
 
 
 @factors_app.command("show")
@@ -815,46 +751,18 @@ def factors_show(
 ) -> None:
     """Show the factor an activity gets in a region and year, with its source and fallbacks."""
     try:
-        library = _library(directory)
-        found = lookup_factor(library, activity, region, year, kind)
+        found = show_factor(activity, region, year, kind, directory)
     except TanluError as error:
         raise _fail(error) from None
-    canonical = str(library.activity(activity)["canonical_unit"])
-    rows = []
-    for row in found.itertuples(index=False):
-        rows.append(
-            {
-                "factor_id": row.factor_id,
-                "activity": activity,
-                "factor_kind": kind,
-                "gas": row.gas,
-                "value": float(row.value),
-                "unit": row.unit,
-                "factor_t_per_unit": float(row.factor_t_per_unit),
-                "canonical_unit": canonical,
-                "region_level": row.region_level,
-                "region": row.factor_region,
-                "year_start": int(row.year_start),
-                "year_end": None if pd.isna(row.year_end) else int(row.year_end),
-                "dataset": row.dataset,
-                "source": row.source,
-                "status": row.status,
-                "fallback": row.fallback or None,
-            }
-        )
     if json_output:
-        payload = {
-            "query": {"activity": activity, "region": region, "year": year, "kind": kind},
-            "factors": rows,
-        }
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(found.to_dict(), ensure_ascii=False) + "\n")
         return
-    for row in rows:
+    for row in found.factors:
         value = row["factor_t_per_unit"]
         shown = f"{value:.6g}" if not math.isnan(value) else "n/a"
         out.print(
             f"[bold]{row['factor_id']}[/]: {row['value']} {row['unit']} of {row['gas']} "
-            f"(= {shown} t/{canonical})"
+            f"(= {shown} t/{found.canonical_unit})"
         )
         out.print(
             f"  where: {row['region_level']} {row['region']}; valid from {row['year_start']}"

@@ -373,7 +373,7 @@ def calculate_inventory(
 
     base_year_check = None
     if check_base_year and year != organisation.base_year:
-        base_year_check = _check_base_year(project, inputs, year)
+        base_year_check = check_base_year_structure(project, inputs, year)
 
     excluded = boundary.loc[boundary["boundary"] == "excluded", ["site", "entity"]].assign(
         reason=f"outside the boundary under {organisation.consolidation_approach.value}"
@@ -704,9 +704,30 @@ def _apply_leased_instruments(
     return lines, summary
 
 
-def _check_base_year(project: Project, inputs: ProjectInputs, year: int) -> BaseYearCheck:
+def check_base_year_structure(
+    project: Project,
+    inputs: ProjectInputs,
+    year: int,
+    base_inventory: InventoryResult | None = None,
+) -> BaseYearCheck:
+    """Whether the structural change from the base year to ``year`` requires a base-year
+    recalculation (the check :func:`calculate_inventory` makes with ``check_base_year``).
+
+    Parameters
+    ----------
+    project, inputs
+        The project and its loaded inputs.
+    year
+        A reporting year after the base year.
+    base_inventory
+        The base year's inventory as reported, when already computed (computed when omitted).
+    """
     base_year = project.config.organisation.base_year
-    reported = calculate_inventory(project, base_year, inputs, check_base_year=False)
+    reported = (
+        base_inventory
+        if base_inventory is not None
+        else calculate_inventory(project, base_year, inputs, check_base_year=False)
+    )
     restructured = replace(project, sites=sites_in_structure_of(project.sites, year))
     present = set(restructured.sites["site"])
     kept = inputs.activities.loc[inputs.activities["site"].isin(present)]

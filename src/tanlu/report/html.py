@@ -237,7 +237,8 @@ def _charts(document: dict[str, Any], language: Language) -> dict[str, Markup]:
         "band": "",
         "scenarios": "",
     }
-    uncertainty = document.get("uncertainty")
+    roadmap = document["roadmap"]
+    uncertainty = roadmap["monte_carlo"] if roadmap else None
     if uncertainty and uncertainty["bands"]:
         bands = uncertainty["bands"]
         result["band"] = charts.band_chart(
@@ -252,7 +253,6 @@ def _charts(document: dict[str, Any], language: Language) -> dict[str, Markup]:
             band_label=label("band_range", language),
             mid_label=label("median", language),
         )
-    roadmap = document["roadmap"]
     if roadmap:
         plan_years = roadmap["years"]
         by_year = roadmap["by_year"]
@@ -274,7 +274,8 @@ def _charts(document: dict[str, Any], language: Language) -> dict[str, Markup]:
             baseline_label=label("baseline", language),
             net_label=label("net", language),
         )
-    if document["macc"]:
+    macc = roadmap["macc"] if roadmap else None
+    if macc and macc["bottom_up"]:
         result["macc"] = charts.macc_chart(
             "macc",
             label("macc", language),
@@ -284,21 +285,21 @@ def _charts(document: dict[str, Any], language: Language) -> dict[str, Markup]:
                     float(r["abatement_tco2e"]),
                     float(r["cost_cny_per_tco2e"]),
                 )
-                for r in document["macc"]
+                for r in macc["bottom_up"]
             ],
             "tCO2e",
             "CNY/tCO2e",
             empty_text=empty,
         )
-    if document.get("macc_model"):
+    if macc and macc["model"]:
         curves = {
             label("macc_model_series", language): [
                 (float(r["abatement_tco2e"]), float(r["marginal_cost_cny_per_tco2e"]))
-                for r in document["macc_model"]
+                for r in macc["model"]
             ],
             label("macc_bottom_up_series", language): [
                 (float(r["cumulative_tco2e"]), float(r["cost_cny_per_tco2e"]))
-                for r in document["macc"]
+                for r in macc["bottom_up"]
             ],
         }
         result["macc_model"] = charts.step_chart(

@@ -1,42 +1,27 @@
-"""The main job: from a project folder to every result, as one JSON-ready document.
+"""The run's document and its disclosure tables (the inventory table, the trend, the climate
+metrics, the factors used), built from results already computed.
 
-``run_project`` validates the inputs, computes the inventory of every base and reporting year,
-the green electricity of each (the 24/7 score for the last), the inventory trend year by year,
-the roadmap with its bottom-up and model-derived MACCs and its named scenarios side by side
-(when the project has targets), and the disclosure tables. Everything the report shows is read
-from the document it returns, so the report and ``results.json`` cannot disagree.
+:func:`tanlu.app.run_project` composes the run and returns a :class:`RunResult`; everything
+the report shows is read from that document, so the report and ``results.json`` cannot
+disagree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from tanlu import __version__
-from tanlu.electricity.matching import calculate_electricity
-from tanlu.ingest.inputs import ProjectInputs, load_inputs, project_years
-from tanlu.inventory.calculate import InventoryResult, calculate_inventory
+from tanlu.inventory.calculate import InventoryResult
 from tanlu.project import Project, TargetKind
 from tanlu.roadmap.levers import read_lever_defaults
-from tanlu.roadmap.macc import bottom_up_macc, model_macc
-from tanlu.roadmap.model import RoadmapInfeasible
 from tanlu.roadmap.plan import (
     RoadmapResult,
-    planning_data,
-    roadmap_problem,
     settings_dict,
-    solve_roadmap,
 )
-from tanlu.roadmap.progress import track_progress
-from tanlu.roadmap.scenarios import compare_scenarios, flatten_settings
-from tanlu.roadmap.uncertainty import monte_carlo
-from tanlu.tables import records
-
-Step = Callable[[str], None]
+from tanlu.roadmap.scenarios import flatten_settings
 
 # Disclosure references (the requirement each row answers). IFRS S2 Climate-related
 # Disclosures (ISSB, June 2023): paragraph 29(a) asks for absolute gross scope 1, scope 2 and
@@ -64,6 +49,10 @@ class RunResult:
 
     document: dict[str, Any]
     tables: dict[str, pd.DataFrame]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the document (``results.json``)."""
+        return self.document
 
 
 def _sbti_rate() -> float:
@@ -346,7 +335,7 @@ def settings_table(project: Project) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["setting", "value"])
 
 
-def _activity_names(
+def activity_names(
     catalogue: pd.DataFrame, inventories: dict[int, InventoryResult]
 ) -> list[dict[str, str]]:
     """``activity, name_en, name_zh`` of every activity an inventory used, sorted by id."""
@@ -359,195 +348,3 @@ def _activity_names(
         {key: str(value) for key, value in row.items()}
         for row in rows.sort_values("activity").to_dict("records")
     ]
-
-
-def count_steps(project: Project, validate: bool = False) -> int:
-    """How many steps :func:`run_project` reports (for a progress bar's total).
-
-    ``validate``: whether it reads and checks the inputs itself (no inputs given).
-    """
-    organisation = project.config.organisation
-    steps = 2 * len(project_years(project)) + (1 if validate else 0)
-    if project.config.targets:
-        settings = project.config.roadmap
-        # roadmap, MACC, model-derived MACC, one per scenario
-        steps += 3 + len(settings.scenarios)
-        if settings.uncertainty is not None and settings.uncertainty.ranges:
-            steps += 1
-        from_year = settings.from_year or max(organisation.reporting_years)
-        if organisation.base_year < from_year:
-            steps += 1
-    return steps
-
-
-def run_project(
-    project: Project, inputs: ProjectInputs | None = None, step: Step | None = None
-) -> RunResult:
-    """Compute everything the report needs.
-
-    Parameters
-    ----------
-    project
-        From :func:`tanlu.load_project`.
-    inputs
-        Already-loaded inputs (read, and so validated, when omitted).
-    step
-        Told the name of each step as it starts (for a progress display).
-
-    Raises
-    ------
-    InputError
-        When any input is bad: nothing is computed.
-    """
-    tell = step or (lambda _: None)
-    if inputs is None:
-        tell("validate")
-        inputs = load_inputs(project)
-    years = project_years(project)
-    inventories: dict[int, InventoryResult] = {}
-    for year in years:
-        tell(f"inventory {year}")
-        inventories[year] = calculate_inventory(project, year, inputs, check_base_year=True)
-    electricity: dict[int, dict[str, Any]] = {}
-    green_shares: dict[int, float] = {}
-    last = years[-1]
-    for year in years:
-        tell(f"green electricity {year}")
-        green = calculate_electricity(
-            project, year, inputs, hourly=year == last, inventory=inventories[year]
-        )
-        electricity[year] = green.to_dict()
-        green_shares[year] = float(green.totals["green_share"])
-    roadmap: RoadmapResult | None = None
-    macc = pd.DataFrame()
-    macc_model = pd.DataFrame()
-    scenarios: dict[str, Any] | None = None
-    extra: dict[str, pd.DataFrame] = {}
-    uncertainty: dict[str, Any] | None = None
-    progress: dict[str, Any] | None = None
-    if project.config.targets:
-        tell("roadmap")
-        data = planning_data(project, inputs)
-        problem = roadmap_problem(project, inputs=inputs, data=data)
-        roadmap = solve_roadmap(problem)
-        tell("MACC")
-        macc = bottom_up_macc(problem)
-        tell("model-derived MACC")
-        macc_model = model_macc(problem)
-        compared = compare_scenarios(project, data, roadmap, inputs, tell)
-        scenarios = compared.to_dict()
-        extra["scenarios"] = compared.summary
-        extra["scenarios_by_year"] = compared.by_year
-        extra["scenario_shortfalls"] = compared.shortfalls
-        extra["scenario_settings"] = compared.settings
-        settings = project.config.roadmap.uncertainty
-        if settings is not None and settings.ranges:
-            tell("Monte Carlo")
-            drawn = monte_carlo(project, data)
-            uncertainty = {
-                "samples": len(drawn.samples),
-                "infeasible_share": drawn.infeasible_share,
-                "ranges": [
-                    {"path": path, "low": low, "high": high}
-                    for path, (low, high) in sorted(settings.ranges.items())
-                ],
-                "bands": records(drawn.bands),
-            }
-            extra["monte_carlo_bands"] = drawn.bands
-        base_year = project.config.organisation.base_year
-        if base_year < data.from_year:
-            tell(f"progress against the plan from {base_year}")
-            try:
-                earlier = solve_roadmap(
-                    roadmap_problem(project, inputs=inputs, from_year=base_year)
-                )
-            except RoadmapInfeasible:
-                earlier = None  # no plan from the base year meets the targets: nothing to track
-            if earlier is not None:
-                tracked = track_progress(project, earlier, inputs)
-                progress = {
-                    "plan_from_year": base_year,
-                    **{
-                        name: records(getattr(tracked, name))
-                        for name in ("summary", "by_scope", "by_lever")
-                    },
-                }
-                extra["progress_summary"] = tracked.summary
-                extra["progress_by_scope"] = tracked.by_scope
-                extra["progress_by_lever"] = tracked.by_lever
-    roadmap_settings = (
-        settings_table(project)
-        if roadmap is not None
-        else pd.DataFrame(columns=["setting", "value"])
-    )
-    if roadmap is not None:
-        extra["roadmap_settings"] = roadmap_settings
-    trend_by_scope, trend_by_site = inventory_trend(
-        inventories, project.config.organisation.base_year
-    )
-    ghg = ghg_inventory_table(inventories)
-    metrics = climate_metrics_table(project, inventories, green_shares, roadmap)
-    factors_all = factors_used_all_years(inventories)
-    fallbacks_all = fallbacks_all_years(inventories)
-    organisation = project.config.organisation
-    document: dict[str, Any] = {
-        "schema": "tanlu.run/1",
-        "tanlu_version": __version__,
-        "organisation": {
-            "name": organisation.name,
-            "name_zh": organisation.name_zh,
-            "base_year": organisation.base_year,
-            "reporting_years": organisation.reporting_years,
-            "consolidation_approach": organisation.consolidation_approach.value,
-            "gwp_set": organisation.gwp_set.value,
-        },
-        "sites": [
-            {
-                "site": site.id,
-                "name": site.name,
-                "name_zh": site.name_zh,
-                "kind": site.kind,
-                "province": site.province,
-            }
-            for site in project.config.sites
-        ],
-        "activities": _activity_names(inputs.library.activities, inventories),
-        "years": years,
-        "inventories": {str(y): r.to_dict() for y, r in inventories.items()},
-        "factors_used_all": records(factors_all),
-        "fallbacks_all": records(fallbacks_all),
-        "trend": {"by_scope": records(trend_by_scope), "by_site": records(trend_by_site)},
-        "electricity": {str(y): e for y, e in electricity.items()},
-        "roadmap": roadmap.to_dict() if roadmap is not None else None,
-        "macc": records(macc) if not macc.empty else [],
-        "macc_model": records(macc_model) if not macc_model.empty else [],
-        "scenarios": scenarios,
-        "roadmap_settings": records(roadmap_settings),
-        "uncertainty": uncertainty,
-        "progress": progress,
-        "disclosure": {"ghg_protocol": records(ghg), "climate_metrics": records(metrics)},
-    }
-    tables: dict[str, pd.DataFrame] = {
-        "ghg_protocol": ghg,
-        "climate_metrics": metrics,
-        "trend_by_scope": trend_by_scope,
-        "trend_by_site": trend_by_site,
-    }
-    for year, result in inventories.items():
-        tables[f"by_category_{year}"] = result.by_category
-        tables[f"by_site_{year}"] = result.by_site
-        tables[f"factors_{year}"] = result.factors_used
-    tables["factors_used_all"] = factors_all
-    tables["fallbacks_all"] = fallbacks_all
-    for year, values in electricity.items():
-        tables[f"electricity_{year}"] = pd.DataFrame(values["by_site"])
-    if roadmap is not None:
-        tables["roadmap_by_year"] = roadmap.by_year
-        tables["roadmap_by_lever"] = roadmap.by_lever
-        tables["roadmap_targets"] = roadmap.targets
-        tables["roadmap_parameters"] = roadmap.parameters
-        tables["roadmap_binding_constraints"] = roadmap.binding_constraints
-        tables["macc"] = macc
-        tables["macc_model"] = macc_model
-    tables.update(extra)
-    return RunResult(document=document, tables=tables)

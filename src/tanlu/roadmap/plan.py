@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -579,20 +580,31 @@ class PlanningData:
 
 
 def planning_data(
-    project: Project, inputs: ProjectInputs | None = None, from_year: int | None = None
+    project: Project,
+    inputs: ProjectInputs | None = None,
+    from_year: int | None = None,
+    inventories: Mapping[int, InventoryResult] | None = None,
 ) -> PlanningData:
     """Inventories, grid prices and existing PV for planning from ``from_year`` (default:
-    ``[roadmap] from_year``, else the last reporting year)."""
+    ``[roadmap] from_year``, else the last reporting year).
+
+    ``inventories``: inventories already computed, by year; a year missing from them is
+    computed (without the base-year check).
+    """
     organisation = project.config.organisation
     from_year = from_year or project.config.roadmap.from_year or max(organisation.reporting_years)
-    if inputs is None:
-        inputs = load_inputs(project)
-    inventory = calculate_inventory(project, from_year, inputs, check_base_year=False)
-    base_inventory = (
-        inventory
-        if organisation.base_year == from_year
-        else calculate_inventory(project, organisation.base_year, inputs, check_base_year=False)
-    )
+    known = dict(inventories or {})
+
+    def inventory_of(year: int) -> InventoryResult:
+        nonlocal inputs
+        if year not in known:
+            if inputs is None:
+                inputs = load_inputs(project)
+            known[year] = calculate_inventory(project, year, inputs, check_base_year=False)
+        return known[year]
+
+    inventory = inventory_of(from_year)
+    base_inventory = inventory_of(organisation.base_year)
     prices, price_rows = grid_prices(project, inventory, from_year)
     return PlanningData(
         from_year=from_year,

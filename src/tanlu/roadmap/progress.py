@@ -14,13 +14,14 @@ not exceed the planned ones and its actual green share is not below the planned 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 
 from tanlu.electricity.matching import calculate_electricity
 from tanlu.ingest.inputs import ProjectInputs
-from tanlu.inventory.calculate import calculate_inventory
+from tanlu.inventory.calculate import InventoryResult, calculate_inventory
 from tanlu.project import Project
 from tanlu.roadmap.plan import RoadmapResult, held_mwh
 
@@ -57,7 +58,12 @@ class Progress:
     summary: pd.DataFrame
 
 
-def track_progress(project: Project, plan: RoadmapResult, inputs: ProjectInputs) -> Progress:
+def track_progress(
+    project: Project,
+    plan: RoadmapResult,
+    inputs: ProjectInputs,
+    inventories: Mapping[int, InventoryResult] | None = None,
+) -> Progress:
     """Compare every reporting year after the plan's start with the plan.
 
     Parameters
@@ -66,6 +72,8 @@ def track_progress(project: Project, plan: RoadmapResult, inputs: ProjectInputs)
         The project and its loaded inputs.
     plan
         A roadmap made from an earlier inventory year.
+    inventories
+        Inventories already computed, by year; a year missing from them is computed.
 
     Returns
     -------
@@ -78,7 +86,9 @@ def track_progress(project: Project, plan: RoadmapResult, inputs: ProjectInputs)
     levers = plan.by_lever.set_index(["lever", "year"])
     scope_rows, lever_rows, summary_rows = [], [], []
     for year in years:
-        inventory = calculate_inventory(project, year, inputs, check_base_year=False)
+        inventory = (inventories or {}).get(year) or calculate_inventory(
+            project, year, inputs, check_base_year=False
+        )
         electricity = calculate_electricity(project, year, inputs, inventory=inventory)
         actual = {
             "scope1": inventory.scope1_tco2e,

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from tanlu.ingest.inputs import ProjectInputs
+from tanlu.inventory.calculate import InventoryResult
 from tanlu.project import Project
 from tanlu.roadmap.model import RoadmapInfeasible
 from tanlu.roadmap.plan import (
@@ -132,6 +133,7 @@ def compare_scenarios(
     base: RoadmapResult,
     inputs: ProjectInputs | None = None,
     step: Callable[[str], None] | None = None,
+    inventories: Mapping[int, InventoryResult] | None = None,
 ) -> ScenarioComparison:
     """Solve every named scenario and put it beside the base plan.
 
@@ -148,6 +150,8 @@ def compare_scenarios(
         The project's inputs, for a scenario that plans from another year.
     step
         Told the name of each scenario as it starts.
+    inventories
+        Inventories already computed, by year, for a scenario that plans from another year.
 
     Raises
     ------
@@ -169,7 +173,7 @@ def compare_scenarios(
         own_data = (
             data
             if settings.from_year in (None, data.from_year)
-            else planning_data(project, inputs, settings.from_year)
+            else planning_data(project, inputs, settings.from_year, inventories)
         )
         problem = roadmap_problem(project, settings=settings, data=own_data)
         try:

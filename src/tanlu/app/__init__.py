@@ -1,0 +1,48 @@
+"""The use cases (validate, inventory, electricity, procure, roadmap, run, factors): one
+function per job, each returning one typed document.
+
+The CLI (:mod:`tanlu.cli`), the report and, later, web routes and background jobs call these
+functions; this package is the only place that composes the rooms below it (ingest,
+inventory, electricity, roadmap, report). Each use case takes an optional ``on_step``
+callback, told the name of each step as it starts, and computes each result once: the
+inputs and inventories it computes are passed down to the later stages.
+"""
+
+from tanlu.app.factors import (
+    FactorCatalogue,
+    FactorLookup,
+    list_factor_activities,
+    show_factor,
+)
+from tanlu.app.inputs import OnRows, OnStep, open_project, read_inputs
+from tanlu.app.jobs import (
+    run_electricity,
+    run_inventories,
+    run_inventory,
+    run_procurement,
+)
+from tanlu.app.roadmap import RoadmapDocument, RoadmapOptions, run_roadmap
+from tanlu.app.run import count_steps, run_project
+from tanlu.app.validate import ValidationDocument, validate_project
+
+__all__ = [
+    "FactorCatalogue",
+    "FactorLookup",
+    "OnRows",
+    "OnStep",
+    "RoadmapDocument",
+    "RoadmapOptions",
+    "ValidationDocument",
+    "count_steps",
+    "list_factor_activities",
+    "open_project",
+    "read_inputs",
+    "run_electricity",
+    "run_inventories",
+    "run_inventory",
+    "run_procurement",
+    "run_project",
+    "run_roadmap",
+    "show_factor",
+    "validate_project",
+]

@@ -1,0 +1,82 @@
+"""The ``validate`` use case: check a project's configuration and every input it has."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tanlu.app.inputs import OnRows, open_project, read_inputs
+from tanlu.errors import InputError, InputIssue
+from tanlu.project import Project
+
+
+@dataclass(frozen=True)
+class ValidationDocument:
+    """What ``tanlu validate`` found.
+
+    Attributes
+    ----------
+    issues
+        Every problem found (empty when the project is valid), each with file, line, column
+        and reason.
+    activity_rows, activity_files, instruments, sites
+        Counts of what was read (0 when the project is not valid).
+    """
+
+    issues: tuple[InputIssue, ...] = ()
+    activity_rows: int = 0
+    activity_files: int = 0
+    instruments: int = 0
+    sites: int = 0
+
+    @property
+    def valid(self) -> bool:
+        """Whether no problem was found."""
+        return not self.issues
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (docs/json-output.md, ``tanlu validate --json``)."""
+        if not self.valid:
+            return {
+                "valid": False,
+                "issues": [
+                    {
+                        "file": i.file,
+                        "sheet": i.sheet,
+                        "line": i.line,
+                        "column": i.column,
+                        "reason": i.reason,
+                    }
+                    for i in self.issues
+                ],
+            }
+        return {
+            "valid": True,
+            "activity_rows": self.activity_rows,
+            "activity_files": self.activity_files,
+            "instruments": self.instruments,
+            "sites": self.sites,
+        }
+
+
+def validate_project(project: Project | Path, on_rows: OnRows | None = None) -> ValidationDocument:
+    """Read and check every input a later command reads: the activity, instrument and hourly
+    files, the factor overrides and the price files.
+
+    Raises
+    ------
+    ProjectError
+        When ``tanlu.toml`` itself is bad (bad input rows are listed in the document instead).
+    """
+    try:
+        opened = open_project(project)
+        inputs = read_inputs(opened, on_rows, prices=True)
+    except InputError as error:
+        return ValidationDocument(issues=tuple(error.issues))
+    return ValidationDocument(
+        activity_rows=inputs.rows_read,
+        activity_files=len(opened.activity_files),
+        instruments=len(inputs.instruments),
+        sites=len(opened.sites),
+    )
