@@ -954,6 +954,7 @@ def test_binding_constraints_summarised_by_hand() -> None:
 
     assert year_ranges([2030, 2024, 2025, 2026, 2028]) == "2024–2026, 2028, 2030"
     assert year_ranges([2030]) == "2030"
+    assert year_ranges([2024.0, 2025.0]) == "2024–2025"  # a year column with gaps is float
     rows = [  # as RoadmapResult.binding_constraints writes them (shadow prices by hand)
         {"constraint": "ramp_share_of_purchase", "year": 2024, "site": "", "lever": "gec",
          "shadow_price_cny_per_unit": 5.59, "unit": "CNY/MWh"},

@@ -170,7 +170,7 @@ def binding_constraints(built: BuiltRoadmap, problem: RoadmapProblem) -> pd.Data
 def year_ranges(years: list[int]) -> str:
     """Years as runs: ``[2024, 2025, 2026, 2030]`` is ``2024–2026, 2030``."""
     runs: list[list[int]] = []
-    for year in sorted(set(years)):
+    for year in sorted({int(y) for y in years}):  # a year column with gaps reads as floats
         if runs and year == runs[-1][-1] + 1:
             runs[-1].append(year)
         else:
