@@ -1035,3 +1035,12 @@ def test_binding_constraints_in_the_roadmap_chapter(
     # the contract ramp binds in the example (the glide path), named in the report's language
     assert label("binding", lang) in page
     assert ("Purchase growth" if lang == "en" else "采购增长上限") in section
+
+
+def test_every_constraint_family_has_a_name() -> None:
+    # the report names each family of the roadmap model (tanlu.roadmap.plan) in both languages
+    from tanlu.report.text import CONSTRAINT_NAMES, constraint_name
+    from tanlu.roadmap.plan import CONSTRAINT_MEANINGS
+
+    assert list(CONSTRAINT_NAMES) == list(CONSTRAINT_MEANINGS)  # same families, same order
+    assert constraint_name("trajectory_fall", "zh") == "单年最大降幅"

@@ -10,20 +10,12 @@ from typing import Any
 import pandas as pd
 
 from tanlu.factors import FactorLibrary, load_factor_library, lookup_factor
+from tanlu.factors.library import ACTIVITY_COLUMNS
 from tanlu.ingest.inputs import load_project_library
 from tanlu.project import load_project
 
 # The keys of each activity in ``tanlu factors list --json`` (docs/json-output.md).
-ACTIVITY_KEYS = [
-    "activity",
-    "name_en",
-    "name_zh",
-    "scope",
-    "category",
-    "canonical_unit",
-    "method",
-    "factors",
-]
+ACTIVITY_KEYS = [*ACTIVITY_COLUMNS, "factors"]
 
 
 def open_library(project: Path | None = None) -> FactorLibrary:
