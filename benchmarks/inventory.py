@@ -31,6 +31,7 @@ import pandas as pd
 from tanlu import engine
 from tanlu.factors import FactorLibrary, resolve_factors
 from tanlu.inventory.boundary import define_boundary
+from tanlu.inventory.calculate import SITE_FACTOR_COLUMNS
 from tanlu.project import ConsolidationApproach
 from tanlu.units import conversion_factor
 
@@ -136,18 +137,7 @@ def build_lookups(
         lambda g: bool(gases.at[g, "montreal_protocol"]) if g in gases.index else False
     )
     site_factors["dataset_ncv_gj_per_unit"] = 0.0
-    site_factors = site_factors[
-        [
-            "site",
-            "activity",
-            "gas",
-            "factor_id",
-            "factor_t_per_unit",
-            "dataset_ncv_gj_per_unit",
-            "gwp",
-            "outside_scopes",
-        ]
-    ].reset_index(drop=True)
+    site_factors = site_factors[SITE_FACTOR_COLUMNS].reset_index(drop=True)
     return Lookups(unit_conversions, boundary, site_factors)
 
 

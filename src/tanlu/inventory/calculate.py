@@ -31,6 +31,17 @@ from tanlu.units import energy_gj_per_unit
 
 # Scope 3 category of a leased asset's scope 1 and 2 emissions (boundary rules).
 LEASED_ASSETS = "cat8_upstream_leased_assets"
+# The columns of the resolved site factors that the engine reads (tanlu.engine.emission_lines).
+SITE_FACTOR_COLUMNS = [
+    "site",
+    "activity",
+    "gas",
+    "factor_id",
+    "factor_t_per_unit",
+    "dataset_ncv_gj_per_unit",
+    "gwp",
+    "outside_scopes",
+]
 
 
 def with_energy_content(conversions: pd.DataFrame) -> pd.DataFrame:
@@ -456,18 +467,9 @@ def calculate_emission_lines(
         "unit_conversions",
     )
     site_table = engine.to_table(con, boundary, "sites")
-    factor_columns = [
-        "factor_key",
-        "site",
-        "activity",
-        "gas",
-        "factor_id",
-        "factor_t_per_unit",
-        "dataset_ncv_gj_per_unit",
-        "gwp",
-        "outside_scopes",
-    ]
-    factor_table = engine.to_table(con, site_factors[factor_columns], "site_factors")
+    factor_table = engine.to_table(
+        con, site_factors[["factor_key", *SITE_FACTOR_COLUMNS]], "site_factors"
+    )
     lines_expr = engine.emission_lines(
         activity_table, conversion_table, site_table, factor_table, year
     )
