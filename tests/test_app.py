@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 import tanlu
 from tanlu.app import RoadmapOptions, read_inputs, run_project, run_roadmap, validate_project
 from tanlu.cli import app
+from tanlu.electricity import matching as matching_module
 from tanlu.inventory import calculate as calculate_module
 
 from .conftest import MakeProject
@@ -130,6 +131,28 @@ def test_roadmap_use_case_reuses_given_inventories(
     assert document.plan.from_year == 2022
     assert document.to_dict()["progress"]["plan_from_year"] == 2022
     assert document.progress.summary["year"].tolist() == [2023]
+
+
+def test_run_computes_each_years_electricity_once(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tanlu.load_project(two_year_toy(make_project))
+    original = matching_module.calculate_electricity
+    years: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        years.append(args[1])
+        return original(*args, **kwargs)
+
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__name__", "")
+        if name.startswith("tanlu") and getattr(module, "calculate_electricity", None) is original:
+            monkeypatch.setattr(module, "calculate_electricity", counted)
+    result = run_project(project)
+    # the plan from the base year 2022 tracks 2023 against it with 2023's green share, taken
+    # from the run's own electricity of 2023 (progress once computed it again)
+    assert result.document["progress"]["summary"][0]["year"] == 2023
+    assert sorted(years) == [2022, 2023]
 
 
 BAD_PRICES = (

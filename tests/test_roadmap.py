@@ -476,8 +476,9 @@ def test_macc_by_hand(make_project: MakeProject) -> None:
 
 
 def test_progress_against_a_plan_from_an_earlier_year(make_project: MakeProject) -> None:
+    from tanlu.electricity.matching import calculate_electricity
     from tanlu.roadmap.plan import roadmap_problem, solve_roadmap
-    from tanlu.roadmap.progress import track_progress
+    from tanlu.roadmap.progress import progress_years, track_progress
 
     toml = toy_toml().replace(
         "base_year = 2022\nreporting_years = [2022]",
@@ -492,13 +493,20 @@ def test_progress_against_a_plan_from_an_earlier_year(make_project: MakeProject)
     project = tanlu.load_project(root)
     inputs = load_inputs(project)
     plan = solve_roadmap(roadmap_problem(project, inputs=inputs, from_year=2021))
-    progress = track_progress(project, plan, inputs)
+    assert progress_years(project, plan) == [2022]
+    actual = tanlu.calculate_inventory(project, 2022, inputs, check_base_year=False)
+    green = calculate_electricity(project, 2022, inputs, inventory=actual).totals["green_share"]
+    assert green == pytest.approx(200 / 1000)  # 200 MWh of GECs on 1,000 MWh consumed
+    with pytest.raises(ValueError, match=r"inventory and green share of \[2022\]"):
+        track_progress(project, plan, {2022: actual}, {})
+    progress = track_progress(project, plan, {2022: actual}, {2022: green})
     # planned 2022: efficiency saves 160 MWh, no GECs yet: 840 MWh x 0.5856 (the 2022 residual
     # factor, which 2021 also uses); actual 2022: 1,000 MWh less 200 MWh of GECs
     summary = progress.summary.set_index("year")
     assert summary.at[2022, "planned_gross_tco2e"] == pytest.approx(840 * RESIDUAL)
     assert summary.at[2022, "actual_gross_tco2e"] == pytest.approx(800 * RESIDUAL)
     assert bool(summary.at[2022, "on_track"])
+    assert summary.at[2022, "actual_green_share"] == pytest.approx(0.2)
     levers = progress.by_lever.set_index(["year", "lever"])
     assert levers.at[(2022, "gec"), "planned"] == pytest.approx(0, abs=1e-6)
     assert levers.at[(2022, "gec"), "actual"] == pytest.approx(200)

@@ -19,9 +19,18 @@ from rich.table import Table
 from rich.text import Text
 
 from tanlu.app import (
+    LANGUAGES,
+    ElectricityResult,
+    InventoryResult,
+    Language,
     OnRows,
+    ProcurementLimits,
+    Project,
+    ProjectInputs,
     RoadmapDocument,
+    RoadmapInfeasible,
     RoadmapOptions,
+    SiteProcurement,
     count_steps,
     list_factor_activities,
     open_project,
@@ -31,22 +40,14 @@ from tanlu.app import (
     run_procurement,
     run_project,
     run_roadmap,
+    scaffold_project,
     show_factor,
+    summarise_binding_constraints,
     validate_project,
+    write_run,
 )
-from tanlu.electricity.matching import ElectricityResult
-from tanlu.electricity.procurement import ProcurementLimits
-from tanlu.electricity.site_procurement import SiteProcurement
 from tanlu.errors import InputError, ProjectError, TanluError
-from tanlu.ingest.inputs import ProjectInputs
-from tanlu.inventory import InventoryResult
 from tanlu.output import Writer, json_text, write_files
-from tanlu.project import Project
-from tanlu.report.text import LANGUAGES, Language
-from tanlu.report.write import write_run
-from tanlu.roadmap import RoadmapInfeasible
-from tanlu.roadmap.plan import summarise_binding_constraints
-from tanlu.scaffold import scaffold_project
 from tanlu.tables import records
 
 app = typer.Typer(

@@ -24,14 +24,34 @@ from tanlu.app.jobs import (
 from tanlu.app.roadmap import RoadmapDocument, RoadmapOptions, run_roadmap
 from tanlu.app.run import count_steps, run_project
 from tanlu.app.validate import ValidationDocument, validate_project
+from tanlu.electricity.matching import ElectricityResult
+from tanlu.electricity.procurement import ProcurementLimits
+from tanlu.electricity.site_procurement import SiteProcurement
+from tanlu.ingest.inputs import ProjectInputs
+from tanlu.inventory.calculate import InventoryResult
+from tanlu.project import Project
+from tanlu.report.text import LANGUAGES, Language
+from tanlu.report.write import write_run
+from tanlu.roadmap.model import RoadmapInfeasible
+from tanlu.roadmap.plan import summarise_binding_constraints
+from tanlu.scaffold import scaffold_project
 
 __all__ = [
+    "LANGUAGES",
+    "ElectricityResult",
     "FactorCatalogue",
     "FactorLookup",
+    "InventoryResult",
+    "Language",
     "OnRows",
     "OnStep",
+    "ProcurementLimits",
+    "Project",
+    "ProjectInputs",
     "RoadmapDocument",
+    "RoadmapInfeasible",
     "RoadmapOptions",
+    "SiteProcurement",
     "ValidationDocument",
     "count_steps",
     "list_factor_activities",
@@ -43,6 +63,9 @@ __all__ = [
     "run_procurement",
     "run_project",
     "run_roadmap",
+    "scaffold_project",
     "show_factor",
+    "summarise_binding_constraints",
     "validate_project",
+    "write_run",
 ]

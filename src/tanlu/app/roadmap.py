@@ -11,8 +11,9 @@ from typing import Any
 import pandas as pd
 
 from tanlu.app.inputs import OnRows, OnStep, open_project, read_inputs
+from tanlu.electricity.matching import calculate_electricity
 from tanlu.ingest.inputs import ProjectInputs
-from tanlu.inventory.calculate import InventoryResult
+from tanlu.inventory.calculate import InventoryResult, calculate_inventory
 from tanlu.project import Project
 from tanlu.roadmap.macc import bottom_up_macc, model_macc
 from tanlu.roadmap.plan import (
@@ -23,7 +24,7 @@ from tanlu.roadmap.plan import (
     scenario_settings,
     solve_roadmap,
 )
-from tanlu.roadmap.progress import Progress, track_progress
+from tanlu.roadmap.progress import Progress, progress_years, track_progress
 from tanlu.roadmap.uncertainty import Uncertainty, monte_carlo, sweep
 from tanlu.tables import records
 
@@ -165,6 +166,7 @@ def run_roadmap(
     data: PlanningData | None = None,
     on_rows: OnRows | None = None,
     on_step: OnStep | None = None,
+    green_shares: Mapping[int, float] | None = None,
 ) -> RoadmapDocument:
     """The ``roadmap`` use case: plan, progress, and the MACC, Monte Carlo and sweep asked for.
 
@@ -174,9 +176,10 @@ def run_roadmap(
         A project or its folder.
     options
         What to compute beside the plan (default: the plan and progress only).
-    inputs, inventories, data
+    inputs, inventories, data, green_shares
         What is already computed (inputs read, inventories by year, planning data from the
-        year planned from); whatever is missing is computed once here.
+        year planned from, the green share of electricity by year); whatever is missing is
+        computed once here.
     on_rows, on_step
         Progress callbacks: rows read; the name of each step (``roadmap``, ``MACC``,
         ``model-derived MACC``, ``sweep``, ``Monte Carlo``) as it starts.
@@ -202,7 +205,14 @@ def run_roadmap(
     }
     problem = roadmap_problem(project, options.scenario, inputs, data=data)
     plan = solve_roadmap(problem, options.scenario or "default")
-    progress = track_progress(project, plan, inputs, known)
+    shares = dict(green_shares or {})
+    for year in progress_years(project, plan):
+        if year not in known:
+            known[year] = calculate_inventory(project, year, inputs, check_base_year=False)
+        if year not in shares:
+            electricity = calculate_electricity(project, year, inputs, inventory=known[year])
+            shares[year] = float(electricity.totals["green_share"])
+    progress = track_progress(project, plan, known, shares)
     macc_bottom_up = macc_model = None
     if options.macc:
         tell("MACC")

@@ -109,6 +109,7 @@ def run_project(
             inventories,
             data,
             on_step=tell,
+            green_shares=green_shares,
         )
         compared = compare_scenarios(project, data, planned.plan, inputs, tell, inventories)
         scenarios = compared.to_dict()
@@ -128,6 +129,7 @@ def run_project(
                     inputs,
                     inventories,
                     planning_data(project, inputs, base_year, inventories),
+                    green_shares=green_shares,
                 )
             except RoadmapInfeasible:
                 earlier = None  # no plan from the base year meets the targets: nothing to track

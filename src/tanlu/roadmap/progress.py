@@ -19,9 +19,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tanlu.electricity.matching import calculate_electricity
-from tanlu.ingest.inputs import ProjectInputs
-from tanlu.inventory.calculate import InventoryResult, calculate_inventory
+from tanlu.inventory.calculate import InventoryResult
 from tanlu.project import Project
 from tanlu.roadmap.plan import RoadmapResult, held_mwh
 
@@ -58,38 +56,51 @@ class Progress:
     summary: pd.DataFrame
 
 
+def progress_years(project: Project, plan: RoadmapResult) -> list[int]:
+    """The reporting years a plan has planned figures for: the years progress is tracked in."""
+    return sorted(y for y in project.config.organisation.reporting_years if y in plan.years)
+
+
 def track_progress(
     project: Project,
     plan: RoadmapResult,
-    inputs: ProjectInputs,
-    inventories: Mapping[int, InventoryResult] | None = None,
+    inventories: Mapping[int, InventoryResult],
+    green_shares: Mapping[int, float],
 ) -> Progress:
     """Compare every reporting year after the plan's start with the plan.
 
     Parameters
     ----------
-    project, inputs
-        The project and its loaded inputs.
+    project
+        The project.
     plan
         A roadmap made from an earlier inventory year.
-    inventories
-        Inventories already computed, by year; a year missing from them is computed.
+    inventories, green_shares
+        The inventory and the green share of electricity (``ElectricityResult.totals``
+        ``green_share``) of every year of :func:`progress_years`, computed once by the caller
+        (:func:`tanlu.app.run_roadmap`).
 
     Returns
     -------
     Progress
         Empty tables when no reporting year falls inside the plan.
+
+    Raises
+    ------
+    ValueError
+        When an inventory or a green share of a tracked year is missing.
     """
-    organisation = project.config.organisation
-    years = sorted(y for y in organisation.reporting_years if y in plan.years)
+    years = progress_years(project, plan)
+    missing = [y for y in years if y not in inventories or y not in green_shares]
+    if missing:
+        raise ValueError(
+            f"track_progress needs the inventory and green share of {missing} (not given)"
+        )
     planned = plan.by_year.set_index("year")
     levers = plan.by_lever.set_index(["lever", "year"])
     scope_rows, lever_rows, summary_rows = [], [], []
     for year in years:
-        inventory = (inventories or {}).get(year) or calculate_inventory(
-            project, year, inputs, check_base_year=False
-        )
-        electricity = calculate_electricity(project, year, inputs, inventory=inventory)
+        inventory = inventories[year]
         actual = {
             "scope1": inventory.scope1_tco2e,
             "scope2_market": inventory.scope2_market_tco2e,
@@ -139,7 +150,7 @@ def track_progress(
                     "variance": value - target,
                 }
             )
-        green = electricity.totals["green_share"]
+        green = float(green_shares[year])
         planned_green = float(plan_row["green_share"])
         gross_ok = actual["gross"] <= expected["gross"] * (1 + TOLERANCE_SHARE) + TOLERANCE_SHARE
         summary_rows.append(
