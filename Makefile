@@ -8,20 +8,21 @@ export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # Debian packages the report needs: Chromium prints report.pdf and loads report.html in the
-# tests; Noto CJK renders Chinese in the PDF; poppler-utils turns PDF pages into images.
-SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils
+# tests; Noto CJK renders Chinese in the PDF; poppler-utils turns PDF pages into images; a Java
+# runtime (17 or later) runs Spark, the distributed engine (pyspark 4.0, tests/test_spark.py).
+SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils default-jre-headless
 
 .PHONY: install system-deps demo test lint format bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,spark]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v pdftoppm >/dev/null \
+	@if ! command -v chromium >/dev/null || ! command -v pdftoppm >/dev/null || ! command -v java >/dev/null \
 	    || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
 	  echo "installing Debian packages: $(SYSTEM_PACKAGES)"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \

@@ -195,7 +195,7 @@ class DuckDBRun:
         return int(self.lines().count().execute())
 
     def close(self) -> None:
-        self.con.disconnect()
+        engine.close(self.con)
 
 
 # --- pandas (the plain way) --------------------------------------------------------------------

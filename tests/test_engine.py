@@ -17,8 +17,10 @@ def test_connect_opens_duckdb_by_default() -> None:
 
 
 def test_an_unknown_backend_is_named() -> None:
-    with pytest.raises(engine.EngineError, match="engine backend 'spark' is not one of duckdb"):
-        engine.connect("spark")
+    with pytest.raises(
+        engine.EngineError, match="engine backend 'flink' is not one of duckdb, spark"
+    ):
+        engine.connect("flink")
 
 
 def test_a_table_goes_in_and_comes_back_with_dates_as_days() -> None:
@@ -32,3 +34,12 @@ def test_a_table_goes_in_and_comes_back_with_dates_as_days() -> None:
     back = engine.to_pandas(table)
     assert back["site"].tolist() == ["a", "b"]
     assert back["day"].tolist() == [datetime.date(2022, 1, 31), datetime.date(2022, 12, 31)]
+
+
+def test_spark_without_pyspark_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    missing = replace(engine.BACKENDS["spark"], installed=lambda: False)
+    monkeypatch.setitem(engine.BACKENDS, "spark", missing)
+    with pytest.raises(engine.EngineError, match=r"pip install 'tanlu\[spark\]'"):
+        engine.connect("spark")

@@ -21,6 +21,7 @@ from rich.text import Text
 from tanlu.app import (
     LANGUAGES,
     ElectricityResult,
+    EngineBackend,
     InventoryResult,
     Language,
     OnRows,
@@ -43,6 +44,7 @@ from tanlu.app import (
     scaffold_project,
     show_factor,
     summarise_binding_constraints,
+    use_engine,
     validate_project,
     write_run,
 )
@@ -65,6 +67,18 @@ err = Console(stderr=True, soft_wrap=True)
 
 ProjectDir = Annotated[Path, typer.Argument(help="Project folder (holds tanlu.toml).")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+EngineOption = Annotated[
+    EngineBackend | None,
+    typer.Option(
+        "--engine",
+        help="Where the inventory is computed: duckdb (embedded) or spark; overrides \\[engine] "
+        "of tanlu.toml.",
+    ),
+]
+MasterOption = Annotated[
+    str | None,
+    typer.Option("--spark-master", help="Spark master URL, e.g. local[4] or spark://host:7077."),
+]
 ProjectOption = Annotated[
     Path | None, typer.Option("--project", help="Include a project's factor overrides.")
 ]
@@ -101,10 +115,17 @@ def _reading() -> Iterator[OnRows]:
         yield lambda rows: progress.advance(task, rows)
 
 
-def _open(directory: Path) -> tuple[Project, ProjectInputs]:
+def _project(directory: Path, engine: EngineBackend | None, master: str | None) -> Project:
+    """The project, on the engine the options choose."""
+    return use_engine(open_project(directory), engine, master)
+
+
+def _open(
+    directory: Path, engine: EngineBackend | None = None, master: str | None = None
+) -> tuple[Project, ProjectInputs]:
     """The project and its inputs, read with a progress bar."""
     with _reading() as on_rows:
-        project = open_project(directory)
+        project = _project(directory, engine, master)
         return project, read_inputs(project, on_rows)
 
 
@@ -220,11 +241,14 @@ def inventory(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Also write JSON and CSV results here.")
     ] = None,
+    engine: EngineOption = None,
+    spark_master: MasterOption = None,
 ) -> None:
     """Calculate the GHG inventory of one year (scopes 1, 2 both methods, 3)."""
     try:
         with _reading() as on_rows:
-            result = run_inventory(directory, year, on_rows=on_rows)
+            project = _project(directory, engine, spark_master)
+            result = run_inventory(project, year, on_rows=on_rows)
     except TanluError as error:
         raise _fail(error, _exit_code(error)) from None
     if out_dir is not None:
@@ -247,11 +271,14 @@ def electricity(
         bool, typer.Option("--hourly", help="Also score hour-by-hour (24/7) carbon-free energy.")
     ] = False,
     json_output: JsonFlag = False,
+    engine: EngineOption = None,
+    spark_master: MasterOption = None,
 ) -> None:
     """Green electricity per site: annual green share, 24/7 CFE score, scope 2 both ways."""
     try:
         with _reading() as on_rows:
-            result = run_electricity(directory, year, hourly, on_rows=on_rows)
+            project = _project(directory, engine, spark_master)
+            result = run_electricity(project, year, hourly, on_rows=on_rows)
     except TanluError as error:
         raise _fail(error, _exit_code(error)) from None
     if json_output:
@@ -374,11 +401,13 @@ def procure(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Also write JSON and the hourly dispatch here.")
     ] = None,
+    engine: EngineOption = None,
+    spark_master: MasterOption = None,
 ) -> None:
     """Least-cost green power for one site: PV, wind and solar contracts, battery, grid."""
     limits = ProcurementLimits(pv_max_kw, wind_max_mw, solar_max_mw, battery_max_mwh)
     try:
-        project, inputs = _open(directory)
+        project, inputs = _open(directory, engine, spark_master)
         with err.status("solving the procurement model (HiGHS)", spinner="dots"):
             plan = run_procurement(
                 project, site, year, cfe, annual, limits, _shares(curve), inputs=inputs
@@ -506,12 +535,14 @@ def roadmap(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Also write JSON and CSV results here.")
     ] = None,
+    engine: EngineOption = None,
+    spark_master: MasterOption = None,
 ) -> None:
     """Least-cost year-by-year roadmap to the project's targets (linopy + HiGHS)."""
     swept_path, values = _sweep_values(sweep_spec) if sweep_spec else ("", [])
     options = RoadmapOptions(scenario, from_year, macc, samples, swept_path, tuple(values))
     try:
-        project, inputs = _open(directory)
+        project, inputs = _open(directory, engine, spark_master)
         with err.status(_ROADMAP_STATUS["roadmap"], spinner="dots") as status:
 
             def on_step(name: str) -> None:
@@ -675,6 +706,8 @@ def run(
             "--pdf/--no-pdf", help="Also print report.pdf (needs Chromium and poppler-utils)."
         ),
     ] = True,
+    engine: EngineOption = None,
+    spark_master: MasterOption = None,
 ) -> None:
     """The main job: validate, inventory, green electricity, roadmap, report and results."""
     if lang not in LANGUAGES:
@@ -690,7 +723,7 @@ def run(
         disable=not err.is_terminal,
     )
     try:
-        project = open_project(directory)
+        project = _project(directory, engine, spark_master)
         with progress:
             total = count_steps(project, validate=True)
             task = progress.add_task("reading and checking the input files", total=total)

@@ -368,6 +368,20 @@ class DataFiles(_Model):
     prices: list[str] = ["data/prices*.csv"]
 
 
+class EngineBackend(StrEnum):
+    """Where the inventory's tables are computed (:mod:`tanlu.engine`, docs/engines.md)."""
+
+    DUCKDB = "duckdb"
+    SPARK = "spark"
+
+
+class EngineSettings(_Model):
+    """``[engine]``: the backend, and Spark's master URL (``local[*]`` when omitted)."""
+
+    backend: EngineBackend = EngineBackend.DUCKDB
+    spark_master: str | None = Field(default=None, min_length=1)
+
+
 class ProjectConfig(_Model):
     organisation: Organisation
     accounting: Accounting = Accounting()
@@ -380,6 +394,7 @@ class ProjectConfig(_Model):
     output_metrics: dict[str, OutputMetric] = {}
     roadmap: RoadmapSettings = RoadmapSettings()
     data: DataFiles = DataFiles()
+    engine: EngineSettings = EngineSettings()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> ProjectConfig:

@@ -8,6 +8,7 @@ callback, told the name of each step as it starts, and computes each result once
 inputs and inventories it computes are passed down to the later stages.
 """
 
+from tanlu.app.engine import use_engine
 from tanlu.app.factors import (
     FactorCatalogue,
     FactorLookup,
@@ -29,7 +30,7 @@ from tanlu.electricity.procurement import ProcurementLimits
 from tanlu.electricity.site_procurement import SiteProcurement
 from tanlu.ingest.inputs import ProjectInputs
 from tanlu.inventory.calculate import InventoryResult
-from tanlu.project import Project
+from tanlu.project import EngineBackend, Project
 from tanlu.report.text import LANGUAGES, Language
 from tanlu.report.write import write_run
 from tanlu.roadmap.model import RoadmapInfeasible
@@ -39,6 +40,7 @@ from tanlu.scaffold import scaffold_project
 __all__ = [
     "LANGUAGES",
     "ElectricityResult",
+    "EngineBackend",
     "FactorCatalogue",
     "FactorLookup",
     "InventoryResult",
@@ -66,6 +68,7 @@ __all__ = [
     "scaffold_project",
     "show_factor",
     "summarise_binding_constraints",
+    "use_engine",
     "validate_project",
     "write_run",
 ]

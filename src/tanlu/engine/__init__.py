@@ -2,52 +2,124 @@
 
 The rest of tanlu sees one :func:`connect` and Ibis tables. The arithmetic lives once, as
 backend-neutral Ibis expressions, in :mod:`tanlu.engine.expressions`; each backend is one module
-that opens a connection (:mod:`tanlu.engine.duckdb`, the default and, today, the only one). A
-second backend (Spark) is one more module and one more entry in :data:`BACKENDS`.
+that opens a connection, registers tables and closes (:mod:`tanlu.engine.duckdb`, the embedded
+default; :mod:`tanlu.engine.spark`, the distributed one, with the ``spark`` extra installed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from tanlu.engine import duckdb
+import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
+
+from tanlu.engine import duckdb, spark
 from tanlu.engine.expressions import (
     LINE_COLUMNS,
     SUMMARY_KEYS,
+    arrow_table,
     emission_lines,
     factors_by_unit,
     summarise,
     to_pandas,
-    to_table,
 )
 from tanlu.errors import TanluError
 
-# Each backend's name and the function that opens a fresh connection to it.
-BACKENDS: dict[str, Callable[[], Any]] = {"duckdb": duckdb.connect}
+
+@dataclass(frozen=True)
+class Backend:
+    """One backend: how to open a connection, put a table in and close.
+
+    Attributes
+    ----------
+    connect
+        Opens a connection; takes the master URL (``None``: the backend's default), which only
+        Spark reads.
+    register
+        Puts an Arrow table into the connection under a name and returns it as an Ibis table.
+    close
+        Ends the connection's use, told the names registered.
+    ibis_name
+        The name Ibis gives the backend's connections (``con.name``).
+    installed
+        Whether the backend's Python package is installed.
+    """
+
+    connect: Callable[[str | None], Any]
+    register: Callable[[Any, pa.Table, str], ir.Table]
+    close: Callable[[Any, list[str]], None]
+    ibis_name: str
+    installed: Callable[[], bool]
+
+
+BACKENDS: dict[str, Backend] = {
+    "duckdb": Backend(
+        lambda master: duckdb.connect(), duckdb.register, duckdb.close, "duckdb", lambda: True
+    ),
+    "spark": Backend(spark.connect, spark.register, spark.close, "pyspark", spark.available),
+}
 DEFAULT_BACKEND = "duckdb"
+# The names registered on each open connection (by id), dropped at close.
+_REGISTERED: dict[int, list[str]] = {}
 
 
 class EngineError(TanluError):
-    """The engine was asked for a backend it does not have."""
+    """The engine was asked for a backend it does not have, or one not installed."""
 
 
-def connect(backend: str = DEFAULT_BACKEND) -> Any:
-    """A fresh connection (Ibis backend) to compute tables on.
+def connect(backend: str = DEFAULT_BACKEND, master: str | None = None) -> Any:
+    """A connection (Ibis backend) to compute tables on; end its use with :func:`close`.
 
     Parameters
     ----------
     backend
-        A name in :data:`BACKENDS`: ``"duckdb"`` (in-memory, the default).
+        A name in :data:`BACKENDS`: ``"duckdb"`` (in-memory, the default) or ``"spark"``.
+    master
+        Spark's master URL (``local[*]`` when omitted; docs/engines.md); DuckDB ignores it.
 
     Raises
     ------
     EngineError
-        When ``backend`` is not one of :data:`BACKENDS`.
+        When ``backend`` is not one of :data:`BACKENDS`, or its package is not installed.
     """
     if backend not in BACKENDS:
         raise EngineError(f"engine backend '{backend}' is not one of {', '.join(sorted(BACKENDS))}")
-    return BACKENDS[backend]()
+    chosen = BACKENDS[backend]
+    if not chosen.installed():
+        raise EngineError(
+            f"engine backend '{backend}' needs pyspark: pip install 'tanlu[{backend}]' "
+            "(and Java 17 or later)"
+        )
+    con = chosen.connect(master)
+    _REGISTERED[id(con)] = []
+    return con
+
+
+def _backend_of(con: Any) -> Backend:
+    for backend in BACKENDS.values():
+        if backend.ibis_name == con.name:
+            return backend
+    raise EngineError(f"no tanlu engine backend for an Ibis '{con.name}' connection")
+
+
+def to_table(con: Any, frame: pd.DataFrame, name: str) -> ir.Table:
+    """Register a pandas table with the connection as ``name`` (replacing one of that name).
+
+    The frame goes over as Arrow (:func:`tanlu.engine.expressions.arrow_table`: timestamps
+    become dates).
+    """
+    table = _backend_of(con).register(con, arrow_table(frame), name)
+    _REGISTERED.setdefault(id(con), []).append(name)
+    return table
+
+
+def close(con: Any) -> None:
+    """End the use of a connection from :func:`connect` (DuckDB: closed with its tables;
+    Spark: tanlu's tables dropped, the session kept for the next connection)."""
+    _backend_of(con).close(con, _REGISTERED.pop(id(con), []))
 
 
 __all__ = [
@@ -55,7 +127,9 @@ __all__ = [
     "DEFAULT_BACKEND",
     "LINE_COLUMNS",
     "SUMMARY_KEYS",
+    "Backend",
     "EngineError",
+    "close",
     "connect",
     "emission_lines",
     "factors_by_unit",

@@ -1,13 +1,11 @@
 """The inventory arithmetic, written once as Ibis table expressions, for any backend.
 
 The expressions use no backend-specific SQL, so that every backend :func:`tanlu.engine.connect`
-opens runs them unchanged; tables reach a connection with :func:`to_table` (Arrow) and come back
-with :func:`to_pandas`.
+opens runs them unchanged; tables reach a connection as Arrow (:func:`arrow_table`, then
+:func:`tanlu.engine.to_table`) and come back with :func:`to_pandas`.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -35,17 +33,17 @@ LINE_COLUMNS: tuple[str, ...] = (
 )
 
 
-def to_table(con: Any, frame: pd.DataFrame, name: str) -> ir.Table:
-    """Register a pandas table with the connection (replacing one of the same name).
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """A pandas table as Arrow, the way into every backend.
 
-    The frame goes over as Arrow, the fast path into DuckDB. Timestamp columns become dates:
-    every date tanlu handles is a whole day, and the engine's day arithmetic works on dates.
+    Timestamp columns become dates: every date tanlu handles is a whole day, and the engine's
+    day arithmetic works on dates.
     """
     table = pa.Table.from_pandas(frame, preserve_index=False)
     for index, field in enumerate(table.schema):
         if pa.types.is_timestamp(field.type):
             table = table.set_column(index, field.name, table.column(index).cast(pa.date32()))
-    return con.create_table(name, table, overwrite=True)
+    return table
 
 
 def to_pandas(expr: ir.Table) -> pd.DataFrame:

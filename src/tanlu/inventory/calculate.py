@@ -354,7 +354,16 @@ def calculate_inventory(
     site_factors = resolve_site_factors(
         project, library, activities[["site", "activity"]].drop_duplicates(), year
     )
-    lines, summary = calculate_emission_lines(activities, conversions, boundary, site_factors, year)
+    settings = project.config.engine
+    lines, summary = calculate_emission_lines(
+        activities,
+        conversions,
+        boundary,
+        site_factors,
+        year,
+        settings.backend.value,
+        settings.spark_master,
+    )
     sources = inputs.activities[["row_id", "source_file", "source_sheet", "source_line"]]
     lines = lines.merge(sources, on="row_id", how="left").sort_values(["row_id", "gas"])
     lines = lines.reset_index(drop=True)
@@ -444,11 +453,14 @@ def calculate_emission_lines(
     boundary: pd.DataFrame,
     site_factors: pd.DataFrame,
     year: int,
+    backend: str = engine.DEFAULT_BACKEND,
+    master: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The emission lines (one per activity row and gas) and their summary by entity, site,
     scope, category and gas, computed in the engine (:func:`tanlu.engine.emission_lines`,
-    :func:`tanlu.engine.summarise`) [t, tCO2e]."""
-    con = engine.connect()
+    :func:`tanlu.engine.summarise`) [t, tCO2e], on ``backend`` (``[engine]`` of tanlu.toml;
+    ``master``: Spark's master URL)."""
+    con = engine.connect(backend, master)
     activity_columns = [
         "row_id",
         "site",
@@ -477,7 +489,7 @@ def calculate_emission_lines(
         engine.summarise(activity_table, conversion_table, site_table, factor_table, year)
     )
     lines = engine.to_pandas(lines_expr)
-    con.disconnect()
+    engine.close(con)
     return lines, summary
 
 

@@ -1,0 +1,113 @@
+"""Spark, the distributed engine, against DuckDB: the same Ibis expressions, the same results.
+
+Spark runs here as a local session (``local[2]``) started once for this module; ``make test``
+installs pyspark (the ``spark`` extra) and a Java runtime. Float sums are added up in another
+order by each engine, so summed figures agree to 1e-12 relative (the last bit or two of a
+float64) while every emission line, every count and every key is identical.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import tanlu
+from tanlu import engine
+from tanlu.app import use_engine
+from tanlu.cli import app
+from tanlu.ingest.inputs import load_inputs
+from tanlu.project import EngineBackend, ProjectError
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "internet-company"
+MASTER = "local[2]"
+
+
+def close_enough(duck: Any, spark: Any, path: str = "") -> None:
+    """Equal documents, floats to 1e-12 relative (summation order)."""
+    if isinstance(duck, dict):
+        assert sorted(duck) == sorted(spark), path
+        for key in duck:
+            close_enough(duck[key], spark[key], f"{path}/{key}")
+    elif isinstance(duck, list):
+        assert len(duck) == len(spark), path
+        for index, (left, right) in enumerate(zip(duck, spark, strict=True)):
+            close_enough(left, right, f"{path}[{index}]")
+    elif isinstance(duck, float) and isinstance(spark, float):
+        assert spark == pytest.approx(duck, rel=1e-12, abs=1e-9), path
+    else:
+        assert duck == spark, path
+
+
+@pytest.fixture(scope="module")
+def example() -> tuple[tanlu.Project, Any]:
+    project = tanlu.load_project(EXAMPLE)
+    return project, load_inputs(project)
+
+
+def test_a_table_goes_through_spark_with_dates_as_days() -> None:
+    con = engine.connect("spark", MASTER)
+    assert con.name == "pyspark"
+    frame = pd.DataFrame(
+        {"site": ["a", "b"], "day": pd.to_datetime(["2022-01-31", "2022-12-31"]), "mwh": [1.5, 2]}
+    )
+    table = engine.to_table(con, frame, "t")
+    # 1.5 + 2 = 3.5 MWh, summed by Spark; 2022-01-31 to 2022-12-31 is 334 days
+    total = table.aggregate(
+        total=table.mwh.sum(), days=table.day.max().delta(table.day.min(), unit="day")
+    )
+    assert engine.to_pandas(total).to_dict("records") == [{"total": 3.5, "days": 334}]
+    assert engine.to_pandas(table.order_by("site"))["day"].astype(str).tolist() == [
+        "2022-01-31",
+        "2022-12-31",
+    ]
+    engine.close(con)
+    # the session stays for the next connection; tanlu's tables are gone
+    again = engine.connect("spark", MASTER)
+    assert "t" not in again.list_tables()
+    engine.close(again)
+
+
+def test_the_example_inventory_is_the_same_on_spark(example: tuple[tanlu.Project, Any]) -> None:
+    project, inputs = example
+    duck = tanlu.calculate_inventory(project, 2022, inputs)
+    on_spark = use_engine(project, EngineBackend.SPARK, MASTER)
+    assert on_spark.config.engine.backend == EngineBackend.SPARK
+    spark = tanlu.calculate_inventory(on_spark, 2022, inputs)
+    # every emission line identical, to the last digit, in the same order
+    pd.testing.assert_frame_equal(duck.lines, spark.lines, check_exact=True)
+    assert len(spark.lines) == len(duck.lines) > 0
+    close_enough(duck.to_dict(), spark.to_dict())
+
+
+def test_engine_is_chosen_in_tanlu_toml_or_on_the_command_line(
+    example: tuple[tanlu.Project, Any], tmp_path: Path
+) -> None:
+    # [engine] in tanlu.toml
+    text = (EXAMPLE / "tanlu.toml").read_text(encoding="utf-8")
+    (tmp_path / "tanlu.toml").write_text(
+        text + f'\n[engine]\nbackend = "spark"\nspark_master = "{MASTER}"\n', encoding="utf-8"
+    )
+    for folder in ("data", "factors"):
+        (tmp_path / folder).symlink_to(EXAMPLE / folder)
+    configured = tanlu.load_project(tmp_path)
+    assert configured.config.engine.backend == EngineBackend.SPARK
+    assert configured.config.engine.spark_master == MASTER
+    # --engine overrides it, both ways
+    runner = CliRunner()
+    by_spark = runner.invoke(app, ["inventory", str(tmp_path), "--year", "2022", "--json"])
+    by_duckdb = runner.invoke(
+        app, ["inventory", str(tmp_path), "--year", "2022", "--json", "--engine", "duckdb"]
+    )
+    assert by_spark.exit_code == 0 and by_duckdb.exit_code == 0, by_spark.output
+    close_enough(json.loads(by_duckdb.stdout), json.loads(by_spark.stdout))
+    bad = (tmp_path / "tanlu.toml").read_text(encoding="utf-8").replace('"spark"', '"flink"')
+    (tmp_path / "tanlu.toml").write_text(bad, encoding="utf-8")
+    with pytest.raises(ProjectError, match=r"engine\.backend"):
+        tanlu.load_project(tmp_path)
+    refused = runner.invoke(app, ["inventory", str(EXAMPLE), "--year", "2022", "--engine", "x"])
+    assert refused.exit_code == 2 and "'x' is not one of" in refused.output
