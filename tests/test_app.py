@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -209,3 +210,21 @@ def test_cli_commands_are_thin() -> None:
             lengths[node.name] = end - body[0].lineno + 1
     assert {"validate", "inventory", "electricity", "procure", "roadmap", "run"} <= set(lengths)
     assert {name: n for name, n in lengths.items() if n > 40} == {}
+
+
+def test_large_inventories_write_their_lines_as_parquet_only(
+    make_project: MakeProject, tmp_path: Path
+) -> None:
+    from tanlu.app import LINES_CSV_MAX_ROWS, inventory_files
+    from tanlu.output import write_files
+
+    # Excel's 1,048,576 rows less the header row
+    assert LINES_CSV_MAX_ROWS == 1_048_576 - 1
+    result = tanlu.calculate_inventory(tanlu.load_project(two_year_toy(make_project)), 2022)
+    rows = len(result.lines)
+    written = write_files(tmp_path, inventory_files(result, csv_max_rows=rows - 1))
+    names = {path.name for path in written}
+    assert "inventory_2022_lines" in names and "inventory_2022_lines.csv" not in names
+    assert len(pd.read_parquet(tmp_path / "inventory_2022_lines")) == rows
+    at_limit = write_files(tmp_path / "at", inventory_files(result, csv_max_rows=rows))
+    assert "inventory_2022_lines.csv" in {path.name for path in at_limit}

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -192,11 +193,13 @@ def test_inventory_of_a_missing_folder(tmp_path: Path) -> None:
 
 def test_inventory_out_writes_json_and_csvs(make_project: MakeProject, tmp_path: Path) -> None:
     out = tmp_path / "results"
-    result = invoke("inventory", make_project(GOOD_ROWS), "--year", "2022", "--out", out)
+    project = make_project(GOOD_ROWS)
+    result = invoke("inventory", project, "--year", "2022", "--out", out)
     assert result.exit_code == 0, result.output
     names = {p.name for p in out.iterdir()}
     assert names == {
         "inventory_2022.json",
+        "inventory_2022_lines",
         "inventory_2022_lines.csv",
         "inventory_2022_by_category.csv",
         "inventory_2022_by_site.csv",
@@ -207,6 +210,19 @@ def test_inventory_out_writes_json_and_csvs(make_project: MakeProject, tmp_path:
     }  # and no staging folder left behind
     written = json.loads((out / "inventory_2022.json").read_text(encoding="utf-8"))
     assert written["totals"]["scope2_location_tco2e"] == pytest.approx(440.3, rel=1e-12)
+    # the lines as a Parquet dataset partitioned by scope, the same rows as the CSV
+    dataset = pd.read_parquet(out / "inventory_2022_lines")
+    csv = pd.read_csv(out / "inventory_2022_lines.csv")
+    assert sorted(p.name for p in (out / "inventory_2022_lines").iterdir()) == sorted(
+        f"scope={scope}" for scope in csv["scope"].unique()
+    )
+    assert len(dataset) == len(csv) > 0
+    assert dataset["emissions_tco2e"].sum() == pytest.approx(csv["emissions_tco2e"].sum())
+    # a second run replaces the files and the dataset, and leaves nothing else behind
+    again = invoke("inventory", project, "--year", "2022", "--out", out)
+    assert again.exit_code == 0, again.output
+    assert {p.name for p in out.iterdir()} == names
+    assert len(pd.read_parquet(out / "inventory_2022_lines")) == len(csv)
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["absent", "empty"])

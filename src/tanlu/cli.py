@@ -33,6 +33,9 @@ from tanlu.app import (
     RoadmapOptions,
     SiteProcurement,
     count_steps,
+    csv_writer,
+    inventory_files,
+    json_writer,
     list_factor_activities,
     open_project,
     read_inputs,
@@ -49,7 +52,7 @@ from tanlu.app import (
     write_run,
 )
 from tanlu.errors import InputError, ProjectError, TanluError
-from tanlu.output import Writer, json_text, write_files
+from tanlu.output import json_text, write_files
 from tanlu.tables import records
 
 app = typer.Typer(
@@ -207,32 +210,6 @@ def _inventory_table(result: InventoryResult) -> Table:
     return table
 
 
-def _json_writer(data: dict[str, Any]) -> Writer:
-    text = json_text(data)
-    return lambda path: path.write_text(text, encoding="utf-8")
-
-
-def _csv_writer(frame: pd.DataFrame, index: bool = False) -> Writer:
-    return lambda path: frame.to_csv(path, index=index)
-
-
-def _write_results(result: InventoryResult, destination: Path) -> list[Path]:
-    """Write the inventory's JSON and CSV results (all or nothing)."""
-    stem = f"inventory_{result.year}"
-    tables: dict[str, pd.DataFrame] = {
-        "lines": result.lines,
-        "by_category": result.by_category,
-        "by_site": result.by_site,
-        "by_gas": result.by_gas,
-        "scope2_market": result.scope2_market.by_site,
-        "fallbacks": result.fallbacks,
-        "factors_used": result.factors_used,
-    }
-    files = {f"{stem}.json": _json_writer(result.to_dict())}
-    files.update({f"{stem}_{name}.csv": _csv_writer(frame) for name, frame in tables.items()})
-    return write_files(destination, files)
-
-
 @app.command()
 def inventory(
     directory: ProjectDir,
@@ -252,7 +229,7 @@ def inventory(
     except TanluError as error:
         raise _fail(error, _exit_code(error)) from None
     if out_dir is not None:
-        written = _write_results(result, out_dir)
+        written = write_files(out_dir, inventory_files(result))
     if json_output:
         _print_json(result.to_dict())
     else:
@@ -420,8 +397,8 @@ def procure(
         written = write_files(
             out_dir,
             {
-                f"{stem}.json": _json_writer(data),
-                f"{stem}_dispatch.csv": _csv_writer(plan.result.dispatch, index=True),
+                f"{stem}.json": json_writer(data),
+                f"{stem}_dispatch.csv": csv_writer(plan.result.dispatch, index=True),
             },
         )
     if json_output:
@@ -554,9 +531,9 @@ def roadmap(
     data = document.to_dict()
     if out_dir is not None:
         stem = f"roadmap_{document.plan.scenario}"
-        files = {f"{stem}.json": _json_writer(data)}
+        files = {f"{stem}.json": json_writer(data)}
         for name, frame in document.tables().items():
-            files[f"{stem}_{name}.csv"] = _csv_writer(frame)
+            files[f"{stem}_{name}.csv"] = csv_writer(frame)
         written = write_files(out_dir, files)
     if json_output:
         _print_json(data)

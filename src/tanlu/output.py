@@ -31,9 +31,11 @@ def json_text(data: Any, indent: int | None = 2) -> str:
 def write_files(destination: Path, files: dict[str, Writer]) -> list[Path]:
     """Write files into a temporary folder inside ``destination``, then move them into place.
 
-    ``files`` maps a file name to a function that writes that file at the path it is given,
-    called in order (a writer may read a file written before it in the staging folder);
-    nothing is moved unless every file was written. Returns the paths written.
+    ``files`` maps a file name to a function that writes that file (or a folder, e.g. a
+    partitioned Parquet dataset) at the path it is given, called in order (a writer may read a
+    file written before it in the staging folder); nothing is moved unless every file was
+    written. A file or folder of the same name already in ``destination`` is replaced. Returns
+    the paths written.
     """
     destination = destination.resolve()
     destination.mkdir(parents=True, exist_ok=True)
@@ -44,6 +46,10 @@ def write_files(destination: Path, files: dict[str, Writer]) -> list[Path]:
             write(staged / name)
         for path in sorted(staged.iterdir()):
             target = destination / path.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
             shutil.move(str(path), target)
             written.append(target)
     return written

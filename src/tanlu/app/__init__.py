@@ -15,6 +15,7 @@ from tanlu.app.factors import (
     list_factor_activities,
     show_factor,
 )
+from tanlu.app.files import LINES_CSV_MAX_ROWS, csv_writer, inventory_files, json_writer
 from tanlu.app.inputs import OnRows, OnStep, open_project, read_inputs
 from tanlu.app.jobs import (
     run_electricity,
@@ -39,6 +40,7 @@ from tanlu.scaffold import scaffold_project
 
 __all__ = [
     "LANGUAGES",
+    "LINES_CSV_MAX_ROWS",
     "ElectricityResult",
     "EngineBackend",
     "FactorCatalogue",
@@ -56,6 +58,9 @@ __all__ = [
     "SiteProcurement",
     "ValidationDocument",
     "count_steps",
+    "csv_writer",
+    "inventory_files",
+    "json_writer",
     "list_factor_activities",
     "open_project",
     "read_inputs",

@@ -1,0 +1,77 @@
+"""The files a use case's document is written as (``--out``): JSON for the document, CSV for
+its tables, and the emission lines as a partitioned Parquet dataset that scales to any number
+of rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from tanlu.inventory.calculate import InventoryResult
+from tanlu.output import Writer, json_text
+
+# The most rows a lines CSV gets: Excel opens at most 1,048,576 rows, header included
+# (Microsoft, "Excel specifications and limits"); beyond that the lines are in the Parquet
+# dataset only.
+LINES_CSV_MAX_ROWS = 1_048_575
+
+
+def json_writer(data: object) -> Writer:
+    """Writes ``data`` as indented UTF-8 JSON."""
+    text = json_text(data)
+    return lambda path: path.write_text(text, encoding="utf-8")
+
+
+def csv_writer(frame: pd.DataFrame, index: bool = False) -> Writer:
+    """Writes a table as UTF-8 CSV with a header row."""
+    return lambda path: frame.to_csv(path, index=index)
+
+
+def lines_dataset_writer(lines: pd.DataFrame) -> Writer:
+    """Writes emission lines as a Parquet dataset partitioned by scope (``scope=1/``,
+    ``scope=2/``, ``scope=3/``: Hive-style folders that DuckDB, Spark, pandas and pyarrow read
+    as one table with a ``scope`` column)."""
+
+    def write(path: Path) -> None:
+        table = pa.Table.from_pandas(lines, preserve_index=False)
+        scope = pa.schema([("scope", table.schema.field("scope").type)])
+        ds.write_dataset(
+            table,
+            path,
+            format="parquet",
+            partitioning=ds.partitioning(scope, flavor="hive"),
+            basename_template="part-{i}.parquet",
+            max_rows_per_file=10_000_000,
+            max_rows_per_group=1_000_000,
+        )
+
+    return write
+
+
+def inventory_files(
+    result: InventoryResult, csv_max_rows: int = LINES_CSV_MAX_ROWS
+) -> dict[str, Writer]:
+    """The files ``tanlu inventory --out`` writes, by name (docs/json-output.md).
+
+    ``inventory_Y.json`` (the document), one CSV per summary table, the lines as the Parquet
+    dataset ``inventory_Y_lines/`` and, when they are at most ``csv_max_rows``, also as
+    ``inventory_Y_lines.csv``.
+    """
+    stem = f"inventory_{result.year}"
+    tables: dict[str, pd.DataFrame] = {
+        "by_category": result.by_category,
+        "by_site": result.by_site,
+        "by_gas": result.by_gas,
+        "scope2_market": result.scope2_market.by_site,
+        "fallbacks": result.fallbacks,
+        "factors_used": result.factors_used,
+    }
+    files = {f"{stem}.json": json_writer(result.to_dict())}
+    files[f"{stem}_lines"] = lines_dataset_writer(result.lines)
+    if len(result.lines) <= csv_max_rows:
+        files[f"{stem}_lines.csv"] = csv_writer(result.lines)
+    files.update({f"{stem}_{name}.csv": csv_writer(frame) for name, frame in tables.items()})
+    return files
