@@ -19,7 +19,7 @@ year and by how much.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,21 +150,59 @@ def green_requirements(target: Target, years: list[int]) -> pd.Series:
     return pd.Series(needed, dtype="float64")
 
 
+@dataclass(frozen=True)
+class _Labels:
+    """Variable labels as a numpy array over ``dims``, with each dimension's coordinates (as
+    arrays, and as the pandas indexes coefficients are checked against)."""
+
+    values: np.ndarray
+    dims: tuple[str, ...]
+    coords: dict[str, np.ndarray]
+    indexes: dict[str, pd.Index]
+
+    def ordered(self, order: Sequence[str]) -> np.ndarray:
+        """The labels with their axes in ``order`` (a permutation of ``dims``)."""
+        return self.values.transpose([self.dims.index(d) for d in order])
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """Linear terms per row: row ``i`` is the sum over the last axis of ``coefficients[i, k]``
+    times the variable labelled ``labels[i, k]`` (a label of -1 is no term). ``coords`` names the
+    leading axes, in order.
+
+    The arrays a linopy expression holds, kept as numpy: every constraint is built from them
+    (:func:`_constrain`), and only the objective becomes a linopy expression.
+    """
+
+    labels: np.ndarray
+    coefficients: np.ndarray
+    coords: dict[str, np.ndarray]
+
+    @property
+    def rows(self) -> tuple[int, ...]:
+        """The shape of the rows (every axis but the terms')."""
+        return self.labels.shape[:-1]
+
+
 class _Bank:
     """The model's variables, declared one by one and created in a few stacked groups.
 
     Each group is one linopy variable with a ``member`` dimension (the lever or target name):
     ``site_lever`` (member, site, year), ``stream_lever`` (member, stream_site, year),
     ``offset`` and ``shortfall`` (member, year). Creating a handful of variables instead of one
-    per lever keeps the build time flat in the number of levers.
+    per lever keeps the build time flat in the number of levers. Once created, each group's
+    labels are kept as a numpy array (:class:`_Labels`), from which every constraint is built.
     """
 
     def __init__(self, model: Any) -> None:
         self.model = model
         self.uppers: dict[str, dict[str, xr.DataArray]] = {}
         self.group_of: dict[str, str] = {}
-        self.ramps: dict[str, dict[str, xr.DataArray]] = {}
-        self.cache: dict[str, xr.DataArray] = {}
+        self.ramps: dict[str, dict[str, xr.DataArray | float]] = {}
+        self.groups: dict[str, _Labels] = {}
+        self.bounds: dict[str, np.ndarray] = {}
+        self.cache: dict[str, _Labels] = {}
 
     def declare(self, group: str, name: str, upper: xr.DataArray) -> None:
         """A variable ``name`` in ``group``, from 0 to ``upper`` (inf allowed)."""
@@ -174,58 +212,74 @@ class _Bank:
     def cumulative(self, name: str, ramp: xr.DataArray | float) -> None:
         """``name`` never falls from a year to the next and rises by at most ``ramp`` a year."""
         group = self.group_of[name]
-        self.ramps.setdefault(group, {})[name] = xr.DataArray(ramp)
+        self.ramps.setdefault(group, {})[name] = ramp
 
     def create(self) -> None:
         """Create the grouped variables and the cumulative constraints."""
         for group, uppers in self.uppers.items():
             names = list(uppers)
             template = max(uppers.values(), key=lambda u: u.ndim)
-            dims = [str(d) for d in template.dims]
-            values = np.stack([_broadcast(uppers[n], template, dims) for n in names])
-            coords = {"member": names, **{d: template[d].values for d in dims}}
-            stacked = xr.DataArray(values, coords=coords, dims=["member", *dims])
-            self.model.add_variables(0, stacked, name=group)
+            dims = tuple(str(d) for d in template.dims)
+            axes = {d: template.indexes[d] for d in dims}
+            values = np.stack([_broadcast(uppers[n], axes, dims) for n in names])
+            stacked = xr.DataArray(
+                values, coords={"member": names, **template.coords}, dims=["member", *dims]
+            )
+            labels = self.model.add_variables(0, stacked, name=group).labels
+            self.groups[group] = _Labels(
+                np.asarray(labels.values),
+                ("member", *dims),
+                {d: labels[d].values for d in ("member", *dims)},
+                {d: labels.indexes[d] for d in ("member", *dims)},
+            )
+            self.bounds[group] = values
         for group, ramps in self.ramps.items():
-            names = list(ramps)
-            labels = self.model.variables[group].labels.sel(member=names)
-            upper = self.model.variables[group].upper.sel(member=names)
-            inner = [str(d) for d in upper.dims if d != "member"]
-            template = upper.isel(member=0, drop=True)
-            ramp = xr.DataArray(
-                np.stack([_broadcast(ramps[n], template, inner) for n in names]),
-                coords={"member": names, **{d: upper[d].values for d in inner}},
-                dims=["member", *inner],
-            )
-            order = [d for d in labels.dims if d != YEAR] + [YEAR]
-            labels = labels.transpose(*order)
-            now = labels.values
-            before = np.full_like(now, -1)
-            before[..., 1:] = now[..., :-1]
-            step = _expression(
-                self.model,
-                np.stack([now, before], axis=-1),
-                np.stack([np.ones(now.shape), -np.ones(now.shape)], axis=-1),
-                {d: labels[d].values for d in order},
-            )
-            _constrain(self.model, f"{group}_no_retirement", step, ">=", 0.0)
-            # the ramp binds only where it is tighter than the bound: other members are left out
-            tight = [n for n in names if bool((ramp.sel(member=n) < upper.sel(member=n)).any())]
-            if tight:
-                ramped = step.data.sel(member=tight)
-                _constrain(
-                    self.model,
-                    f"{group}_ramp",
-                    type(step)(ramped, self.model),
-                    "<=",
-                    ramp.sel(member=tight).transpose(*order),
-                )
+            self._add_cumulative(group, ramps)
 
-    def labels(self, name: str) -> xr.DataArray:
+    def _add_cumulative(self, group: str, ramps: dict[str, xr.DataArray | float]) -> None:
+        """``<group>_no_retirement`` for every member with a ramp, and ``<group>_ramp`` for
+        those whose ramp is tighter than their bound somewhere."""
+        grid = self.groups[group]
+        names = list(ramps)
+        members = [str(m) for m in grid.coords["member"]]
+        chosen = np.array([members.index(n) for n in names])
+        inner = grid.dims[1:]
+        order = [d for d in grid.dims if d != YEAR] + [YEAR]
+        axes = [grid.dims.index(d) for d in order]
+        labels = grid.values[chosen].transpose(axes)
+        upper = self.bounds[group][chosen].transpose(axes)
+        ramp = np.stack([_broadcast(ramps[n], grid.indexes, inner) for n in names])
+        ramp = ramp.transpose(axes)
+        before = np.full_like(labels, -1)
+        before[..., 1:] = labels[..., :-1]
+        step = _Terms(
+            np.stack([labels, before], axis=-1),
+            np.stack([np.ones(labels.shape), -np.ones(labels.shape)], axis=-1),
+            {d: grid.coords[d][chosen] if d == "member" else grid.coords[d] for d in order},
+        )
+        _constrain(self.model, f"{group}_no_retirement", step, ">=", 0.0)
+        # the ramp binds only where it is tighter than the bound: other members are left out
+        tight = np.array([i for i in range(len(names)) if bool((ramp[i] < upper[i]).any())])
+        if len(tight):
+            ramped = _Terms(
+                step.labels[tight],
+                step.coefficients[tight],
+                {**step.coords, "member": step.coords["member"][tight]},
+            )
+            _constrain(self.model, f"{group}_ramp", ramped, "<=", ramp[tight])
+
+    def labels(self, name: str) -> _Labels:
         """The labels of one declared variable (its group's slice)."""
         if name not in self.cache:
-            labels: xr.DataArray = self.model.variables[self.group_of[name]].labels
-            self.cache[name] = labels.sel(member=name, drop=True)
+            grid = self.groups[self.group_of[name]]
+            members = [str(m) for m in grid.coords["member"]]
+            inner = grid.dims[1:]
+            self.cache[name] = _Labels(
+                grid.values[members.index(name)],
+                inner,
+                {d: grid.coords[d] for d in inner},
+                {d: grid.indexes[d] for d in inner},
+            )
         return self.cache[name]
 
     def solution(self, name: str) -> xr.DataArray:
@@ -243,11 +297,11 @@ class Aggregate:
     """
 
     constant: xr.DataArray
-    terms: list[tuple[str, xr.DataArray]] = field(default_factory=list)
+    terms: list[tuple[str, xr.DataArray | float]] = field(default_factory=list)
 
     def plus(self, variable: str, coefficient: xr.DataArray | float) -> Aggregate:
         """The aggregate with one more term (returns itself)."""
-        self.terms.append((variable, xr.DataArray(coefficient)))
+        self.terms.append((variable, coefficient))
         return self
 
     def combined(self, other: Aggregate, sign: float = 1.0) -> Aggregate:
@@ -257,27 +311,26 @@ class Aggregate:
             [*self.terms, *((name, sign * coefficient) for name, coefficient in other.terms)],
         )
 
-    def expression(self, bank: _Bank) -> Any:
-        """The linopy expression over ``year`` (without its constant), or None without terms.
+    def expression(self, bank: _Bank) -> _Terms | None:
+        """The linear terms per ``year`` (without the constant), or None without terms.
 
         Built directly from the variables' labels and the coefficients (numpy), one term per
-        variable and site: the same expression as ``sum(variable * coefficient).sum(sites)``,
-        several times faster to build.
+        variable and site: the terms of ``sum(variable * coefficient).sum(sites)``, without
+        linopy arithmetic.
         """
         if not self.terms:
             return None
         variables, coefficients = [], []
         for name, coefficient in self.terms:
             labels = bank.labels(name)
-            order = [YEAR, *(str(d) for d in labels.dims if d != YEAR)]
-            count = labels.sizes[YEAR]
-            variables.append(labels.transpose(*order).values.reshape(count, -1))
-            coefficients.append(_broadcast(coefficient, labels, order).reshape(count, -1))
-        return _expression(
-            bank.model,
+            order = [YEAR, *(d for d in labels.dims if d != YEAR)]
+            count = len(labels.coords[YEAR])
+            variables.append(labels.ordered(order).reshape(count, -1))
+            coefficients.append(_broadcast(coefficient, labels.indexes, order).reshape(count, -1))
+        return _Terms(
             np.concatenate(variables, axis=1),
             np.concatenate(coefficients, axis=1),
-            {YEAR: bank.labels(self.terms[0][0])[YEAR].values},
+            {YEAR: bank.labels(self.terms[0][0]).coords[YEAR]},
         )
 
     def value(self, bank: _Bank) -> np.ndarray:
@@ -320,14 +373,26 @@ class BuiltRoadmap:
         return np.asarray(values, dtype="float64")
 
 
-def _site_year(
-    frame: pd.DataFrame, column: str, sites: list[str], years: list[int], dim: str = "site"
-) -> xr.DataArray:
-    table = frame.pivot_table(index="site", columns="year", values=column, aggfunc="sum")
-    table = table.reindex(index=sites, columns=years).fillna(0.0)
-    return xr.DataArray(
-        table.to_numpy(dtype="float64"), coords={dim: sites, YEAR: years}, dims=[dim, YEAR]
-    )
+def _site_year(frame: pd.DataFrame, column: str, grid: xr.DataArray) -> xr.DataArray:
+    """``column`` summed per (site, year) onto ``grid``'s coordinates (a site axis, then
+    ``year``; the frame's sites are in its ``site`` column), 0 where no row or NaN; rows of
+    other sites or years are left out."""
+    sites = pd.Index(grid.indexes[str(grid.dims[0])], dtype=object)
+    years = grid.indexes[YEAR]
+    site = sites.get_indexer(frame["site"])
+    year = years.get_indexer(frame["year"])
+    kept = (site >= 0) & (year >= 0)
+    cells = site[kept] * len(years) + year[kept]
+    values = frame[column].to_numpy(dtype="float64")[kept]
+    table = np.zeros(len(sites) * len(years))
+    if cells.size == 0 or np.bincount(cells).max() == 1:
+        table[cells] = values  # one row per cell: nothing to add up
+    else:
+        # pandas' sum per cell, as a pivot table sums
+        sums = pd.Series(values).groupby(cells).sum()
+        table[sums.index.to_numpy()] = sums.to_numpy()
+    table[np.isnan(table)] = 0.0
+    return grid.copy(data=table.reshape(grid.shape))
 
 
 def _per_year(values: list[float] | np.ndarray, years: list[int]) -> xr.DataArray:
@@ -339,65 +404,93 @@ def _first_year_mask(params: dict[str, float], years: list[int]) -> xr.DataArray
     return _per_year([1.0 if first is None or y >= first else 0.0 for y in years], years)
 
 
-def _expression(
-    model: Any, variables: np.ndarray, coefficients: np.ndarray, coords: dict[str, Any]
-) -> Any:
-    """A linopy expression from label and coefficient arrays whose last axis is the terms."""
+def _expression(model: Any, terms: _Terms) -> Any:
+    """A linopy expression from label and coefficient arrays (the objective's)."""
     import linopy
 
-    dims = [*coords, "_term"]
+    dims = [*terms.coords, "_term"]
     data = xr.Dataset(
         {
-            "coeffs": (dims, np.where(variables >= 0, coefficients, 0.0)),
-            "vars": (dims, variables),
-            "const": (dims[:-1], np.zeros(variables.shape[:-1])),
+            "coeffs": (dims, np.where(terms.labels >= 0, terms.coefficients, 0.0)),
+            "vars": (dims, terms.labels),
+            "const": (dims[:-1], np.zeros(terms.rows)),
         },
-        coords=coords,
+        coords=terms.coords,
     )
     return linopy.LinearExpression(data, model)
 
 
+def _positions(values: np.ndarray, wanted: Sequence[int]) -> np.ndarray:
+    """Where each of ``wanted`` is in ``values``; a KeyError names what is not there."""
+    index = pd.Index(values).get_indexer(list(wanted))
+    if (index < 0).any():
+        missing = [w for w, i in zip(wanted, index, strict=True) if i < 0]
+        raise KeyError(f"not all values found in index '{YEAR}': {missing}")
+    return np.asarray(index)
+
+
 def _constrain(
-    model: Any, name: str, expression: Any, sign: str, rhs: Any, years: list[int] | None = None
+    model: Any,
+    name: str,
+    terms: _Terms,
+    sign: str,
+    rhs: np.ndarray | float,
+    years: Sequence[int] | None = None,
 ) -> None:
-    """Add ``expression sign rhs`` (only in ``years`` when given), built as a linopy
-    Constraint from the expression's arrays: the same constraint as
-    ``model.add_constraints(expression <= rhs)``, without its alignment overhead."""
+    """Add ``terms sign rhs`` (``rhs`` broadcast to the rows; only in ``years`` when given),
+    built as a linopy Constraint from the arrays: the same constraint as
+    ``model.add_constraints(expression <= rhs)``, without building the expression or aligning
+    it."""
     import linopy
 
-    data = expression.data[["coeffs", "vars"]]
-    shape = expression.const
+    labels, coefficients, coords = terms.labels, terms.coefficients, terms.coords
+    right = np.broadcast_to(np.asarray(rhs, dtype="float64"), terms.rows)
     if years is not None:
-        data = data.sel({YEAR: years})
-        shape = shape.sel({YEAR: years})
-    right = xr.DataArray(rhs).broadcast_like(shape).transpose(*shape.dims)
-    if years is not None and YEAR in right.dims:
-        right = right.sel({YEAR: years})
-    data = data.assign(
-        sign=(shape.dims, np.full(shape.shape, sign)),
-        rhs=(shape.dims, np.asarray(right.values, dtype="float64")),
+        axis = list(coords).index(YEAR)
+        chosen = _positions(coords[YEAR], years)
+        labels = np.take(labels, chosen, axis=axis)
+        coefficients = np.take(coefficients, chosen, axis=axis)
+        right = np.take(right, chosen, axis=axis)
+        coords = {**coords, YEAR: coords[YEAR][chosen]}
+    dims = list(coords)
+    rows = labels.shape[:-1]
+    data = xr.Dataset(
+        {
+            "coeffs": ([*dims, "_term"], np.where(labels >= 0, coefficients, 0.0)),
+            "vars": ([*dims, "_term"], labels),
+            "sign": (dims, np.full(rows, sign)),
+            "rhs": (dims, np.array(right, dtype="float64")),
+            "scaling": (dims, np.ones(rows)),
+        },
+        coords=coords,
     )
     model.add_constraints(linopy.Constraint(data, model, name, skip_broadcast=True), name=name)
 
 
-def _broadcast(coefficient: xr.DataArray, labels: xr.DataArray, order: list[str]) -> np.ndarray:
-    """``coefficient`` as a numpy array of the labels' shape in ``order``.
+def _broadcast(
+    coefficient: xr.DataArray | float, axes: Mapping[str, pd.Index], order: Sequence[str]
+) -> np.ndarray:
+    """``coefficient`` as a numpy array over the dimensions ``order``, each along ``axes``.
 
-    The coefficient's dimensions are a subset of the labels' with the same coordinates (the
+    The coefficient's dimensions are a subset of ``order`` with the same coordinates (the
     model builds both from the same site and year lists; checked here).
     """
-    shape = [labels.sizes[d] for d in order]
-    if coefficient.ndim == 0:
+    shape = [len(axes[d]) for d in order]
+    if not isinstance(coefficient, xr.DataArray) or coefficient.ndim == 0:
         return np.full(shape, float(coefficient))
-    for dim in coefficient.dims:
-        if dim not in labels.dims or not np.array_equal(
-            coefficient[dim].values, labels[dim].values
-        ):
+    dims = [str(d) for d in coefficient.dims]
+    for dim in dims:
+        if dim not in order or not coefficient.indexes[dim].equals(axes[dim]):
             raise TanluError(f"internal: coefficient axis '{dim}' does not match the variable's")
-    present = [d for d in order if d in coefficient.dims]
-    values = coefficient.transpose(*present).values
-    expanded = values.reshape([labels.sizes[d] if d in coefficient.dims else 1 for d in order])
+    present = [d for d in order if d in dims]
+    values = np.asarray(coefficient.values).transpose([dims.index(d) for d in present])
+    expanded = values.reshape([len(axes[d]) if d in dims else 1 for d in order])
     return np.broadcast_to(expanded, shape)
+
+
+def _year_axis(terms: _Terms) -> dict[str, pd.Index]:
+    """The year axis of terms over ``year``, for :func:`_broadcast`."""
+    return {YEAR: pd.Index(terms.coords[YEAR])}
 
 
 def _rule(
@@ -411,11 +504,18 @@ def _rule(
     """A constraint ``aggregate sign rhs`` (per year), to add once the variables exist."""
 
     def add() -> None:
-        _constrain(
-            bank.model, name, aggregate.expression(bank), sign, rhs - aggregate.constant, years
-        )
+        terms = _need(aggregate.expression(bank), name)
+        right = _broadcast(rhs - aggregate.constant, _year_axis(terms), [YEAR])
+        _constrain(bank.model, name, terms, sign, right, years)
 
     return add
+
+
+def _need(terms: _Terms | None, name: str) -> _Terms:
+    """``terms``, which a constraint needs: an aggregate without variables has none."""
+    if terms is None:
+        raise TanluError(f"internal: constraint '{name}' has no variable")
+    return terms
 
 
 def _exclude(upper: xr.DataArray, excluded: frozenset[str], dim: str) -> xr.DataArray:
@@ -443,21 +543,19 @@ def _ramp_rule(
     the first (``<lever>_<name>``; ``ramp`` a number or a value per year [MWh])."""
 
     def add() -> None:
-        expression = total.expression(bank)
-        years = [int(y) for y in expression.coords[YEAR].values]
-        per_year = xr.DataArray(ramp).broadcast_like(expression.const)
-        first = held + per_year.sel({YEAR: years[:1]})
-        _constrain(bank.model, f"{lever}_{name}_first", expression, "<=", first, years[:1])
+        terms = _need(total.expression(bank), f"{lever}_{name}")
+        years = terms.coords[YEAR]
+        per_year = _broadcast(ramp, _year_axis(terms), [YEAR])
+        first = [int(years[0])]
+        _constrain(bank.model, f"{lever}_{name}_first", terms, "<=", held + per_year, first)
         if len(years) > 1:
-            variables = expression.data["vars"].transpose(YEAR, "_term").values
-            coefficients = expression.data["coeffs"].transpose(YEAR, "_term").values
-            step = _expression(
-                bank.model,
-                np.concatenate([variables[1:], variables[:-1]], axis=1),
+            labels, coefficients = terms.labels, terms.coefficients
+            step = _Terms(
+                np.concatenate([labels[1:], labels[:-1]], axis=1),
                 np.concatenate([coefficients[1:], -coefficients[:-1]], axis=1),
                 {YEAR: years[1:]},
             )
-            _constrain(bank.model, f"{lever}_{name}", step, "<=", per_year.sel({YEAR: years[1:]}))
+            _constrain(bank.model, f"{lever}_{name}", step, "<=", per_year[1:])
 
     return add
 
@@ -483,6 +581,8 @@ class RoadmapBuild:
         The problem, and the model being built with its aggregates and targets table.
     sites, site_table, kinds
         The sites in order, their table, their kind (``data_centre``, ``office`` ...).
+    grid
+        0 per (site, year): the coordinates every per-site array is built on.
     rate
         Discount rate [share per year].
     zero
@@ -511,6 +611,7 @@ class RoadmapBuild:
     problem: RoadmapProblem
     built: BuiltRoadmap
     sites: list[str]
+    grid: xr.DataArray
     site_table: pd.DataFrame
     kinds: pd.Series
     rate: float
@@ -555,7 +656,9 @@ class RoadmapBuild:
     def site_array(self, values: np.ndarray) -> xr.DataArray:
         """Values per site as an array over ``site``."""
         return xr.DataArray(
-            np.asarray(values, dtype="float64"), coords={"site": self.sites}, dims=["site"]
+            np.asarray(values, dtype="float64"),
+            coords={"site": self.grid.coords["site"]},
+            dims=["site"],
         )
 
     def lever_aggregates(self, lever: str, unit: str) -> tuple[Aggregate, Aggregate, Aggregate]:
@@ -601,23 +704,34 @@ def prepare_roadmap_build(problem: RoadmapProblem) -> RoadmapBuild:
     years = baseline.years
     site_table = baseline.sites.astype({"site": object, "kind": object})
     sites = [str(site) for site in site_table["site"]]
-    coords = {"site": sites, YEAR: years}
     rate = levers.general["discount_rate_share"]
     discount = _per_year([(1.0 + rate) ** -(y - baseline.from_year) for y in years], years)
     model = linopy.Model(force_dim_names=True)
     built = BuiltRoadmap(model=model, years=years, discount=discount, bank=_Bank(model))
     zero = _per_year(np.zeros(len(years)), years)
-    grid = pd.MultiIndex.from_product([sites, years], names=["site", YEAR])
-    electricity = (
-        baseline.electricity.astype({"site": object})
-        .set_index(["site", YEAR])
-        .reindex(grid)
-        .fillna(0.0)
+    # every per-site array is built on this grid's coordinates (not from the list each time)
+    grid = xr.DataArray(
+        np.zeros((len(sites), len(years))), coords={"site": sites, YEAR: years}, dims=["site", YEAR]
     )
+    electricity = baseline.electricity
+    row = pd.Index(sites, dtype=object).get_indexer(electricity["site"])
+    col = pd.Index(years).get_indexer(electricity[YEAR])
+    kept = (row >= 0) & (col >= 0)
+    cells = row[kept] * len(years) + col[kept]
+    counts = np.bincount(cells, minlength=len(sites) * len(years))
+    if (counts > 1).any():
+        cell = int(np.flatnonzero(counts > 1)[0])
+        raise TanluError(
+            f"internal: the baseline has {counts[cell]} electricity rows for site "
+            f"{sites[cell // len(years)]} in {years[cell % len(years)]} (one per site and year)"
+        )
 
     def column(name: str) -> xr.DataArray:
-        values = electricity[name].to_numpy(dtype="float64").reshape(len(sites), len(years))
-        return xr.DataArray(values, coords=coords, dims=["site", YEAR])
+        # the baseline's value per (site, year), 0 where it has none (or NaN)
+        values = np.zeros(len(sites) * len(years))
+        values[cells] = electricity[name].to_numpy(dtype="float64")[kept]
+        values[np.isnan(values)] = 0.0
+        return grid.copy(data=values.reshape(len(sites), len(years)))
 
     demand = column("purchased_mwh")
     existing_pv = column("existing_pv_mwh")
@@ -627,21 +741,23 @@ def prepare_roadmap_build(problem: RoadmapProblem) -> RoadmapBuild:
     # own electricity (scope 2) and leased assets' electricity (scope 3 category 8)
     own = xr.DataArray(
         (site_table["scope"] == 2).to_numpy().astype("float64"),
-        coords={"site": sites},
+        coords={"site": grid.coords["site"]},
         dims=["site"],
     )
     leased = 1.0 - own
-    streams = baseline.streams.astype({"site": object, "category": object})
+    streams = baseline.streams
     by_scope = {}
     for scope in (1, 2, 3):
         rows = streams.loc[streams["scope"] == scope]
         total = rows.groupby("year")["emissions_tco2e"].sum().reindex(years, fill_value=0.0)
         by_scope[scope] = _per_year(total.to_numpy(), years)
-    built.aggregates["baseline_electricity_cost"] = Aggregate(_sum_over_sites(demand * price))
+    bill = _sum_over_sites(demand * price)
+    built.aggregates["baseline_electricity_cost"] = Aggregate(bill)
     return RoadmapBuild(
         problem=problem,
         built=built,
         sites=sites,
+        grid=grid,
         site_table=site_table,
         kinds=site_table.set_index("site")["kind"].reindex(sites),
         rate=rate,
@@ -661,7 +777,7 @@ def prepare_roadmap_build(problem: RoadmapProblem) -> RoadmapBuild:
         scope3=Aggregate(by_scope[3] + _sum_over_sites(leased * demand * residual)),
         green=Aggregate(_sum_over_sites(own * existing_pv)),
         consumption=Aggregate(_sum_over_sites(own * (demand + existing_pv))),
-        electricity_cost=Aggregate(_sum_over_sites(demand * price)),
+        electricity_cost=Aggregate(bill),
     )
 
 
@@ -729,8 +845,8 @@ def define_fleet_electrification(build: RoadmapBuild) -> None:
     params = levers.values[lever]
     fuels = build.problem.baseline.fuels
     fleet = fuels.loc[fuels["activity"] == FUEL_LEVERS[lever]].astype({"site": object})
-    litres = _site_year(fleet, "fuel_l", build.sites, years)
-    diesel_tco2e = _site_year(fleet, "emissions_tco2e", build.sites, years)
+    litres = _site_year(fleet, "fuel_l", build.grid)
+    diesel_tco2e = _site_year(fleet, "emissions_tco2e", build.grid)
     # own sites with diesel vehicles (the chargers' electricity is the site's scope 2)
     has = build.own * (litres.sum(YEAR) > 0).astype("float64")
     upper = (has * params["reduction_share_max"] * _first_year_mask(params, years)).transpose(
@@ -877,11 +993,14 @@ def define_purchase_constraints(build: RoadmapBuild) -> None:
     if build.purchase_terms:
         within = Aggregate(build.zero, list(build.purchase_terms))
         bank, demand = build.bank, build.demand
-        build.deferred.append(
-            lambda: _constrain(
-                bank.model, "within_purchase", _site_expression(bank, within), "<=", demand
-            )
-        )
+
+        def add_within() -> None:
+            terms = _site_expression(bank, within)
+            axes = bank.labels(within.terms[0][0]).indexes
+            purchase = _broadcast(demand, axes, list(terms.coords))
+            _constrain(bank.model, "within_purchase", terms, "<=", purchase)
+
+        build.deferred.append(add_within)
     if "gec" in build.bought and build.problem.max_certificate_share_of_green < 1.0:
         # own green electricity, and certificates and contracts bought for leased sites
         green_all = Aggregate(build.green.constant, list(build.green.terms))
@@ -897,13 +1016,18 @@ def define_reduction_levers(build: RoadmapBuild) -> None:
     """Emission-reduction levers on scope 1 and scope 3 streams (one site axis for all): a
     share of each stream cut per unit of adoption."""
     levers, years, streams = build.levers, build.years, build.streams
-    owners = sorted(set(streams["site"])) or ["none"]
+    owners = sorted(pd.unique(streams["site"])) or ["none"]
+    grid = xr.DataArray(
+        np.zeros((len(owners), len(years))),
+        coords={STREAM_SITE: owners, YEAR: years},
+        dims=[STREAM_SITE, YEAR],
+    )
     for lever, (scope, categories) in levers.reductions.items():
         if not levers.enabled(lever):
             continue
         params = levers.values[lever]
         rows = reduction_rows(build.problem.baseline, lever, scope, categories)
-        stream = _site_year(rows, "emissions_tco2e", owners, years, dim=STREAM_SITE)
+        stream = _site_year(rows, "emissions_tco2e", grid)
         has = (stream.sum(YEAR) > 0).astype("float64")
         upper = (has * params["reduction_share_max"] * _first_year_mask(params, years)).transpose(
             STREAM_SITE, YEAR
@@ -1080,10 +1204,10 @@ def define_objective(build: RoadmapBuild) -> None:
     bank.create()
     for add in build.deferred:
         add()
-    expression = objective.expression(bank)
-    if expression is None:
+    terms = objective.expression(bank)
+    if terms is None:
         raise TanluError("the roadmap has no target and no lever: there is nothing to plan")
-    built.model.add_objective(expression.sum())
+    built.model.add_objective(_expression(built.model, terms).sum())
 
 
 def _register_aggregates(build: RoadmapBuild) -> None:
@@ -1124,17 +1248,16 @@ def build_roadmap_model(problem: RoadmapProblem) -> BuiltRoadmap:
     return build.built
 
 
-def _site_expression(bank: _Bank, aggregate: Aggregate) -> Any:
-    """Sum of the aggregate's terms per (site, year), without summing over sites."""
+def _site_expression(bank: _Bank, aggregate: Aggregate) -> _Terms:
+    """The aggregate's terms per (site, year), without summing over sites."""
+    order = ["site", YEAR]
     variables, coefficients, coords = [], [], {}
     for name, coefficient in aggregate.terms:
-        labels = bank.labels(name).transpose("site", YEAR)
-        coords = {"site": labels["site"].values, YEAR: labels[YEAR].values}
-        variables.append(labels.values)
-        coefficients.append(_broadcast(coefficient, labels, ["site", YEAR]))
-    return _expression(
-        bank.model, np.stack(variables, axis=-1), np.stack(coefficients, axis=-1), coords
-    )
+        labels = bank.labels(name)
+        coords = {d: labels.coords[d] for d in order}
+        variables.append(labels.ordered(order))
+        coefficients.append(_broadcast(coefficient, labels.indexes, order))
+    return _Terms(np.stack(variables, axis=-1), np.stack(coefficients, axis=-1), coords)
 
 
 @dataclass
@@ -1241,23 +1364,21 @@ def _define_trajectory_fall(
 
     def add_fall() -> None:
         # counted(y - 1) - counted(y) - slack(y) <= most, from the second planned year
-        expression = counted.expression(bank)
+        terms = counted.expression(bank)
         constant = counted.constant.values
-        if expression is None:
+        if terms is None:
             return
-        variables = expression.data["vars"].transpose(YEAR, "_term").values
-        coefficients = expression.data["coeffs"].transpose(YEAR, "_term").values
-        slack_labels = bank.labels(slack).transpose(YEAR).values[1:, None]
-        step = _expression(
-            bank.model,
+        variables, coefficients = terms.labels, terms.coefficients
+        slack_labels = bank.labels(slack).values[1:, None]
+        step = _Terms(
             np.concatenate([variables[:-1], variables[1:], slack_labels], axis=1),
             np.concatenate(
                 [coefficients[:-1], -coefficients[1:], -np.ones(slack_labels.shape)], axis=1
             ),
-            {YEAR: years[1:]},
+            {YEAR: np.asarray(years[1:])},
         )
         right = most - (constant[:-1] - constant[1:])
-        _constrain(bank.model, "trajectory_fall", step, "<=", _per_year(right, years[1:]))
+        _constrain(bank.model, "trajectory_fall", step, "<=", right)
 
     build.deferred.append(add_fall)
     build.built.targets.append(
@@ -1288,32 +1409,24 @@ def _green_rises_rule(
     ``test_green_share_rises_leaves_efficiency_free``)."""
 
     def add() -> None:
-        expression = green.expression(bank)
-        if expression is None:
+        terms = green.expression(bank)
+        if terms is None:
             return
-        years = [int(y) for y in expression.coords[YEAR].values]
+        years = terms.coords[YEAR]
         kept = [i for i in range(1, len(years)) if not whole[i]]
         if not kept:
             return
         now, before = np.array(kept), np.array(kept) - 1
         base = consumed.values[before]
         growth = np.divide(consumed.values[now], base, out=np.ones(len(kept)), where=base > 0)
-        variables = expression.data["vars"].transpose(YEAR, "_term").values
-        coefficients = expression.data["coeffs"].transpose(YEAR, "_term").values
-        step = _expression(
-            bank.model,
+        variables, coefficients = terms.labels, terms.coefficients
+        step = _Terms(
             np.concatenate([variables[now], variables[before]], axis=1),
             np.concatenate([coefficients[now], -growth[:, None] * coefficients[before]], axis=1),
-            {YEAR: [years[i] for i in kept]},
+            {YEAR: years[now]},
         )
         constant = green.constant.values
         right = -(constant[now] - growth * constant[before])
-        _constrain(
-            bank.model,
-            "trajectory_green_share",
-            step,
-            ">=",
-            _per_year(right, [years[i] for i in kept]),
-        )
+        _constrain(bank.model, "trajectory_green_share", step, ">=", right)
 
     return add
