@@ -337,7 +337,7 @@ def scenario_settings(project: Project, scenario: str | None) -> RoadmapSettings
     settings = project.config.roadmap
     if scenario is None or scenario == "default":
         return settings
-    config = project.root / "tanlu.toml"
+    config = project.config_file
     if scenario not in settings.scenarios:
         known = ", ".join(sorted(settings.scenarios)) or "none defined"
         raise ProjectError(f"{config}: unknown scenario '{scenario}' ({known})")
@@ -642,7 +642,7 @@ def roadmap_problem(
     config = project.config
     if not config.targets:
         raise ProjectError(
-            f"{project.root / 'tanlu.toml'}: no [[targets]]: a roadmap needs at least one target"
+            f"{project.config_file}: no [[targets]]: a roadmap needs at least one target"
         )
     if settings is None:
         settings = scenario_settings(project, scenario)
@@ -655,14 +655,14 @@ def roadmap_problem(
     end_year = settings.end_year or max(target_years)
     if end_year <= data.from_year:
         raise ProjectError(
-            f"{project.root / 'tanlu.toml'}: roadmap.end_year {end_year} is not after the year "
+            f"{project.config_file}: roadmap.end_year {end_year} is not after the year "
             f"planned from ({data.from_year})"
         )
-    levers: LeverSet = select_levers(settings, str(project.root / "tanlu.toml"))
+    levers: LeverSet = select_levers(settings, project.config_file)
     # a scenario's settings skip the project's own checks: its excluded sites are checked here
     problem = settings.excluded_site_problem({site.id for site in config.sites})
     if problem is not None:
-        raise ProjectError(f"{project.root / 'tanlu.toml'}: {problem}")
+        raise ProjectError(f"{project.config_file}: {problem}")
     _check_reduction_paths(project, levers.general["sbti_linear_reduction_share_per_year"])
     baseline = build_baseline(
         project,
@@ -719,7 +719,7 @@ def _check_reduction_paths(project: Project, default_rate: float) -> None:
         if rate * (target.year - base_year) >= 1.0:
             zero_year = base_year + math.ceil(1.0 / rate) if rate > 0 else target.year
             raise ProjectError(
-                f"{project.root / 'tanlu.toml'}: targets[{index}]: {rate:g} a year from "
+                f"{project.config_file}: targets[{index}]: {rate:g} a year from "
                 f"{base_year} reaches zero emissions by {min(zero_year, target.year)}, before or "
                 f"at {target.year}: use a carbon_neutral or net_zero target for that, or a "
                 "lower annual_reduction_share"
@@ -739,7 +739,7 @@ def output_values(
         When a year has no value and the metric has no growth rate, or a growth rate names an
         unknown metric (a scenario's settings).
     """
-    config = project.root / "tanlu.toml"
+    config = project.config_file
     metrics = project.config.output_metrics
     for name in settings.output_growth_share_per_year:
         if name not in metrics:
