@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from tanlu.electricity.prices import procurement_costs, read_procurement_prices
+from tanlu.electricity.prices import procurement_costs, procurement_prices
 from tanlu.errors import ProjectError, TanluError
 from tanlu.ingest.inputs import ProjectInputs, load_inputs
+from tanlu.ingest.prices import load_project_prices
 from tanlu.inventory.calculate import InventoryResult, calculate_inventory
 from tanlu.project import Project, RoadmapSettings, TargetKind
 from tanlu.roadmap.baseline import Baseline, build_baseline, electricity_sites, existing_pv_mwh
@@ -521,16 +522,18 @@ def solve_roadmap(problem: RoadmapProblem, scenario: str = "default") -> Roadmap
 
 
 def grid_prices(
-    project: Project, inventory: InventoryResult, year: int
+    project: Project,
+    inventory: InventoryResult,
+    year: int,
+    project_prices: pd.DataFrame | None = None,
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Grid electricity price at each site [CNY/MWh], and the rows used.
 
     From the procurement price table (docs/prices.md): the site's province, else China; the
-    year, else the nearest; a project's ``data/prices*.csv`` rows first.
+    year, else the nearest; the project's own rows (``project_prices``, as
+    :attr:`tanlu.ingest.ProjectInputs.prices` holds them) first.
     """
-    table = read_procurement_prices(
-        list(project.price_files), [project.display_path(p) for p in project.price_files]
-    )
+    table = procurement_prices(project_prices)
     provinces = project.sites.set_index("site")["province"]
     prices: dict[str, float] = {}
     rows = []
@@ -588,7 +591,9 @@ def planning_data(
     """Inventories, grid prices and existing PV for planning from ``from_year`` (default:
     ``[roadmap] from_year``, else the last reporting year).
 
-    ``inventories``: inventories already computed, by year; a year missing from them is
+    ``inputs``: the project's checked inputs, whose prices the grid prices come from (when
+    omitted, the inputs are read if an inventory is computed, and the price files alone if
+    not). ``inventories``: inventories already computed, by year; a year missing from them is
     computed (without the base-year check).
     """
     organisation = project.config.organisation
@@ -605,7 +610,8 @@ def planning_data(
 
     inventory = inventory_of(from_year)
     base_inventory = inventory_of(organisation.base_year)
-    prices, price_rows = grid_prices(project, inventory, from_year)
+    project_prices = inputs.prices if inputs is not None else load_project_prices(project)
+    prices, price_rows = grid_prices(project, inventory, from_year, project_prices)
     return PlanningData(
         from_year=from_year,
         inventory=inventory,
