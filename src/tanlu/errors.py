@@ -33,16 +33,20 @@ class InputIssue:
     Attributes
     ----------
     file
-        Path of the file as the user gave it.
+        Path of the file as the user gave it, or the name of a table given in memory.
     line
-        Line in a text file (the header is line 1), row in a sheet (the header is row 1) or in
-        a Parquet file (the first record is row 1); ``None`` for the whole file.
+        Line in a text file (the header is line 1), row in a sheet (the header is row 1), in
+        a Parquet file or in a table given in memory (the first record is row 1); ``None`` for
+        the whole file or table.
     column
         Column name, or ``None`` when the problem is the whole row or file.
     reason
         One sentence saying what is wrong.
     sheet
         Sheet name for spreadsheets.
+    by_row
+        Whether ``file`` names a table given in memory, whose rows are numbered from 1 (shown
+        as "row N", as for a Parquet file).
     """
 
     file: str
@@ -50,13 +54,14 @@ class InputIssue:
     column: str | None
     reason: str
     sheet: str | None = None
+    by_row: bool = False
 
     def location(self) -> str:
         where = self.file
         if self.sheet is not None:
             where += f" [sheet {self.sheet}]"
         if self.line is not None:
-            by_row = self.sheet is not None or self.file.lower().endswith(".parquet")
+            by_row = self.by_row or self.sheet is not None or self.file.lower().endswith(".parquet")
             where += f", row {self.line}" if by_row else f", line {self.line}"
         if self.column is not None:
             where += f", column '{self.column}'"

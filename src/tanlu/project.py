@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -483,12 +484,16 @@ class ProjectConfig(_Model):
 
 @dataclass(frozen=True)
 class Project:
-    """A loaded project: its folder, its configuration and the data files it names.
+    """A loaded project: its configuration, its sites and the data files it names.
+
+    A project comes from a folder (:func:`load_project`) or from its configuration alone
+    (:func:`project_from_config`), whose inputs are then given as tables
+    (:func:`tanlu.ingest.check_input_tables`).
 
     Attributes
     ----------
     root
-        The project folder.
+        The project folder; ``None`` for a project made in memory, which has no files.
     config
         The validated ``tanlu.toml``.
     sites
@@ -498,23 +503,30 @@ class Project:
         province and grid region in canonical English names.
     activity_files, factor_files, instrument_files, meter_files, delivery_files, grid_cfe_files,
     pv_files, price_files
-        Files matched by the globs of ``[data]``, sorted.
+        Files matched by the globs of ``[data]``, sorted (none for a project made in memory).
+    config_file
+        How messages name the configuration: the path of ``tanlu.toml`` in the folder, or the
+        name given to :func:`project_from_config`.
     """
 
-    root: Path
+    root: Path | None
     config: ProjectConfig
     sites: pd.DataFrame
-    activity_files: tuple[Path, ...]
-    factor_files: tuple[Path, ...]
-    instrument_files: tuple[Path, ...]
+    activity_files: tuple[Path, ...] = ()
+    factor_files: tuple[Path, ...] = ()
+    instrument_files: tuple[Path, ...] = ()
     meter_files: tuple[Path, ...] = ()
     delivery_files: tuple[Path, ...] = ()
     grid_cfe_files: tuple[Path, ...] = ()
     pv_files: tuple[Path, ...] = ()
     price_files: tuple[Path, ...] = ()
+    config_file: str = CONFIG_FILE
 
     def display_path(self, path: Path) -> str:
-        """A path as the user should see it in messages: relative to the project when inside."""
+        """A path as the user should see it in messages: relative to the folder above the
+        project when inside it."""
+        if self.root is None:
+            return str(path)
         try:
             return str(path.relative_to(self.root.parent))
         except ValueError:
@@ -663,7 +675,7 @@ def _glob(root: Path, patterns: list[str]) -> tuple[Path, ...]:
     return tuple(sorted(found))
 
 
-def _site_table(config: ProjectConfig, config_path: Path) -> pd.DataFrame:
+def _site_table(config: ProjectConfig, config_path: str) -> pd.DataFrame:
     entities = {e.id: e for e in config.entities}
     rows = []
     for index, site in enumerate(config.sites):
@@ -704,8 +716,58 @@ def _site_table(config: ProjectConfig, config_path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def project_from_config(config: Mapping[str, Any] | str, name: str = CONFIG_FILE) -> Project:
+    """A project from its configuration alone, without a folder.
+
+    Its inputs are given as tables rather than read from files
+    (:class:`tanlu.ingest.InputTables`, :func:`tanlu.ingest.check_input_tables`), so that a
+    test or a service need not write a project to disk.
+
+    Parameters
+    ----------
+    config
+        The configuration as ``tanlu.toml`` would hold it: its TOML text, or the table it parses
+        to (``tomllib.loads``), e.g. ``{"organisation": {...}, "entities": [...], "sites":
+        [...]}``. ``[data]`` is accepted and ignored: there are no files to match.
+    name
+        How messages name the configuration (``tanlu.toml`` unless given).
+
+    Raises
+    ------
+    ProjectError
+        As :func:`load_project`: when the TOML text does not parse, two entries share an id,
+        a field is invalid (with its line when TOML text is given) or a site names an unknown
+        province or regional grid; the message starts with ``name``.
+    """
+    if isinstance(config, str):
+        text = config
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise ProjectError(f"{name}: {error}") from None
+    else:
+        text = ""
+        raw = dict(config)
+    collisions = _id_collisions(raw, text)
+    if collisions:
+        raise ProjectError(f"{name}: {'; '.join(collisions)}")
+    try:
+        validated = ProjectConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ProjectError(f"{name}: {_format_validation_error(error, text)}") from None
+    return Project(
+        root=None,
+        config=validated,
+        sites=_site_table(validated, name),
+        config_file=name,
+    )
+
+
 def load_project(path: str | Path) -> Project:
     """Load and validate a project folder.
+
+    The configuration is checked as :func:`project_from_config` checks it; the data files are
+    those the globs of ``[data]`` match in the folder.
 
     Parameters
     ----------
@@ -726,29 +788,21 @@ def load_project(path: str | Path) -> Project:
         raise ProjectError(f"{root}: no {CONFIG_FILE} here (is this a tanlu project folder?)")
     try:
         text = config_path.read_text(encoding="utf-8")
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ProjectError(f"{config_path}: {error}") from None
     except UnicodeDecodeError:
         raise ProjectError(f"{config_path}: not UTF-8 text") from None
-    collisions = _id_collisions(raw, text)
-    if collisions:
-        raise ProjectError(f"{config_path}: {'; '.join(collisions)}")
-    try:
-        config = ProjectConfig.model_validate(raw)
-    except ValidationError as error:
-        raise ProjectError(f"{config_path}: {_format_validation_error(error, text)}") from None
+    project = project_from_config(text, str(config_path))
     root = root.resolve()
-    return Project(
+    data = project.config.data
+    return replace(
+        project,
         root=root,
-        config=config,
-        sites=_site_table(config, config_path),
-        activity_files=_glob(root, config.data.activities),
-        factor_files=_glob(root, config.data.factors),
-        instrument_files=_glob(root, config.data.instruments),
-        meter_files=_glob(root, config.data.meter_hourly),
-        delivery_files=_glob(root, config.data.delivery_hourly),
-        grid_cfe_files=_glob(root, config.data.grid_cfe_hourly),
-        pv_files=_glob(root, config.data.pv_hourly),
-        price_files=_glob(root, config.data.prices),
+        config_file=str(root / CONFIG_FILE),
+        activity_files=_glob(root, data.activities),
+        factor_files=_glob(root, data.factors),
+        instrument_files=_glob(root, data.instruments),
+        meter_files=_glob(root, data.meter_hourly),
+        delivery_files=_glob(root, data.delivery_hourly),
+        grid_cfe_files=_glob(root, data.grid_cfe_hourly),
+        pv_files=_glob(root, data.pv_hourly),
+        price_files=_glob(root, data.prices),
     )

@@ -1,11 +1,14 @@
-"""Reading small CSV tables (factor overrides, instruments) with true line numbers."""
+"""Reading small CSV tables (factor overrides, instruments) with true line numbers, and tables
+given in memory made to look as the CSV readers read a file."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tanlu.errors import InputIssue
@@ -69,6 +72,82 @@ def read_csv_table(path: Path, display: str) -> tuple[pd.DataFrame, list[InputIs
     columns = list(frame.columns)
     frame["source_line"] = range(2, len(frame) + 2)
     return drop_blank_rows(frame, columns), []
+
+
+def cell_text(value: object) -> object:
+    """One cell as a CSV reader reads it: text, or NaN when missing.
+
+    Whole numbers are written without a decimal point (``2022.0`` -> ``"2022"``), other floats
+    in their shortest exact form (``repr``), booleans as ``true``/``false``, dates as
+    ``YYYY-MM-DD`` and other moments in ISO 8601 (with their UTC offset when they have one).
+    """
+    if isinstance(value, str):
+        return value
+    missing = pd.isna(value) if not isinstance(value, list | tuple | dict | set) else False
+    if isinstance(missing, bool | np.bool_) and missing:
+        return np.nan
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        if number.is_integer() and abs(number) < 1e15:
+            return str(int(number))
+        return repr(number)
+    if isinstance(value, datetime | np.datetime64):
+        stamp = pd.Timestamp(value)
+        if stamp.tz is None and stamp == stamp.normalize():
+            return stamp.strftime("%Y-%m-%d")
+        return stamp.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def text_cells(frame: pd.DataFrame, keep: Collection[str] = ()) -> pd.DataFrame:
+    """A table given in memory with its cells as the CSV readers read a file's (:func:`cell_text`:
+    text, missing as NaN), so that one check serves files and tables.
+
+    Parameters
+    ----------
+    frame
+        Any table: strings, numbers, dates, booleans, missing values.
+    keep
+        Columns left as they are when they hold numbers or dates (the checks of those columns
+        take typed values, as they do from a Parquet file).
+    """
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if column in keep and (
+            pd.api.types.is_datetime64_any_dtype(values)
+            or (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values))
+        ):
+            continue
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            out[column] = values.astype(object).where(values.notna(), np.nan)
+        else:
+            out[column] = values.astype(object).map(cell_text)
+    return out
+
+
+ReadTable = tuple[str, pd.DataFrame, list[InputIssue]]
+"""A table by its name in messages, with the problems of reading it (when there are any, the
+table is not checked)."""
+
+
+def read_csv_tables(paths: Sequence[Path], displays: Sequence[str]) -> Iterator[ReadTable]:
+    """Each file read with :func:`read_csv_table`, one after the other, in the order given."""
+    for path, display in zip(paths, displays, strict=True):
+        frame, issues = read_csv_table(path, display)
+        yield display, frame, issues
+
+
+def given_tables(tables: Mapping[str, pd.DataFrame]) -> Iterator[ReadTable]:
+    """Tables already read (or given in memory), in the order of the mapping."""
+    for name, frame in tables.items():
+        yield name, frame, []
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -29,9 +29,9 @@ from tanlu.app.validate import ValidationDocument, validate_project
 from tanlu.electricity.matching import ElectricityResult
 from tanlu.electricity.procurement import ProcurementLimits
 from tanlu.electricity.site_procurement import SiteProcurement
-from tanlu.ingest.inputs import ProjectInputs
+from tanlu.ingest.inputs import InputTables, ProjectInputs, check_input_tables
 from tanlu.inventory.calculate import InventoryResult
-from tanlu.project import EngineBackend, Project
+from tanlu.project import EngineBackend, Project, project_from_config
 from tanlu.report.text import LANGUAGES, Language
 from tanlu.report.write import write_run
 from tanlu.roadmap.model import RoadmapInfeasible
@@ -45,6 +45,7 @@ __all__ = [
     "EngineBackend",
     "FactorCatalogue",
     "FactorLookup",
+    "InputTables",
     "InventoryResult",
     "Language",
     "OnRows",
@@ -57,12 +58,14 @@ __all__ = [
     "RoadmapOptions",
     "SiteProcurement",
     "ValidationDocument",
+    "check_input_tables",
     "count_steps",
     "csv_writer",
     "inventory_files",
     "json_writer",
     "list_factor_activities",
     "open_project",
+    "project_from_config",
     "read_inputs",
     "run_electricity",
     "run_inventories",

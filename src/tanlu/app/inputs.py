@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tanlu.electricity.prices import read_procurement_prices
-from tanlu.errors import InputError, InputIssue
-from tanlu.ingest.inputs import ProjectInputs, load_inputs
+from tanlu.ingest.inputs import InputTables, ProjectInputs, check_input_tables, load_inputs
 from tanlu.project import Project, load_project
 
 OnStep = Callable[[str], None]
@@ -17,14 +15,18 @@ OnRows = Callable[[int], None]
 
 
 def open_project(project: Project | Path) -> Project:
-    """A project from its folder (or the project itself, already loaded)."""
+    """A project from its folder (or the project itself, already loaded or made from its
+    configuration with :func:`tanlu.project.project_from_config`)."""
     return project if isinstance(project, Project) else load_project(project)
 
 
 def read_inputs(
-    project: Project, on_rows: OnRows | None = None, prices: bool = False
+    project: Project,
+    on_rows: OnRows | None = None,
+    inputs: ProjectInputs | InputTables | None = None,
 ) -> ProjectInputs:
-    """Read and check a project's input files.
+    """Read and check a project's inputs: its files (price files included, which the roadmap
+    and procurement read), or the tables given.
 
     Parameters
     ----------
@@ -32,28 +34,18 @@ def read_inputs(
         From :func:`open_project`.
     on_rows
         Told the number of activity rows as they are read.
-    prices
-        Also read and check the project's price files (``data/prices*.csv``), which the
-        roadmap and procurement read; their problems are listed with the other files'.
+    inputs
+        The inputs as tables (:class:`tanlu.ingest.InputTables`), checked here as files are;
+        or inputs already checked (:class:`tanlu.ingest.ProjectInputs`), returned as they
+        are; ``None``: the project's files are read.
 
     Raises
     ------
     InputError
-        Listing every bad row of every file read.
+        Listing every bad row of every file or table read.
     """
-    issues: list[InputIssue] = []
-    inputs: ProjectInputs | None = None
-    try:
-        inputs = load_inputs(project, on_rows)
-    except InputError as error:
-        issues.extend(error.issues)
-    if prices:
-        try:
-            read_procurement_prices(
-                list(project.price_files), [project.display_path(p) for p in project.price_files]
-            )
-        except InputError as error:
-            issues.extend(error.issues)
-    if issues or inputs is None:
-        raise InputError(issues)
-    return inputs
+    if isinstance(inputs, ProjectInputs):
+        return inputs
+    if inputs is not None:
+        return check_input_tables(project, inputs, on_rows)
+    return load_inputs(project, on_rows)

@@ -11,7 +11,7 @@ from tanlu.app.inputs import OnRows, OnStep, open_project, read_inputs
 from tanlu.electricity.matching import ElectricityResult, calculate_electricity
 from tanlu.electricity.procurement import ProcurementLimits
 from tanlu.electricity.site_procurement import SiteProcurement, procure_for_site
-from tanlu.ingest.inputs import ProjectInputs
+from tanlu.ingest.inputs import InputTables, ProjectInputs
 from tanlu.inventory.calculate import (
     InventoryResult,
     calculate_inventory,
@@ -65,33 +65,35 @@ def run_inventories(
 def run_inventory(
     project: Project | Path,
     year: int,
-    inputs: ProjectInputs | None = None,
+    inputs: ProjectInputs | InputTables | None = None,
     on_rows: OnRows | None = None,
     on_step: OnStep | None = None,
 ) -> InventoryResult:
     """The ``inventory`` use case: the GHG inventory of one year, with its base-year check.
 
     Its JSON shape is :meth:`InventoryResult.to_dict` (docs/json-output.md), the same as each
-    year's entry of ``results.json`` ``inventories``.
+    year's entry of ``results.json`` ``inventories``. ``inputs``: the project's inputs as
+    tables (:class:`tanlu.ingest.InputTables`) or already checked; read from its files when
+    omitted (as in every use case here).
     """
     project = open_project(project)
-    inputs = inputs if inputs is not None else read_inputs(project, on_rows)
-    return run_inventories(project, inputs, [year], on_step)[year]
+    checked = read_inputs(project, on_rows, inputs)
+    return run_inventories(project, checked, [year], on_step)[year]
 
 
 def run_electricity(
     project: Project | Path,
     year: int,
     hourly: bool = False,
-    inputs: ProjectInputs | None = None,
+    inputs: ProjectInputs | InputTables | None = None,
     inventory: InventoryResult | None = None,
     on_rows: OnRows | None = None,
 ) -> ElectricityResult:
     """The ``electricity`` use case: green electricity per site (and the 24/7 score when
     ``hourly``), from the year's inventory (computed when not given)."""
     project = open_project(project)
-    inputs = inputs if inputs is not None else read_inputs(project, on_rows)
-    return calculate_electricity(project, year, inputs, hourly=hourly, inventory=inventory)
+    checked = read_inputs(project, on_rows, inputs)
+    return calculate_electricity(project, year, checked, hourly=hourly, inventory=inventory)
 
 
 def run_procurement(
@@ -102,13 +104,13 @@ def run_procurement(
     annual: bool = False,
     limits: ProcurementLimits | None = None,
     curve_targets: Iterable[float] = (),
-    inputs: ProjectInputs | None = None,
+    inputs: ProjectInputs | InputTables | None = None,
     on_rows: OnRows | None = None,
 ) -> SiteProcurement:
     """The ``procure`` use case: the least-cost portfolio for one site to reach
     ``target_share`` (24/7 CFE score, or the annual clean share when ``annual``)."""
     project = open_project(project)
-    inputs = inputs if inputs is not None else read_inputs(project, on_rows)
+    checked = read_inputs(project, on_rows, inputs)
     return procure_for_site(
         project,
         site,
@@ -117,5 +119,5 @@ def run_procurement(
         mode="annual" if annual else "hourly",
         limits=limits,
         curve_targets=list(curve_targets),
-        inputs=inputs,
+        inputs=checked,
     )

@@ -12,7 +12,7 @@ import pandas as pd
 
 from tanlu.app.inputs import OnRows, OnStep, open_project, read_inputs
 from tanlu.electricity.matching import calculate_electricity
-from tanlu.ingest.inputs import ProjectInputs
+from tanlu.ingest.inputs import InputTables, ProjectInputs
 from tanlu.inventory.calculate import InventoryResult, calculate_inventory
 from tanlu.project import Project
 from tanlu.roadmap.macc import bottom_up_macc, model_macc
@@ -161,7 +161,7 @@ class RoadmapDocument:
 def run_roadmap(
     project: Project | Path,
     options: RoadmapOptions | None = None,
-    inputs: ProjectInputs | None = None,
+    inputs: ProjectInputs | InputTables | None = None,
     inventories: Mapping[int, InventoryResult] | None = None,
     data: PlanningData | None = None,
     on_rows: OnRows | None = None,
@@ -173,13 +173,15 @@ def run_roadmap(
     Parameters
     ----------
     project
-        A project or its folder.
+        A project, its folder, or one made from its configuration
+        (:func:`tanlu.project.project_from_config`) with its ``inputs`` given.
     options
         What to compute beside the plan (default: the plan and progress only).
     inputs, inventories, data, green_shares
         What is already computed (inputs read, inventories by year, planning data from the
         year planned from, the green share of electricity by year); whatever is missing is
-        computed once here.
+        computed once here. ``inputs`` may also be the project's input tables
+        (:class:`tanlu.ingest.InputTables`), checked here.
     on_rows, on_step
         Progress callbacks: rows read; the name of each step (``roadmap``, ``MACC``,
         ``model-derived MACC``, ``sweep``, ``Monte Carlo``) as it starts.
@@ -192,25 +194,25 @@ def run_roadmap(
     tell = on_step or (lambda _: None)
     options = options or RoadmapOptions()
     project = open_project(project)
-    inputs = inputs if inputs is not None else read_inputs(project, on_rows)
+    checked = read_inputs(project, on_rows, inputs)
     tell("roadmap")
     settings = scenario_settings(project, options.scenario)
     if data is None:
         chosen_year = options.from_year or settings.from_year
-        data = planning_data(project, inputs, chosen_year, inventories)
+        data = planning_data(project, checked, chosen_year, inventories)
     known = {
         data.inventory.year: data.inventory,
         data.base_inventory.year: data.base_inventory,
         **(inventories or {}),
     }
-    problem = roadmap_problem(project, options.scenario, inputs, data=data)
+    problem = roadmap_problem(project, options.scenario, checked, data=data)
     plan = solve_roadmap(problem, options.scenario or "default")
     shares = dict(green_shares or {})
     for year in progress_years(project, plan):
         if year not in known:
-            known[year] = calculate_inventory(project, year, inputs, check_base_year=False)
+            known[year] = calculate_inventory(project, year, checked, check_base_year=False)
         if year not in shares:
-            electricity = calculate_electricity(project, year, inputs, inventory=known[year])
+            electricity = calculate_electricity(project, year, checked, inventory=known[year])
             shares[year] = float(electricity.totals["green_share"])
     progress = track_progress(project, plan, known, shares)
     macc_bottom_up = macc_model = None

@@ -19,7 +19,7 @@ from tanlu.app.inputs import OnStep, open_project, read_inputs
 from tanlu.app.jobs import run_inventories
 from tanlu.app.roadmap import RoadmapDocument, RoadmapOptions, run_roadmap
 from tanlu.electricity.matching import calculate_electricity
-from tanlu.ingest.inputs import ProjectInputs, project_years
+from tanlu.ingest.inputs import InputTables, ProjectInputs, project_years
 from tanlu.project import Project
 from tanlu.report.run import (
     RunResult,
@@ -58,7 +58,7 @@ def count_steps(project: Project, validate: bool = False) -> int:
 
 def run_project(
     project: Project | Path,
-    inputs: ProjectInputs | None = None,
+    inputs: ProjectInputs | InputTables | None = None,
     step: OnStep | None = None,
 ) -> RunResult:
     """Compute everything the report needs.
@@ -68,7 +68,8 @@ def run_project(
     project
         A project (:func:`tanlu.load_project`) or its folder.
     inputs
-        Already-loaded inputs (read, and so validated, price files included, when omitted).
+        Already-loaded inputs (read, and so validated, price files included, when omitted), or
+        the project's input tables (:class:`tanlu.ingest.InputTables`), validated here.
     step
         Told the name of each step as it starts (for a progress display).
 
@@ -79,9 +80,9 @@ def run_project(
     """
     tell = step or (lambda _: None)
     project = open_project(project)
-    if inputs is None:
+    if not isinstance(inputs, ProjectInputs):
         tell("validate")
-        inputs = read_inputs(project, prices=bool(project.config.targets))
+        inputs = read_inputs(project, inputs=inputs)
     years = project_years(project)
     inventories = run_inventories(project, inputs, years, tell)
     electricity: dict[int, dict[str, Any]] = {}

@@ -8,6 +8,7 @@ from typing import Any
 
 from tanlu.app.inputs import OnRows, open_project, read_inputs
 from tanlu.errors import InputError, InputIssue
+from tanlu.ingest.inputs import InputTables
 from tanlu.project import Project
 
 
@@ -21,7 +22,8 @@ class ValidationDocument:
         Every problem found (empty when the project is valid), each with file, line, column
         and reason.
     activity_rows, activity_files, instruments, sites
-        Counts of what was read (0 when the project is not valid).
+        Counts of what was read (0 when the project is not valid); ``activity_files`` counts
+        the activity tables when tables were given.
     """
 
     issues: tuple[InputIssue, ...] = ()
@@ -60,9 +62,20 @@ class ValidationDocument:
         }
 
 
-def validate_project(project: Project | Path, on_rows: OnRows | None = None) -> ValidationDocument:
+def validate_project(
+    project: Project | Path, on_rows: OnRows | None = None, tables: InputTables | None = None
+) -> ValidationDocument:
     """Read and check every input a later command reads: the activity, instrument and hourly
-    files, the factor overrides and the price files.
+    files, the factor overrides and the price files (or the tables given instead of them).
+
+    Parameters
+    ----------
+    project
+        A project or its folder (:func:`tanlu.project.project_from_config` for one without).
+    on_rows
+        Told the number of activity rows as they are read.
+    tables
+        The project's inputs as tables, checked instead of its files.
 
     Raises
     ------
@@ -71,12 +84,12 @@ def validate_project(project: Project | Path, on_rows: OnRows | None = None) -> 
     """
     try:
         opened = open_project(project)
-        inputs = read_inputs(opened, on_rows, prices=True)
+        inputs = read_inputs(opened, on_rows, tables)
     except InputError as error:
         return ValidationDocument(issues=tuple(error.issues))
     return ValidationDocument(
         activity_rows=inputs.rows_read,
-        activity_files=len(opened.activity_files),
+        activity_files=len(tables.activities) if tables is not None else len(opened.activity_files),
         instruments=len(inputs.instruments),
         sites=len(opened.sites),
     )

@@ -1,11 +1,12 @@
 """Sourced prices for the procurement optimiser (data/procurement_prices.csv).
 
 Every number :class:`~tanlu.electricity.procurement.ProcurementCosts` needs has rows in the
-bundled file, each with its source and status (docs/prices.md lists them).
-:func:`read_procurement_prices` reads the bundled file and a project's own price files (same
-columns; a project row replaces the bundled row with the same parameter, region and year),
-checks every row and reports every bad one at once. :func:`procurement_costs` then picks, for
-one province and year, one row per parameter:
+bundled file, each with its source and status (docs/prices.md lists them). A project's own price
+files are read and checked with its other inputs (:mod:`tanlu.ingest.prices`; the checked rows
+are :attr:`tanlu.ingest.ProjectInputs.prices`); :func:`procurement_prices` lays them over the
+bundled rows (a project row replaces the bundled row with the same parameter, region and year),
+and :func:`read_procurement_prices` does both from files. :func:`procurement_costs` then picks,
+for one province and year, one row per parameter:
 
 * region: the province, else ``China``;
 * year: the year asked for, else the latest earlier year, else the earliest later year;
@@ -16,7 +17,6 @@ A pick that is not the province's row of the year is reported as a plain sentenc
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -25,25 +25,35 @@ from typing import Any
 import pandas as pd
 
 from tanlu.electricity.procurement import ProcurementCosts, ProcurementError
-from tanlu.errors import InputError, InputIssue
-from tanlu.factors.regions import regions_table, resolve_region
+from tanlu.errors import InputError
+from tanlu.ingest.prices import (
+    NATIONAL_REGION,
+    PARAMETER_UNITS,
+    PRICE_COLUMNS,
+    canonical_region,
+    check_price_rows,
+    price_duplicates,
+    read_price_files,
+    without_places,
+)
 from tanlu.tables import read_csv_table
 
 DATA_DIR = Path(__file__).parent / "data"
 BUNDLED_FILE = DATA_DIR / "procurement_prices.csv"
-NATIONAL_REGION = "China"
 
-PRICE_COLUMNS: tuple[str, ...] = (
-    "parameter",
-    "region",
-    "year",
-    "value",
-    "unit",
-    "status",
-    "source",
-    "note",
-)
-_REQUIRED_COLUMNS: tuple[str, ...] = ("parameter", "region", "year", "value", "unit", "source")
+__all__ = [
+    "BUNDLED_FILE",
+    "DATA_DIR",
+    "NATIONAL_REGION",
+    "PARAMETER_UNITS",
+    "PRICE_COLUMNS",
+    "USED_COLUMNS",
+    "canonical_region",
+    "procurement_costs",
+    "procurement_prices",
+    "read_procurement_prices",
+]
+
 USED_COLUMNS: tuple[str, ...] = (
     "parameter",
     "value",
@@ -54,143 +64,6 @@ USED_COLUMNS: tuple[str, ...] = (
     "source",
     "fallback",
 )
-# The unit of each ProcurementCosts field as price files write it. Nothing is converted: a row
-# in another unit (CNY/W, CNY/kWh for a contract, 8 for 8 %) is an input error.
-PARAMETER_UNITS: dict[str, str] = {
-    "pv_capex_cny_per_kw": "CNY/kW",
-    "pv_fixed_om_cny_per_kw_year": "CNY/kW/yr",
-    "pv_lifetime_years": "yr",
-    "wind_price_cny_per_mwh": "CNY/MWh",
-    "solar_price_cny_per_mwh": "CNY/MWh",
-    "battery_energy_capex_cny_per_kwh": "CNY/kWh",
-    "battery_power_capex_cny_per_kw": "CNY/kW",
-    "battery_lifetime_years": "yr",
-    "battery_round_trip_efficiency_share": "share",
-    "grid_price_cny_per_mwh": "CNY/MWh",
-    "discount_rate_share": "share",
-}
-_POSITIVE = {"pv_lifetime_years", "battery_lifetime_years", "battery_round_trip_efficiency_share"}
-_SHARES = {"battery_round_trip_efficiency_share", "discount_rate_share"}
-# Statuses of the reference data (S, S3, D); U (unverified) is never accepted. A project row
-# without a status is marked "user".
-BUNDLED_STATUSES: tuple[str, ...] = ("S", "S3", "D")
-USER_STATUS = "user"
-
-
-def canonical_region(name: str) -> str | None:
-    """``China``, or a province's Chinese name as regions.csv writes it; None if unknown.
-
-    Parameters
-    ----------
-    name
-        ``China``/``全国``/``中国``, or a province in Chinese or English with or without its
-        suffix (``广东``, ``广东省``, ``Guangdong``).
-    """
-    resolved = resolve_region(str(name).strip())
-    if resolved is None:
-        return None
-    level, region = resolved
-    if level == "national":
-        return NATIONAL_REGION
-    if level != "province":
-        return None
-    table = regions_table()
-    return str(table.loc[table["province_en"] == region, "province_zh"].iloc[0])
-
-
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _check_price_rows(
-    frame: pd.DataFrame, name: str, *, user: bool
-) -> tuple[pd.DataFrame, list[InputIssue]]:
-    """Validate the rows of one price file.
-
-    Returns the good rows (columns :data:`PRICE_COLUMNS` and ``origin``, region canonical,
-    ``year`` int, ``value`` float) and one issue per bad cell.
-    """
-    missing = [c for c in _REQUIRED_COLUMNS if c not in frame.columns]
-    if missing:
-        return pd.DataFrame(columns=[*PRICE_COLUMNS, "origin"]), [
-            InputIssue(name, 1, None, f"missing column(s): {', '.join(missing)}")
-        ]
-    issues: list[InputIssue] = []
-    good: list[dict[str, Any]] = []
-    allowed = (*BUNDLED_STATUSES, USER_STATUS) if user else BUNDLED_STATUSES
-    for row in frame.to_dict(orient="records"):
-        line = int(row["source_line"])
-        cell = {
-            c: "" if pd.isna(row.get(c, "")) else str(row.get(c, "")).strip() for c in PRICE_COLUMNS
-        }
-        found: list[InputIssue] = []
-
-        def bad(
-            column: str, reason: str, line: int = line, found: list[InputIssue] = found
-        ) -> None:
-            found.append(InputIssue(name, line, column, reason))
-
-        parameter = cell["parameter"]
-        if parameter not in PARAMETER_UNITS:
-            bad("parameter", f"unknown parameter '{parameter}' (not a ProcurementCosts field)")
-        region = canonical_region(cell["region"])
-        if region is None:
-            bad("region", f"unknown region '{cell['region']}' (give China or a province)")
-        if not cell["year"].isdigit():
-            bad("year", f"'{cell['year']}' is not a year")
-        value = _number(cell["value"])
-        if value is None:
-            bad("value", f"'{cell['value']}' is not a number")
-        elif value < 0:
-            bad("value", f"{cell['value']} is negative")
-        elif parameter in _SHARES and value > 1:
-            bad("value", f"{cell['value']} is a share outside 0..1 (write 8 % as 0.08)")
-        elif parameter in _POSITIVE and value == 0:
-            bad("value", f"{parameter} must be greater than 0")
-        expected = PARAMETER_UNITS.get(parameter)
-        if expected is not None and cell["unit"] != expected:
-            bad("unit", f"unit '{cell['unit']}' is not {expected}, the unit of {parameter}")
-        if not cell["source"]:
-            bad("source", "every price needs a source")
-        status = cell["status"] or (USER_STATUS if user else "")
-        if status not in allowed:
-            bad("status", f"status '{status}' is not one of {', '.join(allowed)}")
-        issues.extend(found)
-        if not found:
-            good.append(
-                {
-                    **cell,
-                    "region": region,
-                    "year": int(cell["year"]),
-                    "value": value,
-                    "status": status,
-                    "origin": f"{name}, line {line}",
-                }
-            )
-    return pd.DataFrame(good, columns=[*PRICE_COLUMNS, "origin"]), issues
-
-
-def _duplicates(rows: pd.DataFrame) -> list[InputIssue]:
-    """One issue per row whose (parameter, region, year) an earlier row already has."""
-    key = ["parameter", "region", "year"]
-    first = rows.drop_duplicates(key).set_index(key)["origin"]
-    issues = []
-    for row in rows.loc[rows.duplicated(key)].itertuples(index=False):
-        file, _, line = str(row.origin).rpartition(", line ")
-        earlier = first.loc[(row.parameter, row.region, row.year)]
-        issues.append(
-            InputIssue(
-                file,
-                int(line),
-                None,
-                f"{row.parameter} for {row.region} in {row.year} is already given ({earlier})",
-            )
-        )
-    return issues
 
 
 @cache
@@ -199,21 +72,49 @@ def _bundled_prices() -> pd.DataFrame:
     rows, issues = (
         (pd.DataFrame(), read_issues)
         if read_issues
-        else _check_price_rows(frame, BUNDLED_FILE.name, user=False)
+        else check_price_rows(frame, BUNDLED_FILE.name, user=False)
     )
-    issues = issues or _duplicates(rows)
+    issues = issues or price_duplicates(rows)
     if issues:
         raise ProcurementError(
             "the bundled procurement price file is malformed:\n"
             + "\n".join(f"  {issue}" for issue in issues[:20])
         )
-    return rows
+    return without_places(rows)
+
+
+def procurement_prices(project_prices: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The bundled procurement prices with a project's checked rows laid over them.
+
+    Parameters
+    ----------
+    project_prices
+        The project's rows as :mod:`tanlu.ingest.prices` checks them
+        (:attr:`tanlu.ingest.ProjectInputs.prices`); a row replaces the bundled row with the
+        same parameter, region and year. None or empty: the bundled rows alone.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per parameter, region and year: ``parameter, region, year, value, unit,
+        status, source, note, origin``. ``region`` is ``China`` or a province's Chinese name
+        (``广东``); ``value`` is in the parameter's unit (:data:`PARAMETER_UNITS`: [CNY/kW],
+        [CNY/kW/yr], [yr], [CNY/MWh], [CNY/kWh] or [share]); ``origin`` is ``file, line N``.
+    """
+    bundled = _bundled_prices()
+    if project_prices is None or project_prices.empty:
+        return bundled.copy()
+    key = ["parameter", "region", "year"]
+    replaced = bundled.set_index(key).index.isin(project_prices.set_index(key).index)
+    merged = pd.concat([bundled.loc[~replaced], project_prices], ignore_index=True)
+    return merged.sort_values(key, kind="stable").reset_index(drop=True)
 
 
 def read_procurement_prices(
     paths: Sequence[Path] = (), display: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """The bundled procurement prices, with a project's price files laid over them.
+    """The bundled procurement prices, with a project's price files laid over them
+    (:func:`tanlu.ingest.prices.read_price_files`, then :func:`procurement_prices`).
 
     Parameters
     ----------
@@ -227,10 +128,7 @@ def read_procurement_prices(
     Returns
     -------
     pandas.DataFrame
-        One row per parameter, region and year: ``parameter, region, year, value, unit,
-        status, source, note, origin``. ``region`` is ``China`` or a province's Chinese name
-        (``广东``); ``value`` is in the parameter's unit (:data:`PARAMETER_UNITS`: [CNY/kW],
-        [CNY/kW/yr], [yr], [CNY/MWh], [CNY/kWh] or [share]); ``origin`` is ``file, line N``.
+        As :func:`procurement_prices`.
 
     Raises
     ------
@@ -240,29 +138,10 @@ def read_procurement_prices(
         number, a negative value, a share outside 0..1, a unit other than the parameter's, no
         source, status U or unknown, or a parameter, region and year given twice).
     """
-    names = list(display) if display is not None else [str(path) for path in paths]
-    issues: list[InputIssue] = []
-    user_frames: list[pd.DataFrame] = []
-    for path, name in zip(paths, names, strict=True):
-        frame, read_issues = read_csv_table(Path(path), name)
-        if read_issues:
-            issues.extend(read_issues)
-            continue
-        rows, row_issues = _check_price_rows(frame, name, user=True)
-        issues.extend(row_issues)
-        user_frames.append(rows)
-    user = pd.concat(user_frames, ignore_index=True) if user_frames else pd.DataFrame()
-    if not user.empty:
-        issues.extend(_duplicates(user))
+    rows, issues = read_price_files(list(paths), display)
     if issues:
         raise InputError(issues)
-    bundled = _bundled_prices()
-    if user.empty:
-        return bundled.copy()
-    key = ["parameter", "region", "year"]
-    replaced = bundled.set_index(key).index.isin(user.set_index(key).index)
-    merged = pd.concat([bundled.loc[~replaced], user], ignore_index=True)
-    return merged.sort_values(key, kind="stable").reset_index(drop=True)
+    return procurement_prices(rows)
 
 
 def _describe_fallback(province: str, year: int, region: str, row_year: int) -> str:
@@ -287,7 +166,7 @@ def procurement_costs(
     Parameters
     ----------
     prices
-        The table of :func:`read_procurement_prices`.
+        The table of :func:`procurement_prices` (or :func:`read_procurement_prices`).
     province
         A province in Chinese or English (``广东``, ``Guangdong``), or ``China`` for national
         values only.

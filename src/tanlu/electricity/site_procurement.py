@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from tanlu.electricity.matching import SOLAR_CONTRACT_TILT_DEG, calculate_electricity
-from tanlu.electricity.prices import procurement_costs, read_procurement_prices
+from tanlu.electricity.prices import procurement_costs, procurement_prices
 from tanlu.electricity.procurement import (
     CAPACITY_COLUMNS,
     KW_PER_MW,
@@ -188,9 +188,7 @@ def procure_for_site(
     )
     solar = pv_profile_mwh_per_kw(latitude, longitude, year, SOLAR_CONTRACT_TILT_DEG) * KW_PER_MW
     wind = wind_profile_mwh_per_mw(latitude, longitude, year)
-    prices = read_procurement_prices(
-        list(project.price_files), [project.display_path(p) for p in project.price_files]
-    )
+    prices = procurement_prices(inputs.prices)
     costs, used = procurement_costs(prices, str(row["province"]), year)
     limits = limits or ProcurementLimits()
     if limits.pv_max_kw is None:

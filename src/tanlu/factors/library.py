@@ -8,7 +8,7 @@ activity's canonical unit (``factor_t_per_unit``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -19,7 +19,7 @@ import pandas as pd
 from tanlu.errors import FactorError, InputError, InputIssue, TanluError, UnitError
 from tanlu.factors.bundled import DATA_DIR, read_data_csv
 from tanlu.factors.regions import resolve_grid_region, resolve_province
-from tanlu.tables import read_csv_table
+from tanlu.tables import ReadTable, given_tables, read_csv_tables
 from tanlu.units import (
     CANONICAL_UNITS,
     ActivityProperties,
@@ -217,12 +217,17 @@ class FactorLibrary:
 
 
 def _read_activity_catalogue(
-    frame: pd.DataFrame, origin: str, known_units: dict[str, str] | None = None
+    frame: pd.DataFrame,
+    origin: str,
+    known_units: dict[str, str] | None = None,
+    header_line: int | None = 1,
 ) -> tuple[pd.DataFrame, list[InputIssue]]:
     issues: list[InputIssue] = []
     missing = [c for c in ACTIVITY_COLUMNS if c not in frame.columns]
     if missing:
-        return frame, [InputIssue(origin, 1, None, f"missing column(s): {', '.join(missing)}")]
+        return frame, [
+            InputIssue(origin, header_line, None, f"missing column(s): {', '.join(missing)}")
+        ]
     lines = frame["source_line"]
     seen: set[str] = set()
     for position, row in zip(lines, frame.itertuples(index=False), strict=True):
@@ -574,21 +579,51 @@ def load_factor_library(
     InputError
         When a user file has bad rows; every bad row is listed with file, line and reason.
     """
+    names = list(display) if display is not None else [str(p) for p in user_files]
+    return _library_with(read_csv_tables(user_files, names), ())
+
+
+def factor_library_from_tables(
+    tables: Mapping[str, pd.DataFrame], in_memory: Collection[str] = ()
+) -> FactorLibrary:
+    """The bundled library plus a project's factor tables.
+
+    Parameters
+    ----------
+    tables
+        Each table by the name messages give it (a file's, or a table's given in memory):
+        factor rows (the columns of docs/file-formats.md, "Factor files") or an activity
+        catalogue (a header with ``canonical_unit`` and no ``value``), as text with
+        ``source_line`` (:func:`tanlu.tables.read_csv_table` reads a file so).
+    in_memory
+        The names of tables given in memory: their rows are numbered from 1 ("row N") and a
+        problem with the header names no row.
+
+    Raises
+    ------
+    InputError
+        When a table has bad rows; every bad row is listed with its table (file), line (row),
+        column and reason.
+    """
+    return _library_with(given_tables(tables), in_memory)
+
+
+def _library_with(tables: Iterable[ReadTable], in_memory: Collection[str]) -> FactorLibrary:
     activities, gwp, properties, rates, dataset_properties = _builtin_parts()
     factors = _builtin_factors()
-    names = list(display) if display is not None else [str(p) for p in user_files]
     issues: list[InputIssue] = []
     user_factor_frames: list[pd.DataFrame] = []
-    for path, name in zip(user_files, names, strict=True):
-        frame, read_issues = read_csv_table(path, name)
+    for name, frame, read_issues in tables:
         if read_issues:
             issues.extend(read_issues)
             continue
+        header = None if name in in_memory else 1
         if "canonical_unit" in frame.columns and "value" not in frame.columns:
             extra, extra_issues = _read_activity_catalogue(
                 frame,
                 name,
                 dict(zip(activities["activity"], activities["canonical_unit"], strict=True)),
+                header,
             )
             issues.extend(extra_issues)
             clash = set(extra["activity"]) & set(activities["activity"])
@@ -604,7 +639,9 @@ def load_factor_library(
             continue
         missing = [c for c in _REQUIRED_USER_COLUMNS if c not in frame.columns]
         if missing:
-            issues.append(InputIssue(name, 1, None, f"missing column(s): {', '.join(missing)}"))
+            issues.append(
+                InputIssue(name, header, None, f"missing column(s): {', '.join(missing)}")
+            )
             continue
         user_factor_frames.append(_normalise_factor_frame(frame, user=True, origin=name))
     if user_factor_frames:
@@ -649,7 +686,9 @@ def load_factor_library(
         )
         factors = pd.concat([factors, good], ignore_index=True)
     if issues:
-        raise InputError(issues)
+        raise InputError(
+            [replace(issue, by_row=True) if issue.file in in_memory else issue for issue in issues]
+        )
     return FactorLibrary(
         activities=activities.reset_index(drop=True),
         factors=factors.reset_index(drop=True),

@@ -9,7 +9,7 @@ and scope 2 activities, whose rows are meter or invoice periods rather than tran
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,26 +64,40 @@ class PreparedActivities:
 
 
 def _issues(
-    frame: pd.DataFrame, mask: pd.Series, column: str | None, reasons: Iterable[str]
+    frame: pd.DataFrame,
+    mask: pd.Series,
+    column: str | None,
+    reasons: Iterable[str],
+    in_memory: Collection[str] = (),
 ) -> list[InputIssue]:
     rows = frame.loc[mask, ["source_file", "source_sheet", "source_line"]]
     return [
-        InputIssue(str(f), int(line), column, reason, None if pd.isna(sheet) else str(sheet))
+        InputIssue(
+            str(f),
+            int(line),
+            column,
+            reason,
+            None if pd.isna(sheet) else str(sheet),
+            by_row=str(f) in in_memory,
+        )
         for (f, sheet, line), reason in zip(
             rows.itertuples(index=False, name=None), reasons, strict=True
         )
     ]
 
 
-def _where(frame: pd.DataFrame, index: int) -> str:
-    """Name another row of the input the way issues name places ("file [sheet S], row N")."""
+def _where(frame: pd.DataFrame, index: int, in_memory: Collection[str] = ()) -> str:
+    """Name another row of the input the way issues name places ("file [sheet S], row N");
+    ``in_memory``: the names of tables given in memory (numbered by row)."""
     sheet = frame.at[index, "source_sheet"]
+    file = str(frame.at[index, "source_file"])
     return InputIssue(
-        str(frame.at[index, "source_file"]),
+        file,
         int(frame.at[index, "source_line"]),
         None,
         "",
         None if pd.isna(sheet) else str(sheet),
+        by_row=file in in_memory,
     ).location()
 
 
@@ -101,6 +115,7 @@ def prepare_activities(
     library: FactorLibrary,
     site_ids: Iterable[str],
     project_years: Iterable[int],
+    in_memory: Collection[str] = (),
 ) -> PreparedActivities:
     """Check raw activity rows and convert quantities to canonical units.
 
@@ -114,6 +129,9 @@ def prepare_activities(
         The sites of the project.
     project_years
         Base year and reporting years; a row whose period touches none of them is an error.
+    in_memory
+        The ``source_file`` names that are tables given in memory: their rows are numbered
+        from 1 and named "row N" (:attr:`tanlu.errors.InputIssue.by_row`).
     """
     rows_read = len(raw)
     if raw.empty:
@@ -132,7 +150,7 @@ def prepare_activities(
             return
         index = frame.index[mask.to_numpy()]
         reasons = [reason] * len(index) if isinstance(reason, str) else list(reason(index))
-        issues.extend(_issues(frame, mask, column, reasons))
+        issues.extend(_issues(frame, mask, column, reasons, in_memory))
         bad = bad | mask
 
     # every id and every name compared below in its one canonical spelling (tanlu.identifiers)
@@ -273,7 +291,7 @@ def prepare_activities(
     flag(
         duplicated,
         None,
-        lambda i: (f"duplicate of {_where(frame, int(j))}" for j in first_seen.loc[i]),
+        lambda i: (f"duplicate of {_where(frame, int(j), in_memory)}" for j in first_seen.loc[i]),
     )
 
     # Overlapping periods for the same site, activity and meter (scope 1 and 2 only): each
@@ -303,8 +321,8 @@ def prepare_activities(
             partner.notna(),
             "period_start",
             lambda i: (
-                f"period overlaps {_where(frame, int(p))} for the same site, activity and meter "
-                "(double counting)"
+                f"period overlaps {_where(frame, int(p), in_memory)} for the same site, activity "
+                "and meter (double counting)"
                 for p in partner.loc[i]
             ),
         )

@@ -17,7 +17,7 @@ once. Every bad row is reported at once, naming file, line, column and reason.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -26,7 +26,7 @@ import pandas as pd
 
 from tanlu.errors import InputIssue
 from tanlu.identifiers import normalise_ids, unknown_id_hint
-from tanlu.tables import read_csv_table
+from tanlu.tables import ReadTable, given_tables, read_csv_table, read_csv_tables
 
 SeriesKind = Literal["meter", "delivery", "grid", "pv"]
 TIMEZONE = "Asia/Shanghai"
@@ -114,12 +114,36 @@ def read_hourly_file(
     known_ids: set[str] | None = None,
     canonical: Callable[[str], str | None] | None = None,
 ) -> tuple[pd.DataFrame, list[InputIssue]]:
-    """Read and check one hourly series file.
+    """Read and check one hourly series file: :func:`check_hourly_table` on the file's table
+    (:func:`tanlu.tables.read_csv_table`).
 
     Parameters
     ----------
     path, display
         The file, and its name as the user should see it.
+    kind, known_ids, canonical
+        As for :func:`check_hourly_table`.
+    """
+    frame, issues = read_csv_table(path, display)
+    if issues:
+        return empty_hourly_table(), issues
+    return check_hourly_table(frame, display, kind, known_ids, canonical)
+
+
+def check_hourly_table(
+    frame: pd.DataFrame,
+    display: str,
+    kind: SeriesKind,
+    known_ids: set[str] | None = None,
+    canonical: Callable[[str], str | None] | None = None,
+    by_row: bool = False,
+) -> tuple[pd.DataFrame, list[InputIssue]]:
+    """Check one hourly series table: a file's columns as text, and ``source_line``.
+
+    Parameters
+    ----------
+    frame, display
+        The table, and its name as the user should see it (a file's or a table's).
     kind
         ``"meter"`` (series are sites, values [MWh]), ``"delivery"`` (instrument ids, [MWh]) or
         ``"grid"`` (regions, carbon-free shares [0..1]) or ``"pv"`` (PV systems, [MWh]).
@@ -127,6 +151,8 @@ def read_hourly_file(
         The ids a series may name.
     canonical
         Instead of ``known_ids``: maps a name to its canonical id, or None when unknown.
+    by_row
+        Whether the table was given in memory (its rows are numbered from 1: "row N").
 
     Returns
     -------
@@ -135,9 +161,6 @@ def read_hourly_file(
         the file's unit) and every problem found; the table is empty when there is any issue.
     """
     id_column = ID_COLUMN[kind]
-    frame, issues = read_csv_table(path, display)
-    if issues:
-        return empty_hourly_table(), issues
     value_column = VALUE_COLUMN[kind]
     required = [id_column, "hour_start", value_column]
     missing = [c for c in required if c not in frame.columns]
@@ -145,7 +168,10 @@ def read_hourly_file(
         reason = (
             f"missing column(s): {', '.join(missing)} (a {kind} file has {', '.join(required)})"
         )
-        return empty_hourly_table(), [InputIssue(display, 1, None, reason)]
+        return empty_hourly_table(), [
+            InputIssue(display, None if by_row else 1, None, reason, by_row=by_row)
+        ]
+    issues: list[InputIssue] = []
     lines = frame["source_line"].to_numpy()
     series = normalise_ids(frame[id_column]).fillna("").astype(str)
     hours = _parse_hours(frame["hour_start"])
@@ -153,7 +179,7 @@ def read_hourly_file(
 
     def rows(mask: pd.Series | np.ndarray, column: str, reason: str) -> list[InputIssue]:
         found = [
-            InputIssue(display, int(line), column, reason.format(value=value))
+            InputIssue(display, int(line), column, reason.format(value=value), by_row=by_row)
             for line, value in zip(
                 lines[np.asarray(mask)], frame.loc[np.asarray(mask), column], strict=True
             )
@@ -178,6 +204,7 @@ def read_hourly_file(
                     int(line),
                     id_column,
                     f"unknown {what} '{name}'{hints[name]}",
+                    by_row=by_row,
                 )
                 for line, name in zip(lines[unknown.to_numpy()], series[unknown], strict=True)
             ],
@@ -210,12 +237,14 @@ def read_hourly_file(
             (clean["series"] == row.series) & (clean["hour_start"] == row.hour_start),
             "source_line",
         ].iloc[0]
+        word = "row" if by_row else "line"
         issues.append(
             InputIssue(
                 display,
                 int(row.source_line),
                 "hour_start",
-                f"{row.series} {row.hour_start:%Y-%m-%d %H:%M} is also on line {first}",
+                f"{row.series} {row.hour_start:%Y-%m-%d %H:%M} is also on {word} {first}",
+                by_row=by_row,
             )
         )
     if issues:
@@ -253,12 +282,39 @@ def read_hourly_files(
     canonical: Callable[[str], str | None] | None = None,
 ) -> tuple[pd.DataFrame, list[InputIssue]]:
     """Read several hourly files of one kind; a series-year given in two files is an error."""
+    return _check_hourly(read_csv_tables(paths, displays), kind, known_ids, canonical, ())
+
+
+def check_hourly_tables(
+    tables: Mapping[str, pd.DataFrame],
+    kind: SeriesKind,
+    known_ids: set[str] | None = None,
+    canonical: Callable[[str], str | None] | None = None,
+    in_memory: Collection[str] = (),
+) -> tuple[pd.DataFrame, list[InputIssue]]:
+    """Check several hourly tables of one kind (:func:`check_hourly_table`, ``in_memory``: the
+    names of tables given in memory); a series-year given in two tables is an error."""
+    return _check_hourly(given_tables(tables), kind, known_ids, canonical, in_memory)
+
+
+def _check_hourly(
+    tables: Iterable[ReadTable],
+    kind: SeriesKind,
+    known_ids: set[str] | None,
+    canonical: Callable[[str], str | None] | None,
+    in_memory: Collection[str],
+) -> tuple[pd.DataFrame, list[InputIssue]]:
     frames = []
     issues: list[InputIssue] = []
     seen: dict[tuple[str, int], str] = {}
-    for path, display in zip(paths, displays, strict=True):
-        table, file_issues = read_hourly_file(path, display, kind, known_ids, canonical)
-        issues.extend(file_issues)
+    for display, frame, read_issues in tables:
+        if read_issues:
+            issues.extend(read_issues)
+            continue
+        table, table_issues = check_hourly_table(
+            frame, display, kind, known_ids, canonical, by_row=display in in_memory
+        )
+        issues.extend(table_issues)
         if table.empty:
             continue
         pairs = table.groupby([table["series"], table["hour_start"].dt.year]).size().index

@@ -7,6 +7,7 @@ scope 2 allocates them (:mod:`tanlu.inventory.instruments`), electricity matches
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from tanlu.identifiers import (
     normalise_ids,
     unknown_id_hint,
 )
-from tanlu.tables import read_csv_table
+from tanlu.tables import ReadTable, given_tables, read_csv_tables
 
 INSTRUMENT_KINDS = ("green_power_contract", "gec", "irec", "ppa", "supplier_factor")
 ZERO_EMISSION_KINDS = ("green_power_contract", "gec", "irec", "ppa")
@@ -73,18 +74,59 @@ def _date(text: object) -> date | None:
 def read_instruments(
     paths: list[Path], displays: list[str], site_ids: set[str]
 ) -> tuple[pd.DataFrame, list[InputIssue]]:
-    """Read and check instrument files (docs/file-formats.md, "Instruments")."""
+    """Read and check instrument files (docs/file-formats.md, "Instruments"): the checks of
+    :func:`check_instrument_tables` on each file's table (:func:`tanlu.tables.read_csv_table`)."""
+    return _check_instruments(read_csv_tables(paths, displays), site_ids, ())
+
+
+def check_instrument_tables(
+    tables: Mapping[str, pd.DataFrame], site_ids: set[str], in_memory: Collection[str] = ()
+) -> tuple[pd.DataFrame, list[InputIssue]]:
+    """Check instrument tables, each with an instrument file's columns (docs/file-formats.md,
+    "Instruments") as text and ``source_line``.
+
+    Parameters
+    ----------
+    tables
+        Each table by the name messages give it (a file's name, or a table's).
+    site_ids
+        The sites an instrument may name.
+    in_memory
+        The names of tables given in memory: their rows are numbered from 1 ("row N").
+
+    Returns
+    -------
+    table, issues
+        The instruments of every table (none when any row is bad), ``energy_mwh`` [MWh],
+        ``vintage_year`` an integer and the dates as dates; every problem, naming table (file),
+        row (line), column and reason, an instrument id or serial number claimed twice too.
+    """
+    return _check_instruments(given_tables(tables), site_ids, in_memory)
+
+
+def _check_instruments(
+    tables: Iterable[ReadTable], site_ids: set[str], in_memory: Collection[str]
+) -> tuple[pd.DataFrame, list[InputIssue]]:
     frames = []
     issues: list[InputIssue] = []
-    for path, display in zip(paths, displays, strict=True):
-        frame, read_issues = read_csv_table(path, display)
+    for display, frame, read_issues in tables:
         if read_issues:
             issues.extend(read_issues)
             continue
+        by_row = display in in_memory
         missing = [c for c in REQUIRED if c not in frame.columns]
         if missing:
-            issues.append(InputIssue(display, 1, None, f"missing column(s): {', '.join(missing)}"))
+            issues.append(
+                InputIssue(
+                    display,
+                    None if by_row else 1,
+                    None,
+                    f"missing column(s): {', '.join(missing)}",
+                    by_row=by_row,
+                )
+            )
             continue
+        frame = frame.copy()
         for column in OPTIONAL:
             if column not in frame.columns:
                 frame[column] = pd.NA
@@ -94,8 +136,14 @@ def read_instruments(
         for row in frame.itertuples(index=False):
             line = int(row.source_line)
 
-            def bad(column: str, reason: str, line: int = line, file: str = display) -> None:
-                issues.append(InputIssue(file, line, column, reason))
+            def bad(
+                column: str,
+                reason: str,
+                line: int = line,
+                file: str = display,
+                by_row: bool = by_row,
+            ) -> None:
+                issues.append(InputIssue(file, line, column, reason, by_row=by_row))
 
             if not isinstance(row.instrument_id, str):
                 bad("instrument_id", "instrument_id is empty")
@@ -169,8 +217,8 @@ def read_instruments(
     if not frames:
         return pd.DataFrame(columns=[*REQUIRED, *OPTIONAL, "source_file", "source_line"]), issues
     table = pd.concat(frames, ignore_index=True)
-    issues.extend(_id_collisions(table))
-    issues.extend(_serial_overlaps(table))
+    issues.extend(_id_collisions(table, in_memory))
+    issues.extend(_serial_overlaps(table, in_memory))
     table = table.drop(columns="written_id")
     if issues:
         return table.iloc[0:0], issues
@@ -225,7 +273,7 @@ def _serial_range_problem(start: object, end: object) -> tuple[str, str] | None:
     return None
 
 
-def _id_collisions(table: pd.DataFrame) -> list[InputIssue]:
+def _id_collisions(table: pd.DataFrame, in_memory: Collection[str]) -> list[InputIssue]:
     """Rows whose instrument ids are one id once normalised (tanlu.identifiers), within a file
     and across files; each names both places and both spellings."""
     present = table.loc[table["instrument_id"].notna()]
@@ -239,18 +287,20 @@ def _id_collisions(table: pd.DataFrame) -> list[InputIssue]:
                 int(row["source_line"]),
                 "instrument_id",
                 f"instrument_id {describe_collision(written[later], written[first])} "
-                f"(first on {_row_place(other)}; each MWh is claimed once)",
+                f"(first on {_row_place(other, in_memory)}; each MWh is claimed once)",
+                by_row=str(row["source_file"]) in in_memory,
             )
         )
     return issues
 
 
-def _row_place(row: pd.Series) -> str:
-    """``file, line N`` of an instrument row."""
-    return f"{row['source_file']}, line {int(row['source_line'])}"
+def _row_place(row: pd.Series, in_memory: Collection[str]) -> str:
+    """``file, line N`` (``table, row N``) of an instrument row."""
+    file = str(row["source_file"])
+    return InputIssue(file, int(row["source_line"]), None, "", by_row=file in in_memory).location()
 
 
-def _serial_overlaps(table: pd.DataFrame) -> list[InputIssue]:
+def _serial_overlaps(table: pd.DataFrame, in_memory: Collection[str]) -> list[InputIssue]:
     """Rows whose certificate serial range overlaps an earlier-starting range with the same
     prefix, within a file and across files (the same certificate claimed twice)."""
     ranges = []
@@ -275,8 +325,9 @@ def _serial_overlaps(table: pd.DataFrame) -> list[InputIssue]:
                     int(row["source_line"]),
                     "serial_start",
                     f"serial range {row['serial_start']}..{row['serial_end']} overlaps "
-                    f"{other['serial_start']}..{other['serial_end']} on {_row_place(other)} "
-                    "(a certificate is claimed once)",
+                    f"{other['serial_start']}..{other['serial_end']} on "
+                    f"{_row_place(other, in_memory)} (a certificate is claimed once)",
+                    by_row=str(row["source_file"]) in in_memory,
                 )
             )
         if held is None or high > held[0]:

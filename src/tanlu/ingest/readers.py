@@ -1,7 +1,10 @@
 """One reader per format -> the raw activity table (strings, with file and line of every row).
 
-Readers do not judge content; :mod:`tanlu.ingest.activities` does. A file that cannot be read at
-all, or lacks a required column, is an :class:`~tanlu.errors.InputIssue` for the whole file.
+Reading a file gives its raw table (:func:`read_activity_table`: its own columns and where each
+row is); :func:`activity_rows` checks the header of such a table, read from a file or given in
+memory, and names its rows. Neither judges content; :mod:`tanlu.ingest.activities` does. A file
+that cannot be read at all, or lacks a required column, is an :class:`~tanlu.errors.InputIssue`
+for the whole file.
 """
 
 from __future__ import annotations
@@ -24,47 +27,95 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 OPTIONAL_COLUMNS: tuple[str, ...] = ("meter", "category", "source_document", "note")
 RAW_COLUMNS: tuple[str, ...] = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
 CSV_CHUNK_ROWS = 1_000_000
+# Where a row came from: added by the readers (``source_line``, ``source_sheet``) or by
+# :func:`activity_rows` (``source_file``); never an activity file's own column.
+SOURCE_COLUMNS: tuple[str, ...] = ("source_file", "source_sheet", "source_line")
 
 
-def _finish(
-    frame: pd.DataFrame, display: str, first_line: int, sheet: str | None = None
+def activity_rows(
+    table: pd.DataFrame, display: str, sheet: str | None = None, header_line: int | None = 1
 ) -> tuple[pd.DataFrame, list[InputIssue]]:
+    """A raw activity table (a file's, a sheet's or one given in memory) as the rows
+    :func:`tanlu.ingest.prepare_activities` checks: :data:`RAW_COLUMNS` with ``source_file``,
+    ``source_sheet`` and ``source_line``.
+
+    Parameters
+    ----------
+    table
+        The columns of an activity file (header names in any case), and ``source_line`` (where
+        each row is: a file's line, a sheet's or a Parquet file's row); ``source_sheet`` too
+        when it holds several sheets.
+    display
+        The file's or table's name in messages.
+    sheet
+        The sheet ``table`` was read from, when it is one sheet of a workbook.
+    header_line
+        Where a problem with the header is shown: line (row) 1 of a file, ``None`` for a table
+        given in memory (its header is no row).
+
+    Returns
+    -------
+    rows, issues
+        No rows and one issue naming the whole table when a required column is missing or a
+        column is unknown; otherwise every row, blank rows dropped (they keep their numbers).
+    """
+    frame = table.copy(deep=False)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         return pd.DataFrame(), [
-            InputIssue(display, 1, None, f"missing required column(s): {', '.join(missing)}", sheet)
+            InputIssue(
+                display,
+                header_line,
+                None,
+                f"missing required column(s): {', '.join(missing)}",
+                sheet,
+            )
         ]
-    unknown = [c for c in frame.columns if c not in RAW_COLUMNS and not c.startswith("unnamed")]
+    unknown = [
+        c
+        for c in frame.columns
+        if c not in RAW_COLUMNS and c not in SOURCE_COLUMNS and not c.startswith("unnamed")
+    ]
     if unknown:
         return pd.DataFrame(), [
-            InputIssue(display, 1, None, f"unknown column(s): {', '.join(unknown)}", sheet)
+            InputIssue(
+                display, header_line, None, f"unknown column(s): {', '.join(unknown)}", sheet
+            )
         ]
     for column in OPTIONAL_COLUMNS:
         if column not in frame.columns:
             frame[column] = pd.NA
     out = frame[list(RAW_COLUMNS)].copy()
     out["source_file"] = display
-    out["source_sheet"] = sheet
-    out["source_line"] = range(first_line, first_line + len(out))
+    out["source_sheet"] = frame["source_sheet"] if "source_sheet" in frame.columns else sheet
+    out["source_line"] = (
+        frame["source_line"].to_numpy()
+        if "source_line" in frame.columns
+        else range(1, len(frame) + 1)
+    )
     # Blank lines and empty sheet rows are skipped, but counted in the numbering.
     return drop_blank_rows(out, list(RAW_COLUMNS)), []
 
 
-def read_activity_csv(
+def _numbered(frame: pd.DataFrame, first_line: int) -> pd.DataFrame:
+    frame["source_line"] = range(first_line, first_line + len(frame))
+    return frame
+
+
+def _read_csv(
     path: Path, display: str, progress: Progress | None = None
 ) -> tuple[pd.DataFrame, list[InputIssue]]:
-    """Read a CSV activity file (UTF-8, header on line 1; data from line 2)."""
+    """A CSV file's rows (UTF-8, header on line 1; data from line 2)."""
     frame, issues = read_csv_frame(path, display, CSV_CHUNK_ROWS, progress)
-    if issues:
-        return frame, issues
-    return _finish(frame, display, first_line=2)
+    return (frame, issues) if issues else (_numbered(frame, 2), [])
 
 
-def read_activity_excel(
+def _read_workbook(
     path: Path, display: str, progress: Progress | None = None
 ) -> tuple[pd.DataFrame, list[InputIssue]]:
-    """Read every sheet of an XLSX workbook whose first row is the activity header."""
+    """Every sheet of an XLSX workbook whose first row is the activity header, one after the
+    other with ``source_sheet``; a sheet whose header is bad is an issue naming it."""
     try:
         sheets = pd.read_excel(
             path,
@@ -81,19 +132,20 @@ def read_activity_excel(
     for name, sheet in sheets.items():
         if sheet.empty and len(sheet.columns) == 0:
             continue
-        frame, sheet_issues = _finish(sheet, display, first_line=2, sheet=str(name))
+        # each sheet's header is checked on its own: sheets may order their columns differently
+        frame, sheet_issues = activity_rows(_numbered(sheet, 2), display, sheet=str(name))
         issues.extend(sheet_issues)
         if not sheet_issues:
-            frames.append(frame)
+            frames.append(frame.drop(columns="source_file"))
         if progress is not None:
             progress(len(sheet))
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), issues
 
 
-def read_activity_parquet(
+def _read_parquet(
     path: Path, display: str, progress: Progress | None = None
 ) -> tuple[pd.DataFrame, list[InputIssue]]:
-    """Read a Parquet activity file; rows are numbered from 1 ("row N")."""
+    """A Parquet file's rows, numbered from 1 ("row N"); quantities and dates keep their types."""
     try:
         frame = pd.read_parquet(path)
     except Exception as error:  # pyarrow raises ArrowInvalid, OSError ... for a bad file
@@ -103,24 +155,66 @@ def read_activity_parquet(
             frame[column] = frame[column].astype("string")
     if progress is not None:
         progress(len(frame))
-    frame, issues = _finish(frame, display, first_line=1, sheet=None)
-    return frame, issues
+    return _numbered(frame, 1), []
 
 
-READERS = {
-    ".csv": read_activity_csv,
-    ".xlsx": read_activity_excel,
-    ".parquet": read_activity_parquet,
+RAW_READERS = {
+    ".csv": _read_csv,
+    ".xlsx": _read_workbook,
+    ".parquet": _read_parquet,
 }
 
 
-def read_activity_file(
+def read_activity_table(
     path: Path, display: str, progress: Progress | None = None
 ) -> tuple[pd.DataFrame, list[InputIssue]]:
-    """Read an activity file of any supported format (by extension)."""
-    reader = READERS.get(path.suffix.lower())
+    """Read an activity file of any supported format (by extension) as a raw table: its own
+    columns, ``source_line`` and, for a workbook, ``source_sheet`` (:func:`activity_rows` checks
+    it). A file that cannot be read is one issue naming it; a sheet whose header is bad is one
+    issue naming the sheet, and the other sheets are read."""
+    reader = RAW_READERS.get(path.suffix.lower())
     if reader is None:
         return pd.DataFrame(), [
             InputIssue(display, None, None, f"unsupported file type '{path.suffix}'")
         ]
     return reader(path, display, progress)
+
+
+def _rows_of(
+    read: tuple[pd.DataFrame, list[InputIssue]], display: str
+) -> tuple[pd.DataFrame, list[InputIssue]]:
+    frame, issues = read
+    if frame.empty and len(frame.columns) == 0:
+        return pd.DataFrame(), issues
+    rows, header_issues = activity_rows(frame, display)
+    return rows, [*issues, *header_issues]
+
+
+def read_activity_csv(
+    path: Path, display: str, progress: Progress | None = None
+) -> tuple[pd.DataFrame, list[InputIssue]]:
+    """Read a CSV activity file (UTF-8, header on line 1; data from line 2)."""
+    return _rows_of(_read_csv(path, display, progress), display)
+
+
+def read_activity_excel(
+    path: Path, display: str, progress: Progress | None = None
+) -> tuple[pd.DataFrame, list[InputIssue]]:
+    """Read every sheet of an XLSX workbook whose first row is the activity header."""
+    return _rows_of(_read_workbook(path, display, progress), display)
+
+
+def read_activity_parquet(
+    path: Path, display: str, progress: Progress | None = None
+) -> tuple[pd.DataFrame, list[InputIssue]]:
+    """Read a Parquet activity file; rows are numbered from 1 ("row N")."""
+    return _rows_of(_read_parquet(path, display, progress), display)
+
+
+def read_activity_file(
+    path: Path, display: str, progress: Progress | None = None
+) -> tuple[pd.DataFrame, list[InputIssue]]:
+    """Read an activity file of any supported format (by extension) into the rows
+    :func:`tanlu.ingest.prepare_activities` checks (:func:`read_activity_table`, then
+    :func:`activity_rows`)."""
+    return _rows_of(read_activity_table(path, display, progress), display)

@@ -427,7 +427,7 @@ def _require_inventory_year(project: Project, year: int) -> None:
         raise InputError(
             [
                 InputIssue(
-                    str(project.root / "tanlu.toml"),
+                    project.config_file,
                     None,
                     "organisation.reporting_years",
                     f"{year} is not a base or reporting year ({', '.join(map(str, years))})",

@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from tanlu.electricity.prices import procurement_costs, read_procurement_prices
+from tanlu.electricity.prices import procurement_costs, procurement_prices
 from tanlu.errors import ProjectError, TanluError
 from tanlu.ingest.inputs import ProjectInputs, load_inputs
+from tanlu.ingest.prices import load_project_prices
 from tanlu.inventory.calculate import InventoryResult, calculate_inventory
 from tanlu.project import Project, RoadmapSettings, TargetKind
 from tanlu.roadmap.baseline import Baseline, build_baseline, electricity_sites, existing_pv_mwh
@@ -337,7 +338,7 @@ def scenario_settings(project: Project, scenario: str | None) -> RoadmapSettings
     settings = project.config.roadmap
     if scenario is None or scenario == "default":
         return settings
-    config = project.root / "tanlu.toml"
+    config = project.config_file
     if scenario not in settings.scenarios:
         known = ", ".join(sorted(settings.scenarios)) or "none defined"
         raise ProjectError(f"{config}: unknown scenario '{scenario}' ({known})")
@@ -521,16 +522,18 @@ def solve_roadmap(problem: RoadmapProblem, scenario: str = "default") -> Roadmap
 
 
 def grid_prices(
-    project: Project, inventory: InventoryResult, year: int
+    project: Project,
+    inventory: InventoryResult,
+    year: int,
+    project_prices: pd.DataFrame | None = None,
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Grid electricity price at each site [CNY/MWh], and the rows used.
 
     From the procurement price table (docs/prices.md): the site's province, else China; the
-    year, else the nearest; a project's ``data/prices*.csv`` rows first.
+    year, else the nearest; the project's own rows (``project_prices``, as
+    :attr:`tanlu.ingest.ProjectInputs.prices` holds them) first.
     """
-    table = read_procurement_prices(
-        list(project.price_files), [project.display_path(p) for p in project.price_files]
-    )
+    table = procurement_prices(project_prices)
     provinces = project.sites.set_index("site")["province"]
     prices: dict[str, float] = {}
     rows = []
@@ -588,7 +591,9 @@ def planning_data(
     """Inventories, grid prices and existing PV for planning from ``from_year`` (default:
     ``[roadmap] from_year``, else the last reporting year).
 
-    ``inventories``: inventories already computed, by year; a year missing from them is
+    ``inputs``: the project's checked inputs, whose prices the grid prices come from (when
+    omitted, the inputs are read if an inventory is computed, and the price files alone if
+    not). ``inventories``: inventories already computed, by year; a year missing from them is
     computed (without the base-year check).
     """
     organisation = project.config.organisation
@@ -605,7 +610,8 @@ def planning_data(
 
     inventory = inventory_of(from_year)
     base_inventory = inventory_of(organisation.base_year)
-    prices, price_rows = grid_prices(project, inventory, from_year)
+    project_prices = inputs.prices if inputs is not None else load_project_prices(project)
+    prices, price_rows = grid_prices(project, inventory, from_year, project_prices)
     return PlanningData(
         from_year=from_year,
         inventory=inventory,
@@ -642,7 +648,7 @@ def roadmap_problem(
     config = project.config
     if not config.targets:
         raise ProjectError(
-            f"{project.root / 'tanlu.toml'}: no [[targets]]: a roadmap needs at least one target"
+            f"{project.config_file}: no [[targets]]: a roadmap needs at least one target"
         )
     if settings is None:
         settings = scenario_settings(project, scenario)
@@ -655,14 +661,14 @@ def roadmap_problem(
     end_year = settings.end_year or max(target_years)
     if end_year <= data.from_year:
         raise ProjectError(
-            f"{project.root / 'tanlu.toml'}: roadmap.end_year {end_year} is not after the year "
+            f"{project.config_file}: roadmap.end_year {end_year} is not after the year "
             f"planned from ({data.from_year})"
         )
-    levers: LeverSet = select_levers(settings, str(project.root / "tanlu.toml"))
+    levers: LeverSet = select_levers(settings, project.config_file)
     # a scenario's settings skip the project's own checks: its excluded sites are checked here
     problem = settings.excluded_site_problem({site.id for site in config.sites})
     if problem is not None:
-        raise ProjectError(f"{project.root / 'tanlu.toml'}: {problem}")
+        raise ProjectError(f"{project.config_file}: {problem}")
     _check_reduction_paths(project, levers.general["sbti_linear_reduction_share_per_year"])
     baseline = build_baseline(
         project,
@@ -719,7 +725,7 @@ def _check_reduction_paths(project: Project, default_rate: float) -> None:
         if rate * (target.year - base_year) >= 1.0:
             zero_year = base_year + math.ceil(1.0 / rate) if rate > 0 else target.year
             raise ProjectError(
-                f"{project.root / 'tanlu.toml'}: targets[{index}]: {rate:g} a year from "
+                f"{project.config_file}: targets[{index}]: {rate:g} a year from "
                 f"{base_year} reaches zero emissions by {min(zero_year, target.year)}, before or "
                 f"at {target.year}: use a carbon_neutral or net_zero target for that, or a "
                 "lower annual_reduction_share"
@@ -739,7 +745,7 @@ def output_values(
         When a year has no value and the metric has no growth rate, or a growth rate names an
         unknown metric (a scenario's settings).
     """
-    config = project.root / "tanlu.toml"
+    config = project.config_file
     metrics = project.config.output_metrics
     for name in settings.output_growth_share_per_year:
         if name not in metrics:

@@ -135,7 +135,7 @@ def sweep(
         year's), ``green_share`` (the last year's).
     """
     base = scenario_settings(project, scenario)
-    config = str(project.root / "tanlu.toml")
+    config = project.config_file
     rows = []
     for value in values:
         result = _solve_variant(project, data, with_values(base, {path: value}, config))
@@ -166,7 +166,7 @@ def monte_carlo(
         When the project has no ``[roadmap.uncertainty]`` ranges, or a path is not a setting.
     """
     base = scenario_settings(project, scenario)
-    config = str(project.root / "tanlu.toml")
+    config = project.config_file
     uncertainty = base.uncertainty
     if uncertainty is None or not uncertainty.ranges:
         raise ProjectError(
