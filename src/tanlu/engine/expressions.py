@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -47,8 +48,13 @@ def arrow_table(frame: pd.DataFrame) -> pa.Table:
 
 
 def to_pandas(expr: ir.Table) -> pd.DataFrame:
-    """Execute an expression and return a pandas table (through Arrow)."""
-    return expr.to_pyarrow().to_pandas()
+    """Execute an expression and return a pandas table (through Arrow); decimal columns (the
+    engine's exact sums) come back as float64, converted by Arrow."""
+    table = expr.to_pyarrow()
+    for index, field in enumerate(table.schema):
+        if pa.types.is_decimal(field.type):
+            table = table.set_column(index, field.name, table.column(index).cast(pa.float64()))
+    return table.to_pandas()
 
 
 def factors_by_unit(
@@ -117,7 +123,7 @@ def _rescope(table: ir.Table) -> ir.Table:
     """Leased sites outside the boundary: scope 1 and 2 become scope 3 category 8."""
     return table.mutate(
         scope=ibis.ifelse(table.leased, 3, table.scope).cast("int64"),
-        category=ibis.ifelse(table.leased, "cat8_upstream_leased_assets", table.category),
+        category=ibis.ifelse(table.leased, LEASED_CATEGORY, table.category),
     )
 
 
@@ -159,7 +165,50 @@ def emission_lines(
     return lines.mutate(emissions_tco2e=lines.emissions_t * lines.gwp).select(*LINE_COLUMNS)
 
 
+# Sums over activity rows are taken in fixed point, exactly: a float sum depends on the order
+# of its terms, which a parallel engine does not fix (DuckDB's threads, Spark's partitions), so
+# the same rows could give totals differing in the last bits from run to run and from engine to
+# engine. Each term becomes a whole number of 1e-15 t (a nanogram of gas: the product term x
+# 1e15, one IEEE rounding that every engine makes alike, then a decimal integer), fine enough
+# that even SF6's GWP of 24,300 leaves an error below 1e-11 tCO2e a line; integers add up exactly
+# in any order; 38 digits hold 1e23 t. Arrow turns the sum back into float64 after it leaves the
+# engine (engines round decimals to floats each in their own way).
+EXACT_SUM_SCALE = 1e15
+LEASED_CATEGORY = "cat8_upstream_leased_assets"
+
+
+def exact_sum(column: ir.NumericColumn) -> ir.DecimalScalar:
+    """The sum of a float column in units of ``1 / EXACT_SUM_SCALE``, as a decimal integer: the
+    same in any order of its rows and on every engine (divide by :data:`EXACT_SUM_SCALE` after
+    :func:`to_pandas`)."""
+    return (column * EXACT_SUM_SCALE).cast("decimal(38, 0)").sum()
+
+
 SUMMARY_KEYS: tuple[str, ...] = ("entity", "site", "scope", "category", "gas", "outside_scopes")
+BY_FACTOR_KEYS: tuple[str, ...] = ("factor_key", "scope", "category", "leased")
+
+
+def sum_by_factor(
+    activities: ir.Table,
+    unit_conversions: ir.Table,
+    sites: ir.Table,
+    site_factors: ir.Table,
+    year: int,
+) -> ir.Table:
+    """The work over every activity row: emissions summed by factor (site, activity, gas), the
+    row's own scope and category and whether it is a leased asset's.
+
+    Returns
+    -------
+    ibis.Table
+        ``BY_FACTOR_KEYS`` plus ``emissions_fixed``: t gas x :data:`EXACT_SUM_SCALE`, an exact
+        decimal sum (:func:`exact_sum`), ordered by ``BY_FACTOR_KEYS``.
+    """
+    lines = _counted_lines(activities, unit_conversions, sites, site_factors, year)
+    by_key = lines.group_by(list(BY_FACTOR_KEYS)).aggregate(
+        emissions_fixed=exact_sum(lines.emissions_t)
+    )
+    return by_key.order_by(list(BY_FACTOR_KEYS))
 
 
 def summarise(
@@ -168,29 +217,32 @@ def summarise(
     sites: ir.Table,
     site_factors: ir.Table,
     year: int,
-) -> ir.Table:
+) -> pd.DataFrame:
     """The emission lines of :func:`emission_lines` summed by ``SUMMARY_KEYS``.
 
-    The one aggregation every summary derives from. The work over all activity rows groups by
-    integers and the row's own scope and category; site, gas, entity, GWP and the re-scoping of
-    leased sites are applied to the small grouped result.
+    The one aggregation every summary derives from. The work over all activity rows runs on the
+    engine (:func:`sum_by_factor`, grouped by integers and the row's own scope and category);
+    the small result comes back and site, gas, entity, GWP and the re-scoping of leased sites
+    are applied to it here, in a fixed order, so that every engine and every run gives the same
+    table to the last digit.
 
     Returns
     -------
-    ibis.Table
-        ``SUMMARY_KEYS`` plus ``emissions_t`` [t gas] and ``emissions_tco2e`` [tCO2e].
+    pandas.DataFrame
+        ``SUMMARY_KEYS`` plus ``emissions_t`` [t gas] and ``emissions_tco2e`` [tCO2e], sorted
+        by ``SUMMARY_KEYS``.
     """
-    lines = _counted_lines(activities, unit_conversions, sites, site_factors, year)
-    by_key = lines.group_by(["factor_key", "scope", "category", "leased"]).aggregate(
-        emissions_t=lines.emissions_t.sum()
-    )
-    named = _rescope(
-        by_key.join(
-            site_factors.select("factor_key", "site", "gas", "gwp", "outside_scopes"),
-            "factor_key",
-        ).join(sites.select("site", "entity"), "site")
-    )
-    return named.group_by(list(SUMMARY_KEYS)).aggregate(
-        emissions_t=named.emissions_t.sum(),
-        emissions_tco2e=(named.emissions_t * named.gwp).sum(),
-    )
+    by_key = to_pandas(sum_by_factor(activities, unit_conversions, sites, site_factors, year))
+    by_key["emissions_t"] = by_key.pop("emissions_fixed") / EXACT_SUM_SCALE
+    factors = to_pandas(site_factors.select("factor_key", "site", "gas", "gwp", "outside_scopes"))
+    entities = to_pandas(sites.select("site", "entity"))
+    named = by_key.merge(factors, on="factor_key").merge(entities, on="site")
+    leased = named["leased"].to_numpy(dtype=bool)
+    named["scope"] = np.where(leased, 3, named["scope"]).astype("int64")
+    named["category"] = named["category"].where(~leased, LEASED_CATEGORY)
+    named["emissions_tco2e"] = named["emissions_t"] * named["gwp"]
+    named = named.sort_values(list(BY_FACTOR_KEYS), kind="stable")
+    summary = named.groupby(list(SUMMARY_KEYS), as_index=False, sort=True)[
+        ["emissions_t", "emissions_tco2e"]
+    ].sum()
+    return summary.reset_index(drop=True)
