@@ -11,6 +11,7 @@ import pytest
 import tanlu
 from tanlu.errors import FactorError
 from tanlu.factors import FactorLibrary, load_factor_library
+from tanlu.factors.regions import grid_region_of_province, regions_table
 from tanlu.ingest.inputs import load_project_library
 from tanlu.inventory.calculate import resolve_site_factors
 
@@ -200,3 +201,12 @@ def test_dataset_ncv_table_holds_each_datasets_own_ncv() -> None:
     assert ("us_epa_sc_v1_3", "diesel_mobile") not in ncv.index
     for (dataset, activity), value in ncv.items():
         assert library.dataset_ncv_gj_per_unit(dataset, activity) == value
+
+
+def test_grid_region_of_every_province() -> None:
+    table = regions_table()
+    for province, grid in zip(table["province_en"], table["regional_grid_en"], strict=True):
+        assert grid_region_of_province(province) == (grid or None)
+    assert grid_region_of_province("Guangdong") == "South China"
+    assert grid_region_of_province("Tibet") is None  # the source maps no regional grid
+    assert grid_region_of_province("Atlantis") is None
