@@ -656,7 +656,7 @@ def list_factors_used(
     library: FactorLibrary, lines: pd.DataFrame, residual: pd.DataFrame
 ) -> pd.DataFrame:
     """The library's rows of every factor the lines and the residual mix used."""
-    used_ids = set(lines["factor_id"]) | set(residual["factor_id"])
+    used_ids = pd.concat([lines["factor_id"], residual["factor_id"]]).unique()
     columns = [
         "factor_id",
         "dataset",
