@@ -1,7 +1,8 @@
-"""``make bench``: the inventory, CFE, procurement and roadmap benchmarks (docs/performance.md).
+"""``make bench``: the inventory, whole-command, CFE, procurement and roadmap benchmarks
+(docs/performance.md).
 
-Usage: ``.venv/bin/python -m benchmarks [--only inventory|cfe|procurement|roadmap] [--rows N]
-[--sites N] [--repeat N] [--procurement-repeat N] ...``
+Usage: ``.venv/bin/python -m benchmarks [--only inventory|command|cfe|procurement|roadmap]
+[--rows N] [--sites N] [--format parquet|csv] [--repeat N] [--procurement-repeat N] ...``
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import cfe, inventory, procurement, roadmap, synthetic
+from benchmarks import cfe, command, inventory, procurement, roadmap, synthetic
 from tanlu.factors import load_factor_library
 from tanlu.ingest import prepare_activities
 from tanlu.ingest.readers import read_activity_parquet
 
 TARGET_ROWS_PER_S = 5_000_000
 TARGET_RATIO = 3.0
+INVENTORY_ROWS = 10_000_000
+INVENTORY_SITES = 10_000
 
 console = Console(width=110)
 
@@ -59,10 +62,51 @@ def machine() -> dict[str, str]:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--rows", type=int, default=10_000_000, help="activity rows")
-    parser.add_argument("--sites", type=int, default=10_000, help="sites")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=None,
+        help=f"activity rows (inventory {INVENTORY_ROWS:,}, command {command.DEFAULT_ROWS:,})",
+    )
+    parser.add_argument(
+        "--sites",
+        type=int,
+        default=None,
+        help=f"sites (inventory {INVENTORY_SITES:,}, command {command.DEFAULT_SITES:,})",
+    )
     parser.add_argument("--year", type=int, default=2021, help="reporting year")
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions (median)")
+    parser.add_argument(
+        "--command-repeat",
+        type=int,
+        default=command.DEFAULT_REPEAT,
+        help="timed runs of the whole command per format (median)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=command.FORMATS,
+        action="append",
+        default=None,
+        help="activity file format of the command benchmark (repeatable; default: both)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"cache of the command benchmark's projects (default {command.default_data_dir()})",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=command.RESULTS,
+        help="JSON file for the command benchmark's figures (default %(default)s)",
+    )
+    parser.add_argument(
+        "--tanlu-src",
+        type=Path,
+        default=None,
+        help="src folder whose tanlu the command benchmark runs (default: the imported one)",
+    )
     parser.add_argument(
         "--validation-rows", type=int, default=1_000_000, help="rows for prepare_activities"
     )
@@ -71,7 +115,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=("inventory", "cfe", "procurement", "roadmap"),
+        choices=("inventory", "command", "cfe", "procurement", "roadmap"),
         default=None,
         help="run one benchmark (default: all)",
     )
@@ -98,6 +142,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.only in (None, "inventory"):
         run_inventory(args)
+    if args.only in (None, "command"):
+        console.print("[bold]whole command[/bold]")
+        command.run(
+            console.print,
+            rows=args.rows or command.DEFAULT_ROWS,
+            n_sites=args.sites or command.DEFAULT_SITES,
+            formats=tuple(args.format or command.FORMATS),
+            year=args.year,
+            repeat=args.command_repeat,
+            data_dir=args.data_dir,
+            results=args.results,
+            tanlu_src=args.tanlu_src,
+            machine=info,
+        )
     if args.only in (None, "cfe"):
         run_cfe(args)
     if args.only in (None, "procurement"):
@@ -154,9 +212,11 @@ def run_inventory(args: argparse.Namespace) -> None:
     """The inventory benchmark: tanlu's engine against pandas."""
     console.print("[bold]inventory[/bold]")
     library = load_factor_library()
-    validation_rows = min(args.validation_rows, args.rows)
+    n_rows = args.rows or INVENTORY_ROWS
+    n_sites = args.sites or INVENTORY_SITES
+    validation_rows = min(args.validation_rows, n_rows)
     paths = synthetic.ensure_dataset(
-        args.rows, args.sites, args.year, library, validation_rows, log=console.print
+        n_rows, n_sites, args.year, library, validation_rows, log=console.print
     )
     sites = pd.read_parquet(paths.sites)
 

@@ -12,6 +12,7 @@ from tanlu.inventory.calculate import (
     list_fallbacks,
     select_year_activities,
 )
+from tanlu.inventory.instruments import calculate_market_based_scope2
 
 LEASED = "cat8_upstream_leased_assets"
 
@@ -126,3 +127,36 @@ def test_list_fallbacks_names_the_sites_of_each_factor_and_the_residual_mix() ->
             "sites": "(all)",
         },
     ]
+
+
+def test_instruments_are_taken_in_turn_dedicated_first_pooled_in_proportion() -> None:
+    use = pd.DataFrame({"site": ["a", "b", "c", "d"], "electricity_mwh": [100.0, 50.0, 0.0, 10.0]})
+    held = pd.DataFrame(
+        {
+            "instrument_id": ["P1", "D1", "D2", "D3", "D4", "P2"],
+            "kind": ["gec", "green_power_contract", "gec", "gec", "gec", "gec"],
+            "vintage_year": 2022,
+            "energy_mwh": [30.0, 60.0, 60.0, 20.0, 5.0, 100.0],
+            "site": [None, "a", "a", "b", "x", None],
+            "market": "China",
+            "supplier_factor_tco2e_per_mwh": float("nan"),
+        }
+    )
+    market = calculate_market_based_scope2(use, held, 2022, 0.5856)
+    # dedicated first, in file order: D1 gives a 60 (a still needs 40), D2 gives a the 40 it
+    # still needs (20 left over), D3 gives b 20 (b needs 30), D4 names no consuming site (5
+    # left over). Then pooled, in proportion to what each site still needs: P1's 30 MWh over
+    # b 30 and d 10 (40): b 30 x 30/40 = 22.5, d 30 x 10/40 = 7.5; P2 covers the 7.5 and 2.5
+    # left and keeps 100 - 10 = 90.
+    allocations = market.allocations
+    assert allocations["instrument_id"].tolist() == ["D1", "D2", "D3", "P1", "P1", "P2", "P2"]
+    assert allocations["site"].tolist() == ["a", "a", "b", "b", "d", "b", "d"]
+    assert allocations["allocated_mwh"].tolist() == [60.0, 40.0, 20.0, 22.5, 7.5, 7.5, 2.5]
+    unallocated = market.unallocated
+    assert unallocated["instrument_id"].tolist() == ["D2", "D4", "P2"]
+    assert unallocated["unallocated_mwh"].tolist() == [20.0, 5.0, 90.0]
+    by_site = market.by_site.set_index("site")
+    assert by_site["contractual_mwh"].tolist() == [100.0, 50.0, 0.0, 10.0]
+    # c used nothing; everyone else is covered: no residual electricity, no market tCO2
+    assert by_site["residual_mwh"].tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert by_site["market_tco2e"].tolist() == [0.0, 0.0, 0.0, 0.0]

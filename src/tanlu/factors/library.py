@@ -193,6 +193,102 @@ class FactorLibrary:
         unit = str(self.activity(activity)["canonical_unit"])
         return {"t": own.ncv_gj_per_t, "m3": own.ncv_gj_per_m3}.get(unit)
 
+    def dataset_ncv_table(self) -> pd.DataFrame:
+        """Every dataset's own NCV per its activity's canonical unit, as a table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``dataset, activity, dataset_ncv_gj_per_unit`` [GJ/t or GJ/m3]: one row per
+            (dataset, activity) for which :meth:`dataset_ncv_gj_per_unit` is not None, so that
+            a merge gives the factors of many sites their NCV at once.
+        """
+        rows = [
+            (dataset, activity, self.dataset_ncv_gj_per_unit(dataset, activity))
+            for dataset, activity in self.dataset_properties
+        ]
+        table = pd.DataFrame(rows, columns=["dataset", "activity", "dataset_ncv_gj_per_unit"])
+        table = table.loc[table["dataset_ncv_gj_per_unit"].notna()]
+        return table.astype({"dataset_ncv_gj_per_unit": "float64"}).reset_index(drop=True)
+
+    def gwp_values(self) -> pd.DataFrame:
+        """gwp.csv in long form: one row per gas, origin and GWP set.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``gas, origin, gwp_set, gwp``: ``gwp_set`` as a project names it (``AR5``,
+            ``AR6``), ``origin`` empty for a gas's generic value; where gwp.csv repeats a
+            (gas, origin), its first row (as :meth:`gwp_of` reads it).
+        """
+        columns = [c for c in self.gwp.columns if c.startswith("gwp_")]
+        long = self.gwp.drop_duplicates(["gas", "origin"]).melt(
+            id_vars=["gas", "origin"], value_vars=columns, var_name="gwp_set", value_name="gwp"
+        )
+        long["gwp_set"] = long["gwp_set"].str.removeprefix("gwp_").str.upper()
+        return long[["gas", "origin", "gwp_set", "gwp"]].astype({"gwp": "float64"})
+
+    def gwps_of(self, rows: pd.DataFrame) -> pd.Series:
+        """100-year GWPs of many rows at once, by the rule of :meth:`gwp_of` (CO2e counts 1).
+
+        Two merges with :meth:`gwp_values`: by (gas, GWP set, origin) for the value of the
+        gas's stated origin, by (gas, GWP set) for its generic value, used where gwp.csv has no
+        row for that origin (or none is given).
+
+        Parameters
+        ----------
+        rows
+            Columns ``gas``, ``gwp_set`` and ``origin`` (``fossil``, ``non_fossil`` or empty).
+
+        Returns
+        -------
+        pandas.Series
+            The GWP of each row [tCO2e/t gas], on the index of ``rows``.
+
+        Raises
+        ------
+        FactorError
+            Naming a GWP set or a gas gwp.csv does not have, or a gas it has no generic value
+            for.
+        """
+        keys = pd.DataFrame(
+            {
+                "gas": rows["gas"].astype(str).to_numpy(),
+                "gwp_set": rows["gwp_set"].astype(str).str.upper().to_numpy(),
+                "origin": rows["origin"].fillna("").astype(str).to_numpy(),
+            }
+        )
+        values = self.gwp_values()
+        unknown_sets = set(keys.loc[keys["gas"] != "CO2e", "gwp_set"]) - set(values["gwp_set"])
+        if unknown_sets:
+            raise FactorError(f"no GWP set '{sorted(unknown_sets)[0]}' in gwp.csv")
+        specific = keys.merge(
+            values, on=["gas", "gwp_set", "origin"], how="left", indicator="found", sort=False
+        )
+        generic = keys.merge(
+            values.loc[values["origin"] == "", ["gas", "gwp_set", "gwp"]],
+            on=["gas", "gwp_set"],
+            how="left",
+            indicator="found",
+            sort=False,
+        )
+        co2e = (keys["gas"] == "CO2e").to_numpy()
+        has_specific = (specific["found"] == "both").to_numpy()
+        has_generic = (generic["found"] == "both").to_numpy()
+        missing = ~co2e & ~has_specific & ~has_generic
+        if missing.any():
+            gas = str(keys["gas"].to_numpy()[missing][0])
+            known = gas in set(self.gwp["gas"])
+            raise FactorError(
+                f"no generic GWP for gas '{gas}'" if known else f"no GWP for gas '{gas}'"
+            )
+        gwp = np.where(
+            co2e,
+            1.0,
+            np.where(has_specific, specific["gwp"].to_numpy(), generic["gwp"].to_numpy()),
+        )
+        return pd.Series(gwp.astype("float64"), index=rows.index, name="gwp")
+
     def gwp_of(self, gas: str, gwp_set: str, origin: str = "") -> float:
         """100-year GWP of a gas in the chosen set (CO2e rows count 1).
 

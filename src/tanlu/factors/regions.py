@@ -66,13 +66,20 @@ def resolve_grid_region(name: str) -> str | None:
     return _grid_index().get(_key(name))
 
 
+@cache
+def _grid_of_province() -> dict[str, str]:
+    """Canonical province -> its regional grid (the first row of a province; none for Tibet)."""
+    index: dict[str, str] = {}
+    for province, grid in zip(
+        regions_table()["province_en"], regions_table()["regional_grid_en"], strict=True
+    ):
+        index.setdefault(str(province), str(grid))
+    return index
+
+
 def grid_region_of_province(province: str) -> str | None:
     """The regional grid of a canonical province; None where the source maps none (Tibet)."""
-    table = regions_table()
-    match = table.loc[table["province_en"] == province, "regional_grid_en"]
-    if match.empty or not match.iloc[0]:
-        return None
-    return str(match.iloc[0])
+    return _grid_of_province().get(province) or None
 
 
 def resolve_region(name: str) -> tuple[str, str] | None:

@@ -103,6 +103,13 @@ def resolve_site_factors(
 ) -> pd.DataFrame:
     """Factors for every (site, activity) pair in a year, one row per gas.
 
+    Table operations throughout: the factor sets are resolved once per distinct (activity,
+    factor kind, province, grid region, year) key (:func:`tanlu.factors.resolve_factors`) and
+    merged to the sites; GWP (by gas, GWP set and the activity's CH4 origin,
+    :meth:`FactorLibrary.gwps_of`), the dataset's own NCV
+    (:meth:`FactorLibrary.dataset_ncv_table`) and the Montreal Protocol flag are merges, so the
+    cost grows with the rows of the table, not with Python work per site.
+
     Returns
     -------
     pandas.DataFrame
@@ -115,9 +122,11 @@ def resolve_site_factors(
     """
     accounting = project.config.accounting
     keys = pairs.merge(project.sites[["site", "province", "grid_region"]], on="site")
-    keys["factor_kind"] = [
-        factor_kind_for(a, accounting.include_radiative_forcing) for a in keys["activity"]
-    ]
+    kinds = {
+        activity: factor_kind_for(activity, accounting.include_radiative_forcing)
+        for activity in keys["activity"].unique()
+    }
+    keys["factor_kind"] = keys["activity"].map(kinds).astype(str)
     keys["year"] = year
     resolved = resolve_factors(library, keys, accounting.factor_fallback_order.value)
     merged = keys.merge(
@@ -128,19 +137,27 @@ def resolve_site_factors(
         listed = ", ".join(f"{r.activity} at {r.site}" for r in missing.itertuples(index=False))
         raise FactorError(f"no emission factor for {year}: {listed}")
     gwp_set = project.config.organisation.gwp_set.value
-    gases = library.gwp.drop_duplicates("gas").set_index("gas")
-    ch4_origin = library.activities.set_index("activity")["ch4_origin"]
-    merged["gwp"] = [
-        library.gwp_of(g, gwp_set, str(ch4_origin.get(a, "")) if g == "CH4" else "")
-        for g, a in zip(merged["gas"], merged["activity"], strict=True)
-    ]
+    # methane takes the GWP of its activity's origin (activities.csv ch4_origin); other gases
+    # their generic value
+    ch4_origin = merged["activity"].map(library.activities.set_index("activity")["ch4_origin"])
+    merged["gwp"] = library.gwps_of(
+        pd.DataFrame(
+            {
+                "gas": merged["gas"],
+                "gwp_set": gwp_set,
+                "origin": ch4_origin.fillna("").where(merged["gas"] == "CH4", ""),
+            }
+        )
+    )
     # The NCV the chosen factor's dataset was built with [GJ per canonical unit] (0: none of
     # its own): a quantity entered in energy units meets this factor through it.
-    pairs_used = set(zip(merged["dataset"].astype(str), merged["activity"], strict=True))
-    ncv = {pair: library.dataset_ncv_gj_per_unit(*pair) or 0.0 for pair in pairs_used}
-    merged["dataset_ncv_gj_per_unit"] = [
-        ncv[(str(d), a)] for d, a in zip(merged["dataset"], merged["activity"], strict=True)
-    ]
+    ncv = library.dataset_ncv_table().set_index(["dataset", "activity"])
+    merged["dataset_ncv_gj_per_unit"] = (
+        ncv["dataset_ncv_gj_per_unit"]
+        .reindex(pd.MultiIndex.from_arrays([merged["dataset"].astype(str), merged["activity"]]))
+        .fillna(0.0)
+        .to_numpy(dtype="float64")
+    )
     merged["fallback"] = merged["fallback"].astype("string").fillna("")
     merged["gwp_set"] = merged["gwp_set"].astype("string")
     # A CO2e factor aggregated with another GWP set cannot be re-weighted: say so.
@@ -150,9 +167,9 @@ def resolve_site_factors(
         ~other_gwp, (merged["fallback"] + "; " + note).str.lstrip("; ")
     )
     merged["factor_key"] = np.arange(len(merged), dtype="int64")
-    merged["outside_scopes"] = [
-        bool(gases.at[g, "montreal_protocol"]) if g in gases.index else False for g in merged["gas"]
-    ]
+    gases = library.gwp.drop_duplicates("gas")
+    montreal_gases = gases.loc[gases["montreal_protocol"].astype(bool), "gas"]
+    merged["outside_scopes"] = merged["gas"].isin(montreal_gases).to_numpy(dtype=bool)
     return merged
 
 
@@ -649,7 +666,7 @@ def list_factors_used(
     library: FactorLibrary, lines: pd.DataFrame, residual: pd.DataFrame
 ) -> pd.DataFrame:
     """The library's rows of every factor the lines and the residual mix used."""
-    used_ids = set(lines["factor_id"]) | set(residual["factor_id"])
+    used_ids = pd.concat([lines["factor_id"], residual["factor_id"]]).unique()
     columns = [
         "factor_id",
         "dataset",

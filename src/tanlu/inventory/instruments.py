@@ -73,46 +73,102 @@ class MarketBasedScope2:
     )
 
 
+_ALLOCATED_COLUMNS = [
+    "instrument_id",
+    "kind",
+    "site",
+    "allocated_mwh",
+    "supplier_factor_tco2e_per_mwh",
+]
+
+
 def _allocate(
     need: pd.Series, instruments: pd.DataFrame
-) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-    """Allocate instruments to sites' remaining consumption (updates ``need`` in place)."""
-    allocations: list[dict[str, object]] = []
-    leftovers: list[dict[str, object]] = []
-    dedicated = instruments.loc[instruments["site"].notna()]
-    pooled = instruments.loc[instruments["site"].isna()]
-    for row in [*dedicated.itertuples(index=False), *pooled.itertuples(index=False)]:
-        available = float(row.energy_mwh)
-        if isinstance(row.site, str):
-            targets = [row.site] if row.site in need.index else []
-        else:
-            targets = [s for s in need.index if need[s] > 0]
-        total_need = float(sum(need[s] for s in targets))
-        give_total = min(available, total_need)
-        for site in targets:
-            share = need[site] / total_need if total_need > 0 else 0.0
-            give = give_total * share
-            if give > 0:
-                need[site] -= give
-                allocations.append(
-                    {
-                        "instrument_id": row.instrument_id,
-                        "kind": row.kind,
-                        "site": site,
-                        "allocated_mwh": give,
-                        "supplier_factor_tco2e_per_mwh": row.supplier_factor_tco2e_per_mwh,
-                    }
-                )
-        left = available - give_total
-        if left > 1e-9:
-            leftovers.append(
-                {
-                    "instrument_id": row.instrument_id,
-                    "kind": row.kind,
-                    "unallocated_mwh": left,
-                    "reason": "more than the consumption it could cover",
-                }
-            )
+) -> tuple[pd.DataFrame, list[dict[str, object]]]:
+    """Allocate instruments to sites' remaining consumption (updates ``need`` in place).
+
+    Instruments are taken in turn, dedicated ones (naming a site) first, then pooled ones,
+    which go to every site still short in proportion to what it still needs. The work is array
+    arithmetic: dedicated instruments in rounds (round k takes the k-th instrument of every
+    site at once: their order matters only within a site), pooled ones one at a time over all
+    sites; no step runs per site.
+
+    Returns
+    -------
+    allocations
+        ``instrument_id, kind, site, allocated_mwh, supplier_factor_tco2e_per_mwh`` in the
+        order the instruments were taken (a pooled one's sites in the order of ``need``).
+    leftovers
+        ``instrument_id, kind, unallocated_mwh, reason`` of every instrument with MWh left.
+    """
+    sites = need.index
+    remaining = need.to_numpy(dtype="float64", copy=True)
+    dedicated = instruments["site"].notna().to_numpy()
+    taken = pd.concat([instruments.loc[dedicated], instruments.loc[~dedicated]])
+    n_dedicated = int(dedicated.sum())
+    available = taken["energy_mwh"].to_numpy(dtype="float64")
+    give_total = np.zeros(len(taken))
+    # (position in `taken`, position in `need`, MWh given) of every allocation
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def give(order: np.ndarray, targets: np.ndarray, gives: np.ndarray) -> None:
+        given = gives > 0
+        remaining[targets[given]] -= gives[given]
+        parts.append((order[given], targets[given], gives[given]))
+
+    site_position = sites.get_indexer(taken["site"].iloc[:n_dedicated])
+    rounds = pd.Series(site_position).groupby(site_position).cumcount().to_numpy()
+    for k in range(int(rounds.max()) + 1 if n_dedicated else 0):
+        order = np.flatnonzero((rounds == k) & (site_position >= 0))
+        targets = site_position[order]
+        wanted = remaining[targets]
+        give_total[order] = np.minimum(available[order], wanted)
+        # the whole of a dedicated instrument goes to its site (share 1 where it needs any)
+        give(order, targets, give_total[order] * (wanted > 0))
+    for position in range(n_dedicated, len(taken)):
+        targets = np.flatnonzero(remaining > 0)
+        wanted = remaining[targets]
+        # summed left to right (cumsum), the sites taken in turn
+        total_need = float(np.cumsum(wanted)[-1]) if len(wanted) else 0.0
+        give_total[position] = min(float(available[position]), total_need)
+        shares = wanted / total_need if total_need > 0 else np.zeros(len(wanted))
+        give(np.full(len(targets), position), targets, give_total[position] * shares)
+    need.iloc[:] = remaining
+
+    order = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype="int64")
+    ranked = np.argsort(order, kind="stable")
+    order = order[ranked]
+    if len(order) == 0:
+        # untyped, as the table of no allocations has always been
+        allocations = pd.DataFrame(columns=_ALLOCATED_COLUMNS)
+    else:
+        allocations = pd.DataFrame(
+            {
+                "instrument_id": taken["instrument_id"].to_numpy()[order],
+                "kind": taken["kind"].to_numpy()[order],
+                "site": sites.to_numpy()[np.concatenate([p[1] for p in parts])[ranked]],
+                "allocated_mwh": np.concatenate([p[2] for p in parts])[ranked],
+                "supplier_factor_tco2e_per_mwh": pd.to_numeric(
+                    taken["supplier_factor_tco2e_per_mwh"], errors="coerce"
+                ).to_numpy(dtype="float64")[order],
+            },
+            columns=_ALLOCATED_COLUMNS,
+        ).astype({"instrument_id": "str", "kind": "str", "site": "str"})
+    left = available - give_total
+    leftovers: list[dict[str, object]] = [
+        {
+            "instrument_id": instrument_id,
+            "kind": kind,
+            "unallocated_mwh": float(mwh),
+            "reason": "more than the consumption it could cover",
+        }
+        for instrument_id, kind, mwh in zip(
+            taken["instrument_id"].to_numpy()[left > 1e-9],
+            taken["kind"].to_numpy()[left > 1e-9],
+            left[left > 1e-9],
+            strict=True,
+        )
+    ]
     return allocations, leftovers
 
 
@@ -129,8 +185,10 @@ def _cover(
     supplier = instruments.loc[instruments["kind"] == "supplier_factor"]
     allocations, leftovers = _allocate(need, zero)
     supplier_allocations, more = _allocate(need, supplier)
-    columns = ["instrument_id", "kind", "site", "allocated_mwh", "supplier_factor_tco2e_per_mwh"]
-    allocated = pd.DataFrame(allocations + supplier_allocations, columns=columns)
+    tables = [t for t in (allocations, supplier_allocations) if not t.empty]
+    allocated = (
+        pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=_ALLOCATED_COLUMNS)
+    )
     by_kind = (
         allocated.assign(
             contractual=np.where(
