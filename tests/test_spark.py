@@ -2,7 +2,7 @@
 
 Spark runs here as a local session (``local[2]``) started once for this module; ``make test``
 installs pyspark (the ``spark`` extra) and a Java runtime. The engine sums in fixed point
-(:func:`tanlu.engine.expressions.exact_sum`), so the two engines give the same documents to the
+(:func:`tanlu.engine.expressions.exact_sums`), so the two engines give the same documents to the
 last digit, although each adds the rows up in its own order.
 """
 

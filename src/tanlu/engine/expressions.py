@@ -165,23 +165,39 @@ def emission_lines(
     return lines.mutate(emissions_tco2e=lines.emissions_t * lines.gwp).select(*LINE_COLUMNS)
 
 
-# Sums over activity rows are taken in fixed point, exactly: a float sum depends on the order
-# of its terms, which a parallel engine does not fix (DuckDB's threads, Spark's partitions), so
-# the same rows could give totals differing in the last bits from run to run and from engine to
-# engine. Each term becomes a whole number of 1e-15 t (a nanogram of gas: the product term x
-# 1e15, one IEEE rounding that every engine makes alike, then a decimal integer), fine enough
-# that even SF6's GWP of 24,300 leaves an error below 1e-11 tCO2e a line; integers add up exactly
-# in any order; 38 digits hold 1e23 t. Arrow turns the sum back into float64 after it leaves the
-# engine (engines round decimals to floats each in their own way).
+# Sums over activity rows are taken exactly, in integers: a float sum depends on the order of
+# its terms, which a parallel engine does not fix (DuckDB's threads, Spark's partitions), so the
+# same rows could give totals differing in the last bits from run to run and from engine to
+# engine. Each term x is split into whole tonnes, floor(x), and the rest in 1e-15 t (a nanogram),
+# floor((x - floor(x)) x 1e15): IEEE operations that every engine computes alike, each giving a
+# whole number that converts to a decimal exactly (a double's own decimal conversion differs:
+# Spark goes through its shortest decimal text, DuckDB through its exact binary value). Integers
+# add up exactly in any order (as decimal(38, 0)); after the sums leave the engine they are put
+# together as floats, by Arrow and numpy, the same way whichever engine made them. Dropping what
+# is below a nanogram a line leaves an error below 1e-11 tCO2e even at SF6's GWP of 24,300.
 EXACT_SUM_SCALE = 1e15
 LEASED_CATEGORY = "cat8_upstream_leased_assets"
 
 
-def exact_sum(column: ir.NumericColumn) -> ir.DecimalScalar:
-    """The sum of a float column in units of ``1 / EXACT_SUM_SCALE``, as a decimal integer: the
-    same in any order of its rows and on every engine (divide by :data:`EXACT_SUM_SCALE` after
-    :func:`to_pandas`)."""
-    return (column * EXACT_SUM_SCALE).cast("decimal(38, 0)").sum()
+def exact_sums(column: ir.NumericColumn, name: str) -> dict[str, ir.DecimalScalar]:
+    """Aggregations of a float column (t), the same in any order of its rows and on every
+    engine: ``{name}_whole`` (whole tonnes) and ``{name}_nano`` (the rest, in 1e-15 t), as
+    decimals; :func:`from_exact_sums` turns them into one float column after :func:`to_pandas`.
+    """
+    whole = column.floor()
+    nano = ((column - whole.cast("float64")) * EXACT_SUM_SCALE).floor()
+    return {
+        f"{name}_whole": whole.cast("decimal(38, 0)").sum(),
+        f"{name}_nano": nano.cast("decimal(38, 0)").sum(),
+    }
+
+
+def from_exact_sums(frame: pd.DataFrame, name: str) -> pd.Series:
+    """The float sums that :func:`exact_sums` made as ``{name}_whole`` and ``{name}_nano``
+    (both taken out of ``frame``)."""
+    whole = frame.pop(f"{name}_whole").to_numpy(dtype="float64")
+    nano = frame.pop(f"{name}_nano").to_numpy(dtype="float64")
+    return pd.Series(whole + nano / EXACT_SUM_SCALE, index=frame.index)
 
 
 SUMMARY_KEYS: tuple[str, ...] = ("entity", "site", "scope", "category", "gas", "outside_scopes")
@@ -201,12 +217,12 @@ def sum_by_factor(
     Returns
     -------
     ibis.Table
-        ``BY_FACTOR_KEYS`` plus ``emissions_fixed``: t gas x :data:`EXACT_SUM_SCALE`, an exact
-        decimal sum (:func:`exact_sum`), ordered by ``BY_FACTOR_KEYS``.
+        ``BY_FACTOR_KEYS`` plus ``emissions_t_whole`` and ``emissions_t_nano`` (t gas, exact
+        decimal sums: :func:`exact_sums`), ordered by ``BY_FACTOR_KEYS``.
     """
     lines = _counted_lines(activities, unit_conversions, sites, site_factors, year)
     by_key = lines.group_by(list(BY_FACTOR_KEYS)).aggregate(
-        emissions_fixed=exact_sum(lines.emissions_t)
+        **exact_sums(lines.emissions_t, "emissions_t")
     )
     return by_key.order_by(list(BY_FACTOR_KEYS))
 
@@ -233,7 +249,7 @@ def summarise(
         by ``SUMMARY_KEYS``.
     """
     by_key = to_pandas(sum_by_factor(activities, unit_conversions, sites, site_factors, year))
-    by_key["emissions_t"] = by_key.pop("emissions_fixed") / EXACT_SUM_SCALE
+    by_key["emissions_t"] = from_exact_sums(by_key, "emissions_t")
     factors = to_pandas(site_factors.select("factor_key", "site", "gas", "gwp", "outside_scopes"))
     entities = to_pandas(sites.select("site", "entity"))
     named = by_key.merge(factors, on="factor_key").merge(entities, on="site")
