@@ -46,7 +46,7 @@ format: install
 	$(BIN)/ruff format src tests benchmarks
 
 test: lint system-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 bench: install
 	$(BIN)/python -m benchmarks

@@ -180,8 +180,10 @@ class DuckDBRun:
     def run(self) -> Summaries:
         """The timed part: one aggregation of the emission lines (as calculate_inventory runs
         it), executed to pandas; both summaries are cut from that small table."""
-        summary = engine.summarise(
-            self.activities, self.unit_conversions, self.sites, self.site_factors, self.year
+        summary = engine.to_pandas(
+            engine.summarise(
+                self.activities, self.unit_conversions, self.sites, self.site_factors, self.year
+            )
         )
         in_scopes = summary.loc[~summary["outside_scopes"]]
         return Summaries(

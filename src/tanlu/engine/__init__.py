@@ -22,10 +22,8 @@ from tanlu.engine.expressions import (
     SUMMARY_KEYS,
     arrow_table,
     emission_lines,
-    exact_sums,
     factors_by_unit,
-    from_exact_sums,
-    sum_by_factor,
+    float_sum,
     summarise,
     to_pandas,
 )
@@ -47,6 +45,8 @@ class Backend:
         Ends the connection's use, told the names registered.
     ibis_name
         The name Ibis gives the backend's connections (``con.name``).
+    sum_kind
+        How the backend adds floats over activity rows (:func:`float_sum`).
     installed
         Whether the backend's Python package is installed.
     """
@@ -56,13 +56,21 @@ class Backend:
     close: Callable[[Any, list[str]], None]
     ibis_name: str
     installed: Callable[[], bool]
+    sum_kind: str
 
 
 BACKENDS: dict[str, Backend] = {
     "duckdb": Backend(
-        lambda master: duckdb.connect(), duckdb.register, duckdb.close, "duckdb", lambda: True
+        lambda master: duckdb.connect(),
+        duckdb.register,
+        duckdb.close,
+        "duckdb",
+        lambda: True,
+        "compensated",
     ),
-    "spark": Backend(spark.connect, spark.register, spark.close, "pyspark", spark.available),
+    "spark": Backend(
+        spark.connect, spark.register, spark.close, "pyspark", spark.available, "plain"
+    ),
 }
 DEFAULT_BACKEND = "duckdb"
 # The names registered on each open connection (by id), dropped at close.
@@ -135,10 +143,8 @@ __all__ = [
     "close",
     "connect",
     "emission_lines",
-    "exact_sums",
     "factors_by_unit",
-    "from_exact_sums",
-    "sum_by_factor",
+    "float_sum",
     "summarise",
     "to_pandas",
     "to_table",

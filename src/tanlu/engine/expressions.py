@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -48,13 +47,8 @@ def arrow_table(frame: pd.DataFrame) -> pa.Table:
 
 
 def to_pandas(expr: ir.Table) -> pd.DataFrame:
-    """Execute an expression and return a pandas table (through Arrow); decimal columns (the
-    engine's exact sums) come back as float64, converted by Arrow."""
-    table = expr.to_pyarrow()
-    for index, field in enumerate(table.schema):
-        if pa.types.is_decimal(field.type):
-            table = table.set_column(index, field.name, table.column(index).cast(pa.float64()))
-    return table.to_pandas()
+    """Execute an expression and return a pandas table (through Arrow)."""
+    return expr.to_pyarrow().to_pandas()
 
 
 def factors_by_unit(
@@ -119,6 +113,9 @@ def _counted_lines(
     )
 
 
+LEASED_CATEGORY = "cat8_upstream_leased_assets"
+
+
 def _rescope(table: ir.Table) -> ir.Table:
     """Leased sites outside the boundary: scope 1 and 2 become scope 3 category 8."""
     return table.mutate(
@@ -165,66 +162,32 @@ def emission_lines(
     return lines.mutate(emissions_tco2e=lines.emissions_t * lines.gwp).select(*LINE_COLUMNS)
 
 
-# Sums over activity rows are taken exactly, in integers: a float sum depends on the order of
-# its terms, which a parallel engine does not fix (DuckDB's threads, Spark's partitions), so the
-# same rows could give totals differing in the last bits from run to run and from engine to
-# engine. Each term x is split into whole tonnes, floor(x), and the rest in 1e-15 t (a nanogram),
-# floor((x - floor(x)) x 1e15): IEEE operations that every engine computes alike, each giving a
-# whole number that converts to a decimal exactly (a double's own decimal conversion differs:
-# Spark goes through its shortest decimal text, DuckDB through its exact binary value). Integers
-# add up exactly in any order (as decimal(38, 0)); after the sums leave the engine they are put
-# together as floats, by Arrow and numpy, the same way whichever engine made them. Dropping what
-# is below a nanogram a line leaves an error below 1e-11 tCO2e even at SF6's GWP of 24,300.
-EXACT_SUM_SCALE = 1e15
-LEASED_CATEGORY = "cat8_upstream_leased_assets"
+# How the engine adds up floats over activity rows. A plain float sum depends on the order of
+# its terms, which a parallel engine does not fix (DuckDB's threads, Spark's partitions): the
+# same rows gave the example's totals differing in the last bit from run to run. DuckDB's
+# `fsum` is a compensated (Kahan-Babuska-Neumaier) sum: it carries the rounding error of every
+# addition along, so that its result is the exact sum rounded once, whatever the order, except
+# in rare near-ties, at a cost within the benchmark's noise (docs/performance.md). Spark has no
+# compensated sum and adds plainly; its totals agree with DuckDB's to about 1e-15 relative
+# (docs/engines.md).
+# Exact integer sums (whole tonnes and nanograms as decimals) made both engines agree to the
+# last digit but took the engine benchmark from 1.48 s to 2.21 s, so they are not used.
+SUM_KINDS: tuple[str, ...] = ("compensated", "plain")
 
 
-def exact_sums(column: ir.NumericColumn, name: str) -> dict[str, ir.DecimalScalar]:
-    """Aggregations of a float column (t), the same in any order of its rows and on every
-    engine: ``{name}_whole`` (whole tonnes) and ``{name}_nano`` (the rest, in 1e-15 t), as
-    decimals; :func:`from_exact_sums` turns them into one float column after :func:`to_pandas`.
-    """
-    whole = column.floor()
-    nano = ((column - whole.cast("float64")) * EXACT_SUM_SCALE).floor()
-    return {
-        f"{name}_whole": whole.cast("decimal(38, 0)").sum(),
-        f"{name}_nano": nano.cast("decimal(38, 0)").sum(),
-    }
+@ibis.udf.agg.builtin(name="fsum")  # type: ignore[untyped-decorator]
+def _compensated_sum(x: float) -> float:  # type: ignore[empty-body]
+    """DuckDB's ``fsum``: a compensated sum of doubles."""
 
 
-def from_exact_sums(frame: pd.DataFrame, name: str) -> pd.Series:
-    """The float sums that :func:`exact_sums` made as ``{name}_whole`` and ``{name}_nano``
-    (both taken out of ``frame``)."""
-    whole = frame.pop(f"{name}_whole").to_numpy(dtype="float64")
-    nano = frame.pop(f"{name}_nano").to_numpy(dtype="float64")
-    return pd.Series(whole + nano / EXACT_SUM_SCALE, index=frame.index)
+def float_sum(column: ir.FloatingColumn, kind: str) -> ir.FloatingScalar:
+    """The sum of a float column: ``compensated`` (DuckDB's ``fsum``) or ``plain``."""
+    if kind not in SUM_KINDS:
+        raise ValueError(f"sum kind '{kind}' is not one of {', '.join(SUM_KINDS)}")
+    return _compensated_sum(column) if kind == "compensated" else column.sum()
 
 
 SUMMARY_KEYS: tuple[str, ...] = ("entity", "site", "scope", "category", "gas", "outside_scopes")
-BY_FACTOR_KEYS: tuple[str, ...] = ("factor_key", "scope", "category", "leased")
-
-
-def sum_by_factor(
-    activities: ir.Table,
-    unit_conversions: ir.Table,
-    sites: ir.Table,
-    site_factors: ir.Table,
-    year: int,
-) -> ir.Table:
-    """The work over every activity row: emissions summed by factor (site, activity, gas), the
-    row's own scope and category and whether it is a leased asset's.
-
-    Returns
-    -------
-    ibis.Table
-        ``BY_FACTOR_KEYS`` plus ``emissions_t_whole`` and ``emissions_t_nano`` (t gas, exact
-        decimal sums: :func:`exact_sums`), ordered by ``BY_FACTOR_KEYS``.
-    """
-    lines = _counted_lines(activities, unit_conversions, sites, site_factors, year)
-    by_key = lines.group_by(list(BY_FACTOR_KEYS)).aggregate(
-        **exact_sums(lines.emissions_t, "emissions_t")
-    )
-    return by_key.order_by(list(BY_FACTOR_KEYS))
 
 
 def summarise(
@@ -233,32 +196,33 @@ def summarise(
     sites: ir.Table,
     site_factors: ir.Table,
     year: int,
-) -> pd.DataFrame:
+    sum_kind: str = "compensated",
+) -> ir.Table:
     """The emission lines of :func:`emission_lines` summed by ``SUMMARY_KEYS``.
 
-    The one aggregation every summary derives from. The work over all activity rows runs on the
-    engine (:func:`sum_by_factor`, grouped by integers and the row's own scope and category);
-    the small result comes back and site, gas, entity, GWP and the re-scoping of leased sites
-    are applied to it here, in a fixed order, so that every engine and every run gives the same
-    table to the last digit.
+    The one aggregation every summary derives from. The work over all activity rows groups by
+    integers and the row's own scope and category; site, gas, entity, GWP and the re-scoping of
+    leased sites are applied to the small grouped result. Sums are taken as ``sum_kind`` says
+    (:func:`float_sum`: ``compensated`` on DuckDB, ``plain`` on Spark).
 
     Returns
     -------
-    pandas.DataFrame
-        ``SUMMARY_KEYS`` plus ``emissions_t`` [t gas] and ``emissions_tco2e`` [tCO2e], sorted
+    ibis.Table
+        ``SUMMARY_KEYS`` plus ``emissions_t`` [t gas] and ``emissions_tco2e`` [tCO2e], ordered
         by ``SUMMARY_KEYS``.
     """
-    by_key = to_pandas(sum_by_factor(activities, unit_conversions, sites, site_factors, year))
-    by_key["emissions_t"] = from_exact_sums(by_key, "emissions_t")
-    factors = to_pandas(site_factors.select("factor_key", "site", "gas", "gwp", "outside_scopes"))
-    entities = to_pandas(sites.select("site", "entity"))
-    named = by_key.merge(factors, on="factor_key").merge(entities, on="site")
-    leased = named["leased"].to_numpy(dtype=bool)
-    named["scope"] = np.where(leased, 3, named["scope"]).astype("int64")
-    named["category"] = named["category"].where(~leased, LEASED_CATEGORY)
-    named["emissions_tco2e"] = named["emissions_t"] * named["gwp"]
-    named = named.sort_values(list(BY_FACTOR_KEYS), kind="stable")
-    summary = named.groupby(list(SUMMARY_KEYS), as_index=False, sort=True)[
-        ["emissions_t", "emissions_tco2e"]
-    ].sum()
-    return summary.reset_index(drop=True)
+    lines = _counted_lines(activities, unit_conversions, sites, site_factors, year)
+    by_key = lines.group_by(["factor_key", "scope", "category", "leased"]).aggregate(
+        emissions_t=float_sum(lines.emissions_t, sum_kind)
+    )
+    named = _rescope(
+        by_key.join(
+            site_factors.select("factor_key", "site", "gas", "gwp", "outside_scopes"),
+            "factor_key",
+        ).join(sites.select("site", "entity"), "site")
+    )
+    summary = named.group_by(list(SUMMARY_KEYS)).aggregate(
+        emissions_t=float_sum(named.emissions_t, sum_kind),
+        emissions_tco2e=float_sum(named.emissions_t * named.gwp, sum_kind),
+    )
+    return summary.order_by(list(SUMMARY_KEYS))

@@ -502,7 +502,16 @@ def calculate_emission_lines(
     lines_expr = engine.emission_lines(
         activity_table, conversion_table, site_table, factor_table, year
     )
-    summary = engine.summarise(activity_table, conversion_table, site_table, factor_table, year)
+    summary = engine.to_pandas(
+        engine.summarise(
+            activity_table,
+            conversion_table,
+            site_table,
+            factor_table,
+            year,
+            engine.BACKENDS[backend].sum_kind,
+        )
+    )
     lines = engine.to_pandas(lines_expr)
     engine.close(con)
     return lines, summary
