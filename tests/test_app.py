@@ -72,6 +72,18 @@ def test_cli_json_and_results_json_agree(make_project: MakeProject, tmp_path: Pa
     assert document["inventories"]["2023"]["base_year_check"] is not None
 
 
+def patch_everywhere(monkeypatch: pytest.MonkeyPatch, original: Any, replacement: Any) -> None:
+    """Replace a function in every tanlu module that holds it (imported by name)."""
+    name = original.__name__
+    patched = 0
+    for module in list(sys.modules.values()):
+        module_name = getattr(module, "__name__", "")
+        if module_name.startswith("tanlu") and getattr(module, name, None) is original:
+            monkeypatch.setattr(module, name, replacement)
+            patched += 1
+    assert patched, f"no tanlu module holds {name}"
+
+
 def test_run_computes_each_inventory_once(
     make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,10 +105,7 @@ def test_run_computes_each_inventory_once(
         return original(*args, **kwargs)
 
     # every module that holds the name, the inventory's own (its base-year check) included
-    for module in list(sys.modules.values()):
-        name = getattr(module, "__name__", "")
-        if name.startswith("tanlu") and getattr(module, "calculate_inventory", None) is original:
-            monkeypatch.setattr(module, "calculate_inventory", counted)
+    patch_everywhere(monkeypatch, original, counted)
     result = run_project(project)
     assert [row["scenario"] for row in result.document["scenarios"]["summary"]] == [
         "default",
@@ -123,10 +132,7 @@ def test_roadmap_use_case_reuses_given_inventories(
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("an inventory was computed again")
 
-    for module in list(sys.modules.values()):
-        name = getattr(module, "__name__", "")
-        if name.startswith("tanlu") and hasattr(module, "calculate_inventory"):
-            monkeypatch.setattr(module, "calculate_inventory", refuse)
+    patch_everywhere(monkeypatch, calculate_module.calculate_inventory, refuse)
     document = run_roadmap(project, RoadmapOptions(from_year=2022), inputs, inventories)
     # planned from 2022: 2023 is a reporting year inside the plan, compared with it
     assert document.plan.from_year == 2022
@@ -145,10 +151,7 @@ def test_run_computes_each_years_electricity_once(
         years.append(args[1])
         return original(*args, **kwargs)
 
-    for module in list(sys.modules.values()):
-        name = getattr(module, "__name__", "")
-        if name.startswith("tanlu") and getattr(module, "calculate_electricity", None) is original:
-            monkeypatch.setattr(module, "calculate_electricity", counted)
+    patch_everywhere(monkeypatch, original, counted)
     result = run_project(project)
     # the plan from the base year 2022 tracks 2023 against it with 2023's green share, taken
     # from the run's own electricity of 2023 (progress once computed it again)
