@@ -5,7 +5,15 @@ A project comes from its folder (:func:`load_project`), or from its configuratio
 :func:`check_input_tables`), so that nothing need be written to disk.
 """
 
-from tanlu.errors import FactorError, InputError, InputIssue, ProjectError, TanluError, UnitError
+from tanlu.errors import (
+    FactorError,
+    InputError,
+    InputIssue,
+    ProjectError,
+    ResourceError,
+    TanluError,
+    UnitError,
+)
 from tanlu.ingest import InputTables, ProjectInputs, check_input_tables
 from tanlu.inventory import InventoryResult, calculate_inventory
 from tanlu.project import Project, load_project, project_from_config
@@ -19,6 +27,7 @@ __all__ = [
     "Project",
     "ProjectError",
     "ProjectInputs",
+    "ResourceError",
     "TanluError",
     "UnitError",
     "calculate_inventory",

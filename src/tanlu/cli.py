@@ -14,7 +14,14 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -24,7 +31,6 @@ from tanlu.app import (
     EngineBackend,
     InventoryResult,
     Language,
-    OnRows,
     ProcurementLimits,
     Project,
     ProjectInputs,
@@ -32,6 +38,7 @@ from tanlu.app import (
     RoadmapInfeasible,
     RoadmapOptions,
     SiteProcurement,
+    count_activity_rows,
     count_steps,
     csv_writer,
     inventory_files,
@@ -100,9 +107,28 @@ def _exit_code(error: TanluError) -> int:
     return 1 if isinstance(error, (InputError, ProjectError)) else 2
 
 
+class _RowBar:
+    """Told the rows read (``on_rows``) and, once the files are counted, how many there are."""
+
+    def __init__(self, progress: Progress, task: TaskID) -> None:
+        self.progress, self.task = progress, task
+
+    def __call__(self, rows: int) -> None:
+        self.progress.advance(self.task, rows)
+
+    def expect(self, project: Project) -> None:
+        """Set the bar's total to the project's activity rows (left open when not known)."""
+        if self.progress.disable:
+            return
+        total = count_activity_rows(project)
+        if total is not None:
+            self.progress.update(self.task, total=total)
+
+
 @contextmanager
-def _reading() -> Iterator[OnRows]:
-    """A progress bar over activity rows while files are read (on stderr)."""
+def _reading() -> Iterator[_RowBar]:
+    """A progress bar over activity rows while files are read (on stderr): rows read of rows
+    in the files (Parquet metadata, CSV line breaks)."""
     progress = Progress(
         TextColumn("reading activity data"),
         BarColumn(),
@@ -114,8 +140,7 @@ def _reading() -> Iterator[OnRows]:
         disable=not err.is_terminal,
     )
     with progress:
-        task = progress.add_task("read", total=None)
-        yield lambda rows: progress.advance(task, rows)
+        yield _RowBar(progress, progress.add_task("read", total=None))
 
 
 def _project(directory: Path, engine: EngineBackend | None, master: str | None) -> Project:
@@ -129,6 +154,7 @@ def _open(
     """The project and its inputs, read with a progress bar."""
     with _reading() as on_rows:
         project = _project(directory, engine, master)
+        on_rows.expect(project)
         return project, read_inputs(project, on_rows)
 
 
@@ -225,6 +251,7 @@ def inventory(
     try:
         with _reading() as on_rows:
             project = _project(directory, engine, spark_master)
+            on_rows.expect(project)
             result = run_inventory(project, year, on_rows=on_rows)
     except TanluError as error:
         raise _fail(error, _exit_code(error)) from None
@@ -255,6 +282,7 @@ def electricity(
     try:
         with _reading() as on_rows:
             project = _project(directory, engine, spark_master)
+            on_rows.expect(project)
             result = run_electricity(project, year, hourly, on_rows=on_rows)
     except TanluError as error:
         raise _fail(error, _exit_code(error)) from None

@@ -22,6 +22,11 @@ class UnitError(TanluError):
     """A unit is unknown, or has the wrong dimension for the activity it measures."""
 
 
+class ResourceError(TanluError):
+    """The machine ran short of memory or disk space; the message names the file and how far
+    the work got, and says that nothing was written."""
+
+
 class FactorError(TanluError):
     """The emission-factor library is malformed, or has no factor for a lookup."""
 

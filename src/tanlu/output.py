@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import tempfile
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from tanlu.errors import ResourceError
 
 Writer = Callable[[Path], object]
 
@@ -43,7 +46,17 @@ def write_files(destination: Path, files: dict[str, Writer]) -> list[Path]:
     with tempfile.TemporaryDirectory(dir=destination) as staging:
         staged = Path(staging)
         for name, write in files.items():
-            write(staged / name)
+            try:
+                write(staged / name)
+            except OSError as error:
+                if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                done = ", ".join(list(files)[: list(files).index(name)]) or "none"
+                raise ResourceError(
+                    f"{destination}: no space left on the device while writing {name} "
+                    f"(files finished before it: {done}); nothing was written. Free some "
+                    "space and run again"
+                ) from None
         for path in sorted(staged.iterdir()):
             target = destination / path.name
             if target.is_dir() and not target.is_symlink():

@@ -16,7 +16,7 @@ from tanlu.app.factors import (
     show_factor,
 )
 from tanlu.app.files import LINES_CSV_MAX_ROWS, csv_writer, inventory_files, json_writer
-from tanlu.app.inputs import OnRows, OnStep, open_project, read_inputs
+from tanlu.app.inputs import OnRows, OnStep, count_activity_rows, open_project, read_inputs
 from tanlu.app.jobs import (
     run_electricity,
     run_inventories,
@@ -59,6 +59,7 @@ __all__ = [
     "SiteProcurement",
     "ValidationDocument",
     "check_input_tables",
+    "count_activity_rows",
     "count_steps",
     "csv_writer",
     "inventory_files",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from tanlu.errors import FactorError, InputError, InputIssue
+from tanlu.errors import FactorError, InputError, InputIssue, ResourceError
 from tanlu.factors.library import (
     FactorLibrary,
     factor_library_from_tables,
@@ -29,7 +29,7 @@ from tanlu.ingest.activities import PreparedActivities, prepare_activities
 from tanlu.ingest.hourly import check_hourly_tables, empty_hourly_table
 from tanlu.ingest.instruments import check_instrument_tables
 from tanlu.ingest.prices import check_price_tables, empty_price_table
-from tanlu.ingest.readers import activity_rows, read_activity_table
+from tanlu.ingest.readers import activity_rows, count_activity_rows, read_activity_table
 from tanlu.project import Project
 from tanlu.tables import Progress, drop_blank_rows, read_csv_table, text_cells
 
@@ -206,6 +206,18 @@ def _sorted(issues: list[InputIssue]) -> list[InputIssue]:
     return sorted(issues, key=lambda i: (i.file, i.sheet or "", i.line or 0))
 
 
+def count_project_rows(project: Project) -> int | None:
+    """The activity rows of a project's files, counted cheaply (a progress bar's total);
+    ``None`` when a file's count is not known in advance (a workbook)."""
+    total = 0
+    for path in project.activity_files:
+        rows = count_activity_rows(path)
+        if rows is None:
+            return None
+        total += rows
+    return total
+
+
 def read_input_tables(
     project: Project, progress: Progress | None = None
 ) -> tuple[InputTables, list[InputIssue]]:
@@ -230,9 +242,23 @@ def read_input_tables(
     """
     issues: list[InputIssue] = []
     activities: dict[str, pd.DataFrame] = {}
+    rows_read = [0]
+
+    def counted(rows: int) -> None:
+        rows_read[0] += rows
+        if progress is not None:
+            progress(rows)
+
     for path in project.activity_files:
         display = project.display_path(path)
-        frame, file_issues = read_activity_table(path, display, progress)
+        try:
+            frame, file_issues = read_activity_table(path, display, counted)
+        except MemoryError:
+            raise ResourceError(
+                f"{display}: out of memory after reading {rows_read[0]:,} activity rows "
+                f"(of all files so far); nothing was computed or written. Split the data into "
+                "smaller files or run on a machine with more memory (docs/performance.md)"
+            ) from None
         issues.extend(file_issues)
         if len(frame.columns) > 0:
             activities[display] = frame

@@ -158,6 +158,28 @@ def _read_parquet(
     return _numbered(frame, 1), []
 
 
+def count_activity_rows(path: Path) -> int | None:
+    """How many data rows an activity file holds, cheaply, for a progress bar's total: a
+    Parquet file's metadata; a CSV file's line breaks (less the header; blank lines count);
+    ``None`` for a workbook or a file that cannot be read."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        if suffix == ".csv":
+            lines, last = 0, b"\n"
+            with path.open("rb") as handle:
+                while chunk := handle.read(1 << 24):
+                    lines += chunk.count(b"\n")
+                    last = chunk[-1:]
+            return max(lines + (last != b"\n") - 1, 0)
+    except (OSError, ValueError):  # the reader itself reports an unreadable file
+        return None
+    return None
+
+
 RAW_READERS = {
     ".csv": _read_csv,
     ".xlsx": _read_workbook,

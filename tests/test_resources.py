@@ -1,0 +1,104 @@
+"""Long imports and short machines: the row count behind the progress bar, and one clear
+message when memory or disk runs out (which file, how far it got, nothing half-written)."""
+
+from __future__ import annotations
+
+import errno
+import io
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from rich.console import Console
+from rich.progress import Progress
+
+import tanlu
+from tanlu.cli import _RowBar
+from tanlu.ingest import inputs as inputs_module
+from tanlu.ingest.inputs import count_project_rows, load_inputs
+from tanlu.ingest.readers import count_activity_rows
+from tanlu.output import write_files
+
+from .conftest import ACTIVITY_HEADER, MakeProject
+
+ROWS = (
+    "gz,2022-01-01,2022-12-31,electricity,1000,MWh\n"
+    "\n"  # a blank line: counted (the count is for a progress bar), skipped when read
+    "bj,2022-01-01,2022-12-31,electricity,2000,MWh\n"
+)
+
+
+def test_rows_are_counted_before_reading(tmp_path: Path) -> None:
+    with_end = tmp_path / "a.csv"
+    with_end.write_text(ACTIVITY_HEADER + ROWS, encoding="utf-8")
+    without_end = tmp_path / "b.csv"
+    without_end.write_text(ACTIVITY_HEADER + ROWS.rstrip("\n"), encoding="utf-8")
+    # 4 lines after the header: 3 rows and 1 blank line, with or without the last line break
+    assert count_activity_rows(with_end) == 3
+    assert count_activity_rows(without_end) == 3
+    header_only = tmp_path / "c.csv"
+    header_only.write_text(ACTIVITY_HEADER, encoding="utf-8")
+    assert count_activity_rows(header_only) == 0
+    parquet = tmp_path / "d.parquet"
+    pd.DataFrame({"site": ["gz"] * 7, "quantity": range(7)}).to_parquet(parquet)
+    assert count_activity_rows(parquet) == 7  # from the file's metadata
+    assert count_activity_rows(tmp_path / "e.xlsx") is None
+    broken = tmp_path / "f.parquet"
+    broken.write_bytes(b"not parquet")
+    assert count_activity_rows(broken) is None  # the reader names the bad file later
+
+
+def test_the_progress_bar_learns_its_total(make_project: MakeProject) -> None:
+    project = tanlu.load_project(make_project(ROWS))
+    assert count_project_rows(project) == 3
+    progress = Progress(console=Console(file=io.StringIO(), force_terminal=True))
+    bar = _RowBar(progress, progress.add_task("read", total=None))
+    bar.expect(project)
+    bar(2)
+    task = progress.tasks[0]
+    assert (task.total, task.completed) == (3, 2)
+
+
+def test_running_out_of_memory_names_the_file_and_the_rows_read(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tanlu.load_project(make_project(ROWS))
+
+    def short_of_memory(path: Path, display: str, progress: Any) -> Any:
+        progress(1234)  # rows read before the memory ran out
+        raise MemoryError
+
+    monkeypatch.setattr(inputs_module, "read_activity_table", short_of_memory)
+    with pytest.raises(tanlu.ResourceError) as raised:
+        load_inputs(project)
+    message = str(raised.value)
+    assert "activities.csv: out of memory after reading 1,234 activity rows" in message
+    assert "nothing was computed or written" in message
+
+
+def test_a_full_disk_leaves_nothing_half_written(tmp_path: Path) -> None:
+    destination = tmp_path / "results"
+    destination.mkdir()
+    (destination / "kept.txt").write_text("an older file", encoding="utf-8")
+
+    def full(path: Path) -> None:
+        path.write_text("half", encoding="utf-8")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    files = {
+        "a.json": lambda path: path.write_text("{}", encoding="utf-8"),
+        "b.csv": full,
+        "c.csv": lambda path: path.write_text("x", encoding="utf-8"),
+    }
+    with pytest.raises(tanlu.ResourceError) as raised:
+        write_files(destination, files)
+    assert str(raised.value) == (
+        f"{destination.resolve()}: no space left on the device while writing b.csv (files "
+        "finished before it: a.json); nothing was written. Free some space and run again"
+    )
+    # the staging folder is gone and nothing new is in place; the older file is untouched
+    assert [p.name for p in destination.iterdir()] == ["kept.txt"]
+    # any other error goes through as it is
+    with pytest.raises(PermissionError):
+        write_files(destination, {"d.csv": lambda path: (_ for _ in ()).throw(PermissionError())})
