@@ -102,3 +102,51 @@ def test_a_full_disk_leaves_nothing_half_written(tmp_path: Path) -> None:
     # any other error goes through as it is
     with pytest.raises(PermissionError):
         write_files(destination, {"d.csv": lambda path: (_ for _ in ()).throw(PermissionError())})
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_validate_lists_a_few_of_each_kind_and_writes_them_all(
+    make_project: MakeProject, tmp_path: Path, suffix: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from tanlu.cli import app
+
+    # 45 negative quantities (lines 2-46) and 25 unknown units (lines 47-71)
+    negative = "gz,2022-01-01,2022-01-31,electricity,-1,MWh\n" * 45
+    unknown = "gz,2022-01-01,2022-01-31,electricity,1,furlongs\n" * 25
+    root = make_project(negative + unknown)
+    errors = tmp_path / "out" / f"errors{suffix}"
+    runner = CliRunner()
+    result = runner.invoke(app, ["validate", str(root), "--errors-out", str(errors)])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    # 20 of each kind, then the count of the rest of each kind, then the total
+    assert sum("column 'quantity'" in line for line in lines) == 20 + 1
+    assert sum("column 'unit'" in line for line in lines) == 20 + 1
+    assert f"... and 25 more problems in column 'quantity' (all are in {errors.resolve()})" in lines
+    assert f"... and 5 more problems in column 'unit' (all are in {errors.resolve()})" in lines
+    assert lines[-1] == "70 problem(s) found; fix them and run again."
+    table = pd.read_parquet(errors) if suffix == ".parquet" else pd.read_csv(errors)
+    assert list(table.columns) == ["file", "sheet", "line", "column", "reason"]
+    assert len(table) == 70
+    assert table["column"].value_counts().to_dict() == {"quantity": 45, "unit": 25}
+    assert sorted(table["line"]) == list(range(2, 72))
+    # without --errors-out the listing says how to get them all
+    plain = runner.invoke(app, ["validate", str(root)])
+    assert "(--errors-out FILE lists them all)" in plain.stderr
+
+
+def test_validate_writes_no_errors_file_for_a_valid_project(
+    make_project: MakeProject, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from tanlu.cli import app
+
+    errors = tmp_path / "errors.csv"
+    result = CliRunner().invoke(
+        app, ["validate", str(make_project(ROWS)), "--errors-out", str(errors)]
+    )
+    assert result.exit_code == 0, result.output
+    assert not errors.exists()

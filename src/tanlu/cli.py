@@ -54,6 +54,7 @@ from tanlu.app import (
     scaffold_project,
     show_factor,
     summarise_binding_constraints,
+    table_writer,
     use_engine,
     validate_project,
     write_run,
@@ -184,19 +185,32 @@ def init(
 
 
 @app.command()
-def validate(directory: ProjectDir, json_output: JsonFlag = False) -> None:
+def validate(
+    directory: ProjectDir,
+    json_output: JsonFlag = False,
+    errors_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--errors-out", help="Write every problem to this CSV or .parquet file as well."
+        ),
+    ] = None,
+) -> None:
     """Check a project's configuration and every input row; exit 1 if anything is wrong."""
+    errors_file = ""
     try:
         with _reading() as on_rows:
             found = validate_project(directory, on_rows)
+        if errors_out is not None and not found.valid:
+            writer = table_writer(found.issue_table())
+            errors_file = str(write_files(errors_out.parent, {errors_out.name: writer})[0])
     except TanluError as error:
         raise _fail(error, 1) from None
     if json_output:
         out.print_json(json.dumps(found.to_dict(), ensure_ascii=False))
     elif not found.valid:
-        for issue in found.issues:
-            err.print(str(issue), markup=False, highlight=False)
-        err.print(f"[bold red]{len(found.issues)} problem(s) found; fix them and run again.[/]")
+        for line in found.listing(errors_out=errors_file):
+            err.print(line, markup=False, highlight=False)
+        err.print(f"[bold red]{len(found.issues):,} problem(s) found; fix them and run again.[/]")
     else:
         out.print(
             f"[green]OK[/]: {found.activity_rows:,} activity rows in "

@@ -15,7 +15,13 @@ from tanlu.app.factors import (
     list_factor_activities,
     show_factor,
 )
-from tanlu.app.files import LINES_CSV_MAX_ROWS, csv_writer, inventory_files, json_writer
+from tanlu.app.files import (
+    LINES_CSV_MAX_ROWS,
+    csv_writer,
+    inventory_files,
+    json_writer,
+    table_writer,
+)
 from tanlu.app.inputs import OnRows, OnStep, count_activity_rows, open_project, read_inputs
 from tanlu.app.jobs import (
     run_electricity,
@@ -77,6 +83,7 @@ __all__ = [
     "scaffold_project",
     "show_factor",
     "summarise_binding_constraints",
+    "table_writer",
     "use_engine",
     "validate_project",
     "write_run",

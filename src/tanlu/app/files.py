@@ -51,6 +51,18 @@ def lines_dataset_writer(lines: pd.DataFrame) -> Writer:
     return write
 
 
+def table_writer(frame: pd.DataFrame) -> Writer:
+    """Writes a table as Parquet when the path ends in ``.parquet``, else as UTF-8 CSV."""
+
+    def write(path: Path) -> None:
+        if path.suffix.lower() == ".parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_csv(path, index=False)
+
+    return write
+
+
 def inventory_files(
     result: InventoryResult, csv_max_rows: int = LINES_CSV_MAX_ROWS
 ) -> dict[str, Writer]:

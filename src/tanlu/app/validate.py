@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from tanlu.app.inputs import OnRows, open_project, read_inputs
 from tanlu.errors import InputError, InputIssue
 from tanlu.ingest.inputs import InputTables
 from tanlu.project import Project
+
+# How many problems of one kind ``tanlu validate`` prints before it counts the rest: enough to
+# see the pattern, few enough that three million bad rows do not flood the terminal.
+ISSUES_SHOWN_PER_KIND = 20
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,31 @@ class ValidationDocument:
     def valid(self) -> bool:
         """Whether no problem was found."""
         return not self.issues
+
+    def issue_table(self) -> pd.DataFrame:
+        """Every issue, one row each: ``file, sheet, line, column, reason`` (``--errors-out``)."""
+        columns = ["file", "sheet", "line", "column", "reason"]
+        rows = [(i.file, i.sheet, i.line, i.column, i.reason) for i in self.issues]
+        table = pd.DataFrame(rows, columns=columns)
+        table["line"] = table["line"].astype("Int64")
+        return table
+
+    def listing(self, per_kind: int = ISSUES_SHOWN_PER_KIND, errors_out: str = "") -> list[str]:
+        """The issues as lines to print: the first ``per_kind`` of each kind (the column they
+        are about, or the whole row or file) and, after them, how many more of that kind there
+        are, with where to find them all (``errors_out``, the file ``--errors-out`` wrote)."""
+        where = f"all are in {errors_out}" if errors_out else "--errors-out FILE lists them all"
+        counts: Counter[str | None] = Counter()
+        lines: list[str] = []
+        for issue in self.issues:
+            counts[issue.column] += 1
+            if counts[issue.column] <= per_kind:
+                lines.append(str(issue))
+        for column, count in counts.items():
+            if count > per_kind:
+                kind = f"in column '{column}'" if column is not None else "of whole rows or files"
+                lines.append(f"... and {count - per_kind:,} more problems {kind} ({where})")
+        return lines
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (docs/json-output.md, ``tanlu validate --json``)."""
