@@ -21,6 +21,10 @@ DEFAULT_MASTER = "local[*]"
 # partitions: Spark's default of 200 suits a cluster; in one process 8 small tasks do better
 # (the same summary of the example takes about a third of the time).
 SESSION_SETTINGS: dict[str, str] = {
+    # the emission lines come back to this process (the driver): Spark's default of 1 GiB of
+    # driver memory lost task results on a million rows (TaskResultLost, seen 2026-12-04)
+    "spark.driver.memory": "4g",
+    "spark.driver.maxResultSize": "4g",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.session.timeZone": "UTC",
