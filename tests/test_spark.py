@@ -114,9 +114,6 @@ def test_engine_is_chosen_in_tanlu_toml_or_on_the_command_line(
 
 
 def test_a_million_rows_give_the_same_inventory_on_spark(tmp_path: Path) -> None:
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks import command
 
     # the seeded project of the command benchmark: 1,000,000 rows at 2,000 sites

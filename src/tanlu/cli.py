@@ -38,7 +38,7 @@ from tanlu.app import (
     RoadmapInfeasible,
     RoadmapOptions,
     SiteProcurement,
-    count_activity_rows,
+    count_project_rows,
     count_steps,
     csv_writer,
     inventory_files,
@@ -121,7 +121,7 @@ class _RowBar:
         """Set the bar's total to the project's activity rows (left open when not known)."""
         if self.progress.disable:
             return
-        total = count_activity_rows(project)
+        total = count_project_rows(project)
         if total is not None:
             self.progress.update(self.task, total=total)
 

@@ -22,7 +22,7 @@ from tanlu.app.files import (
     json_writer,
     table_writer,
 )
-from tanlu.app.inputs import OnRows, OnStep, count_activity_rows, open_project, read_inputs
+from tanlu.app.inputs import OnRows, OnStep, open_project, read_inputs
 from tanlu.app.jobs import (
     run_electricity,
     run_inventories,
@@ -35,7 +35,7 @@ from tanlu.app.validate import ValidationDocument, validate_project
 from tanlu.electricity.matching import ElectricityResult
 from tanlu.electricity.procurement import ProcurementLimits
 from tanlu.electricity.site_procurement import SiteProcurement
-from tanlu.ingest.inputs import InputTables, ProjectInputs, check_input_tables
+from tanlu.ingest.inputs import InputTables, ProjectInputs, check_input_tables, count_project_rows
 from tanlu.inventory.calculate import InventoryResult
 from tanlu.project import EngineBackend, Project, project_from_config
 from tanlu.report.text import LANGUAGES, Language
@@ -65,7 +65,7 @@ __all__ = [
     "SiteProcurement",
     "ValidationDocument",
     "check_input_tables",
-    "count_activity_rows",
+    "count_project_rows",
     "count_steps",
     "csv_writer",
     "inventory_files",

@@ -9,7 +9,6 @@ from tanlu.ingest.inputs import (
     InputTables,
     ProjectInputs,
     check_input_tables,
-    count_project_rows,
     load_inputs,
 )
 from tanlu.project import Project, load_project
@@ -18,12 +17,6 @@ OnStep = Callable[[str], None]
 """Told the name of each step of a use case as it starts (for a progress display)."""
 OnRows = Callable[[int], None]
 """Told how many activity rows were just read (for a progress bar over rows)."""
-
-
-def count_activity_rows(project: Project) -> int | None:
-    """The activity rows in a project's files, counted before reading them (a progress bar's
-    total; ``None`` when a workbook is among them)."""
-    return count_project_rows(project)
 
 
 def open_project(project: Project | Path) -> Project:

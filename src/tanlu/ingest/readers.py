@@ -212,20 +212,6 @@ def _rows_of(
     return rows, [*issues, *header_issues]
 
 
-def read_activity_csv(
-    path: Path, display: str, progress: Progress | None = None
-) -> tuple[pd.DataFrame, list[InputIssue]]:
-    """Read a CSV activity file (UTF-8, header on line 1; data from line 2)."""
-    return _rows_of(_read_csv(path, display, progress), display)
-
-
-def read_activity_excel(
-    path: Path, display: str, progress: Progress | None = None
-) -> tuple[pd.DataFrame, list[InputIssue]]:
-    """Read every sheet of an XLSX workbook whose first row is the activity header."""
-    return _rows_of(_read_workbook(path, display, progress), display)
-
-
 def read_activity_parquet(
     path: Path, display: str, progress: Progress | None = None
 ) -> tuple[pd.DataFrame, list[InputIssue]]:
