@@ -54,7 +54,6 @@ from tanlu.app import (
     scaffold_project,
     show_factor,
     summarise_binding_constraints,
-    table_writer,
     use_engine,
     validate_project,
     write_run,
@@ -89,6 +88,13 @@ EngineOption = Annotated[
 MasterOption = Annotated[
     str | None,
     typer.Option("--spark-master", help="Spark master URL, e.g. local[4] or spark://host:7077."),
+]
+ErrorsOutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--errors-out",
+        help="When an input is bad, write every problem to this CSV or .parquet file.",
+    ),
 ]
 ProjectOption = Annotated[
     Path | None, typer.Option("--project", help="Include a project's factor overrides.")
@@ -150,13 +156,25 @@ def _project(directory: Path, engine: EngineBackend | None, master: str | None) 
 
 
 def _open(
-    directory: Path, engine: EngineBackend | None = None, master: str | None = None
+    directory: Path,
+    engine: EngineBackend | None = None,
+    master: str | None = None,
+    errors_out: Path | None = None,
 ) -> tuple[Project, ProjectInputs]:
-    """The project and its inputs, read with a progress bar."""
+    """The project and its inputs, read with a progress bar (every problem written to
+    ``errors_out`` when an input is bad)."""
     with _reading() as on_rows:
         project = _project(directory, engine, master)
         on_rows.expect(project)
-        return project, read_inputs(project, on_rows)
+        return project, read_inputs(project, on_rows, errors_out=errors_out)
+
+
+def _failed(error: TanluError, errors_out: Path | None = None) -> typer.Exit:
+    """Print an error (and, for bad inputs, where every problem was written)."""
+    exit_ = _fail(error, _exit_code(error))
+    if errors_out is not None and isinstance(error, InputError):
+        err.print(f"Every problem is in {errors_out}.", highlight=False)
+    return exit_
 
 
 def _print_json(data: Any) -> None:
@@ -188,29 +206,20 @@ def init(
 def validate(
     directory: ProjectDir,
     json_output: JsonFlag = False,
-    errors_out: Annotated[
-        Path | None,
-        typer.Option(
-            "--errors-out", help="Write every problem to this CSV or .parquet file as well."
-        ),
-    ] = None,
+    errors_out: ErrorsOutOption = None,
 ) -> None:
     """Check a project's configuration and every input row; exit 1 if anything is wrong."""
-    errors_file = ""
     try:
         with _reading() as on_rows:
-            found = validate_project(directory, on_rows)
-        if errors_out is not None and not found.valid:
-            writer = table_writer(found.issue_table())
-            errors_file = str(write_files(errors_out.parent, {errors_out.name: writer})[0])
+            found = validate_project(directory, on_rows, errors_out=errors_out)
     except TanluError as error:
         raise _fail(error, 1) from None
     if json_output:
         out.print_json(json.dumps(found.to_dict(), ensure_ascii=False))
     elif not found.valid:
-        for line in found.listing(errors_out=errors_file):
+        for line in found.listing():
             err.print(line, markup=False, highlight=False)
-        err.print(f"[bold red]{len(found.issues):,} problem(s) found; fix them and run again.[/]")
+        err.print(f"[bold red]{found.problem_count:,} problem(s) found; fix them and run again.[/]")
     else:
         out.print(
             f"[green]OK[/]: {found.activity_rows:,} activity rows in "
@@ -260,15 +269,14 @@ def inventory(
     ] = None,
     engine: EngineOption = None,
     spark_master: MasterOption = None,
+    errors_out: ErrorsOutOption = None,
 ) -> None:
     """Calculate the GHG inventory of one year (scopes 1, 2 both methods, 3)."""
     try:
-        with _reading() as on_rows:
-            project = _project(directory, engine, spark_master)
-            on_rows.expect(project)
-            result = run_inventory(project, year, on_rows=on_rows)
+        project, inputs = _open(directory, engine, spark_master, errors_out)
+        result = run_inventory(project, year, inputs=inputs)
     except TanluError as error:
-        raise _fail(error, _exit_code(error)) from None
+        raise _failed(error, errors_out) from None
     if out_dir is not None:
         written = write_files(out_dir, inventory_files(result))
     if json_output:
@@ -291,15 +299,14 @@ def electricity(
     json_output: JsonFlag = False,
     engine: EngineOption = None,
     spark_master: MasterOption = None,
+    errors_out: ErrorsOutOption = None,
 ) -> None:
     """Green electricity per site: annual green share, 24/7 CFE score, scope 2 both ways."""
     try:
-        with _reading() as on_rows:
-            project = _project(directory, engine, spark_master)
-            on_rows.expect(project)
-            result = run_electricity(project, year, hourly, on_rows=on_rows)
+        project, inputs = _open(directory, engine, spark_master, errors_out)
+        result = run_electricity(project, year, hourly, inputs=inputs)
     except TanluError as error:
-        raise _fail(error, _exit_code(error)) from None
+        raise _failed(error, errors_out) from None
     if json_output:
         _print_json(result.to_dict())
     else:
@@ -422,17 +429,18 @@ def procure(
     ] = None,
     engine: EngineOption = None,
     spark_master: MasterOption = None,
+    errors_out: ErrorsOutOption = None,
 ) -> None:
     """Least-cost green power for one site: PV, wind and solar contracts, battery, grid."""
     limits = ProcurementLimits(pv_max_kw, wind_max_mw, solar_max_mw, battery_max_mwh)
     try:
-        project, inputs = _open(directory, engine, spark_master)
+        project, inputs = _open(directory, engine, spark_master, errors_out)
         with err.status("solving the procurement model (HiGHS)", spinner="dots"):
             plan = run_procurement(
                 project, site, year, cfe, annual, limits, _shares(curve), inputs=inputs
             )
     except TanluError as error:
-        raise _fail(error, _exit_code(error)) from None
+        raise _failed(error, errors_out) from None
     data = plan.to_dict()
     if out_dir is not None:
         stem = f"procurement_{site}_{year}"
@@ -556,12 +564,13 @@ def roadmap(
     ] = None,
     engine: EngineOption = None,
     spark_master: MasterOption = None,
+    errors_out: ErrorsOutOption = None,
 ) -> None:
     """Least-cost year-by-year roadmap to the project's targets (linopy + HiGHS)."""
     swept_path, values = _sweep_values(sweep_spec) if sweep_spec else ("", [])
     options = RoadmapOptions(scenario, from_year, macc, samples, swept_path, tuple(values))
     try:
-        project, inputs = _open(directory, engine, spark_master)
+        project, inputs = _open(directory, engine, spark_master, errors_out)
         with err.status(_ROADMAP_STATUS["roadmap"], spinner="dots") as status:
 
             def on_step(name: str) -> None:
@@ -569,7 +578,7 @@ def roadmap(
 
             document = run_roadmap(project, options, inputs, on_step=on_step)
     except TanluError as error:
-        raise _fail(error, _exit_code(error)) from None
+        raise _failed(error, errors_out) from None
     data = document.to_dict()
     if out_dir is not None:
         stem = f"roadmap_{document.plan.scenario}"
@@ -727,6 +736,7 @@ def run(
     ] = True,
     engine: EngineOption = None,
     spark_master: MasterOption = None,
+    errors_out: ErrorsOutOption = None,
 ) -> None:
     """The main job: validate, inventory, green electricity, roadmap, report and results."""
     if lang not in LANGUAGES:
@@ -750,11 +760,13 @@ def run(
             def step(name: str) -> None:
                 progress.update(task, description=name, advance=1)
 
-            result = run_project(project, step=step)
+            inputs = read_inputs(project, errors_out=errors_out)
+            step("validated")
+            result = run_project(project, inputs, step=step)
             progress.update(task, description="writing the report")
             written = write_run(result, out_dir, language, pdf)
     except TanluError as error:
-        raise _fail(error, _exit_code(error)) from None
+        raise _failed(error, errors_out) from None
     out.print(f"Report and results written to {out_dir.resolve()}:", highlight=False)
     for path in written:
         out.print(f"  {path.name}", highlight=False)

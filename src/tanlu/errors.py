@@ -6,7 +6,7 @@ sheet and row), the column and the reason, so that the message alone says what t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -77,12 +77,31 @@ class InputIssue:
 
 
 class InputError(TanluError):
-    """One or more input files have bad rows; nothing was computed from them."""
+    """One or more input files have bad rows; nothing was computed from them.
 
-    def __init__(self, issues: Sequence[InputIssue]) -> None:
+    Attributes
+    ----------
+    issues
+        The problems listed: every one, except that millions of bad activity rows are not
+        made into millions of objects (the first of each kind are listed).
+    unlisted
+        How many more problems of each kind (the column they are about; ``None``: whole rows)
+        there are than ``issues`` lists (``--errors-out`` writes them all).
+    """
+
+    def __init__(
+        self, issues: Sequence[InputIssue], unlisted: Mapping[str | None, int] | None = None
+    ) -> None:
         self.issues = list(issues)
+        self.unlisted = dict(unlisted or {})
+        total = self.problem_count
         shown = "\n".join(f"  {issue}" for issue in self.issues[:50])
-        more = len(self.issues) - 50
-        tail = f"\n  ... and {more} more" if more > 0 else ""
-        noun = "problem" if len(self.issues) == 1 else "problems"
-        super().__init__(f"{len(self.issues)} input {noun}:\n{shown}{tail}")
+        more = total - min(len(self.issues), 50)
+        tail = f"\n  ... and {more:,} more" if more > 0 else ""
+        noun = "problem" if total == 1 else "problems"
+        super().__init__(f"{total:,} input {noun}:\n{shown}{tail}")
+
+    @property
+    def problem_count(self) -> int:
+        """Every problem found, listed or not."""
+        return len(self.issues) + sum(self.unlisted.values())

@@ -29,6 +29,7 @@ def read_inputs(
     project: Project,
     on_rows: OnRows | None = None,
     inputs: ProjectInputs | InputTables | None = None,
+    errors_out: Path | None = None,
 ) -> ProjectInputs:
     """Read and check a project's inputs: its files (price files included, which the roadmap
     and procurement read), or the tables given.
@@ -43,6 +44,9 @@ def read_inputs(
         The inputs as tables (:class:`tanlu.ingest.InputTables`), checked here as files are;
         or inputs already checked (:class:`tanlu.ingest.ProjectInputs`), returned as they
         are; ``None``: the project's files are read.
+    errors_out
+        When any input is bad, every problem is written to this CSV or Parquet file (the
+        error lists the first of each kind and counts the rest).
 
     Raises
     ------
@@ -52,5 +56,5 @@ def read_inputs(
     if isinstance(inputs, ProjectInputs):
         return inputs
     if inputs is not None:
-        return check_input_tables(project, inputs, on_rows)
-    return load_inputs(project, on_rows)
+        return check_input_tables(project, inputs, on_rows, errors_out)
+    return load_inputs(project, on_rows, errors_out)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from tanlu.app.inputs import OnRows, open_project, read_inputs
 from tanlu.errors import InputError, InputIssue
@@ -26,14 +24,22 @@ class ValidationDocument:
     Attributes
     ----------
     issues
-        Every problem found (empty when the project is valid), each with file, line, column
-        and reason.
+        The problems found (empty when the project is valid), each with file, line, column
+        and reason: every one, but of millions of bad activity rows the first of each kind.
+    unlisted
+        How many more problems of each kind (column; ``None``: whole rows) there are than
+        ``issues`` lists.
+    errors_file
+        The file every problem was written to (``errors_out`` of :func:`validate_project`),
+        or an empty string.
     activity_rows, activity_files, instruments, sites
         Counts of what was read (0 when the project is not valid); ``activity_files`` counts
         the activity tables when tables were given.
     """
 
     issues: tuple[InputIssue, ...] = ()
+    unlisted: dict[str | None, int] = field(default_factory=dict)
+    errors_file: str = ""
     activity_rows: int = 0
     activity_files: int = 0
     instruments: int = 0
@@ -44,20 +50,21 @@ class ValidationDocument:
         """Whether no problem was found."""
         return not self.issues
 
-    def issue_table(self) -> pd.DataFrame:
-        """Every issue, one row each: ``file, sheet, line, column, reason`` (``--errors-out``)."""
-        columns = ["file", "sheet", "line", "column", "reason"]
-        rows = [(i.file, i.sheet, i.line, i.column, i.reason) for i in self.issues]
-        table = pd.DataFrame(rows, columns=columns)
-        table["line"] = table["line"].astype("Int64")
-        return table
+    @property
+    def problem_count(self) -> int:
+        """Every problem found, listed or not."""
+        return len(self.issues) + sum(self.unlisted.values())
 
-    def listing(self, per_kind: int = ISSUES_SHOWN_PER_KIND, errors_out: str = "") -> list[str]:
+    def listing(self, per_kind: int = ISSUES_SHOWN_PER_KIND) -> list[str]:
         """The issues as lines to print: the first ``per_kind`` of each kind (the column they
         are about, or the whole row or file) and, after them, how many more of that kind there
-        are, with where to find them all (``errors_out``, the file ``--errors-out`` wrote)."""
-        where = f"all are in {errors_out}" if errors_out else "--errors-out FILE lists them all"
-        counts: Counter[str | None] = Counter()
+        are, with where to find them all (:attr:`errors_file`)."""
+        where = (
+            f"all are in {self.errors_file}"
+            if self.errors_file
+            else "--errors-out FILE lists them all"
+        )
+        counts: Counter[str | None] = Counter(self.unlisted)
         lines: list[str] = []
         for issue in self.issues:
             counts[issue.column] += 1
@@ -74,6 +81,10 @@ class ValidationDocument:
         if not self.valid:
             return {
                 "valid": False,
+                "problem_count": self.problem_count,
+                "unlisted": [
+                    {"column": column, "problems": count} for column, count in self.unlisted.items()
+                ],
                 "issues": [
                     {
                         "file": i.file,
@@ -95,7 +106,10 @@ class ValidationDocument:
 
 
 def validate_project(
-    project: Project | Path, on_rows: OnRows | None = None, tables: InputTables | None = None
+    project: Project | Path,
+    on_rows: OnRows | None = None,
+    tables: InputTables | None = None,
+    errors_out: Path | None = None,
 ) -> ValidationDocument:
     """Read and check every input a later command reads: the activity, instrument and hourly
     files, the factor overrides and the price files (or the tables given instead of them).
@@ -108,6 +122,8 @@ def validate_project(
         Told the number of activity rows as they are read.
     tables
         The project's inputs as tables, checked instead of its files.
+    errors_out
+        A CSV or Parquet file to write every problem to, when there are any.
 
     Raises
     ------
@@ -116,9 +132,13 @@ def validate_project(
     """
     try:
         opened = open_project(project)
-        inputs = read_inputs(opened, on_rows, tables)
+        inputs = read_inputs(opened, on_rows, tables, errors_out)
     except InputError as error:
-        return ValidationDocument(issues=tuple(error.issues))
+        return ValidationDocument(
+            issues=tuple(error.issues),
+            unlisted=error.unlisted,
+            errors_file=str(errors_out.resolve()) if errors_out is not None else "",
+        )
     return ValidationDocument(
         activity_rows=inputs.rows_read,
         activity_files=len(tables.activities) if tables is not None else len(opened.activity_files),

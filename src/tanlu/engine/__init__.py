@@ -25,6 +25,7 @@ from tanlu.engine.expressions import (
     factors_by_unit,
     float_sum,
     summarise,
+    to_batches,
     to_pandas,
 )
 from tanlu.errors import TanluError
@@ -41,6 +42,9 @@ class Backend:
         Spark reads.
     register
         Puts an Arrow table into the connection under a name and returns it as an Ibis table.
+    keep
+        Computes an expression once and keeps its result under a name (for a result that
+        several later queries read), returning it as an Ibis table.
     close
         Ends the connection's use, told the names registered.
     ibis_name
@@ -53,6 +57,7 @@ class Backend:
 
     connect: Callable[[str | None], Any]
     register: Callable[[Any, pa.Table, str], ir.Table]
+    keep: Callable[[Any, ir.Table, str], ir.Table]
     close: Callable[[Any, list[str]], None]
     ibis_name: str
     installed: Callable[[], bool]
@@ -63,13 +68,14 @@ BACKENDS: dict[str, Backend] = {
     "duckdb": Backend(
         lambda master: duckdb.connect(),
         duckdb.register,
+        duckdb.keep,
         duckdb.close,
         "duckdb",
         lambda: True,
         "compensated",
     ),
     "spark": Backend(
-        spark.connect, spark.register, spark.close, "pyspark", spark.available, "plain"
+        spark.connect, spark.register, spark.keep, spark.close, "pyspark", spark.available, "plain"
     ),
 }
 DEFAULT_BACKEND = "duckdb"
@@ -116,13 +122,24 @@ def _backend_of(con: Any) -> Backend:
     raise EngineError(f"no tanlu engine backend for an Ibis '{con.name}' connection")
 
 
-def to_table(con: Any, frame: pd.DataFrame, name: str) -> ir.Table:
-    """Register a pandas table with the connection as ``name`` (replacing one of that name).
+def to_table(con: Any, frame: pd.DataFrame | pa.Table, name: str) -> ir.Table:
+    """Register a pandas or Arrow table with the connection as ``name`` (replacing one of that
+    name).
 
-    The frame goes over as Arrow (:func:`tanlu.engine.expressions.arrow_table`: timestamps
+    A pandas frame goes over as Arrow (:func:`tanlu.engine.expressions.arrow_table`: timestamps
     become dates).
     """
-    table = _backend_of(con).register(con, arrow_table(frame), name)
+    arrow = frame if isinstance(frame, pa.Table) else arrow_table(frame)
+    table = _backend_of(con).register(con, arrow, name)
+    _REGISTERED.setdefault(id(con), []).append(name)
+    return table
+
+
+def keep(con: Any, expr: ir.Table, name: str) -> ir.Table:
+    """Compute ``expr`` once on the connection and keep the result as ``name`` (replacing one
+    of that name): DuckDB writes a table (spilling to disk when memory runs short), Spark
+    caches a view. Dropped at :func:`close`."""
+    table = _backend_of(con).keep(con, expr, name)
     _REGISTERED.setdefault(id(con), []).append(name)
     return table
 
@@ -145,7 +162,9 @@ __all__ = [
     "emission_lines",
     "factors_by_unit",
     "float_sum",
+    "keep",
     "summarise",
+    "to_batches",
     "to_pandas",
     "to_table",
 ]

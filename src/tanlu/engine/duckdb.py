@@ -21,3 +21,8 @@ def register(con: Any, table: pa.Table, name: str) -> Any:
 def close(con: Any, names: list[str]) -> None:
     """Close the connection (its in-memory tables go with it)."""
     con.disconnect()
+
+
+def keep(con: Any, expr: Any, name: str) -> Any:
+    """Compute an expression into the table ``name`` (replacing one)."""
+    return con.create_table(name, expr, overwrite=True)

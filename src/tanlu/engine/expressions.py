@@ -7,6 +7,9 @@ opens runs them unchanged; tables reach a connection as Arrow (:func:`arrow_tabl
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
@@ -49,6 +52,16 @@ def arrow_table(frame: pd.DataFrame) -> pa.Table:
 def to_pandas(expr: ir.Table) -> pd.DataFrame:
     """Execute an expression and return a pandas table (through Arrow)."""
     return expr.to_pyarrow().to_pandas()
+
+
+def to_batches(expr: ir.Table, rows: int = 200_000) -> Iterator[pd.DataFrame]:
+    """Execute an expression and yield its result a batch of about ``rows`` rows at a time,
+    so that a large result never sits in memory whole."""
+    with warnings.catch_warnings():
+        # Ibis 12 streams from DuckDB through fetch_record_batch, which DuckDB 1.4 deprecates
+        warnings.filterwarnings("ignore", "fetch_record_batch", DeprecationWarning)
+        for batch in expr.to_pyarrow_batches(chunk_size=rows):
+            yield batch.to_pandas()
 
 
 def factors_by_unit(

@@ -71,6 +71,15 @@ def register(con: Any, table: pa.Table, name: str) -> Any:
     return con.table(name)
 
 
+def keep(con: Any, expr: Any, name: str) -> Any:
+    """Cache an expression's result as the temporary view ``name`` (replacing one); dropping
+    the view at :func:`close` uncaches it."""
+    session = _session()
+    session.sql(str(con.compile(expr))).createOrReplaceTempView(name)
+    session.catalog.cacheTable(name)
+    return con.table(name)
+
+
 def close(con: Any, names: list[str]) -> None:
     """Drop the temporary views tanlu registered; the session stays for the next use."""
     catalog = _session().catalog

@@ -5,109 +5,217 @@ unit; a unit of the wrong dimension; a quantity that is missing, not a number or
 that do not parse or end before they start; a period outside every project year; duplicate rows;
 overlapping periods for the same site, activity and meter (double counting, checked for scope 1
 and scope 2 activities, whose rows are meter or invoice periods rather than transactions).
+
+The checks run on the engine (:mod:`tanlu.ingest.activity_checks`); this module puts raw tables
+read by :mod:`tanlu.ingest.readers` (or given in memory) into the engine's normal form.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from pathlib import Path
+from typing import Any
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from tanlu.errors import InputIssue, UnitError
-from tanlu.factors.library import SCOPE_CATEGORIES, FactorLibrary
-from tanlu.identifiers import normalise_ids, unknown_id_hint
-from tanlu.units import conversion_factor
-
-CANONICAL_COLUMNS: tuple[str, ...] = (
-    "row_id",
-    "source_file",
-    "source_sheet",
-    "source_line",
-    "site",
-    "activity",
-    "meter",
-    "period_start",
-    "period_end",
-    "quantity",
-    "unit",
-    "canonical_unit",
-    "scope",
-    "category",
-    "source_document",
-    "note",
+from tanlu import engine
+from tanlu.factors.library import FactorLibrary
+from tanlu.ingest.activity_checks import (
+    CANONICAL_COLUMNS,
+    LISTED_PER_KIND,
+    NORMAL_COLUMNS,
+    POSITION_BASE,
+    ActivitySource,
+    IssueFile,
+    PreparedActivities,
+    check_activities,
+    empty_activities,
+    unit_conversion_table,
 )
+from tanlu.tables import cell_text
+
+_TEXT_COLUMNS = ("site", "activity", "unit", "meter", "category", "source_document", "note")
+_DATE_COLUMNS = ("period_start", "period_end")
 
 
-@dataclass(frozen=True)
-class PreparedActivities:
-    """The outcome of checking activity rows.
-
-    Attributes
-    ----------
-    table
-        Good rows (``CANONICAL_COLUMNS``); empty when any row is bad.
-    unit_conversions
-        ``activity, unit, canonical_unit, multiplier``: one row per distinct pair in the data;
-        ``quantity * multiplier`` is the quantity in the activity's canonical unit.
-    issues
-        Every problem found, in file and line order.
-    rows_read
-        How many rows the files held.
-    """
-
-    table: pd.DataFrame
-    unit_conversions: pd.DataFrame
-    issues: list[InputIssue]
-    rows_read: int
+def _text_array(values: pd.Series) -> pa.Array:
+    """A column of cells as Arrow text (missing stays missing)."""
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        values = values.astype(object).map(cell_text)
+    objects = values.astype(object)
+    return pa.array(objects.where(objects.notna(), None), type=pa.string(), from_pandas=True)
 
 
-def _issues(
-    frame: pd.DataFrame,
-    mask: pd.Series,
-    column: str | None,
-    reasons: Iterable[str],
-    in_memory: Collection[str] = (),
-) -> list[InputIssue]:
-    rows = frame.loc[mask, ["source_file", "source_sheet", "source_line"]]
+def _is_typed_number(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _day_array(values: pd.Series) -> pa.Array:
+    """Typed moments as the day they are (a moment with a UTC offset: its day in China)."""
+    if values.dt.tz is not None:
+        values = values.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    days = values.dt.normalize().astype("datetime64[ns]")
+    return pa.array(days, from_pandas=True).cast(pa.date32())
+
+
+def normal_form(frame: pd.DataFrame, source_id: int) -> pa.Table:
+    """One source's raw rows (:data:`tanlu.ingest.readers.RAW_COLUMNS` and ``source_line``) in
+    the engine's normal form (:data:`tanlu.ingest.activity_checks.NORMAL_COLUMNS`): typed
+    quantities and dates kept, everything else as text."""
+    n = len(frame)
+    columns: dict[str, pa.Array] = {
+        "position": pa.array(
+            np.arange(n, dtype="int64") + np.int64(source_id) * POSITION_BASE, pa.int64()
+        ),
+        "source_id": pa.array(np.full(n, source_id, dtype="int64"), pa.int64()),
+        "source_line": pa.array(frame["source_line"].to_numpy(dtype="int64"), pa.int64()),
+    }
+    for column in _TEXT_COLUMNS:
+        columns[column] = _text_array(frame[column])
+    quantity = frame["quantity"]
+    if _is_typed_number(quantity):
+        columns["quantity_number"] = pa.array(quantity.astype("float64"), from_pandas=True)
+        columns["quantity_text"] = pa.nulls(n, pa.string())
+    else:
+        columns["quantity_number"] = pa.nulls(n, pa.float64())
+        columns["quantity_text"] = _text_array(quantity)
+    for column in _DATE_COLUMNS:
+        values = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            columns[f"{column}_date"] = _day_array(values)
+            columns[f"{column}_text"] = pa.nulls(n, pa.string())
+        else:
+            columns[f"{column}_date"] = pa.nulls(n, pa.date32())
+            columns[f"{column}_text"] = _text_array(values)
+    return pa.table({name: columns[name] for name in NORMAL_COLUMNS})
+
+
+def parquet_normal_form(con: Any, path: Path, source_id: int) -> ir.Table | None:
+    """A Parquet activity file read by the engine itself, in normal form (DuckDB only: its
+    reader numbers the rows); ``None`` when the file needs the Python reader (a moment with a
+    UTC offset, whose day in China pandas works out)."""
+    table = con.read_parquet(path, table_name=f"activity_file_{source_id}", file_row_number=True)
+    names = {str(c).strip().lower(): c for c in table.columns if c != "file_row_number"}
+    schema = table.schema()
+
+    def text(name: str) -> ir.StringValue:
+        if name not in names:
+            return ibis.null("string")
+        return table[names[name]].cast("string")
+
+    columns: dict[str, Any] = {
+        "position": (table.file_row_number + source_id * POSITION_BASE).cast("int64"),
+        "source_id": ibis.literal(source_id, "int64"),
+        "source_line": (table.file_row_number + 1).cast("int64"),
+    }
+    for column in _TEXT_COLUMNS:
+        columns[column] = text(column)
+    quantity_type = schema[names["quantity"]]
+    if quantity_type.is_numeric() and not quantity_type.is_boolean():
+        columns["quantity_number"] = table[names["quantity"]].cast("float64")
+        columns["quantity_text"] = ibis.null("string")
+    else:
+        columns["quantity_number"] = ibis.null("float64")
+        columns["quantity_text"] = text("quantity")
+    for column in _DATE_COLUMNS:
+        kind = schema[names[column]]
+        if kind.is_timestamp() and kind.timezone is not None:
+            return None
+        if kind.is_date() or kind.is_timestamp():
+            columns[f"{column}_date"] = table[names[column]].cast("date")
+            columns[f"{column}_text"] = ibis.null("string")
+        else:
+            columns[f"{column}_date"] = ibis.null("date")
+            columns[f"{column}_text"] = text(column)
+    return table.select(**{name: columns[name] for name in NORMAL_COLUMNS})
+
+
+def raw_sources(
+    raw: pd.DataFrame, in_memory: Collection[str] = ()
+) -> list[tuple[ActivitySource, pd.DataFrame]]:
+    """Raw rows split into their sources (file, or file and sheet), in order of appearance."""
+    if raw.empty:
+        return []
+    files = raw["source_file"].astype(str)
+    sheets = raw["source_sheet"].astype(object).where(raw["source_sheet"].notna(), "")
+    if files.nunique() == 1 and (sheets == "").all():
+        file = str(files.iloc[0])
+        return [(ActivitySource(file, None, file in in_memory), raw)]
+    groups = raw.groupby([files, sheets], sort=False).indices
     return [
-        InputIssue(
-            str(f),
-            int(line),
-            column,
-            reason,
-            None if pd.isna(sheet) else str(sheet),
-            by_row=str(f) in in_memory,
+        (
+            ActivitySource(str(file), str(sheet) or None, str(file) in in_memory),
+            raw.iloc[np.sort(indices)],
         )
-        for (f, sheet, line), reason in zip(
-            rows.itertuples(index=False, name=None), reasons, strict=True
-        )
+        for (file, sheet), indices in groups.items()
     ]
 
 
-def _where(frame: pd.DataFrame, index: int, in_memory: Collection[str] = ()) -> str:
-    """Name another row of the input the way issues name places ("file [sheet S], row N");
-    ``in_memory``: the names of tables given in memory (numbered by row)."""
-    sheet = frame.at[index, "source_sheet"]
-    file = str(frame.at[index, "source_file"])
-    return InputIssue(
-        file,
-        int(frame.at[index, "source_line"]),
-        None,
-        "",
-        None if pd.isna(sheet) else str(sheet),
-        by_row=file in in_memory,
-    ).location()
+def check_sources(
+    sources: Sequence[tuple[ActivitySource, pd.DataFrame | Path]],
+    library: FactorLibrary,
+    site_ids: Iterable[str],
+    project_years: Iterable[int],
+    backend: str = engine.DEFAULT_BACKEND,
+    master: str | None = None,
+    issue_file: IssueFile | None = None,
+    listed_per_kind: int = LISTED_PER_KIND,
+) -> PreparedActivities:
+    """Check raw activity tables on the engine (:func:`check_activities`).
+
+    Each source is a raw table (from a reader, or given in memory) or, on DuckDB, the path of
+    a Parquet file that the engine reads itself (:func:`parquet_normal_form`), so that its rows
+    never pass through Python."""
+    if not sources:
+        return PreparedActivities(empty_activities(), unit_conversion_table({}, library), [], 0)
+    con = engine.connect(backend, master)
+    try:
+        parts: list[ir.Table] = []
+        frames: list[pa.Table] = []
+        for index, (_, source) in enumerate(sources):
+            engine_reads = isinstance(source, Path) and backend == "duckdb"
+            read = parquet_normal_form(con, source, index) if engine_reads else None
+            if read is not None:
+                parts.append(read)
+            elif isinstance(source, Path):
+                frames.append(normal_form(read_parquet_rows(source), index))
+            else:
+                frames.append(normal_form(source, index))
+        if frames:
+            parts.append(engine.to_table(con, pa.concat_tables(frames), "activity_rows"))
+        del frames
+        rows = parts[0] if len(parts) == 1 else ibis.union(*parts)
+        return check_activities(
+            con,
+            rows,
+            [source for source, _ in sources],
+            library,
+            site_ids,
+            project_years,
+            listed_per_kind=listed_per_kind,
+            issue_file=issue_file,
+        )
+    finally:
+        engine.close(con)
 
 
-def _parse_dates(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values):
-        if values.dt.tz is not None:  # a moment in time: the day it was in China
-            values = values.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
-        return values.dt.normalize()
-    text = values.astype("string").str.strip().str.slice(0, 10)
-    return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+def read_parquet_rows(path: Path) -> pd.DataFrame:
+    """A Parquet activity file's rows as the Python reader gives them (``source_line`` from 1),
+    for a file the engine does not read itself."""
+    frame = pd.read_parquet(path)
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    for column in frame.columns:
+        if column not in ("quantity", "period_start", "period_end"):
+            frame[column] = frame[column].astype("string")
+    for column in ("meter", "category", "source_document", "note"):
+        if column not in frame.columns:
+            frame[column] = pd.NA
+    frame["source_line"] = np.arange(1, len(frame) + 1, dtype="int64")
+    return frame
 
 
 def prepare_activities(
@@ -116,6 +224,8 @@ def prepare_activities(
     site_ids: Iterable[str],
     project_years: Iterable[int],
     in_memory: Collection[str] = (),
+    backend: str = engine.DEFAULT_BACKEND,
+    master: str | None = None,
 ) -> PreparedActivities:
     """Check raw activity rows and convert quantities to canonical units.
 
@@ -132,257 +242,19 @@ def prepare_activities(
     in_memory
         The ``source_file`` names that are tables given in memory: their rows are numbered
         from 1 and named "row N" (:attr:`tanlu.errors.InputIssue.by_row`).
+    backend, master
+        The engine the checks run on (:func:`tanlu.engine.connect`).
     """
-    rows_read = len(raw)
-    if raw.empty:
-        return PreparedActivities(_empty(), _conversions({}, {}), [], 0)
-    frame = raw.reset_index(drop=True)
-    issues: list[InputIssue] = []
-    bad = pd.Series(False, index=frame.index)
-
-    def flag(
-        mask: pd.Series, column: str | None, reason: str | Callable[[pd.Index], Iterable[str]]
-    ) -> None:
-        """Record an issue for every row in ``mask`` not already bad; reasons built lazily."""
-        nonlocal bad
-        mask = mask.fillna(False).astype(bool) & ~bad
-        if not mask.any():
-            return
-        index = frame.index[mask.to_numpy()]
-        reasons = [reason] * len(index) if isinstance(reason, str) else list(reason(index))
-        issues.extend(_issues(frame, mask, column, reasons, in_memory))
-        bad = bad | mask
-
-    # every id and every name compared below in its one canonical spelling (tanlu.identifiers)
-    for column in ("site", "activity", "unit", "meter", "category", "source_document"):
-        frame[column] = normalise_ids(frame[column])
-    for column in ("site", "activity", "unit", "period_start", "period_end", "quantity"):
-        flag(frame[column].isna(), column, f"{column} is empty")
-
-    known_sites = set(site_ids)
-    flag(
-        ~frame["site"].isin(known_sites),
-        "site",
-        lambda i: (
-            f"unknown site '{s}' (not in tanlu.toml){unknown_id_hint(s, known_sites)}"
-            for s in frame.loc[i, "site"]
-        ),
-    )
-
-    catalogue = library.activities.set_index("activity")
-    flag(
-        ~frame["activity"].isin(catalogue.index),
-        "activity",
-        lambda i: (
-            f"unknown activity '{a}' (see `tanlu factors list`)" for a in frame.loc[i, "activity"]
-        ),
-    )
-
-    # Units: one pint conversion per distinct (activity, unit) pair.
-    pairs = frame.loc[~bad, ["activity", "unit"]].drop_duplicates()
-    multipliers: dict[tuple[str, str], float] = {}
-    unit_errors: dict[tuple[str, str], str] = {}
-    for activity, unit in pairs.itertuples(index=False, name=None):
-        canonical = str(catalogue.at[activity, "canonical_unit"])
-        try:
-            multipliers[(activity, unit)] = conversion_factor(
-                unit, canonical, library.properties.get(activity)
-            )
-        except UnitError as error:
-            unit_errors[(activity, unit)] = f"{error} (activity '{activity}')"
-    pair_index = pd.MultiIndex.from_frame(frame[["activity", "unit"]].fillna(""))
-    error_series = pd.Series(unit_errors, dtype="string")
-    reasons = (
-        error_series.reindex(pair_index).to_numpy() if unit_errors else np.full(len(frame), pd.NA)
-    )
-    flag(
-        pd.Series(pd.notna(reasons), index=frame.index),
-        "unit",
-        lambda i: (str(reasons[j]) for j in i),
-    )
-
-    quantity = pd.to_numeric(frame["quantity"], errors="coerce")
-    flag(
-        quantity.isna(),
-        "quantity",
-        lambda i: (f"'{q}' is not a number" for q in frame.loc[i, "quantity"]),
-    )
-    flag(~np.isfinite(quantity.fillna(0.0)), "quantity", "quantity is not finite")
-    flag(
-        quantity < 0,
-        "quantity",
-        lambda i: (f"negative quantity {q}" for q in frame.loc[i, "quantity"]),
-    )
-
-    start = _parse_dates(frame["period_start"])
-    end = _parse_dates(frame["period_end"])
-    flag(
-        start.isna(),
-        "period_start",
-        lambda i: (f"'{v}' is not a date (YYYY-MM-DD)" for v in frame.loc[i, "period_start"]),
-    )
-    flag(
-        end.isna(),
-        "period_end",
-        lambda i: (f"'{v}' is not a date (YYYY-MM-DD)" for v in frame.loc[i, "period_end"]),
-    )
-    flag(end < start, "period_end", "period_end is before period_start")
-
-    years = sorted(set(project_years))
-    touches = pd.Series(False, index=frame.index)
-    for year in years:
-        touches |= (start <= pd.Timestamp(year, 12, 31)) & (end >= pd.Timestamp(year, 1, 1))
-    flag(
-        ~touches,
-        "period_start",
-        f"the period lies outside every project year ({', '.join(map(str, years))})",
-    )
-
-    scope = frame["activity"].map(catalogue["scope"])
-    default_category = frame["activity"].map(catalogue["category"])
-    override = frame["category"]
-    has_override = override.notna() & (override != "")
-    valid_pairs = pd.MultiIndex.from_tuples([(3, c) for c in SCOPE_CATEGORIES[3]])
-    pairs_given = pd.MultiIndex.from_arrays([scope.astype("Int64"), override.fillna("")])
-    allowed = ~has_override | pairs_given.isin(valid_pairs)
-    flag(
-        ~pd.Series(allowed, index=frame.index),
-        "category",
-        lambda i: (
-            f"'{c}' is not a scope 3 category (only scope 3 rows may change category)"
-            for c in override.loc[i]
-        ),
-    )
-    category = default_category.where(~has_override, override)
-
-    # Duplicates are found on parsed values: dates as dates (2022-1-5 is 2022-01-05), quantities
-    # in the activity's canonical unit (1e3 kWh is 1 MWh, to 12 significant digits), ids and
-    # documents normalised; a row already bad is not compared.
-    multiplier = (
-        pd.Series(multipliers, dtype="float64").reindex(pair_index).to_numpy()
-        if multipliers
-        else np.full(len(frame), np.nan)
-    )
-    canonical = quantity * multiplier
-    magnitude = np.floor(np.log10(canonical.abs().where(canonical != 0, 1.0)))
-    mantissa = (canonical / 10.0**magnitude).round(11)
-    # a value one ulp below a power of ten (0.9999999999999999) rounds up to a mantissa of 10:
-    # carry it, so that it keys as 1.0 x 10^0 like 1.0 does
-    carried = mantissa.abs() >= 10.0
-    mantissa = mantissa.where(~carried, mantissa / 10.0)
-    magnitude = magnitude.where(~carried, magnitude + 1.0)
-    keyed = pd.DataFrame(
-        {
-            "site": frame["site"],
-            "activity": frame["activity"],
-            "meter": frame["meter"].fillna(""),
-            "start": start,
-            "end": end,
-            "mantissa": mantissa,
-            "magnitude": magnitude,
-            "source_document": frame["source_document"].fillna(""),
-        }
-    ).loc[~bad]
-    first_line = keyed.groupby(list(keyed.columns), sort=False, dropna=False).ngroup()
-    first_seen = (
-        pd.Series(keyed.index, index=keyed.index).groupby(first_line).transform("min")
-    ).reindex(frame.index)
-    duplicated = first_seen.notna() & (first_seen != frame.index)
-    flag(
-        duplicated,
-        None,
-        lambda i: (f"duplicate of {_where(frame, int(j), in_memory)}" for j in first_seen.loc[i]),
-    )
-
-    # Overlapping periods for the same site, activity and meter (scope 1 and 2 only): each
-    # period is compared with the latest-ending period that started before it.
-    metered = (scope.isin([1, 2])) & ~bad
-    if metered.any():
-        keys = ["site", "activity", "meter"]
-        sub = pd.DataFrame(
-            {
-                "site": frame["site"],
-                "activity": frame["activity"],
-                "meter": frame["meter"].fillna(""),
-                "start": start,
-                "end": end,
-                "row": frame.index,
-            }
-        ).loc[metered]
-        sub = sub.sort_values([*keys, "start", "end"])
-        groups = [sub[k] for k in keys]
-        running_end = sub.groupby(keys, sort=False)["end"].cummax()
-        holder = sub["row"].where(sub["end"] == running_end).groupby(groups, sort=False).ffill()
-        previous_end = running_end.groupby(groups, sort=False).shift()
-        previous_row = holder.groupby(groups, sort=False).shift()
-        overlap = previous_end.notna() & (sub["start"] <= previous_end)
-        partner = previous_row.loc[overlap].reindex(frame.index)
-        flag(
-            partner.notna(),
-            "period_start",
-            lambda i: (
-                f"period overlaps {_where(frame, int(p), in_memory)} for the same site, activity "
-                "and meter (double counting)"
-                for p in partner.loc[i]
-            ),
-        )
-
-    issues.sort(key=lambda i: (i.file, i.sheet or "", i.line or 0))
-    if issues:
-        return PreparedActivities(_empty(), _conversions({}, {}), issues, rows_read)
-
-    table = pd.DataFrame(
-        {
-            "row_id": np.arange(len(frame), dtype="int64"),
-            "source_file": frame["source_file"].astype("string"),
-            "source_sheet": frame["source_sheet"].astype("string"),
-            "source_line": frame["source_line"].astype("int64"),
-            "site": frame["site"],
-            "activity": frame["activity"],
-            "meter": frame["meter"].astype("string"),
-            "period_start": start,
-            "period_end": end,
-            "quantity": quantity,
-            "unit": frame["unit"],
-            "canonical_unit": frame["activity"].map(catalogue["canonical_unit"]).astype("string"),
-            "scope": scope.astype("int64"),
-            "category": category.astype("string"),
-            "source_document": frame["source_document"].astype("string"),
-            "note": frame["note"].astype("string"),
-        }
-    )
-    canonical_units = dict(zip(catalogue.index, catalogue["canonical_unit"], strict=True))
-    return PreparedActivities(table, _conversions(multipliers, canonical_units), [], rows_read)
-
-
-_EMPTY_DTYPES: dict[str, str] = {
-    "row_id": "int64",
-    "source_line": "int64",
-    "period_start": "datetime64[us]",
-    "period_end": "datetime64[us]",
-    "quantity": "float64",
-    "scope": "int64",
-}
-
-
-def _empty() -> pd.DataFrame:
-    """The canonical activity table with no rows, typed as a full one is (the engine needs a
-    type for every column, even of an empty table)."""
-    return pd.DataFrame(
-        {
-            column: pd.Series(dtype=_EMPTY_DTYPES.get(column, "string"))
-            for column in CANONICAL_COLUMNS
-        }
+    return check_sources(
+        raw_sources(raw, in_memory), library, site_ids, project_years, backend, master
     )
 
 
-def _conversions(
-    multipliers: dict[tuple[str, str], float], canonical_units: dict[str, str]
-) -> pd.DataFrame:
-    rows = [
-        {"activity": a, "unit": u, "canonical_unit": canonical_units[a], "multiplier": m}
-        for (a, u), m in sorted(multipliers.items())
-    ]
-    frame = pd.DataFrame(rows, columns=["activity", "unit", "canonical_unit", "multiplier"])
-    # typed even with no rows (the engine needs a type for every column)
-    return frame.astype({"activity": str, "unit": str, "canonical_unit": str, "multiplier": float})
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "PreparedActivities",
+    "check_sources",
+    "normal_form",
+    "prepare_activities",
+    "raw_sources",
+]

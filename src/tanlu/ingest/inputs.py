@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +27,8 @@ from tanlu.factors.library import (
     load_factor_library,
 )
 from tanlu.factors.regions import resolve_region
-from tanlu.ingest.activities import PreparedActivities, prepare_activities
+from tanlu.ingest.activities import PreparedActivities, check_sources, raw_sources
+from tanlu.ingest.activity_checks import ActivitySource, IssueFile, issue_frame
 from tanlu.ingest.hourly import check_hourly_tables, empty_hourly_table
 from tanlu.ingest.instruments import check_instrument_tables
 from tanlu.ingest.prices import check_price_tables, empty_price_table
@@ -53,7 +56,8 @@ class InputTables:
     ----------
     activities
         ``site, period_start, period_end, activity, quantity, unit`` and, optionally,
-        ``meter, category, source_document, note``.
+        ``meter, category, source_document, note``; or the path of a Parquet file with those
+        columns, which the engine reads itself (rows named "row N").
     instruments
         ``instrument_id, kind, vintage_year, energy_mwh`` and the optional instrument columns.
     factors
@@ -68,7 +72,7 @@ class InputTables:
         source, note``.
     """
 
-    activities: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    activities: Mapping[str, pd.DataFrame | Path] = field(default_factory=dict)
     instruments: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     factors: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     meter_hourly: Mapping[str, pd.DataFrame] = field(default_factory=dict)
@@ -218,8 +222,21 @@ def count_project_rows(project: Project) -> int | None:
     return total
 
 
+def _parquet_header_issues(path: Path, display: str) -> list[InputIssue]:
+    """The problems of a Parquet activity file's header (or of the file, when it cannot be
+    read), as :func:`activity_rows` finds them in a table read whole."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(path).names
+    except Exception as error:  # pyarrow raises ArrowInvalid, OSError ... for a bad file
+        return [InputIssue(display, None, None, f"cannot read Parquet: {error}")]
+    _, issues = activity_rows(pd.DataFrame(columns=names), display)
+    return issues
+
+
 def read_input_tables(
-    project: Project, progress: Progress | None = None
+    project: Project, progress: Progress | None = None, engine_reads_parquet: bool = False
 ) -> tuple[InputTables, list[InputIssue]]:
     """Read a project's input files into raw tables, checking nothing but that each file can
     be read (and, for a workbook, each sheet's header).
@@ -233,6 +250,9 @@ def read_input_tables(
         A project loaded from its folder.
     progress
         Told the number of activity rows as they are read.
+    engine_reads_parquet
+        Leave a Parquet activity file for the engine to read (its path in the tables, its
+        header checked here), rather than reading it into a table.
 
     Returns
     -------
@@ -241,7 +261,7 @@ def read_input_tables(
         could not.
     """
     issues: list[InputIssue] = []
-    activities: dict[str, pd.DataFrame] = {}
+    activities: dict[str, pd.DataFrame | Path] = {}
     rows_read = [0]
 
     def counted(rows: int) -> None:
@@ -251,6 +271,13 @@ def read_input_tables(
 
     for path in project.activity_files:
         display = project.display_path(path)
+        if engine_reads_parquet and path.suffix.lower() == ".parquet":
+            header_issues = _parquet_header_issues(path, display)
+            issues.extend(header_issues)
+            if not header_issues:
+                activities[display] = path
+                counted(count_activity_rows(path) or 0)
+            continue
         try:
             frame, file_issues = read_activity_table(path, display, counted)
         except MemoryError:
@@ -311,10 +338,15 @@ def _as_read(
 
 
 def _check_tables(
-    project: Project, tables: InputTables, in_memory: Collection[str]
-) -> tuple[ProjectInputs | None, list[InputIssue]]:
+    project: Project,
+    tables: InputTables,
+    in_memory: Collection[str],
+    issue_file: IssueFile | None = None,
+) -> tuple[ProjectInputs | None, list[InputIssue], PreparedActivities]:
     """The checks of :func:`check_input_tables` on tables as the readers give them (text, with
-    ``source_line``): the inputs, or None and every problem."""
+    ``source_line``): the inputs (None when there is a problem), the problems other than the
+    activity rows', and the checked activity rows (with theirs, also streamed to
+    ``issue_file``)."""
     issues: list[InputIssue] = []
     try:
         library = project_library_from_tables(project, tables.factors, in_memory)
@@ -323,20 +355,31 @@ def _check_tables(
         # bundled library so that every problem is reported in one pass.
         issues.extend(error.issues)
         library = load_factor_library()
-    frames = []
+    sources: list[tuple[ActivitySource, pd.DataFrame | Path]] = []
     for name, table in tables.activities.items():
+        if isinstance(table, Path):
+            parquet_issues = _parquet_header_issues(table, name)
+            issues.extend(parquet_issues)
+            if not parquet_issues:
+                sources.append((ActivitySource(name), table))
+            continue
         rows, table_issues = activity_rows(
             table, name, header_line=None if name in in_memory else 1
         )
         issues.extend(table_issues)
         if not rows.empty:
-            frames.append(rows)
-    raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            sources.extend(raw_sources(rows, in_memory))
     site_ids = set(project.sites["site"])
-    prepared: PreparedActivities = prepare_activities(
-        raw, library, project.sites["site"], project_years(project), in_memory
+    settings = project.config.engine
+    prepared: PreparedActivities = check_sources(
+        sources,
+        library,
+        project.sites["site"],
+        project_years(project),
+        settings.backend.value,
+        settings.spark_master,
+        issue_file,
     )
-    issues.extend(prepared.issues)
     instruments, instrument_issues = check_instrument_tables(
         tables.instruments, site_ids, in_memory
     )
@@ -380,8 +423,8 @@ def _check_tables(
     issues.extend(delivery_issues)
     prices, price_issues = check_price_tables(tables.prices, in_memory)
     issues.extend(price_issues)
-    if issues:
-        return None, issues
+    if issues or prepared.issues:
+        return None, issues, prepared
     inputs = ProjectInputs(
         library,
         prepared.table,
@@ -394,11 +437,30 @@ def _check_tables(
         pv_hourly,
         prices,
     )
-    return inputs, []
+    return inputs, [], prepared
+
+
+def _raise_issues(
+    issues: list[InputIssue], prepared: PreparedActivities, issue_file: IssueFile | None
+) -> None:
+    """Raise :class:`InputError` with every problem (the activity rows' listed, the rest
+    counted) after finishing ``issue_file`` with the problems of other files; or discard it
+    when there is none."""
+    if not issues and not prepared.issues:
+        if issue_file is not None:
+            issue_file.discard()
+        return
+    if issue_file is not None:
+        issue_file.write(issue_frame(_sorted(issues)))
+        issue_file.close()
+    raise InputError(_sorted([*issues, *prepared.issues]), prepared.unlisted)
 
 
 def check_input_tables(
-    project: Project, tables: InputTables, progress: Progress | None = None
+    project: Project,
+    tables: InputTables,
+    progress: Progress | None = None,
+    errors_out: Path | None = None,
 ) -> ProjectInputs:
     """Check a project's input tables, given in memory, into the bundle every later step takes.
 
@@ -414,11 +476,15 @@ def check_input_tables(
         The raw tables (:class:`InputTables`); at least one activity table.
     progress
         Told the number of rows of each activity table as it is checked.
+    errors_out
+        A CSV or Parquet file to write every problem to (:class:`IssueFile`), when there are
+        any: the activity rows' in file and line order, then the other tables'.
 
     Raises
     ------
     InputError
-        Listing every problem of every table.
+        Listing the problems of every table (the first :data:`LISTED_PER_KIND` of each kind
+        of the activity rows', with the count of the rest).
 
     Examples
     --------
@@ -428,11 +494,14 @@ def check_input_tables(
     """
     issues: list[InputIssue] = []
     in_memory: set[str] = set()
-    read: dict[str, dict[str, pd.DataFrame]] = {}
+    read: dict[str, dict[str, Any]] = {}
     for kind in TABLE_KINDS:
         read[kind] = {}
         typed = TYPED_COLUMNS.get(kind, ())
         for name, frame in getattr(tables, kind).items():
+            if isinstance(frame, Path):  # a Parquet file the engine reads (rows "row N")
+                read[kind][name] = frame
+                continue
             table, by_row, table_issues = _as_read(name, frame, typed)
             issues.extend(table_issues)
             if by_row:
@@ -445,16 +514,21 @@ def check_input_tables(
         issues.append(
             InputIssue(project.config_file, None, None, "no activity table is given (activities)")
         )
-    inputs, check_issues = _check_tables(project, InputTables(**read), in_memory)
-    issues.extend(check_issues)
-    if issues or inputs is None:
-        raise InputError(_sorted(issues))
+    issue_file = IssueFile(errors_out) if errors_out is not None else None
+    inputs, check_issues, prepared = _check_tables(
+        project, InputTables(**read), in_memory, issue_file
+    )
+    _raise_issues([*issues, *check_issues], prepared, issue_file)
+    assert inputs is not None  # no problem was found
     return inputs
 
 
-def load_inputs(project: Project, progress: Progress | None = None) -> ProjectInputs:
+def load_inputs(
+    project: Project, progress: Progress | None = None, errors_out: Path | None = None
+) -> ProjectInputs:
     """Read and check all of a project's input files: :func:`read_input_tables`, then the
-    checks of :func:`check_input_tables`.
+    checks of :func:`check_input_tables` (``errors_out``: where every problem is written,
+    as there).
 
     Raises
     ------
@@ -474,7 +548,8 @@ def load_inputs(project: Project, progress: Progress | None = None) -> ProjectIn
                 )
             ]
         )
-    tables, issues = read_input_tables(project, progress)
+    engine_reads_parquet = project.config.engine.backend.value == "duckdb"
+    tables, issues = read_input_tables(project, progress, engine_reads_parquet)
     if not project.activity_files:
         issues.append(
             InputIssue(
@@ -484,8 +559,8 @@ def load_inputs(project: Project, progress: Progress | None = None) -> ProjectIn
                 "no activity files match the configured patterns",
             )
         )
-    inputs, check_issues = _check_tables(project, tables, ())
-    issues.extend(check_issues)
-    if issues or inputs is None:
-        raise InputError(_sorted(issues))
+    issue_file = IssueFile(errors_out) if errors_out is not None else None
+    inputs, check_issues, prepared = _check_tables(project, tables, (), issue_file)
+    _raise_issues([*issues, *check_issues], prepared, issue_file)
+    assert inputs is not None  # no problem was found
     return inputs
