@@ -15,6 +15,7 @@ import datetime as dt
 import gc
 import os
 import platform
+import signal
 import sys
 import time
 from importlib.metadata import version
@@ -259,6 +260,8 @@ def run_scale(args: argparse.Namespace, info: dict[str, str]) -> None:
     """The scale sweep of the whole command; then the chart and the table from its JSON."""
     console.print("[bold]scale sweep[/bold]")
     if not args.chart_only:
+        # `kill` stops the command being timed too (run_command kills its session on the way out)
+        signal.signal(signal.SIGTERM, lambda number, _: sys.exit(128 + number))
         cases = scale.plan_cases(args.scale_rows, args.scale_sites, args.scale_engines, args.format)
         if args.scale_memory_limit_gib is None:
             limit_mib = scale.default_memory_limit_mib()

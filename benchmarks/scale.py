@@ -123,18 +123,25 @@ def default_memory_limit_mib() -> float | None:
 
 
 def source_commit(tanlu_src: Path) -> str:
-    """``git describe --always --dirty`` of the checkout ``tanlu_src`` is in, or ``unknown``."""
-    try:
-        described = subprocess.run(
-            ["git", "-C", str(tanlu_src), "describe", "--always", "--dirty"],
+    """The commit of the checkout ``tanlu_src`` is in (short hash), ``-dirty`` when a file
+    under ``tanlu_src`` differs from it; ``unknown`` outside a git checkout."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(tanlu_src), *args],
             capture_output=True,
             text=True,
             check=True,
             timeout=30,
         )
+        return done.stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return described.stdout.strip() or "unknown"
+    return f"{commit}-dirty" if changed else commit
 
 
 def sweep(
