@@ -372,17 +372,26 @@ REFERENCE = "#444444"
 # The palette's yellow is too faint for a thin line on white.
 COLOURS = tuple(colour for colour in PALETTE if colour != "#F0E442")
 MARKERS = ("circle", "square", "triangle", "diamond")
+# The axes reach a tenth of a decade past the decades that hold the data, so that no mark sits
+# on the plot's frame.
+AXIS_PAD_DECADES = 0.1
 Attrs = dict[str, str | float]
 
 
 @dataclass(frozen=True)
 class LogAxis:
-    """A base-10 logarithmic axis over whole decades, ``10**low`` to ``10**high``, in pixels."""
+    """A base-10 logarithmic axis from ``10**low`` to ``10**high``, in pixels."""
 
-    low: int
-    high: int
+    low: float
+    high: float
     start_px: float
     end_px: float
+
+    @classmethod
+    def over(cls, decade_span: tuple[int, int], start_px: float, end_px: float) -> LogAxis:
+        """The axis over whole decades, widened by :data:`AXIS_PAD_DECADES` at both ends."""
+        low, high = decade_span
+        return cls(low - AXIS_PAD_DECADES, high + AXIS_PAD_DECADES, start_px, end_px)
 
     def at(self, value: float) -> float:
         """The pixel of ``value`` (> 0)."""
@@ -472,11 +481,11 @@ def _panel(
         ),
     ]
     for axis, horizontal in ((x_axis, True), (y_axis, False)):
-        for exponent in range(axis.low, axis.high + 1):
+        for exponent in range(math.floor(axis.low), math.ceil(axis.high) + 1):
             for multiple in range(1, 10):
                 value = multiple * 10.0**exponent
-                if exponent == axis.high and multiple > 1:
-                    break
+                if not axis.low <= math.log10(value) <= axis.high:
+                    continue
                 at = axis.at(value)
                 ends: Attrs = (
                     {"x1": at, "y1": top, "x2": at, "y2": bottom}
@@ -518,8 +527,8 @@ def render_chart(cases: Sequence[Mapping[str, Any]]) -> str:
 
     def axes(left: float, values: Sequence[float]) -> tuple[LogAxis, LogAxis]:
         return (
-            LogAxis(x_low, x_high, left, left + PLOT_W),
-            LogAxis(*decades(values), PLOT_TOP + PLOT_H, PLOT_TOP),
+            LogAxis.over((x_low, x_high), left, left + PLOT_W),
+            LogAxis.over(decades(values), PLOT_TOP + PLOT_H, PLOT_TOP),
         )
 
     time_x, time_y = axes(TIME_LEFT, times + target_s)
@@ -544,7 +553,7 @@ def render_chart(cases: Sequence[Mapping[str, Any]]) -> str:
 
     # the reference lines, dashed, cut to the plots
     dash: Attrs = {"stroke": REFERENCE, "stroke-width": 1.5, "stroke-dasharray": "6 4"}
-    low_rows, high_rows = 10.0**x_low, 10.0**x_high
+    low_rows, high_rows = 10.0**time_x.low, 10.0**time_x.high
     parts.append(
         _el(
             "line",

@@ -350,8 +350,15 @@ def test_the_chart_draws_each_series_on_log_log_axes() -> None:
         assert label in texts
     assert {"1M", "10M", "100M", "1", "10", "100", "1,000", "0.1"} <= set(texts)
 
-    # rows span 10^6..10^8 over the 360 px from x = 80; time spans 10^0..10^3 (the data, 10 to
-    # 200 s, and the 1 M rows/s line, 1 to 100 s) over the 260 px up from y = 308
+    # rows span the decades 10^6..10^8, a tenth of a decade more each side (10^5.9..10^8.1),
+    # over the 360 px from x = 80; time spans 10^0..10^3 (the data, 10 to 200 s, and the 1 M
+    # rows/s line, 1 to 100 s), so 10^-0.1..10^3.1, over the 260 px up from y = 308
+    def x_px(rows: float) -> float:
+        return 80 + (math.log10(rows) - 5.9) / 2.2 * 360
+
+    def time_px(seconds: float) -> float:
+        return 308 - (math.log10(seconds) + 0.1) / 3.2 * 260
+
     marks = {
         (m.get("data-series"), m.get("data-x")): m
         for g in groups
@@ -361,23 +368,27 @@ def test_the_chart_draws_each_series_on_log_log_axes() -> None:
     }
     mark = marks[("duckdb parquet, 10,000 sites", "10000000")]
     assert float(mark.get("data-value", "")) == 100.0
-    # x = 80 + (7 - 6) / 2 x 360 = 260; y = 308 - 2 / 3 x 260 = 134.67
-    assert (float(mark.get("cx", "")), float(mark.get("cy", ""))) == (260.0, 134.67)
+    # x = 80 + 1.1 / 2.2 x 360 = 260; y = 308 - 2.1 / 3.2 x 260 = 137.375
+    assert x_px(1e7) == pytest.approx(260.0) and time_px(100) == pytest.approx(137.375)
+    assert float(mark.get("cx", "")) == 260.0
+    assert float(mark.get("cy", "")) == pytest.approx(137.375, abs=0.005)
     assert ("duckdb csv, 100,000 sites", "1000000") in marks  # a one-point series: a mark
 
     lines = {line.get("data-reference"): line for line in root.iter(f"{SVG}line")}
     target, memory = lines["1000000 rows/s"], lines["8 GiB"]
     assert target.get("stroke-dasharray") and memory.get("stroke-dasharray")
-    # 1 s at 1 M rows (x 80, y 308) to 100 s at 100 M rows (x 440, y 134.67)
+    # across the plot: 10^-0.1 s at 10^5.9 rows (x 80, y 308) to 10^2.1 s at 10^8.1 rows
+    # (x 440, y 308 - 2.2 / 3.2 x 260 = 129.25)
     assert [float(target.get(k, "")) for k in ("x1", "y1", "x2", "y2")] == [
         80.0,
         308.0,
         440.0,
-        134.67,
+        129.25,
     ]
-    # memory spans 10^-1..10^2 GiB (0.5 to 20, and 8): 8 GiB at 308 - (log10 8 + 1) / 3 x 260
-    y = 308 - (math.log10(8) + 1) / 3 * 260
-    assert float(memory.get("y1", "")) == float(memory.get("y2", "")) == round(y, 2) == 143.07
+    # memory spans 10^-1..10^2 GiB (0.5 to 20, and 8), padded to 10^-1.1..10^2.1: 8 GiB at
+    # 308 - (log10 8 + 1.1) / 3.2 x 260 = 145.25
+    y = 308 - (math.log10(8) + 1.1) / 3.2 * 260
+    assert float(memory.get("y1", "")) == float(memory.get("y2", "")) == round(y, 2) == 145.25
     notes = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "failed"]
     assert notes == ["failed, not drawn: duckdb csv, 100,000,000 rows, 100,000 sites"]
 
