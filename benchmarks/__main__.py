@@ -170,7 +170,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=float,
         default=None,
         help="scale sweep: stop a run whose processes hold more memory than this, and record "
-        f"its case as failed (default {scale.DEFAULT_MEMORY_SHARE:.0%} of this machine's "
+        f"its case as failed (default {100 * scale.DEFAULT_MEMORY_SHARE:.0f}%% of this machine's "
         "memory; 0: no limit)",
     )
     parser.add_argument(

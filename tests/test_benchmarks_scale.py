@@ -219,6 +219,14 @@ def test_the_options_of_the_sweep() -> None:
             parse_args(["--only", "scale", *bad])
 
 
+def test_the_help_names_the_sweeps_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["--help"])
+    assert exited.value.code == 0
+    shown = capsys.readouterr().out
+    assert "--scale-memory-limit-gib" in shown and "80% of this machine's memory" in shown
+
+
 def test_a_tiny_sweep_runs_end_to_end(tmp_path: Path) -> None:
     results = tmp_path / "scale.json"
     cases = scale.plan_cases(rows=[2_000], sites=[50], engines=["duckdb"])
