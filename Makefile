@@ -48,8 +48,9 @@ format: install
 test: lint system-deps
 	$(BIN)/pytest -q -n auto --dist loadfile
 
+# make bench ARGS="--only scale": options of python -m benchmarks (docs/performance.md)
 bench: install
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(ARGS)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,11 @@
-"""``make bench``: the inventory, whole-command, CFE, procurement and roadmap benchmarks
-(docs/performance.md).
+"""``make bench``: the inventory, whole-command, CFE, procurement and roadmap benchmarks, and
+the scale sweep of the whole command (docs/performance.md).
 
-Usage: ``.venv/bin/python -m benchmarks [--only inventory|command|cfe|procurement|roadmap]
-[--rows N] [--sites N] [--format parquet|csv] [--repeat N] [--procurement-repeat N] ...``
+Usage: ``.venv/bin/python -m benchmarks [--only inventory|command|scale|cfe|procurement|roadmap]
+[--rows N] [--sites N] [--format parquet csv] [--repeat N] [--procurement-repeat N] ...``; the
+scale sweep (``--only scale``: hours and tens of GB of disk at its default sizes) runs only
+when asked for: ``--scale-rows 1000000,10000000 --scale-sites 10000 --scale-engines
+duckdb,spark --chart-only ...``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import datetime as dt
 import gc
 import os
 import platform
+import signal
 import sys
 import time
 from importlib.metadata import version
@@ -21,7 +25,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import cfe, command, inventory, procurement, roadmap, synthetic
+from benchmarks import cfe, command, inventory, procurement, roadmap, scale, synthetic
 from tanlu.factors import load_factor_library
 from tanlu.ingest import prepare_activities
 from tanlu.ingest.readers import read_activity_parquet
@@ -85,9 +89,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--format",
         choices=command.FORMATS,
-        action="append",
+        action="extend",
+        nargs="+",
         default=None,
-        help="activity file format of the command benchmark (repeatable; default: both)",
+        help="activity file formats of the command benchmark and the scale sweep (default: both)",
     )
     parser.add_argument(
         "--data-dir",
@@ -115,9 +120,63 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=("inventory", "command", "cfe", "procurement", "roadmap"),
+        choices=("inventory", "command", "scale", "cfe", "procurement", "roadmap"),
         default=None,
-        help="run one benchmark (default: all)",
+        help="run one benchmark (default: all but scale)",
+    )
+    parser.add_argument(
+        "--scale-rows",
+        type=_counts,
+        default=None,
+        help="scale sweep: activity rows, comma-separated "
+        f"(default {','.join(map(str, scale.DEFAULT_ROWS))})",
+    )
+    parser.add_argument(
+        "--scale-sites",
+        type=_counts,
+        default=None,
+        help="scale sweep: sites, comma-separated "
+        f"(default {','.join(map(str, scale.DEFAULT_SITES))})",
+    )
+    parser.add_argument(
+        "--scale-engines",
+        type=_engines,
+        default=None,
+        help="scale sweep: engines, comma-separated, of "
+        f"{', '.join(command.ENGINES)} (default: {', '.join(scale.DEFAULT_ENGINES)}; with no "
+        f"scale option at all, also spark at {scale.SPARK_ROWS:,} {scale.SPARK_FORMAT} rows)",
+    )
+    parser.add_argument(
+        "--scale-results",
+        type=Path,
+        default=scale.RESULTS,
+        help="scale sweep: JSON file its cases are merged into (default %(default)s)",
+    )
+    parser.add_argument(
+        "--scale-chart",
+        type=Path,
+        default=scale.CHART,
+        help="scale sweep: SVG chart drawn from the JSON (default %(default)s)",
+    )
+    parser.add_argument(
+        "--scale-doc",
+        type=Path,
+        default=scale.DOC,
+        help="scale sweep: Markdown file whose scale-table markers get the table "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--scale-memory-limit-gib",
+        type=float,
+        default=None,
+        help="scale sweep: stop a run whose processes hold more memory than this, and record "
+        f"its case as failed (default {100 * scale.DEFAULT_MEMORY_SHARE:.0f}%% of this machine's "
+        "memory; 0: no limit)",
+    )
+    parser.add_argument(
+        "--chart-only",
+        action="store_true",
+        help="scale sweep: redraw the chart and the table from the JSON, measure nothing",
     )
     parser.add_argument(
         "--procurement-repeat",
@@ -126,6 +185,30 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="timed runs of each tool at each CFE target (median)",
     )
     return parser.parse_args(argv)
+
+
+def _counts(text: str) -> list[int]:
+    """``1000000,10000000`` -> [1000000, 10000000] (``_`` allowed as in Python: 1_000_000)."""
+    try:
+        counts = [int(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a comma-separated list of whole numbers"
+        ) from None
+    if not counts or min(counts) <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}': give one or more positive whole numbers")
+    return counts
+
+
+def _engines(text: str) -> list[str]:
+    """``duckdb,spark`` -> ['duckdb', 'spark'], each one of tanlu's engines."""
+    engines = [item.strip() for item in text.split(",") if item.strip()]
+    unknown = [engine for engine in engines if engine not in command.ENGINES]
+    if unknown or not engines:
+        raise argparse.ArgumentTypeError(
+            f"'{text}': engines are comma-separated, of {', '.join(command.ENGINES)}"
+        )
+    return engines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
             tanlu_src=args.tanlu_src,
             machine=info,
         )
+    if args.only == "scale":
+        run_scale(args, info)
     if args.only in (None, "cfe"):
         run_cfe(args)
     if args.only in (None, "procurement"):
@@ -169,6 +254,40 @@ def main(argv: list[str] | None = None) -> int:
         run_roadmap(args)
     console.print(f"benchmark finished in {time.perf_counter() - began:.0f} s")
     return 0
+
+
+def run_scale(args: argparse.Namespace, info: dict[str, str]) -> None:
+    """The scale sweep of the whole command; then the chart and the table from its JSON."""
+    console.print("[bold]scale sweep[/bold]")
+    if not args.chart_only:
+        # `kill` stops the command being timed too (run_command kills its session on the way out)
+        signal.signal(signal.SIGTERM, lambda number, _: sys.exit(128 + number))
+        cases = scale.plan_cases(args.scale_rows, args.scale_sites, args.scale_engines, args.format)
+        if args.scale_memory_limit_gib is None:
+            limit_mib = scale.default_memory_limit_mib()
+        else:
+            limit_mib = args.scale_memory_limit_gib * 1024 or None
+        limit = f"{limit_mib / 1024:.1f} GiB" if limit_mib else "none"
+        console.print(f"{len(cases)} cases, {args.command_repeat} runs each; memory limit {limit}")
+        records = scale.sweep(
+            cases,
+            console.print,
+            year=args.year,
+            repeat=args.command_repeat,
+            data_dir=args.data_dir,
+            results=args.scale_results,
+            tanlu_src=args.tanlu_src,
+            machine=info,
+            memory_limit_mib=limit_mib,
+        )
+        failed = [r for r in records if r["status"] != "ok"]
+        console.print(f"{len(records) - len(failed)} cases measured, {len(failed)} failed")
+    document = scale.write_outputs(args.scale_results, args.scale_chart, args.scale_doc)
+    console.print(scale.render_table(document["cases"]), markup=False)
+    console.print(
+        f"{len(document['cases'])} cases of {args.scale_results}: chart {args.scale_chart}, "
+        f"table in {args.scale_doc}"
+    )
 
 
 def run_roadmap(args: argparse.Namespace) -> None:

@@ -103,16 +103,26 @@ def make_sites(n_sites: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def make_activities(
-    n_rows: int, sites: pd.DataFrame, library: FactorLibrary, year: int, rng: np.random.Generator
+    n_rows: int,
+    sites: pd.DataFrame,
+    library: FactorLibrary,
+    year: int,
+    rng: np.random.Generator,
+    every_kind_first: bool = False,
 ) -> pd.DataFrame:
     """``n_rows`` checked activity rows (the columns :func:`tanlu.engine.emission_lines` reads).
 
     String columns are pandas categoricals, so the Parquet file has dictionary-encoded columns
-    and ``pandas.read_parquet`` gives them back as categoricals.
+    and ``pandas.read_parquet`` gives them back as categoricals. With ``every_kind_first`` the
+    first series take the kinds of :data:`ACTIVITY_MIX` in turn (the rest are drawn from the
+    mix), so that even a few hundred rows hold every kind.
     """
     n_series = -(-n_rows // MONTHS)
     mix = np.array([share for _, _, share, _ in ACTIVITY_MIX])
     kind = rng.choice(len(ACTIVITY_MIX), n_series, p=mix / mix.sum())
+    if every_kind_first:
+        first = min(n_series, len(ACTIVITY_MIX))
+        kind[:first] = np.arange(first)
     site = rng.integers(0, len(sites), n_series)
     offset = np.where(rng.random(n_series) < 0.15, 14, 0)
 
