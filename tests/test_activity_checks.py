@@ -276,3 +276,131 @@ def test_a_bad_run_writes_no_partial_errors_file_and_raises_with_counts(
     assert "1,005 input problems" in str(raised.value)
     assert len(pd.read_csv(errors)) == 1_005
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_parquet_files_read_by_the_engine_are_checked_as_the_python_reader_checks_them(
+    make_project: MakeProject,
+) -> None:
+    from tanlu.ingest.inputs import load_inputs
+    from tanlu.project import load_project
+
+    # a CSV file and two Parquet files the engine reads itself: one typed (numbers, moments)
+    # with its header in capitals, one all text
+    root = make_project("gz,2022-01-01,2022-01-31,electricity,-1,MWh\n")
+    pd.DataFrame(
+        {
+            "Site": ["bj", "gz"],
+            "Period_Start": pd.to_datetime(["2022-01-01", "2022-02-01"]),
+            "period_end": pd.to_datetime(["2022-01-31", "2022-01-15"]),
+            "activity": ["electricity", "electricity"],
+            "quantity": [5.0, 1.0],
+            "unit": ["MWh", "MWh"],
+        }
+    ).to_parquet(root / "data" / "b_typed.parquet", index=False)
+    pd.DataFrame(
+        {
+            "site": ["gz", "gz"],
+            "period_start": ["2022-03-01", "2022-04-01"],
+            "period_end": ["2022-03-31", "2022-04-30"],
+            "activity": ["electricity", "electricity"],
+            "quantity": ["7", "seven"],
+            "unit": ["MWh", "MWh"],
+            "meter": ["M1", "M1"],
+        }
+    ).to_parquet(root / "data" / "c_text.parquet", index=False)
+    with pytest.raises(InputError) as raised:
+        load_inputs(load_project(root))
+    assert [str(issue) for issue in raised.value.issues] == [
+        "project/data/activities.csv, line 2, column 'quantity': negative quantity -1",
+        "project/data/b_typed.parquet, row 2, column 'period_end': period_end is before "
+        "period_start",
+        "project/data/c_text.parquet, row 2, column 'quantity': 'seven' is not a number",
+    ]
+
+
+def test_good_rows_keep_the_order_of_the_files_and_a_moment_gives_its_day_in_china(
+    make_project: MakeProject,
+) -> None:
+    from tanlu.ingest.inputs import load_inputs
+    from tanlu.project import load_project
+
+    root = make_project("gz,2022-01-01,2022-01-31,electricity,1,MWh\n")
+    # 2021-12-31T16:30Z is 2022-01-01 00:30 in China: the period starts on 2022-01-01
+    pd.DataFrame(
+        {
+            "site": ["bj"],
+            "period_start": pd.to_datetime(["2021-12-31T16:30:00Z"]),
+            "period_end": pd.to_datetime(["2022-01-31T01:00:00Z"]),
+            "activity": ["electricity"],
+            "quantity": [2.0],
+            "unit": ["MWh"],
+        }
+    ).to_parquet(root / "data" / "moments.parquet", index=False)
+    pd.DataFrame(
+        {
+            "site": ["bj"],
+            "period_start": ["2022-02-01"],
+            "period_end": ["2022-02-28"],
+            "activity": ["electricity"],
+            "quantity": [3.0],
+            "unit": ["MWh"],
+        }
+    ).to_parquet(root / "data" / "plain.parquet", index=False)
+    table = load_inputs(load_project(root)).activities
+    assert list(table["source_file"]) == [
+        "project/data/activities.csv",
+        "project/data/moments.parquet",
+        "project/data/plain.parquet",
+    ]
+    assert list(table["row_id"]) == [0, 1, 2]
+    assert list(table["source_line"]) == [2, 1, 1]
+    assert list(table["period_start"].dt.strftime("%Y-%m-%d")) == [
+        "2022-01-01",
+        "2022-01-01",
+        "2022-02-01",
+    ]
+    assert list(table["quantity"]) == [1.0, 2.0, 3.0]
+
+
+def test_a_parquet_file_without_a_required_column_is_named(make_project: MakeProject) -> None:
+    from tanlu.ingest.inputs import load_inputs
+    from tanlu.project import load_project
+
+    root = make_project("gz,2022-01-01,2022-01-31,electricity,1,MWh\n")
+    pd.DataFrame({"site": ["gz"], "quantity": [1.0]}).to_parquet(
+        root / "data" / "short.parquet", index=False
+    )
+    (root / "data" / "broken.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(InputError) as raised:
+        load_inputs(load_project(root))
+    messages = [str(issue) for issue in raised.value.issues]
+    assert messages[0].startswith("project/data/broken.parquet: cannot read Parquet: ")
+    assert messages[1] == (
+        "project/data/short.parquet, row 1: missing required column(s): period_start, "
+        "period_end, "
+        "activity, unit"
+    )
+
+
+def test_an_errors_file_cut_short_is_removed(
+    make_project: MakeProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tanlu.ingest import activity_checks
+    from tanlu.ingest.inputs import load_inputs
+    from tanlu.project import load_project
+
+    root = make_project("gz,2022-01-01,2022-01-31,electricity,-1,MWh\n" * 3)
+    real = activity_checks.engine.to_batches
+
+    def full_disk_after_one_batch(expr, rows=200_000):  # type: ignore[no-untyped-def]
+        batches = real(expr, 1)
+        yield next(batches)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(activity_checks.engine, "to_batches", full_disk_after_one_batch)
+    out = tmp_path / "errors"
+    out.mkdir()
+    with pytest.raises(OSError, match="No space left"):
+        load_inputs(load_project(root), errors_out=out / "e.csv")
+    # neither the errors file nor the part written before the disk filled is left
+    assert list(out.iterdir()) == []

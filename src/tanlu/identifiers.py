@@ -44,6 +44,8 @@ def normalise_id(text: str) -> str:
     str
         The id every comparison and every output uses. Case is kept.
     """
+    if text.isascii() and text.isprintable() and "  " not in text and text == text.strip(" "):
+        return text  # printable ASCII, single spaces: NFKC leaves it as it is (the common case)
     folded = unicodedata.normalize("NFKC", text)
     visible = "".join(c for c in folded if unicodedata.category(c) != "Cf")
     return _WHITESPACE.sub(" ", visible).strip()

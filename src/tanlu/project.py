@@ -642,7 +642,7 @@ ID_TABLES = {
 def _id_collisions(raw: dict[str, Any], text: str) -> list[str]:
     """Two entries of one list whose ids are the same id once normalised (tanlu.identifiers),
     each as ``table[i].id (line N): 'x ' is the same id as 'x' (...) in table[j].id (line M)``."""
-    lines = toml_key_lines(text)
+    lines: dict[tuple[str | int, ...], int] | None = None  # found when a problem needs them
     problems = []
     for table, kind in ID_TABLES.items():
         entries = raw.get(table)
@@ -655,6 +655,8 @@ def _id_collisions(raw: dict[str, Any], text: str) -> list[str]:
         ]
         for first, later in find_id_collisions([spelling for _, spelling in written]):
             (first_index, first_id), (index, spelling) = written[first], written[later]
+            if lines is None:
+                lines = toml_key_lines(text)
 
             where = [
                 f"{table}[{i}].id" + (f" (line {line})" if line is not None else "")

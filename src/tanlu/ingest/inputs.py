@@ -12,7 +12,8 @@ a project to disk. Both run the same checks: reading a file gives its raw table
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -440,6 +441,18 @@ def _check_tables(
     return inputs, [], prepared
 
 
+@contextmanager
+def _discarded_on_failure(issue_file: IssueFile | None) -> Iterator[None]:
+    """Remove an errors file being written when the checks fail for another reason (memory,
+    disk, an engine error): nothing half-written is left."""
+    try:
+        yield
+    except BaseException:
+        if issue_file is not None:
+            issue_file.discard()
+        raise
+
+
 def _raise_issues(
     issues: list[InputIssue], prepared: PreparedActivities, issue_file: IssueFile | None
 ) -> None:
@@ -515,9 +528,10 @@ def check_input_tables(
             InputIssue(project.config_file, None, None, "no activity table is given (activities)")
         )
     issue_file = IssueFile(errors_out) if errors_out is not None else None
-    inputs, check_issues, prepared = _check_tables(
-        project, InputTables(**read), in_memory, issue_file
-    )
+    with _discarded_on_failure(issue_file):
+        inputs, check_issues, prepared = _check_tables(
+            project, InputTables(**read), in_memory, issue_file
+        )
     _raise_issues([*issues, *check_issues], prepared, issue_file)
     assert inputs is not None  # no problem was found
     return inputs
@@ -560,7 +574,8 @@ def load_inputs(
             )
         )
     issue_file = IssueFile(errors_out) if errors_out is not None else None
-    inputs, check_issues, prepared = _check_tables(project, tables, (), issue_file)
+    with _discarded_on_failure(issue_file):
+        inputs, check_issues, prepared = _check_tables(project, tables, (), issue_file)
     _raise_issues([*issues, *check_issues], prepared, issue_file)
     assert inputs is not None  # no problem was found
     return inputs

@@ -6,6 +6,7 @@ scope 2 allocates them (:mod:`tanlu.inventory.instruments`), electricity matches
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date
@@ -67,6 +68,12 @@ def gec_valid_until(production_start: date) -> date:
 def _date(text: object) -> date | None:
     if not isinstance(text, str):
         return None
+    return _parsed_date(text)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _parsed_date(text: str) -> date | None:
+    """One text's date, parsed once (an instrument file repeats a few dates many times)."""
     parsed = pd.to_datetime(text.strip(), format="%Y-%m-%d", errors="coerce")
     return None if pd.isna(parsed) else parsed.date()
 
