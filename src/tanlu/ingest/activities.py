@@ -46,8 +46,7 @@ def _text_array(values: pd.Series) -> pa.Array:
     """A column of cells as Arrow text (missing stays missing)."""
     if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
         values = values.astype(object).map(cell_text)
-    objects = values.astype(object)
-    return pa.array(objects.where(objects.notna(), None), type=pa.string(), from_pandas=True)
+    return pa.array(values, type=pa.string(), from_pandas=True)
 
 
 def _is_typed_number(values: pd.Series) -> bool:
