@@ -47,6 +47,7 @@ import pyarrow.parquet as pq
 import tanlu
 from benchmarks import synthetic
 from tanlu.factors import FactorLibrary, load_factor_library
+from tanlu.ingest.readers import REQUIRED_COLUMNS
 from tanlu.project import EngineBackend
 
 DEFAULT_ROWS = 1_000_000
@@ -66,14 +67,7 @@ SYNTHETIC_YEAR = 2021  # the year benchmarks.synthetic.make_sites writes ownersh
 # (about 1 M rows, as DuckDB and Spark read a row group per task).
 CHUNK_ROWS = 100_000 * synthetic.MONTHS
 # The columns of the activity file, in order (``meter`` last, added to each chunk).
-ACTIVITY_COLUMNS: tuple[str, ...] = (
-    "site",
-    "period_start",
-    "period_end",
-    "activity",
-    "quantity",
-    "unit",
-)
+ACTIVITY_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS
 # How often the resident memory of the child's session is summed [s]: a scan of /proc takes
 # about 1.5 ms with 70 processes on the benchmark machine, 1.5% of one CPU at this interval.
 SAMPLE_INTERVAL_S = 0.1

@@ -402,7 +402,6 @@ class _Reference:
 
     sites: ir.Table
     catalogue: ir.Table
-    known_sites: frozenset[str]
     site_keys: dict[str, str]
 
 
@@ -773,7 +772,6 @@ def check_activities(
     site_ids: Iterable[str],
     project_years: Iterable[int],
     *,
-    sum_kind: str = "compensated",
     listed_per_kind: int = LISTED_PER_KIND,
     issue_file: IssueFile | None = None,
     prefix: str = "activity",
@@ -801,7 +799,6 @@ def check_activities(
     prefix
         Prefix of the names of the small tables registered on ``con``.
     """
-    del sum_kind  # the checks add nothing up
     years = sorted(set(project_years))
     site_list = [str(s) for s in site_ids]
     known_sites = frozenset(site_list)
@@ -815,7 +812,7 @@ def check_activities(
         f"{prefix}_sites",
     )
     units, multipliers, unit_errors = _unit_pairs(con, rows, library, prefix)
-    reference = _Reference(sites, catalogue, known_sites, _hint_table(site_list))
+    reference = _Reference(sites, catalogue, _hint_table(site_list))
     checked = engine.keep(con, _checked(rows, reference, units, years), f"{prefix}_checked")
     rows_read = int(checked.count().to_pyarrow().as_py())
     good = checked.filter(checked.code == 0)
@@ -898,19 +895,7 @@ def _good_table(checked: ir.Table, sources: Sequence[ActivitySource]) -> pd.Data
         checked.select(
             "position",
             "source_id",
-            "source_line",
-            "site",
-            "activity",
-            "meter",
-            "period_start",
-            "period_end",
-            "quantity",
-            "unit",
-            "canonical_unit",
-            "scope",
-            "category",
-            "source_document",
-            "note",
+            *[c for c in CANONICAL_COLUMNS if c not in ("row_id", "source_file", "source_sheet")],
         )
         .to_pyarrow()
         .sort_by("position")
