@@ -814,7 +814,6 @@ def check_activities(
     units, multipliers, unit_errors = _unit_pairs(con, rows, library, prefix)
     reference = _Reference(sites, catalogue, _hint_table(site_list))
     checked = engine.keep(con, _checked(rows, reference, units, years), f"{prefix}_checked")
-    rows_read = int(checked.count().to_pyarrow().as_py())
     good = checked.filter(checked.code == 0)
     duplicates = engine.keep(con, _duplicates(good), f"{prefix}_duplicates")
     metered = good.filter(good.scope.isin([1, 2])).anti_join(duplicates, "position")
@@ -847,6 +846,17 @@ def check_activities(
         partner_line=ibis.null("int64"),
     )
     all_issues = single.union(paired_issues)
+    by_code = engine.to_pandas(all_issues.group_by("code").aggregate(problems=all_issues.count()))
+    if by_code.empty:
+        table = _good_table(checked, sources)
+        return PreparedActivities(
+            table, unit_conversion_table(multipliers, library), [], len(table)
+        )
+    rows_read = int(checked.count().to_pyarrow().as_py())
+    counts: dict[str | None, int] = {}
+    for code, problems in by_code.itertuples(index=False, name=None):
+        column = CHECK_COLUMNS[int(code)]
+        counts[column] = counts.get(column, 0) + int(problems)
     column_of = ibis.cases(
         *[(all_issues.code == code, column or "") for code, column in CHECK_COLUMNS.items()],
         else_="",
@@ -863,10 +873,6 @@ def check_activities(
     )
     ordered = all_issues.join(source_order, all_issues.source_id == source_order.order_source_id)
     ordered = engine.keep(con, ordered.mutate(kind=column_of), f"{prefix}_issues")
-    counts = engine.to_pandas(ordered.group_by("kind").aggregate(problems=ordered.count()))
-    if counts.empty:
-        table = _good_table(checked, sources)
-        return PreparedActivities(table, unit_conversion_table(multipliers, library), [], rows_read)
     formatter = _Formatter(sources, years, unit_errors, reference.site_keys)
     listing_order = ["order_rank", "source_line", "position"]
     rank = ibis.row_number().over(group_by="kind", order_by=[ordered[c] for c in listing_order])
@@ -877,9 +883,9 @@ def check_activities(
     )
     issues = formatter.issues(first)
     unlisted = {
-        (None if kind == "" else str(kind)): int(problems) - listed_per_kind
-        for kind, problems in counts.itertuples(index=False, name=None)
-        if int(problems) > listed_per_kind
+        column: problems - listed_per_kind
+        for column, problems in counts.items()
+        if problems > listed_per_kind
     }
     if issue_file is not None:
         for batch in engine.to_batches(ordered.order_by(listing_order)):
