@@ -404,3 +404,26 @@ def test_an_errors_file_cut_short_is_removed(
         load_inputs(load_project(root), errors_out=out / "e.csv")
     # neither the errors file nor the part written before the disk filled is left
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "command", [["inventory", "--year", "2022"], ["electricity", "--year", "2022"]]
+)
+def test_a_computing_command_writes_every_problem_with_errors_out(
+    make_project: MakeProject, tmp_path: Path, command: list[str]
+) -> None:
+    from typer.testing import CliRunner
+
+    from tanlu.cli import app
+
+    # 60 negative quantities: more than the 50 an error message lists
+    root = make_project("gz,2022-01-01,2022-01-31,electricity,-1,MWh\n" * 60)
+    errors = tmp_path / "problems.parquet"
+    result = CliRunner().invoke(
+        app, [command[0], str(root), *command[1:], "--errors-out", str(errors)]
+    )
+    assert result.exit_code == 1
+    assert "60 input problems" in result.stderr
+    assert "... and 10 more" in result.stderr
+    assert f"Every problem is in {errors}." in result.stderr
+    assert len(pd.read_parquet(errors)) == 60

@@ -172,7 +172,7 @@ def _open(
 def _failed(error: TanluError, errors_out: Path | None = None) -> typer.Exit:
     """Print an error (and, for bad inputs, where every problem was written)."""
     exit_ = _fail(error, _exit_code(error))
-    if errors_out is not None and isinstance(error, InputError):
+    if errors_out is not None and isinstance(error, InputError) and errors_out.exists():
         err.print(f"Every problem is in {errors_out}.", highlight=False)
     return exit_
 

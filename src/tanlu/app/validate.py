@@ -137,7 +137,9 @@ def validate_project(
         return ValidationDocument(
             issues=tuple(error.issues),
             unlisted=error.unlisted,
-            errors_file=str(errors_out.resolve()) if errors_out is not None else "",
+            errors_file=(
+                str(errors_out.resolve()) if errors_out is not None and errors_out.exists() else ""
+            ),
         )
     return ValidationDocument(
         activity_rows=inputs.rows_read,
