@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from tanlu import engine
+from tanlu.errors import InputError
 from tanlu.factors.library import FactorLibrary
 from tanlu.ingest.activity_checks import (
     CANONICAL_COLUMNS,
@@ -36,6 +37,7 @@ from tanlu.ingest.activity_checks import (
     empty_activities,
     unit_conversion_table,
 )
+from tanlu.ingest.readers import read_activity_file
 from tanlu.tables import cell_text
 
 _TEXT_COLUMNS = ("site", "activity", "unit", "meter", "category", "source_document", "note")
@@ -133,6 +135,15 @@ def parquet_normal_form(con: Any, path: Path, source_id: int) -> ir.Table | None
     return table.select(**{name: columns[name] for name in NORMAL_COLUMNS})
 
 
+def _python_read(path: Path, display: str) -> pd.DataFrame:
+    """A Parquet activity file the engine does not read itself, through the Python reader
+    (:func:`tanlu.ingest.readers.read_activity_file`; its header was checked already)."""
+    rows, issues = read_activity_file(path, display)
+    if issues:
+        raise InputError(issues)
+    return rows
+
+
 def raw_sources(
     raw: pd.DataFrame, in_memory: Collection[str] = ()
 ) -> list[tuple[ActivitySource, pd.DataFrame]]:
@@ -181,7 +192,7 @@ def check_sources(
             if read is not None:
                 parts.append(read)
             elif isinstance(source, Path):
-                frames.append(normal_form(read_parquet_rows(source), index))
+                frames.append(normal_form(_python_read(source, sources[index][0].file), index))
             else:
                 frames.append(normal_form(source, index))
         if frames:
@@ -200,21 +211,6 @@ def check_sources(
         )
     finally:
         engine.close(con)
-
-
-def read_parquet_rows(path: Path) -> pd.DataFrame:
-    """A Parquet activity file's rows as the Python reader gives them (``source_line`` from 1),
-    for a file the engine does not read itself."""
-    frame = pd.read_parquet(path)
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    for column in frame.columns:
-        if column not in ("quantity", "period_start", "period_end"):
-            frame[column] = frame[column].astype("string")
-    for column in ("meter", "category", "source_document", "note"):
-        if column not in frame.columns:
-            frame[column] = pd.NA
-    frame["source_line"] = np.arange(1, len(frame) + 1, dtype="int64")
-    return frame
 
 
 def prepare_activities(
