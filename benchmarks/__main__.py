@@ -174,6 +174,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "memory; 0: no limit)",
     )
     parser.add_argument(
+        "--scale-duckdb-memory-gib",
+        type=float,
+        default=None,
+        help="scale sweep: DuckDB's memory limit for the command, written into each DuckDB "
+        "case's tanlu.toml as [engine] memory_limit_gib (beyond it DuckDB spills to disk; "
+        "default: none, DuckDB's own 80%% of the machine's memory)",
+    )
+    parser.add_argument(
         "--chart-only",
         action="store_true",
         help="scale sweep: redraw the chart and the table from the JSON, measure nothing",
@@ -279,6 +287,7 @@ def run_scale(args: argparse.Namespace, info: dict[str, str]) -> None:
             tanlu_src=args.tanlu_src,
             machine=info,
             memory_limit_mib=limit_mib,
+            duckdb_memory_gib=args.scale_duckdb_memory_gib,
         )
         failed = [r for r in records if r["status"] != "ok"]
         console.print(f"{len(records) - len(failed)} cases measured, {len(failed)} failed")

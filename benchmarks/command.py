@@ -390,6 +390,19 @@ def ensure_project(
     return written
 
 
+ENGINE_SECTION = "\n# set by the benchmark (set_engine_memory)\n[engine]\n"
+
+
+def set_engine_memory(root: Path, memory_limit_gib: float | None) -> None:
+    """Set (or, with None, remove) ``[engine] memory_limit_gib`` in a generated project's
+    tanlu.toml, so that one generated project serves runs with and without a limit."""
+    path = root / "tanlu.toml"
+    text = path.read_text(encoding="utf-8").split(ENGINE_SECTION)[0]
+    if memory_limit_gib is not None:
+        text += f"{ENGINE_SECTION}memory_limit_gib = {float(memory_limit_gib)}\n"
+    path.write_text(text, encoding="utf-8")
+
+
 def inventory_command(project: CommandProject, engine: str = DEFAULT_ENGINE) -> list[str]:
     """The command timed: ``python -m tanlu.cli inventory DIR --year Y --json``.
 

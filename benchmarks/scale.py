@@ -154,6 +154,7 @@ def sweep(
     tanlu_src: Path | None = None,
     machine: Mapping[str, str] | None = None,
     memory_limit_mib: float | None = None,
+    duckdb_memory_gib: float | None = None,
 ) -> list[dict[str, Any]]:
     """Measure each case and merge its record into ``results`` as soon as it is measured.
 
@@ -178,6 +179,9 @@ def sweep(
     memory_limit_mib
         A run whose processes hold more resident memory than this is stopped and its case
         recorded as failed [MiB] (default: no limit).
+    duckdb_memory_gib
+        DuckDB's memory limit for the DuckDB cases [GiB], set in each case's tanlu.toml
+        (:func:`benchmarks.command.set_engine_memory`; default: none, DuckDB's own).
 
     Returns
     -------
@@ -201,10 +205,17 @@ def sweep(
             project = command.ensure_project(
                 case.rows, case.sites, year, case.file_format, data_dir, library, log
             )
+            duckdb_limit = duckdb_memory_gib if case.engine == "duckdb" else None
+            command.set_engine_memory(project.root, duckdb_limit)
             argv = command.inventory_command(project, case.engine)
             log(f"timing {' '.join(argv[1:])} x {repeat} ...")
             figures = command.measure(project, repeat, src, case.engine, memory_limit_mib)
-            record = {"status": "ok", **figures, **about}
+            record = {
+                "status": "ok",
+                **figures,
+                **about,
+                "duckdb_memory_limit_gib": duckdb_limit,
+            }
             log(
                 f"{figures['wall_s']:.2f} s, {figures['rows_per_s']:,.0f} rows/s, "
                 f"{figures['peak_session_rss_mib'] / 1024:.2f} GiB"

@@ -346,7 +346,7 @@ def test_good_rows_keep_the_order_of_the_files_and_a_moment_gives_its_day_in_chi
             "unit": ["MWh"],
         }
     ).to_parquet(root / "data" / "plain.parquet", index=False)
-    table = load_inputs(load_project(root)).activities
+    table = load_inputs(load_project(root)).activities.frame()
     assert list(table["source_file"]) == [
         "project/data/activities.csv",
         "project/data/moments.parquet",

@@ -19,6 +19,7 @@ import pytest
 from benchmarks import command, scale, synthetic
 from benchmarks.__main__ import main, parse_args
 
+import tanlu
 from tanlu.app.validate import validate_project
 from tanlu.factors import load_factor_library
 
@@ -115,6 +116,24 @@ def test_the_files_stream_chunk_by_chunk_and_validate(tmp_path: Path, library: A
     checked = validate_project(csv.root)
     assert checked.valid, checked.issues[:3]
     assert (checked.activity_rows, checked.sites) == (1_000, 50)
+
+
+def test_the_engine_memory_is_set_and_removed_in_the_projects_toml(
+    tmp_path: Path, library: Any
+) -> None:
+    project = command.ensure_project(
+        200, 10, YEAR, "parquet", tmp_path, library, log=lambda _: None, chunk_rows=120
+    )
+    toml = project.root / "tanlu.toml"
+    original = toml.read_text(encoding="utf-8")
+    command.set_engine_memory(project.root, 1.5)
+    command.set_engine_memory(project.root, 0.5)  # replaces, never adds a second [engine]
+    text = toml.read_text(encoding="utf-8")
+    assert text.count("[engine]") == 1 and text.endswith("memory_limit_gib = 0.5\n")
+    loaded = tanlu.load_project(project.root)
+    assert loaded.config.engine.memory_limit_gib == 0.5
+    command.set_engine_memory(project.root, None)
+    assert toml.read_text(encoding="utf-8") == original
 
 
 def test_a_failed_write_leaves_no_folder(tmp_path: Path, library: Any) -> None:
@@ -214,6 +233,8 @@ def test_the_options_of_the_sweep() -> None:
     assert args.scale_rows == [1_000_000, 10_000_000] and args.scale_sites == [10_000]
     assert args.scale_engines == ["duckdb", "spark"] and args.format == ["parquet", "csv"]
     assert parse_args(["--format", "csv", "--format", "parquet"]).format == ["csv", "parquet"]
+    assert parse_args([]).scale_duckdb_memory_gib is None
+    assert parse_args(["--scale-duckdb-memory-gib", "6"]).scale_duckdb_memory_gib == 6.0
     for bad in (["--scale-engines", "flink"], ["--scale-rows", "ten"], ["--scale-rows", "0"]):
         with pytest.raises(SystemExit):
             parse_args(["--only", "scale", *bad])
@@ -236,6 +257,7 @@ def test_a_tiny_sweep_runs_end_to_end(tmp_path: Path) -> None:
         cases, messages.append, repeat=1, data_dir=tmp_path / "data", results=results
     )
     assert [r["status"] for r in records] == ["ok", "ok"]
+    assert [r["duckdb_memory_limit_gib"] for r in records] == [None, None]
     document = json.loads(results.read_text(encoding="utf-8"))
     assert [scale.record_key(r) for r in document["cases"]] == [
         ("duckdb", "parquet", 2_000, 50),

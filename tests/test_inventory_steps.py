@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from tanlu import engine
 from tanlu.inventory.calculate import (
     aggregate_by_scope,
-    electricity_rows,
+    electricity_by_site,
     leased_electricity,
     list_fallbacks,
     select_year_activities,
@@ -31,48 +32,52 @@ def test_select_year_activities_keeps_rows_overlapping_the_year_at_counted_sites
     boundary = pd.DataFrame(
         {"site": ["a", "b", "c"], "boundary": ["included", "leased", "excluded"]}
     )
+    con = engine.connect()
     # row 1 overlaps 2022 by January; row 2 ends in 2021; row 3 is at a counted (leased) site;
     # row 4 is at an excluded site
-    kept = select_year_activities(activities, boundary, 2022)
-    assert list(kept["row_id"]) == [1, 3]
+    kept = select_year_activities(
+        engine.to_table(con, activities, "activities"),
+        engine.to_table(con, boundary, "boundary"),
+        2022,
+    )
+    assert sorted(engine.to_pandas(kept)["row_id"]) == [1, 3]
+    engine.close(con)
 
 
-def test_electricity_rows_one_per_row_with_shares_applied() -> None:
-    lines = pd.DataFrame(
+def test_electricity_by_site_counts_each_row_once_with_shares_applied() -> None:
+    line_summary = pd.DataFrame(
         {
-            "row_id": [1, 1, 2, 3],
-            "activity": ["electricity", "electricity", "electricity", "diesel"],
-            "gas": ["CO2", "CH4", "CO2", "CO2"],
-            "quantity_canonical": [100.0, 100.0, 50.0, 10.0],
-            "share_in_year": [0.5, 0.5, 1.0, 1.0],
-            "consolidation_share": [0.8, 0.8, 1.0, 1.0],
+            "site": ["a", "a", "a", "b", "b"],
+            "activity": ["electricity", "electricity", "diesel", "electricity", "electricity"],
+            "scope": [2, 2, 1, 2, 3],
+            "gas": ["CO2", "CH4", "CO2", "CO2", "CO2"],
+            # the quantity of a row counts on its first gas's line only (CH4 here: 0)
+            "quantity_counted": [40.0, 0.0, 10.0, 50.0, 7.0],
         }
     )
-    rows = electricity_rows(lines, {"electricity"})
-    # row 1: 100 MWh x 0.5 of the period in the year x 0.8 held = 40 MWh (once, not per gas);
-    # row 2: 50 x 1 x 1 = 50 MWh; row 3 is diesel
-    assert list(rows["row_id"]) == [1, 2]
-    assert list(rows["electricity_mwh"]) == pytest.approx([40.0, 50.0], rel=1e-12)
+    # a: 40 MWh of electricity (the diesel's 10 t are not electricity); b: 50 + 7 = 57 MWh,
+    # of which 50 in scope 2
+    assert electricity_by_site(line_summary, {"electricity"}).to_dict() == {"a": 40.0, "b": 57.0}
+    in_scope2 = electricity_by_site(line_summary, {"electricity"}, scope=2)
+    assert in_scope2.to_dict() == {"a": 40.0, "b": 50.0}
 
 
 def test_leased_electricity_is_category_8_electricity_of_sites_without_scope_2() -> None:
-    lines = pd.DataFrame(
+    line_summary = pd.DataFrame(
         {
-            "row_id": [1, 2, 2, 3],
             "site": ["own", "colo", "colo", "colo"],
             "activity": ["electricity", "electricity", "electricity", "diesel"],
             "scope": [2, 3, 3, 3],
             "category": ["purchased_electricity", LEASED, LEASED, LEASED],
+            "gas": ["CO2", "CO2", "CH4", "CO2"],
             "emissions_tco2e": [44.0, 55.0, 0.5, 9.0],
+            "quantity_counted": [100.0, 125.0, 0.0, 3.0],
         }
     )
-    all_electricity = pd.DataFrame(
-        {"row_id": [1, 2], "site": ["own", "colo"], "electricity_mwh": [100.0, 125.0]}
-    )
     consumption = pd.DataFrame({"site": ["own"], "electricity_mwh": [100.0]})
-    leased = leased_electricity(lines, all_electricity, consumption, {"electricity"})
-    # colo: 125 MWh; its location-based tCO2e is both gases' lines, 55 + 0.5 = 55.5 (the
-    # diesel line is not electricity)
+    leased = leased_electricity(line_summary, consumption, {"electricity"})
+    # colo: 125 MWh (counted on its CO2 line); its location-based tCO2e is both gases' lines,
+    # 55 + 0.5 = 55.5 (the diesel line is not electricity)
     assert leased.to_dict("records") == [
         {"site": "colo", "electricity_mwh": 125.0, "location_tco2e": pytest.approx(55.5)}
     ]

@@ -123,9 +123,9 @@ def test_a_million_rows_give_the_same_inventory_on_spark(tmp_path: Path) -> None
     project = tanlu.load_project(generated.root)
     inputs = load_inputs(project)
     duck = tanlu.calculate_inventory(project, 2021, inputs, check_base_year=False)
-    spark = tanlu.calculate_inventory(
-        use_engine(project, EngineBackend.SPARK, MASTER), 2021, inputs, check_base_year=False
-    )
+    # the whole pipeline on Spark: the checks, and the inventory on the rows they leave there
+    on_spark = use_engine(project, EngineBackend.SPARK, MASTER)
+    spark = tanlu.calculate_inventory(on_spark, 2021, load_inputs(on_spark), check_base_year=False)
     lines = duck.lines
     # every kind of row is in it: periods split at the year's end, leased assets re-scoped,
     # sites bought or sold in the year, instruments, factor fallbacks
@@ -135,6 +135,14 @@ def test_a_million_rows_give_the_same_inventory_on_spark(tmp_path: Path) -> None
     assert project.sites["owned_from"].notna().any() and project.sites["owned_until"].notna().any()
     assert len(inputs.instruments) > 0 and not duck.scope2_market.allocations.empty
     assert not duck.fallbacks.empty
-    # the same lines to the last digit, and the same totals and summaries to 1e-12
-    pd.testing.assert_frame_equal(lines, spark.lines, check_exact=True)
+    # the same lines to the last digit, except the leased electricity that instruments cover:
+    # those are scaled by market / location tCO2e, a ratio of sums that each engine adds its
+    # own way (DuckDB's compensated sum, Spark's plain one), so they agree to 1e-12; the same
+    # totals and summaries to 1e-12
+    scaled = lines["instrument_scale"] != 1.0
+    assert scaled.any()
+    pd.testing.assert_frame_equal(lines.loc[~scaled], spark.lines.loc[~scaled], check_exact=True)
+    pd.testing.assert_frame_equal(lines.loc[scaled], spark.lines.loc[scaled], rtol=1e-12)
     close_enough(duck.to_dict(), spark.to_dict())
+    # the line summary holds every line once
+    assert duck.line_summary["line_count"].sum() == len(lines) == spark.emission_lines.count

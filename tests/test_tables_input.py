@@ -146,7 +146,9 @@ def test_read_input_tables_are_the_files_as_check_input_tables_takes_them() -> N
         FOLDER + "activities_travel.xlsx",
     ]
     from_tables = tanlu.check_input_tables(folder, tables)
-    pd.testing.assert_frame_equal(from_tables.activities, load_inputs(folder).activities)
+    pd.testing.assert_frame_equal(
+        from_tables.activities.frame(), load_inputs(folder).activities.frame()
+    )
 
 
 # ---------------------------------------------------------------- a tiny project by hand
@@ -214,7 +216,9 @@ def test_text_and_typed_cells_check_the_same() -> None:
     mixed.loc[0, "quantity"] = "1000"
     mixed.loc[1, "period_start"] = "2022-01-01"
     checked = [
-        tanlu.check_input_tables(project, tanlu.InputTables(activities={"a": frame})).activities
+        tanlu.check_input_tables(
+            project, tanlu.InputTables(activities={"a": frame})
+        ).activities.frame()
         for frame in (typed, text, mixed)
     ]
     for other in checked[1:]:

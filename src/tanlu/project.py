@@ -377,10 +377,15 @@ class EngineBackend(StrEnum):
 
 
 class EngineSettings(_Model):
-    """``[engine]``: the backend, and Spark's master URL (``local[*]`` when omitted)."""
+    """``[engine]``: the backend; Spark's master URL (``local[*]`` when omitted); DuckDB's
+    memory limit [GiB] (DuckDB's own default, 80% of the machine's memory, when omitted) and
+    the folder it spills under (the system's temporary folder when omitted; a relative path is
+    from the project's folder). docs/engines.md."""
 
     backend: EngineBackend = EngineBackend.DUCKDB
     spark_master: str | None = Field(default=None, min_length=1)
+    memory_limit_gib: float | None = Field(default=None, gt=0)
+    temp_directory: str | None = Field(default=None, min_length=1)
 
 
 class ProjectConfig(_Model):

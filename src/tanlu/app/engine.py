@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tanlu.project import EngineBackend, EngineSettings, Project
+from tanlu.project import EngineBackend, Project
 
 
 def use_engine(
@@ -26,8 +26,10 @@ def use_engine(
     if backend is None and master is None:
         return project
     current = project.config.engine
-    settings = EngineSettings(
-        backend=EngineBackend(backend) if backend is not None else current.backend,
-        spark_master=master if master is not None else current.spark_master,
+    settings = current.model_copy(
+        update={
+            "backend": EngineBackend(backend) if backend is not None else current.backend,
+            "spark_master": master if master is not None else current.spark_master,
+        }
     )
     return replace(project, config=project.config.model_copy(update={"engine": settings}))

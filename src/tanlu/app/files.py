@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from tanlu.inventory.calculate import InventoryResult
+from tanlu.inventory.lines import EmissionLines
 from tanlu.output import Writer, json_text
 
 # The most rows a lines CSV gets: Excel opens at most 1,048,576 rows, header included
@@ -30,16 +31,16 @@ def csv_writer(frame: pd.DataFrame, index: bool = False) -> Writer:
     return lambda path: frame.to_csv(path, index=index)
 
 
-def lines_dataset_writer(lines: pd.DataFrame) -> Writer:
+def lines_dataset_writer(lines: EmissionLines) -> Writer:
     """Writes emission lines as a Parquet dataset partitioned by scope (``scope=1/``,
     ``scope=2/``, ``scope=3/``: Hive-style folders that DuckDB, Spark, pandas and pyarrow read
-    as one table with a ``scope`` column)."""
+    as one table with a ``scope`` column), streamed from the engine a batch at a time."""
 
     def write(path: Path) -> None:
-        table = pa.Table.from_pandas(lines, preserve_index=False)
-        scope = pa.schema([("scope", table.schema.field("scope").type)])
+        batches = lines.batches()
+        scope = pa.schema([("scope", batches.schema.field("scope").type)])
         ds.write_dataset(
-            table,
+            batches,
             path,
             format="parquet",
             partitioning=ds.partitioning(scope, flavor="hive"),
@@ -47,6 +48,19 @@ def lines_dataset_writer(lines: pd.DataFrame) -> Writer:
             max_rows_per_file=10_000_000,
             max_rows_per_group=1_000_000,
         )
+
+    return write
+
+
+def lines_csv_writer(lines: EmissionLines) -> Writer:
+    """Writes emission lines as one UTF-8 CSV file with a header row, a batch at a time."""
+
+    def write(path: Path) -> None:
+        with path.open("w", encoding="utf-8", newline="") as out:
+            header = True
+            for batch in lines.batches():
+                batch.to_pandas().to_csv(out, index=False, header=header)
+                header = False
 
     return write
 
@@ -82,8 +96,8 @@ def inventory_files(
         "factors_used": result.factors_used,
     }
     files = {f"{stem}.json": json_writer(result.to_dict())}
-    files[f"{stem}_lines"] = lines_dataset_writer(result.lines)
-    if len(result.lines) <= csv_max_rows:
-        files[f"{stem}_lines.csv"] = csv_writer(result.lines)
+    files[f"{stem}_lines"] = lines_dataset_writer(result.emission_lines)
+    if len(result.emission_lines) <= csv_max_rows:
+        files[f"{stem}_lines.csv"] = lines_csv_writer(result.emission_lines)
     files.update({f"{stem}_{name}.csv": csv_writer(frame) for name, frame in tables.items()})
     return files

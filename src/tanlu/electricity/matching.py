@@ -201,7 +201,7 @@ def calculate_electricity(
     if inventory is None:
         inventory = calculate_inventory(project, year, inputs, check_base_year=False)
     market = inventory.scope2_market
-    lines = inventory.lines
+    lines = inventory.line_summary
     location = (
         lines.loc[(lines["category"] == "purchased_electricity") & (lines["scope"] == 2)]
         .groupby("site")["emissions_tco2e"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
@@ -19,14 +20,19 @@ import pyarrow as pa
 from tanlu.engine import duckdb, spark
 from tanlu.engine.expressions import (
     LINE_COLUMNS,
+    LINE_SUMMARY_KEYS,
     SUMMARY_KEYS,
     arrow_table,
     emission_lines,
     factors_by_unit,
     float_sum,
+    line_totals,
     summarise,
+    summarise_lines,
+    summarise_totals,
     to_batches,
     to_pandas,
+    traced_lines,
 )
 from tanlu.errors import TanluError
 
@@ -39,7 +45,8 @@ class Backend:
     ----------
     connect
         Opens a connection; takes the master URL (``None``: the backend's default), which only
-        Spark reads.
+        Spark reads, the memory limit [GiB] and the folder to spill under, which only DuckDB
+        reads.
     register
         Puts an Arrow table into the connection under a name and returns it as an Ibis table.
     keep
@@ -55,7 +62,7 @@ class Backend:
         Whether the backend's Python package is installed.
     """
 
-    connect: Callable[[str | None], Any]
+    connect: Callable[[str | None, float | None, Path | None], Any]
     register: Callable[[Any, pa.Table, str], ir.Table]
     keep: Callable[[Any, ir.Table, str], ir.Table]
     close: Callable[[Any, list[str]], None]
@@ -66,7 +73,9 @@ class Backend:
 
 BACKENDS: dict[str, Backend] = {
     "duckdb": Backend(
-        lambda master: duckdb.connect(),
+        lambda master, memory_limit_gib, temp_directory: duckdb.connect(
+            memory_limit_gib, temp_directory
+        ),
         duckdb.register,
         duckdb.keep,
         duckdb.close,
@@ -75,7 +84,13 @@ BACKENDS: dict[str, Backend] = {
         "compensated",
     ),
     "spark": Backend(
-        spark.connect, spark.register, spark.keep, spark.close, "pyspark", spark.available, "plain"
+        lambda master, memory_limit_gib, temp_directory: spark.connect(master),
+        spark.register,
+        spark.keep,
+        spark.close,
+        "pyspark",
+        spark.available,
+        "plain",
     ),
 }
 DEFAULT_BACKEND = "duckdb"
@@ -87,7 +102,12 @@ class EngineError(TanluError):
     """The engine was asked for a backend it does not have, or one not installed."""
 
 
-def connect(backend: str = DEFAULT_BACKEND, master: str | None = None) -> Any:
+def connect(
+    backend: str = DEFAULT_BACKEND,
+    master: str | None = None,
+    memory_limit_gib: float | None = None,
+    temp_directory: Path | None = None,
+) -> Any:
     """A connection (Ibis backend) to compute tables on; end its use with :func:`close`.
 
     Parameters
@@ -96,6 +116,9 @@ def connect(backend: str = DEFAULT_BACKEND, master: str | None = None) -> Any:
         A name in :data:`BACKENDS`: ``"duckdb"`` (in-memory, the default) or ``"spark"``.
     master
         Spark's master URL (``local[*]`` when omitted; docs/engines.md); DuckDB ignores it.
+    memory_limit_gib, temp_directory
+        DuckDB's memory limit [GiB] and the folder it spills under
+        (:func:`tanlu.engine.duckdb.connect`); Spark takes its memory from its own settings.
 
     Raises
     ------
@@ -110,7 +133,7 @@ def connect(backend: str = DEFAULT_BACKEND, master: str | None = None) -> Any:
             f"engine backend '{backend}' needs pyspark: pip install 'tanlu[{backend}]' "
             "(and Java 17 or later)"
         )
-    con = chosen.connect(master)
+    con = chosen.connect(master, memory_limit_gib, temp_directory)
     _REGISTERED[id(con)] = []
     return con
 
@@ -119,6 +142,14 @@ def _backend_of(con: Any) -> Backend:
     for backend in BACKENDS.values():
         if backend.ibis_name == con.name:
             return backend
+    raise EngineError(f"no tanlu engine backend for an Ibis '{con.name}' connection")
+
+
+def backend_name(con: Any) -> str:
+    """The name in :data:`BACKENDS` of the backend a connection is of."""
+    for name, backend in BACKENDS.items():
+        if backend.ibis_name == con.name:
+            return name
     raise EngineError(f"no tanlu engine backend for an Ibis '{con.name}' connection")
 
 
@@ -154,17 +185,23 @@ __all__ = [
     "BACKENDS",
     "DEFAULT_BACKEND",
     "LINE_COLUMNS",
+    "LINE_SUMMARY_KEYS",
     "SUMMARY_KEYS",
     "Backend",
     "EngineError",
+    "backend_name",
     "close",
     "connect",
     "emission_lines",
     "factors_by_unit",
     "float_sum",
     "keep",
+    "line_totals",
     "summarise",
+    "summarise_lines",
+    "summarise_totals",
     "to_batches",
     "to_pandas",
     "to_table",
+    "traced_lines",
 ]

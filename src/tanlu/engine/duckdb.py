@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import ibis
 import pyarrow as pa
 
+# The folder each connection spills to, removed when it closes (by id of the connection).
+_SPILL_FOLDERS: dict[int, Path] = {}
 
-def connect() -> Any:
-    """A fresh in-memory DuckDB connection (Ibis backend)."""
-    return ibis.duckdb.connect()
+
+def connect(memory_limit_gib: float | None = None, temp_directory: Path | None = None) -> Any:
+    """A fresh in-memory DuckDB connection (Ibis backend).
+
+    Parameters
+    ----------
+    memory_limit_gib
+        The most memory DuckDB's buffers may hold [GiB] before it spills to disk (DuckDB's
+        ``memory_limit``; its own default, 80% of the machine's memory, when omitted).
+    temp_directory
+        The folder under which it spills: a new folder is made there (under the system's
+        temporary folder when omitted) and removed when the connection closes. DuckDB's own
+        default for an in-memory database would be ``.tmp`` in the working directory.
+    """
+    parent = None if temp_directory is None else str(temp_directory)
+    if temp_directory is not None:
+        temp_directory.mkdir(parents=True, exist_ok=True)
+    spill = Path(tempfile.mkdtemp(prefix="tanlu-duckdb-", dir=parent))
+    config: dict[str, Any] = {"temp_directory": str(spill)}
+    if memory_limit_gib is not None:
+        config["memory_limit"] = f"{memory_limit_gib * 1024:.0f}MiB"
+    con = ibis.duckdb.connect(**config)
+    # tanlu draws its own progress bar; DuckDB's would print over it on long queries
+    con.raw_sql("SET enable_progress_bar = false")
+    _SPILL_FOLDERS[id(con)] = spill
+    return con
 
 
 def register(con: Any, table: pa.Table, name: str) -> Any:
@@ -19,8 +47,11 @@ def register(con: Any, table: pa.Table, name: str) -> Any:
 
 
 def close(con: Any, names: list[str]) -> None:
-    """Close the connection (its in-memory tables go with it)."""
+    """Close the connection (its in-memory tables go with it) and remove its spill folder."""
     con.disconnect()
+    spill = _SPILL_FOLDERS.pop(id(con), None)
+    if spill is not None:
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def keep(con: Any, expr: Any, name: str) -> Any:

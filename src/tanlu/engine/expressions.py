@@ -8,7 +8,7 @@ opens runs them unchanged; tables reach a connection as Arrow (:func:`arrow_tabl
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import ibis
 import ibis.expr.types as ir
@@ -80,7 +80,10 @@ def factors_by_unit(
         window_start=ibis.greatest(counted.owned_from.coalesce(year_start), year_start),
         window_end=ibis.least(counted.owned_until.coalesce(year_end), year_end),
     )
-    return site_factors.join(counted, "site").join(unit_conversions, "activity")
+    # the quantity of an activity row is counted once, on the line of its first gas
+    first_gas = ibis.row_number().over(group_by=["site", "activity"], order_by="factor_key") == 0
+    factors = site_factors.mutate(first_gas=first_gas)
+    return factors.join(counted, "site").join(unit_conversions, "activity")
 
 
 def _counted_lines(
@@ -172,7 +175,52 @@ def emission_lines(
         ``LINE_COLUMNS``: emissions_t [t gas] and emissions_tco2e [tCO2e].
     """
     lines = _rescope(_counted_lines(activities, unit_conversions, sites, site_factors, year))
-    return lines.mutate(emissions_tco2e=lines.emissions_t * lines.gwp).select(*LINE_COLUMNS)
+    traced = [c for c in ("source_id", "source_line") if c in activities.columns]
+    lines = lines.mutate(emissions_tco2e=lines.emissions_t * lines.gwp)
+    return lines.select(*LINE_COLUMNS, *traced)
+
+
+def traced_lines(
+    lines: ir.Table,
+    sources: ir.Table,
+    scales: ir.Table,
+    scaled_activities: Sequence[str],
+) -> ir.Table:
+    """Emission lines with the file and sheet of their row and the scale instruments put on
+    them, in the order they are listed (row, gas, scope, activity).
+
+    Parameters
+    ----------
+    lines
+        :func:`emission_lines` of activity rows that carry ``source_id, source_line``.
+    sources
+        ``source_id, source_file, source_sheet``.
+    scales
+        ``scale_site, instrument_scale``: for a leased site whose category 8 electricity
+        instruments cover, market / location tCO2e; its electricity lines in category 8 (of the
+        ``scaled_activities``) are multiplied by it, every other line keeps 1.
+
+    Returns
+    -------
+    ibis.Table
+        ``LINE_COLUMNS`` plus ``source_file, source_sheet, source_line, instrument_scale``.
+    """
+    with_files = lines.join(sources, "source_id")
+    joined = with_files.left_join(scales, with_files.site == scales.scale_site)
+    target = (
+        joined.activity.isin(list(scaled_activities))
+        & (joined.scope == 3)
+        & (joined.category == LEASED_CATEGORY)
+        & joined.instrument_scale.notnull()
+    )
+    scale = ibis.ifelse(target, joined.instrument_scale, 1.0)
+    scaled = joined.mutate(
+        emissions_t=ibis.ifelse(target, joined.emissions_t * scale, joined.emissions_t),
+        emissions_tco2e=ibis.ifelse(target, joined.emissions_tco2e * scale, joined.emissions_tco2e),
+        instrument_scale=scale,
+    )
+    columns = [*LINE_COLUMNS, "source_file", "source_sheet", "source_line", "instrument_scale"]
+    return scaled.select(*columns).order_by(["row_id", "gas", "scope", "activity"])
 
 
 # How the engine adds up floats over activity rows. A plain float sum depends on the order of
@@ -201,6 +249,102 @@ def float_sum(column: ir.FloatingColumn, kind: str) -> ir.FloatingScalar:
 
 
 SUMMARY_KEYS: tuple[str, ...] = ("entity", "site", "scope", "category", "gas", "outside_scopes")
+# The keys of the line summary: every emission line falls in one of its rows.
+LINE_SUMMARY_KEYS: tuple[str, ...] = (
+    "entity",
+    "site",
+    "activity",
+    "scope",
+    "category",
+    "gas",
+    "factor_id",
+    "outside_scopes",
+)
+
+
+def line_totals(
+    activities: ir.Table,
+    unit_conversions: ir.Table,
+    sites: ir.Table,
+    site_factors: ir.Table,
+    year: int,
+    sum_kind: str = "compensated",
+) -> ir.Table:
+    """The one pass over every activity row: its lines summed by factor, scope and category.
+
+    Grouped by integers and the row's own scope and category (``factor_key, scope, category,
+    leased``); site, gas, entity, GWP and the re-scoping of leased sites are applied to this
+    small result (:func:`summarise_totals`, :func:`summarise_lines`). Sums are taken as
+    ``sum_kind`` says (:func:`float_sum`).
+
+    Returns
+    -------
+    ibis.Table
+        ``factor_key, scope, category, leased, emissions_t`` [t gas], ``quantity_counted`` (the
+        rows' quantities in the activity's canonical unit x share in the year x consolidation
+        share, counted once per row: on the line of its first gas) and ``line_count``.
+    """
+    lines = _counted_lines(activities, unit_conversions, sites, site_factors, year)
+    counted = ibis.ifelse(
+        lines.first_gas,
+        lines.quantity_canonical * lines.share_in_year * lines.consolidation_share,
+        0.0,
+    )
+    return lines.group_by(["factor_key", "scope", "category", "leased"]).aggregate(
+        emissions_t=float_sum(lines.emissions_t, sum_kind),
+        quantity_counted=float_sum(counted, sum_kind),
+        line_count=lines.count(),
+    )
+
+
+def _named(totals: ir.Table, site_factors: ir.Table, sites: ir.Table) -> ir.Table:
+    factors = site_factors.select(
+        "factor_key", "site", "activity", "gas", "factor_id", "gwp", "outside_scopes"
+    )
+    named = totals.join(factors, "factor_key").join(sites.select("site", "entity"), "site")
+    return _rescope(named)
+
+
+def summarise_totals(
+    totals: ir.Table, site_factors: ir.Table, sites: ir.Table, sum_kind: str = "compensated"
+) -> ir.Table:
+    """:func:`line_totals` summed by ``SUMMARY_KEYS``: the aggregation every summary of the
+    inventory derives from.
+
+    Returns
+    -------
+    ibis.Table
+        ``SUMMARY_KEYS`` plus ``emissions_t`` [t gas] and ``emissions_tco2e`` [tCO2e], ordered
+        by ``SUMMARY_KEYS``.
+    """
+    named = _named(totals, site_factors, sites)
+    summary = named.group_by(list(SUMMARY_KEYS)).aggregate(
+        emissions_t=float_sum(named.emissions_t, sum_kind),
+        emissions_tco2e=float_sum(named.emissions_t * named.gwp, sum_kind),
+    )
+    return summary.order_by(list(SUMMARY_KEYS))
+
+
+def summarise_lines(
+    totals: ir.Table, site_factors: ir.Table, sites: ir.Table, sum_kind: str = "compensated"
+) -> ir.Table:
+    """:func:`line_totals` summed by ``LINE_SUMMARY_KEYS``: what the electricity, roadmap and
+    report need of the lines, without the lines.
+
+    Returns
+    -------
+    ibis.Table
+        ``LINE_SUMMARY_KEYS`` plus ``emissions_t`` [t gas], ``emissions_tco2e`` [tCO2e],
+        ``quantity_counted`` [canonical unit] and ``line_count``, ordered by the keys.
+    """
+    named = _named(totals, site_factors, sites)
+    summary = named.group_by(list(LINE_SUMMARY_KEYS)).aggregate(
+        emissions_t=float_sum(named.emissions_t, sum_kind),
+        emissions_tco2e=float_sum(named.emissions_t * named.gwp, sum_kind),
+        quantity_counted=float_sum(named.quantity_counted, sum_kind),
+        line_count=named.line_count.sum().cast("int64"),
+    )
+    return summary.order_by(list(LINE_SUMMARY_KEYS))
 
 
 def summarise(
@@ -211,31 +355,7 @@ def summarise(
     year: int,
     sum_kind: str = "compensated",
 ) -> ir.Table:
-    """The emission lines of :func:`emission_lines` summed by ``SUMMARY_KEYS``.
-
-    The one aggregation every summary derives from. The work over all activity rows groups by
-    integers and the row's own scope and category; site, gas, entity, GWP and the re-scoping of
-    leased sites are applied to the small grouped result. Sums are taken as ``sum_kind`` says
-    (:func:`float_sum`: ``compensated`` on DuckDB, ``plain`` on Spark).
-
-    Returns
-    -------
-    ibis.Table
-        ``SUMMARY_KEYS`` plus ``emissions_t`` [t gas] and ``emissions_tco2e`` [tCO2e], ordered
-        by ``SUMMARY_KEYS``.
-    """
-    lines = _counted_lines(activities, unit_conversions, sites, site_factors, year)
-    by_key = lines.group_by(["factor_key", "scope", "category", "leased"]).aggregate(
-        emissions_t=float_sum(lines.emissions_t, sum_kind)
-    )
-    named = _rescope(
-        by_key.join(
-            site_factors.select("factor_key", "site", "gas", "gwp", "outside_scopes"),
-            "factor_key",
-        ).join(sites.select("site", "entity"), "site")
-    )
-    summary = named.group_by(list(SUMMARY_KEYS)).aggregate(
-        emissions_t=float_sum(named.emissions_t, sum_kind),
-        emissions_tco2e=float_sum(named.emissions_t * named.gwp, sum_kind),
-    )
-    return summary.order_by(list(SUMMARY_KEYS))
+    """The emission lines of :func:`emission_lines` summed by ``SUMMARY_KEYS``
+    (:func:`line_totals`, then :func:`summarise_totals`) in one expression."""
+    totals = line_totals(activities, unit_conversions, sites, site_factors, year, sum_kind)
+    return summarise_totals(totals, site_factors, sites, sum_kind)

@@ -21,12 +21,12 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from tanlu import engine
 from tanlu.errors import InputError
 from tanlu.factors.library import FactorLibrary
 from tanlu.ingest.activity_checks import (
-    CANONICAL_COLUMNS,
     LISTED_PER_KIND,
     NORMAL_COLUMNS,
     POSITION_BASE,
@@ -34,8 +34,13 @@ from tanlu.ingest.activity_checks import (
     IssueFile,
     PreparedActivities,
     check_activities,
-    empty_activities,
     unit_conversion_table,
+)
+from tanlu.ingest.activity_store import (
+    CANONICAL_COLUMNS,
+    ActivityStore,
+    empty_activities,
+    unique_name,
 )
 from tanlu.ingest.readers import read_activity_file
 from tanlu.tables import cell_text
@@ -174,32 +179,48 @@ def check_sources(
     master: str | None = None,
     issue_file: IssueFile | None = None,
     listed_per_kind: int = LISTED_PER_KIND,
+    memory_limit_gib: float | None = None,
+    temp_directory: Path | None = None,
 ) -> PreparedActivities:
     """Check raw activity tables on the engine (:func:`check_activities`).
 
     Each source is a raw table (from a reader, or given in memory) or, on DuckDB, the path of
     a Parquet file that the engine reads itself (:func:`parquet_normal_form`), so that its rows
-    never pass through Python."""
+    never pass through Python. The good rows stay on the engine connection, in the returned
+    store (``memory_limit_gib``, ``temp_directory``: DuckDB's, :func:`tanlu.engine.connect`).
+    """
     if not sources:
-        return PreparedActivities(empty_activities(), unit_conversion_table({}, library), [], 0)
-    con = engine.connect(backend, master)
+        return PreparedActivities(
+            ActivityStore.from_frame(empty_activities(), backend, master),
+            unit_conversion_table({}, library),
+            [],
+            0,
+        )
+    con = engine.connect(backend, master, memory_limit_gib, temp_directory)
+    prefix = unique_name("activity")
+    prepared: PreparedActivities | None = None
     try:
         parts: list[ir.Table] = []
         frames: list[pa.Table] = []
+        # rows of each source, blank ones too (the row ids count them)
+        sizes: list[int] = []
         for index, (_, source) in enumerate(sources):
             engine_reads = isinstance(source, Path) and backend == "duckdb"
             read = parquet_normal_form(con, source, index) if engine_reads else None
             if read is not None:
                 parts.append(read)
-            elif isinstance(source, Path):
+                sizes.append(pq.ParquetFile(source).metadata.num_rows)
+                continue
+            if isinstance(source, Path):
                 frames.append(normal_form(_python_read(source, sources[index][0].file), index))
             else:
                 frames.append(normal_form(source, index))
+            sizes.append(frames[-1].num_rows)
         if frames:
-            parts.append(engine.to_table(con, pa.concat_tables(frames), "activity_rows"))
+            parts.append(engine.to_table(con, pa.concat_tables(frames), f"{prefix}_rows"))
         del frames
         rows = parts[0] if len(parts) == 1 else ibis.union(*parts)
-        return check_activities(
+        prepared = check_activities(
             con,
             rows,
             [source for source, _ in sources],
@@ -208,9 +229,14 @@ def check_sources(
             project_years,
             listed_per_kind=listed_per_kind,
             issue_file=issue_file,
+            prefix=prefix,
+            source_rows=sizes,
         )
+        return prepared
     finally:
-        engine.close(con)
+        # the good rows stay on the connection, owned by their store; otherwise it ends here
+        if prepared is None or prepared.store is None:
+            engine.close(con)
 
 
 def prepare_activities(

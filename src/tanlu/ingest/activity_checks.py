@@ -35,6 +35,11 @@ from tanlu import engine
 from tanlu.errors import InputIssue, UnitError
 from tanlu.factors.library import SCOPE_CATEGORIES, FactorLibrary
 from tanlu.identifiers import id_key, normalise_id
+from tanlu.ingest.activity_store import (
+    STORE_COLUMNS,
+    ActivityStore,
+    empty_activities,
+)
 from tanlu.units import conversion_factor
 
 NORMAL_COLUMNS: dict[str, str] = {
@@ -204,34 +209,15 @@ def issue_frame(issues: Iterable[InputIssue]) -> pd.DataFrame:
     return frame
 
 
-CANONICAL_COLUMNS: tuple[str, ...] = (
-    "row_id",
-    "source_file",
-    "source_sheet",
-    "source_line",
-    "site",
-    "activity",
-    "meter",
-    "period_start",
-    "period_end",
-    "quantity",
-    "unit",
-    "canonical_unit",
-    "scope",
-    "category",
-    "source_document",
-    "note",
-)
-
-
 @dataclass(frozen=True)
 class PreparedActivities:
     """The outcome of checking activity rows.
 
     Attributes
     ----------
-    table
-        Good rows (:data:`CANONICAL_COLUMNS`); empty when any row is bad.
+    store
+        Good rows, kept on the engine (:class:`tanlu.ingest.activity_store.ActivityStore`);
+        ``None`` when any row is bad.
     unit_conversions
         ``activity, unit, canonical_unit, multiplier``: one row per distinct pair in the data;
         ``quantity * multiplier`` is the quantity in the activity's canonical unit.
@@ -245,32 +231,17 @@ class PreparedActivities:
         rows); an :class:`IssueFile` given to :func:`check_activities` has them all.
     """
 
-    table: pd.DataFrame
+    store: ActivityStore | None
     unit_conversions: pd.DataFrame
     issues: list[InputIssue]
     rows_read: int
     unlisted: dict[str | None, int] = field(default_factory=dict)
 
-
-_EMPTY_DTYPES: dict[str, str] = {
-    "row_id": "int64",
-    "source_line": "int64",
-    "period_start": "datetime64[us]",
-    "period_end": "datetime64[us]",
-    "quantity": "float64",
-    "scope": "int64",
-}
-
-
-def empty_activities() -> pd.DataFrame:
-    """The canonical activity table with no rows, typed as a full one is (the engine needs a
-    type for every column, even of an empty table)."""
-    return pd.DataFrame(
-        {
-            column: pd.Series(dtype=_EMPTY_DTYPES.get(column, "string"))
-            for column in CANONICAL_COLUMNS
-        }
-    )
+    @property
+    def table(self) -> pd.DataFrame:
+        """The good rows as a pandas table (:data:`CANONICAL_COLUMNS`; empty when any row is
+        bad): every row comes into memory."""
+        return self.store.frame() if self.store is not None else empty_activities()
 
 
 def unit_conversion_table(
@@ -403,6 +374,8 @@ class _Reference:
     sites: ir.Table
     catalogue: ir.Table
     site_keys: dict[str, str]
+    # ``offset_source_id, row_offset``: the rows (blank ones too) of the sources before each
+    offsets: ir.Table
 
 
 def _catalogue_frame(library: FactorLibrary) -> pd.DataFrame:
@@ -458,12 +431,13 @@ def _checked(
 ) -> ir.Table:
     """Every row with its parsed values, scope, category and the code of the first rule it
     breaks (0: none of the rules on single rows)."""
+    rows = rows.join(reference.offsets, rows.source_id == reference.offsets.offset_source_id)
     joined = rows.left_join(reference.catalogue, rows.activity == reference.catalogue.cat_activity)
     joined = joined.left_join(
         units, (joined.activity == units.pair_activity) & (joined.unit == units.pair_unit)
     )
     joined = joined.left_join(reference.sites, joined.site == reference.sites.known_site).drop(
-        "cat_activity", "pair_activity", "pair_unit"
+        "cat_activity", "pair_activity", "pair_unit", "offset_source_id"
     )
     parsed = _with_parsed_values(joined)
     touches = ibis.literal(False)
@@ -526,6 +500,9 @@ def _checked(
         "period_end",
         "multiplier",
         "code",
+        # 0-based in reading order, blank rows counted: the row's place in its source after
+        # the rows of the sources before it (no sort of the rows needed)
+        row_id=(coded.position - coded.source_id * POSITION_BASE + coded.row_offset).cast("int64"),
         value=value,
         detail=ibis.ifelse(coded.code == 9, coded.unit, ibis.null("string")),
         scope=coded.cat_scope,
@@ -775,6 +752,7 @@ def check_activities(
     listed_per_kind: int = LISTED_PER_KIND,
     issue_file: IssueFile | None = None,
     prefix: str = "activity",
+    source_rows: Sequence[int] | None = None,
 ) -> PreparedActivities:
     """Check activity rows in normal form on the engine and convert their quantities.
 
@@ -798,10 +776,19 @@ def check_activities(
         Where every problem is written (streamed), when given.
     prefix
         Prefix of the names of the small tables registered on ``con``.
+    source_rows
+        How many rows each source holds, blank ones included (counted on the engine when not
+        given): the ``row_id`` of a row is its place in its source after the rows before.
     """
     years = sorted(set(project_years))
     site_list = [str(s) for s in site_ids]
     known_sites = frozenset(site_list)
+    if source_rows is None:
+        ends = engine.to_pandas(rows.group_by("source_id").aggregate(last=rows.position.max()))
+        last = dict(zip(ends["source_id"], ends["last"], strict=True))
+        source_rows = [
+            int(last[i] - i * POSITION_BASE + 1) if i in last else 0 for i in range(len(sources))
+        ]
     # a row with no value at all is a blank line: skipped (its line keeps its number)
     rows = rows.filter(~ibis.and_(*[rows[c].isnull() for c in _DATA_COLUMNS]))
     rows = _normalised_ids(con, rows, prefix)
@@ -812,7 +799,17 @@ def check_activities(
         f"{prefix}_sites",
     )
     units, multipliers, unit_errors = _unit_pairs(con, rows, library, prefix)
-    reference = _Reference(sites, catalogue, _hint_table(site_list))
+    offsets = engine.to_table(
+        con,
+        pd.DataFrame(
+            {
+                "offset_source_id": np.arange(len(sources), dtype="int64"),
+                "row_offset": np.concatenate([[0], np.cumsum(source_rows)[:-1]]).astype("int64"),
+            }
+        ),
+        f"{prefix}_offsets",
+    )
+    reference = _Reference(sites, catalogue, _hint_table(site_list), offsets)
     checked = engine.keep(con, _checked(rows, reference, units, years), f"{prefix}_checked")
     good = checked.filter(checked.code == 0)
     duplicates = engine.keep(con, _duplicates(good), f"{prefix}_duplicates")
@@ -848,10 +845,10 @@ def check_activities(
     all_issues = single.union(paired_issues)
     by_code = engine.to_pandas(all_issues.group_by("code").aggregate(problems=all_issues.count()))
     if by_code.empty:
-        table = _good_table(checked, sources)
-        return PreparedActivities(
-            table, unit_conversion_table(multipliers, library), [], len(table)
-        )
+        good_rows = checked.select(*STORE_COLUMNS)
+        rows = int(good_rows.count().to_pyarrow().as_py())
+        store = ActivityStore(con, good_rows, [(s.file, s.sheet) for s in sources], rows)
+        return PreparedActivities(store, unit_conversion_table(multipliers, library), [], rows)
     rows_read = int(checked.count().to_pyarrow().as_py())
     counts: dict[str | None, int] = {}
     for code, problems in by_code.itertuples(index=False, name=None):
@@ -890,35 +887,7 @@ def check_activities(
     if issue_file is not None:
         for batch in engine.to_batches(ordered.order_by(listing_order)):
             issue_file.write(formatter.frame(batch))
-    return PreparedActivities(
-        empty_activities(), unit_conversion_table({}, library), issues, rows_read, unlisted
-    )
-
-
-def _good_table(checked: ir.Table, sources: Sequence[ActivitySource]) -> pd.DataFrame:
-    """The checked rows as the canonical activity table, in reading order."""
-    arrow = (
-        checked.select(
-            "position",
-            "source_id",
-            *[c for c in CANONICAL_COLUMNS if c not in ("row_id", "source_file", "source_sheet")],
-        )
-        .to_pyarrow()
-        .sort_by("position")
-    )
-    if arrow.num_rows == 0:
-        return empty_activities()
-    frame = arrow.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
-    source_ids = frame["source_id"].to_numpy()
-    files = np.array([s.file for s in sources], dtype=object)
-    sheets = np.array([s.sheet for s in sources], dtype=object)
-    frame["row_id"] = np.arange(len(frame), dtype="int64")
-    frame["source_file"] = pd.Series(files[source_ids], dtype="string")
-    frame["source_sheet"] = pd.Series(sheets[source_ids], dtype="string")
-    for column in ("period_start", "period_end"):
-        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
-    frame = frame.astype({"source_line": "int64", "quantity": "float64", "scope": "int64"})
-    return frame[list(CANONICAL_COLUMNS)]
+    return PreparedActivities(None, unit_conversion_table({}, library), issues, rows_read, unlisted)
 
 
 def _source_ranks(sources: Sequence[ActivitySource]) -> np.ndarray:

@@ -29,7 +29,8 @@ from tanlu.factors.library import (
 )
 from tanlu.factors.regions import resolve_region
 from tanlu.ingest.activities import PreparedActivities, check_sources, raw_sources
-from tanlu.ingest.activity_checks import ActivitySource, IssueFile, issue_frame
+from tanlu.ingest.activity_checks import LISTED_PER_KIND, ActivitySource, IssueFile, issue_frame
+from tanlu.ingest.activity_store import ActivityStore
 from tanlu.ingest.hourly import check_hourly_tables, empty_hourly_table
 from tanlu.ingest.instruments import check_instrument_tables
 from tanlu.ingest.prices import check_price_tables, empty_price_table
@@ -117,7 +118,9 @@ class ProjectInputs:
     library
         The factor library with the project's overrides.
     activities
-        The checked activity table (:data:`tanlu.ingest.CANONICAL_COLUMNS`).
+        The checked activity rows, kept on the engine where the checks ran
+        (:class:`tanlu.ingest.activity_store.ActivityStore`; ``activities.frame()`` brings them
+        to pandas as :data:`tanlu.ingest.CANONICAL_COLUMNS`).
     unit_conversions
         ``activity, unit, canonical_unit, multiplier`` for every pair in the data.
     instruments
@@ -136,7 +139,7 @@ class ProjectInputs:
     """
 
     library: FactorLibrary
-    activities: pd.DataFrame
+    activities: ActivityStore
     unit_conversions: pd.DataFrame
     instruments: pd.DataFrame
     rows_read: int
@@ -145,6 +148,17 @@ class ProjectInputs:
     grid_cfe_hourly: pd.DataFrame = field(default_factory=empty_hourly_table)
     pv_hourly: pd.DataFrame = field(default_factory=empty_hourly_table)
     prices: pd.DataFrame = field(default_factory=empty_price_table)
+
+
+def engine_temp_directory(project: Project) -> Path | None:
+    """``[engine] temp_directory`` as a path (a relative one from the project's folder)."""
+    folder = project.config.engine.temp_directory
+    if folder is None:
+        return None
+    path = Path(folder).expanduser()
+    if not path.is_absolute() and project.root is not None:
+        path = project.root / path
+    return path
 
 
 def project_years(project: Project) -> list[int]:
@@ -380,26 +394,15 @@ def _check_tables(
         settings.backend.value,
         settings.spark_master,
         issue_file,
+        memory_limit_gib=settings.memory_limit_gib,
+        temp_directory=engine_temp_directory(project),
     )
     instruments, instrument_issues = check_instrument_tables(
         tables.instruments, site_ids, in_memory
     )
     issues.extend(instrument_issues)
-    if project.config.accounting.derive_fuel_upstream and not prepared.table.empty:
-        derived = set(library.activities["upstream_activity"]) - {""}
-        entered = prepared.table.loc[prepared.table["activity"].isin(derived)]
-        issues.extend(
-            InputIssue(
-                str(row.source_file),
-                int(row.source_line),
-                "activity",
-                f"'{row.activity}' is derived from scope 1 fuel rows; entering it too would "
-                "count it twice (set accounting.derive_fuel_upstream = false to enter it yourself)",
-                None if pd.isna(row.source_sheet) else str(row.source_sheet),
-                by_row=str(row.source_file) in in_memory,
-            )
-            for row in entered.itertuples(index=False)
-        )
+    if project.config.accounting.derive_fuel_upstream and prepared.store is not None:
+        issues.extend(_entered_upstream_issues(prepared.store, library, in_memory))
     meter_hourly, meter_issues = check_hourly_tables(
         tables.meter_hourly, "meter", site_ids, in_memory=in_memory
     )
@@ -426,9 +429,10 @@ def _check_tables(
     issues.extend(price_issues)
     if issues or prepared.issues:
         return None, issues, prepared
+    assert prepared.store is not None  # no activity row is bad
     inputs = ProjectInputs(
         library,
-        prepared.table,
+        prepared.store,
         prepared.unit_conversions,
         instruments,
         prepared.rows_read,
@@ -439,6 +443,40 @@ def _check_tables(
         prices,
     )
     return inputs, [], prepared
+
+
+def _entered_upstream_issues(
+    store: ActivityStore, library: FactorLibrary, in_memory: Collection[str]
+) -> list[InputIssue]:
+    """Rows that enter an activity tanlu derives from scope 1 fuel rows (found on the engine;
+    up to :data:`LISTED_PER_KIND` come back)."""
+    derived = sorted(set(library.activities["upstream_activity"]) - {""})
+    if not derived:
+        return []
+    table = store.table
+    entered = (
+        table.filter(table.activity.isin(derived))
+        .order_by(["row_id"])
+        .limit(LISTED_PER_KIND)
+        .select("source_id", "source_line", "activity")
+        .to_pyarrow()
+        .to_pylist()
+    )
+    issues = []
+    for row in entered:
+        file, sheet = store.sources[row["source_id"]]
+        issues.append(
+            InputIssue(
+                file,
+                int(row["source_line"]),
+                "activity",
+                f"'{row['activity']}' is derived from scope 1 fuel rows; entering it too would "
+                "count it twice (set accounting.derive_fuel_upstream = false to enter it yourself)",
+                sheet,
+                by_row=file in in_memory,
+            )
+        )
+    return issues
 
 
 @contextmanager

@@ -11,13 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from tanlu import engine
 from tanlu.errors import FactorError, InputError, InputIssue
 from tanlu.factors.library import FactorLibrary
 from tanlu.factors.lookup import lookup_factor, resolve_factors
+from tanlu.ingest.activity_store import unique_name
 from tanlu.ingest.inputs import ProjectInputs, load_inputs, project_years
 from tanlu.inventory.base_year import BaseYearCheck, compare_structures, sites_in_structure_of
 from tanlu.inventory.boundary import define_boundary
@@ -25,12 +29,28 @@ from tanlu.inventory.instruments import (
     MarketBasedScope2,
     calculate_market_based_scope2,
 )
+from tanlu.inventory.lines import EmissionLines
 from tanlu.project import MarketResidualPolicy, Project
 from tanlu.tables import records
 from tanlu.units import energy_gj_per_unit
 
 # Scope 3 category of a leased asset's scope 1 and 2 emissions (boundary rules).
 LEASED_ASSETS = "cat8_upstream_leased_assets"
+# The columns of the checked activity rows the inventory reads (tanlu.engine.emission_lines),
+# with where each row is (source_id, source_line) for its lines.
+ACTIVITY_COLUMNS: tuple[str, ...] = (
+    "row_id",
+    "source_id",
+    "source_line",
+    "site",
+    "activity",
+    "period_start",
+    "period_end",
+    "quantity",
+    "unit",
+    "scope",
+    "category",
+)
 # The columns of the resolved site factors that the engine reads (tanlu.engine.emission_lines).
 SITE_FACTOR_COLUMNS = [
     "site",
@@ -59,9 +79,10 @@ def with_energy_content(conversions: pd.DataFrame) -> pd.DataFrame:
 
 
 def derive_fuel_upstream(
-    library: FactorLibrary, activities: pd.DataFrame, conversions: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Add scope 3 category 3 rows (well-to-tank) for every fuel row that has an upstream activity.
+    con: Any, library: FactorLibrary, activities: ir.Table, conversions: pd.DataFrame
+) -> tuple[ir.Table, pd.DataFrame]:
+    """Add scope 3 category 3 rows (well-to-tank) for every fuel row that has an upstream
+    activity, on the engine.
 
     A derived row keeps the ``row_id`` and source of the fuel row it comes from, so its emission
     lines trace to the same file and line; its quantity and unit are the fuel row's, converted
@@ -71,14 +92,20 @@ def derive_fuel_upstream(
     catalogue = library.activities.set_index("activity")
     upstream = catalogue["upstream_activity"]
     upstream = upstream[upstream != ""]
-    fuel_rows = activities.loc[activities["activity"].isin(upstream.index)]
-    if fuel_rows.empty:
-        return activities, conversions
-    derived = fuel_rows.assign(
-        activity=fuel_rows["activity"].map(upstream),
-        scope=3,
-        category=fuel_rows["activity"].map(upstream).map(catalogue["category"]),
+    mapping = pd.DataFrame(
+        {
+            "fuel_activity": upstream.index.astype(str),
+            "upstream_activity": upstream.to_numpy(dtype=str),
+            "upstream_category": upstream.map(catalogue["category"]).to_numpy(dtype=str),
+        }
     )
+    fuels = engine.to_table(con, mapping, unique_name("upstream_activities"))
+    joined = activities.join(fuels, activities.activity == fuels.fuel_activity)
+    derived = joined.mutate(
+        activity=joined.upstream_activity,
+        scope=ibis.literal(3, "int64"),
+        category=joined.upstream_category,
+    ).select(*activities.columns)
     derived_conversions = (
         conversions.loc[conversions["activity"].isin(upstream.index)]
         .assign(activity=lambda t: t["activity"].map(upstream))
@@ -86,7 +113,7 @@ def derive_fuel_upstream(
     )
     combined = pd.concat([conversions, derived_conversions], ignore_index=True)
     return (
-        pd.concat([activities, derived], ignore_index=True),
+        activities.union(derived),
         combined.drop_duplicates(["activity", "unit"]).reset_index(drop=True),
     )
 
@@ -181,9 +208,16 @@ class InventoryResult:
 
     Attributes
     ----------
-    lines
-        One row per activity row and gas, traced to ``source_file``/``source_line`` and
-        ``factor_id`` (columns of :data:`tanlu.engine.LINE_COLUMNS` plus the source).
+    emission_lines
+        One line per activity row and gas, traced to ``source_file``/``source_line`` and
+        ``factor_id``, computed on the engine when read (:class:`EmissionLines`; ``lines``
+        gives them as a pandas table).
+    line_summary
+        The lines summed by entity, site, activity, scope, category, gas, factor and
+        ``outside_scopes`` (:data:`tanlu.engine.LINE_SUMMARY_KEYS`): ``emissions_t``,
+        ``emissions_tco2e``, ``quantity_counted`` (in the activity's canonical unit, at the
+        share in the year and the consolidation share, each row once) and ``line_count``;
+        instruments on leased assets applied as on the lines.
     by_scope, by_category, by_site, by_entity, by_gas
         Summaries (scope 2 location-based in ``by_category``; both methods in ``by_site``).
     scope2_market
@@ -204,7 +238,8 @@ class InventoryResult:
     gwp_set: str
     consolidation_approach: str
     market_residual_policy: str
-    lines: pd.DataFrame
+    emission_lines: EmissionLines
+    line_summary: pd.DataFrame
     by_scope: pd.DataFrame
     by_category: pd.DataFrame
     by_site: pd.DataFrame
@@ -216,6 +251,12 @@ class InventoryResult:
     excluded_sites: pd.DataFrame
     residual_factor_id: str
     base_year_check: BaseYearCheck | None = None
+
+    @property
+    def lines(self) -> pd.DataFrame:
+        """Every emission line as a pandas table (:meth:`EmissionLines.frame`: all of them come
+        into memory; ``emission_lines.batches()`` streams them)."""
+        return self.emission_lines.frame()
 
     def _scope_total(self, scope: int) -> float:
         match = self.by_scope.loc[self.by_scope["scope"] == scope, "emissions_tco2e"]
@@ -248,7 +289,8 @@ class InventoryResult:
     @property
     def outside_scopes_tco2e(self) -> float:
         """Montreal Protocol gases, reported outside the scopes [tCO2e]."""
-        return float(self.lines.loc[self.lines["outside_scopes"], "emissions_tco2e"].sum())
+        summary = self.line_summary
+        return float(summary.loc[summary["outside_scopes"], "emissions_tco2e"].sum())
 
     @property
     def total_location_tco2e(self) -> float:
@@ -332,14 +374,18 @@ def calculate_inventory(
 ) -> InventoryResult:
     """Calculate the inventory of one year.
 
-    The steps, each a function over tables: the activities of the year inside the boundary
-    (:func:`select_year_activities`), their emission lines (:func:`calculate_emission_lines`),
-    the electricity of each row (:func:`electricity_rows`), market-based scope 2 at the residual
-    factor with the leased assets' electricity (:func:`calculate_market_based_scope2_from_lines`,
+    The steps, each a function over tables: the checked activity rows stay on the engine
+    where the checks left them (:class:`tanlu.ingest.activity_store.ActivityStore`); the
+    rows of the year inside the boundary (:func:`select_year_activities`), with the fuels'
+    upstream rows (:func:`derive_fuel_upstream`), meet their factors
+    (:func:`resolve_site_factors`) in one pass that sums their emission lines
+    (:func:`sum_emission_lines`); from those sums, market-based scope 2 at the residual factor
+    with the leased assets' electricity (:func:`calculate_market_based_scope2_from_summary`,
     :func:`leased_electricity`), the instruments of leased assets
     (:func:`_apply_leased_instruments`), the aggregations (:func:`aggregate_by_scope`,
     :func:`aggregate_by_site`), the factors' fallbacks and the factors used
-    (:func:`list_fallbacks`, :func:`list_factors_used`).
+    (:func:`list_fallbacks`, :func:`list_factors_used`). The lines themselves are computed
+    only when read (:class:`EmissionLines`).
 
     Parameters
     ----------
@@ -364,46 +410,69 @@ def calculate_inventory(
     library = inputs.library
     organisation = project.config.organisation
     boundary = define_boundary(project.sites, organisation.consolidation_approach)
-    activities, conversions = inputs.activities, with_energy_content(inputs.unit_conversions)
-    if project.config.accounting.derive_fuel_upstream:
-        activities, conversions = derive_fuel_upstream(library, activities, conversions)
-    activities = select_year_activities(activities, boundary, year)
-    site_factors = resolve_site_factors(
-        project, library, activities[["site", "activity"]].drop_duplicates(), year
-    )
     settings = project.config.engine
-    lines, summary = calculate_emission_lines(
+    store = inputs.activities.on(settings.backend.value, settings.spark_master)
+    con = store.con
+    conversions = with_energy_content(inputs.unit_conversions)
+    activities = store.table.select(*ACTIVITY_COLUMNS)
+    if project.config.accounting.derive_fuel_upstream:
+        activities, conversions = derive_fuel_upstream(con, library, activities, conversions)
+    sites = engine.to_table(con, boundary, unique_name("sites"))
+    activities = select_year_activities(activities, sites, year)
+    pairs = site_activity_pairs(activities, library)
+    site_factors = resolve_site_factors(project, library, pairs, year)
+    conversion_table = engine.to_table(con, _conversion_columns(conversions), unique_name("units"))
+    factor_table = engine.to_table(
+        con, site_factors[["factor_key", *SITE_FACTOR_COLUMNS]], unique_name("site_factors")
+    )
+    summary, line_summary = sum_emission_lines(
+        con,
         activities,
-        conversions,
-        boundary,
-        site_factors,
+        conversion_table,
+        sites,
+        factor_table,
         year,
         settings.backend.value,
-        settings.spark_master,
     )
-    sources = inputs.activities[["row_id", "source_file", "source_sheet", "source_line"]]
-    lines = lines.merge(sources, on="row_id", how="left").sort_values(["row_id", "gas"])
-    lines = lines.reset_index(drop=True)
 
     catalogue = library.activities
     electricity_activities = set(
         catalogue.loc[catalogue["category"] == "purchased_electricity", "activity"]
     )
-    all_electricity = electricity_rows(lines, electricity_activities)
     residual = _residual_factor(project, library, year)
-    market = calculate_market_based_scope2_from_lines(
-        lines,
-        all_electricity,
+    market = calculate_market_based_scope2_from_summary(
+        line_summary,
         electricity_activities,
         boundary,
         inputs.instruments,
         calculate_residual_tco2e_per_mwh(library, residual, organisation.gwp_set.value),
         year,
     )
-    lines, summary = _apply_leased_instruments(lines, summary, market, electricity_activities)
+    summary, line_summary, scales = _apply_leased_instruments(
+        summary, line_summary, market, electricity_activities
+    )
+    lines = EmissionLines(
+        engine.traced_lines(
+            engine.emission_lines(activities, conversion_table, sites, factor_table, year),
+            store.sources_table(),
+            engine.to_table(
+                con,
+                pa.table(
+                    {
+                        "scale_site": pa.array(scales["scale_site"], pa.string()),
+                        "instrument_scale": pa.array(scales["instrument_scale"], pa.float64()),
+                    }
+                ),
+                unique_name("instrument_scales"),
+            ),
+            sorted(electricity_activities),
+        ),
+        int(line_summary["line_count"].sum()),
+        keep_alive=store,
+    )
 
     by_scope, by_category, by_gas = aggregate_by_scope(summary)
-    by_site = aggregate_by_site(summary, lines, market, all_electricity)
+    by_site = aggregate_by_site(summary, line_summary, market, electricity_activities)
     by_entity = by_site.groupby("entity", as_index=False)[
         ["scope1_tco2e", "scope2_location_tco2e", "scope2_market_tco2e", "scope3_tco2e"]
     ].sum()
@@ -421,7 +490,8 @@ def calculate_inventory(
         gwp_set=organisation.gwp_set.value,
         consolidation_approach=organisation.consolidation_approach.value,
         market_residual_policy=project.config.accounting.market_residual_policy.value,
-        lines=lines,
+        emission_lines=lines,
+        line_summary=line_summary,
         by_scope=by_scope,
         by_category=by_category,
         by_site=by_site,
@@ -429,7 +499,7 @@ def calculate_inventory(
         by_gas=by_gas,
         scope2_market=market,
         fallbacks=list_fallbacks(site_factors, residual),
-        factors_used=list_factors_used(library, lines, residual),
+        factors_used=list_factors_used(library, line_summary, residual),
         excluded_sites=excluded.reset_index(drop=True),
         residual_factor_id=str(residual["factor_id"].iloc[0]),
         base_year_check=base_year_check,
@@ -453,99 +523,83 @@ def _require_inventory_year(project: Project, year: int) -> None:
         )
 
 
-def select_year_activities(
-    activities: pd.DataFrame, boundary: pd.DataFrame, year: int
-) -> pd.DataFrame:
-    """The activity rows whose period overlaps ``year``, at sites the boundary counts."""
-    in_year = (activities["period_start"] <= pd.Timestamp(year, 12, 31)) & (
-        activities["period_end"] >= pd.Timestamp(year, 1, 1)
+def select_year_activities(activities: ir.Table, boundary: ir.Table, year: int) -> ir.Table:
+    """The activity rows whose period overlaps ``year``, at sites the boundary counts (on the
+    engine; ``boundary``: ``site, boundary``)."""
+    in_year = (activities.period_start <= ibis.date(year, 12, 31)) & (
+        activities.period_end >= ibis.date(year, 1, 1)
     )
-    counted_sites = boundary.loc[boundary["boundary"] != "excluded", "site"]
-    return activities.loc[in_year & activities["site"].isin(counted_sites)]
+    counted = boundary.filter(boundary.boundary != "excluded").select(counted_site="site")
+    return activities.filter(in_year).semi_join(counted, activities.site == counted.counted_site)
 
 
-def calculate_emission_lines(
-    activities: pd.DataFrame,
-    conversions: pd.DataFrame,
-    boundary: pd.DataFrame,
-    site_factors: pd.DataFrame,
+def site_activity_pairs(activities: ir.Table, library: FactorLibrary) -> pd.DataFrame:
+    """The distinct ``site, activity`` pairs of the rows, in the order they first occur (rows
+    entered, then the fuels' upstream rows derived from them): the order of the factor keys."""
+    firsts = engine.to_pandas(
+        activities.group_by(["site", "activity"]).aggregate(first_row=activities.row_id.min())
+    )
+    derived = set(library.activities["upstream_activity"]) - {""}
+    firsts["derived"] = firsts["activity"].isin(derived)
+    ordered = firsts.sort_values(["derived", "first_row", "activity"], kind="stable")
+    return ordered[["site", "activity"]].reset_index(drop=True)
+
+
+def _conversion_columns(conversions: pd.DataFrame) -> pd.DataFrame:
+    return conversions[["activity", "unit", "multiplier", "energy_gj_per_unit"]]
+
+
+def sum_emission_lines(
+    con: Any,
+    activities: ir.Table,
+    unit_conversions: ir.Table,
+    sites: ir.Table,
+    site_factors: ir.Table,
     year: int,
     backend: str = engine.DEFAULT_BACKEND,
-    master: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The emission lines (one per activity row and gas) and their summary by entity, site,
-    scope, category and gas, computed in the engine (:func:`tanlu.engine.emission_lines`,
-    :func:`tanlu.engine.summarise`) [t, tCO2e], on ``backend`` (``[engine]`` of tanlu.toml;
-    ``master``: Spark's master URL)."""
-    con = engine.connect(backend, master)
-    activity_columns = [
-        "row_id",
-        "site",
-        "activity",
-        "period_start",
-        "period_end",
-        "quantity",
-        "unit",
-        "scope",
-        "category",
-    ]
-    activity_table = engine.to_table(con, activities[activity_columns], "activities")
-    conversion_table = engine.to_table(
+    """The one pass over every activity row (:func:`tanlu.engine.line_totals`, kept on the
+    engine) and the two summaries the inventory is built from: by entity, site, scope,
+    category and gas (:func:`tanlu.engine.summarise_totals`) and by those with activity and
+    factor (:func:`tanlu.engine.summarise_lines`) [t, tCO2e].
+
+    The tables are on ``con`` (:func:`tanlu.engine.emission_lines` says their columns); sums
+    are taken as ``backend`` adds (``[engine]`` of tanlu.toml)."""
+    sum_kind = engine.BACKENDS[backend].sum_kind
+    totals = engine.keep(
         con,
-        conversions[["activity", "unit", "multiplier", "energy_gj_per_unit"]],
-        "unit_conversions",
+        engine.line_totals(activities, unit_conversions, sites, site_factors, year, sum_kind),
+        unique_name("line_totals"),
     )
-    site_table = engine.to_table(con, boundary, "sites")
-    factor_table = engine.to_table(
-        con, site_factors[["factor_key", *SITE_FACTOR_COLUMNS]], "site_factors"
-    )
-    lines_expr = engine.emission_lines(
-        activity_table, conversion_table, site_table, factor_table, year
-    )
-    summary = engine.to_pandas(
-        engine.summarise(
-            activity_table,
-            conversion_table,
-            site_table,
-            factor_table,
-            year,
-            engine.BACKENDS[backend].sum_kind,
-        )
-    )
-    lines = engine.to_pandas(lines_expr)
-    engine.close(con)
-    return lines, summary
+    summary = engine.to_pandas(engine.summarise_totals(totals, site_factors, sites, sum_kind))
+    line_summary = engine.to_pandas(engine.summarise_lines(totals, site_factors, sites, sum_kind))
+    return summary, line_summary
 
 
-def electricity_rows(lines: pd.DataFrame, electricity_activities: set[str]) -> pd.DataFrame:
-    """One line per purchased-electricity activity row, with ``electricity_mwh``: its canonical
-    quantity x the share in the year x the consolidation share [MWh]."""
-    rows = lines.loc[lines["activity"].isin(electricity_activities)].drop_duplicates("row_id")
-    return rows.assign(
-        electricity_mwh=rows["quantity_canonical"]
-        * rows["share_in_year"]
-        * rows["consolidation_share"]
-    )
+def electricity_by_site(
+    line_summary: pd.DataFrame, electricity_activities: set[str], scope: int | None = None
+) -> pd.Series:
+    """Purchased electricity by site [MWh]: ``quantity_counted`` of the electricity
+    activities (at the share in the year and the consolidation share, each row once), of
+    ``scope`` when given."""
+    rows = line_summary.loc[line_summary["activity"].isin(electricity_activities)]
+    if scope is not None:
+        rows = rows.loc[rows["scope"] == scope]
+    return rows.groupby("site")["quantity_counted"].sum().rename("electricity_mwh")
 
 
 def leased_electricity(
-    lines: pd.DataFrame,
-    all_electricity: pd.DataFrame,
-    consumption: pd.DataFrame,
-    electricity_activities: set[str],
+    line_summary: pd.DataFrame, consumption: pd.DataFrame, electricity_activities: set[str]
 ) -> pd.DataFrame:
     """Electricity of leased assets outside the boundary, per site: category 8 (never scope 2)
     [MWh], with its location-based emissions ``location_tco2e`` [tCO2e]."""
-    in_cat8 = (lines["scope"] == 3) & (lines["category"] == LEASED_ASSETS)
-    in_cat8 &= ~lines["site"].isin(set(consumption["site"]))
-    leased_lines = lines.loc[lines["activity"].isin(electricity_activities) & in_cat8]
-    leased = (
-        all_electricity.loc[all_electricity["row_id"].isin(set(leased_lines["row_id"]))]
-        .groupby("site", as_index=False)["electricity_mwh"]
-        .sum()
-    )
+    in_cat8 = (line_summary["scope"] == 3) & (line_summary["category"] == LEASED_ASSETS)
+    in_cat8 &= ~line_summary["site"].isin(set(consumption["site"]))
+    leased_rows = line_summary.loc[line_summary["activity"].isin(electricity_activities) & in_cat8]
+    leased = leased_rows.groupby("site", as_index=False)["quantity_counted"].sum()
+    leased = leased.rename(columns={"quantity_counted": "electricity_mwh"})
     leased["location_tco2e"] = leased["site"].map(
-        leased_lines.groupby("site")["emissions_tco2e"].sum()
+        leased_rows.groupby("site")["emissions_tco2e"].sum()
     )
     return leased
 
@@ -562,9 +616,8 @@ def calculate_residual_tco2e_per_mwh(
     )
 
 
-def calculate_market_based_scope2_from_lines(
-    lines: pd.DataFrame,
-    all_electricity: pd.DataFrame,
+def calculate_market_based_scope2_from_summary(
+    line_summary: pd.DataFrame,
     electricity_activities: set[str],
     boundary: pd.DataFrame,
     instruments: pd.DataFrame,
@@ -573,13 +626,9 @@ def calculate_market_based_scope2_from_lines(
 ) -> MarketBasedScope2:
     """Market-based scope 2 of the sites' own electricity and the instruments applied to leased
     assets' (:func:`calculate_market_based_scope2`), electricity not covered at the residual
-    factor."""
-    consumption = (
-        all_electricity.loc[all_electricity["scope"] == 2]
-        .groupby("site", as_index=False)["electricity_mwh"]
-        .sum()
-    )
-    leased = leased_electricity(lines, all_electricity, consumption, electricity_activities)
+    factor; the electricity from the line summary."""
+    consumption = electricity_by_site(line_summary, electricity_activities, scope=2).reset_index()
+    leased = leased_electricity(line_summary, consumption, electricity_activities)
     included = boundary.loc[boundary["boundary"] == "included"]
     return calculate_market_based_scope2(
         consumption,
@@ -611,9 +660,9 @@ def aggregate_by_scope(
 
 def aggregate_by_site(
     summary: pd.DataFrame,
-    lines: pd.DataFrame,
+    line_summary: pd.DataFrame,
     market: MarketBasedScope2,
-    all_electricity: pd.DataFrame,
+    electricity_activities: set[str],
 ) -> pd.DataFrame:
     """Per entity and site: electricity [MWh], scope 1, scope 2 both ways and scope 3 [tCO2e]
     (market-based scope 2: the instruments' figure plus purchased heat)."""
@@ -630,12 +679,14 @@ def aggregate_by_site(
     )
     wide.columns = ["scope1_tco2e", "scope2_location_tco2e", "scope3_tco2e"]
     by_site = wide.reset_index()
-    heat = lines.loc[(lines["category"] == "purchased_heat") & ~lines["outside_scopes"]]
+    heat = line_summary.loc[
+        (line_summary["category"] == "purchased_heat") & ~line_summary["outside_scopes"]
+    ]
     heat_by_site = heat.groupby("site")["emissions_tco2e"].sum()
     market_by_site = market.by_site.set_index("site")
-    electricity_by_site = all_electricity.groupby("site")["electricity_mwh"].sum()
+    electricity = electricity_by_site(line_summary, electricity_activities)
     # float even with no sites (an empty map keeps the key's string type)
-    by_site["electricity_mwh"] = by_site["site"].map(electricity_by_site).fillna(0.0).astype(float)
+    by_site["electricity_mwh"] = by_site["site"].map(electricity).fillna(0.0).astype(float)
     by_site["scope2_market_tco2e"] = by_site["site"].map(market_by_site["market_tco2e"]).fillna(
         0.0
     ).astype(float) + by_site["site"].map(heat_by_site).fillna(0.0).astype(float)
@@ -672,10 +723,11 @@ def list_fallbacks(site_factors: pd.DataFrame, residual: pd.DataFrame) -> pd.Dat
 
 
 def list_factors_used(
-    library: FactorLibrary, lines: pd.DataFrame, residual: pd.DataFrame
+    library: FactorLibrary, line_summary: pd.DataFrame, residual: pd.DataFrame
 ) -> pd.DataFrame:
-    """The library's rows of every factor the lines and the residual mix used."""
-    used_ids = pd.concat([lines["factor_id"], residual["factor_id"]]).unique()
+    """The library's rows of every factor the lines (``factor_id``) and the residual mix
+    used."""
+    used_ids = pd.concat([line_summary["factor_id"], residual["factor_id"]]).unique()
     columns = [
         "factor_id",
         "dataset",
@@ -699,35 +751,40 @@ def list_factors_used(
 
 
 def _apply_leased_instruments(
-    lines: pd.DataFrame,
     summary: pd.DataFrame,
+    line_summary: pd.DataFrame,
     market: MarketBasedScope2,
     electricity_activities: set[str],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Category 8 electricity of leased assets that instruments cover, at its market figure.
 
-    Each covered site's electricity lines are scaled by market / location tCO2e (every gas
-    alike) and the summary's category 8 rows lowered by the same amount, so that the lines, the
-    summaries and ``market.leased_by_site`` agree. Lines carry the scale in
-    ``instrument_scale`` (1 where no instrument applies).
+    Each covered site's category 8 electricity is scaled by market / location tCO2e (every gas
+    alike): in the line summary, in the summary (its category 8 rows lowered by the same
+    amount) and, through the returned ``scale_site, instrument_scale`` table, on the lines
+    (:func:`tanlu.engine.traced_lines`), so that the lines, the summaries and
+    ``market.leased_by_site`` agree.
     """
-    lines = lines.assign(instrument_scale=1.0)
     covered = market.leased_by_site
-    if covered.empty:
-        return lines, summary
-    scale = (covered["market_tco2e"] / covered["location_tco2e"]).where(
-        covered["location_tco2e"] > 0, 1.0
+    scales = pd.DataFrame(
+        {
+            "scale_site": covered["site"].astype(str),
+            "instrument_scale": (covered["market_tco2e"] / covered["location_tco2e"])
+            .where(covered["location_tco2e"] > 0, 1.0)
+            .astype("float64"),
+        }
     )
-    by_site = pd.Series(scale.to_numpy(), index=covered["site"])
-    target = lines["activity"].isin(electricity_activities) & (lines["scope"] == 3)
-    target &= (lines["category"] == LEASED_ASSETS) & lines["site"].isin(by_site.index)
-    factor = lines.loc[target, "site"].map(by_site).astype("float64")
-    lines.loc[target, "instrument_scale"] = factor
-    cut = lines.loc[target, ["site", "gas", "emissions_t", "emissions_tco2e"]].copy()
+    if covered.empty:
+        return summary, line_summary, scales
+    by_site = pd.Series(scales["instrument_scale"].to_numpy(), index=scales["scale_site"])
+    target = line_summary["activity"].isin(electricity_activities) & (line_summary["scope"] == 3)
+    target &= (line_summary["category"] == LEASED_ASSETS) & line_summary["site"].isin(by_site.index)
+    factor = line_summary.loc[target, "site"].map(by_site).astype("float64")
+    line_summary = line_summary.copy()
+    cut = line_summary.loc[target, ["site", "gas", "emissions_t", "emissions_tco2e"]].copy()
     cut["emissions_t"] *= 1.0 - factor
     cut["emissions_tco2e"] *= 1.0 - factor
-    lines.loc[target, "emissions_t"] *= factor
-    lines.loc[target, "emissions_tco2e"] *= factor
+    line_summary.loc[target, "emissions_t"] *= factor
+    line_summary.loc[target, "emissions_tco2e"] *= factor
     delta = cut.groupby(["site", "gas"])[["emissions_t", "emissions_tco2e"]].sum()
     summary = summary.copy()
     rows = (
@@ -739,7 +796,7 @@ def _apply_leased_instruments(
     for column in ("emissions_t", "emissions_tco2e"):
         lowered = delta[column].reindex(keys).fillna(0.0).to_numpy()
         summary.loc[rows, column] = summary.loc[rows, column].to_numpy() - lowered
-    return lines, summary
+    return summary, line_summary, scales
 
 
 def check_base_year_structure(
@@ -767,8 +824,7 @@ def check_base_year_structure(
         else calculate_inventory(project, base_year, inputs, check_base_year=False)
     )
     restructured = replace(project, sites=sites_in_structure_of(project.sites, year))
-    present = set(restructured.sites["site"])
-    kept = inputs.activities.loc[inputs.activities["site"].isin(present)]
+    kept = inputs.activities.restricted_to(restructured.sites["site"])
     recalculated = calculate_inventory(
         restructured, base_year, replace(inputs, activities=kept), check_base_year=False
     )

@@ -341,7 +341,7 @@ def activity_names(
     """``activity, name_en, name_zh`` of every activity an inventory used, sorted by id."""
     used: set[str] = set()
     for result in inventories.values():
-        used |= set(result.lines["activity"].astype(str))
+        used |= set(result.line_summary["activity"].astype(str))
         used |= set(result.factors_used["activity"].astype(str))
     rows = catalogue.loc[catalogue["activity"].isin(used), ["activity", "name_en", "name_zh"]]
     return [

@@ -114,7 +114,7 @@ def electricity_sites(inventory: InventoryResult, project: Project) -> list[str]
     8) or own PV, sorted."""
     market = inventory.scope2_market.by_site
     owners = {system.site for system in project.config.pv_systems}
-    lines = inventory.lines
+    lines = inventory.line_summary
     leased = lines.loc[
         (lines["category"] == LEASED_ASSETS) & (lines["activity"] == "electricity"), "site"
     ]
@@ -201,7 +201,7 @@ def build_baseline(
     growth = _growth(project, settings)
     change = settings.grid_factor_change_share_per_year
     market = inventory.scope2_market.by_site.set_index("site")
-    lines = inventory.lines.loc[~inventory.lines["outside_scopes"]]
+    lines = inventory.line_summary.loc[~inventory.line_summary["outside_scopes"]]
     electricity_lines = lines.loc[(lines["scope"] == 2) & (lines["category"] == SCOPE2_ELECTRICITY)]
     location = electricity_lines.groupby("site")["emissions_tco2e"].sum()
     pv = existing_pv if existing_pv is not None else existing_pv_mwh(project, from_year)
@@ -210,16 +210,9 @@ def build_baseline(
         & (lines["category"] == LEASED_ASSETS)
         & (lines["activity"] == "electricity")
     ]
-    # MWh once per activity row (a row may have a line per gas), emissions over all its lines
-    rows_once = leased_lines.drop_duplicates("row_id")
-    leased_mwh = (
-        (
-            (rows_once["quantity_canonical"] * rows_once["share_in_year"])
-            * rows_once["consolidation_share"]
-        )
-        .groupby(rows_once["site"])
-        .sum()
-    )
+    # MWh counted once per activity row (a row may have a line per gas), emissions over all
+    # its lines
+    leased_mwh = leased_lines.groupby("site")["quantity_counted"].sum()
     leased_tco2e = leased_lines.groupby("site")["emissions_tco2e"].sum()
     # the baseline buys no instruments: covered sites at the emissions before them
     covered = inventory.scope2_market.leased_by_site.set_index("site")["location_tco2e"]
@@ -327,27 +320,20 @@ def _fuels(
 ) -> pd.DataFrame:
     """The baseline's ``fuels`` table: scope 1 litres and emissions of each lever fuel, grown.
 
-    Litres from the lines' canonical quantity (tonnes for diesel) and the bundled density
+    Litres from the lines' canonical quantity (``quantity_counted`` of the line summary:
+    tonnes for diesel) and the bundled density
     (fuel_properties.csv): litres = t / (t/m3) x 1000 L/m3.
     """
     fuel_lines = lines.loc[(lines["scope"] == 1) & lines["activity"].isin(FUEL_ACTIVITIES)]
     if fuel_lines.empty or not years:
         return pd.DataFrame(columns=FUEL_COLUMNS)
     keys = ["site", "activity", "scope", "category"]
-    rows_once = fuel_lines.drop_duplicates("row_id")
-    tonnes = (
-        rows_once["quantity_canonical"]
-        * rows_once["share_in_year"]
-        * rows_once["consolidation_share"]
-    )
     grouped = (
-        rows_once.assign(fuel_t=tonnes)
-        .groupby(keys, as_index=False, observed=True)["fuel_t"]
+        fuel_lines.groupby(keys, as_index=False, observed=True)[
+            ["quantity_counted", "emissions_tco2e"]
+        ]
         .sum()
-        .merge(
-            fuel_lines.groupby(keys, as_index=False, observed=True)["emissions_tco2e"].sum(),
-            on=keys,
-        )
+        .rename(columns={"quantity_counted": "fuel_t"})
     )
     properties = activity_properties()
     density = grouped["activity"].map(
