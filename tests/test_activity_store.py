@@ -3,6 +3,8 @@ only when read (EmissionLines); the line summary stands in for the lines downstr
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -165,3 +167,19 @@ def test_engine_settings_are_checked(make_project: MakeProject) -> None:
     root = make_project("gz,2022-01-01,2022-12-31,electricity,100,MWh\n", toml=toml)
     with pytest.raises(ProjectError, match="memory_limit_gib"):
         tanlu.load_project(root)
+
+
+def test_a_process_that_exits_with_a_connection_open_leaves_no_spill_folder(
+    tmp_path: Path,
+) -> None:
+    script = (
+        "import sys; from pathlib import Path; from tanlu import engine; "
+        "con = engine.connect(temp_directory=Path(sys.argv[1])); "
+        "print(len(list(Path(sys.argv[1]).iterdir())))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    # one folder while it ran, none once it exited
+    assert done.stdout.strip() == "1"
+    assert list(tmp_path.iterdir()) == []

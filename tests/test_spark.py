@@ -78,6 +78,10 @@ def test_the_example_inventory_is_the_same_on_spark(example: tuple[tanlu.Project
     on_spark = use_engine(project, EngineBackend.SPARK, MASTER)
     assert on_spark.config.engine.backend == EngineBackend.SPARK
     spark = tanlu.calculate_inventory(on_spark, 2022, inputs)
+    # the rows were checked on DuckDB: they moved to Spark once, for every later inventory
+    moved = inputs.activities.on("spark", MASTER)
+    assert engine.backend_name(moved.con) == "spark" and moved.rows == inputs.activities.rows
+    assert inputs.activities.on("spark") is moved
     # every emission line identical, to the last digit, in the same order
     pd.testing.assert_frame_equal(duck.lines, spark.lines, check_exact=True)
     assert len(spark.lines) == len(duck.lines) > 0

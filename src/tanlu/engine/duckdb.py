@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from pathlib import Path
@@ -10,8 +11,15 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-# The folder each connection spills to, removed when it closes (by id of the connection).
+# The folder each connection spills to, removed when it closes (by id of the connection), or
+# when the process exits with the connection still open.
 _SPILL_FOLDERS: dict[int, Path] = {}
+
+
+@atexit.register
+def _remove_spill_folders() -> None:
+    for spill in _SPILL_FOLDERS.values():
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def connect(memory_limit_gib: float | None = None, temp_directory: Path | None = None) -> Any:

@@ -40,24 +40,12 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
 )
 
 
-# The columns of a store's table: the canonical columns (tanlu.ingest.CANONICAL_COLUMNS) with
-# ``source_id`` (an index into the store's sources) for the file and sheet, dates as dates.
+# The columns of a store's table: the canonical columns with ``source_id`` (an index into the
+# store's sources) for the file and sheet, dates as dates.
 STORE_COLUMNS: tuple[str, ...] = (
     "row_id",
     "source_id",
-    "source_line",
-    "site",
-    "activity",
-    "meter",
-    "period_start",
-    "period_end",
-    "quantity",
-    "unit",
-    "canonical_unit",
-    "scope",
-    "category",
-    "source_document",
-    "note",
+    *[c for c in CANONICAL_COLUMNS if c not in ("row_id", "source_file", "source_sheet")],
 )
 _STORE_TYPES: dict[str, pa.DataType] = {
     "row_id": pa.int64(),
