@@ -183,3 +183,23 @@ def test_a_process_that_exits_with_a_connection_open_leaves_no_spill_folder(
     # one folder while it ran, none once it exited
     assert done.stdout.strip() == "1"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_row_ids_count_the_blank_rows_of_a_parquet_file(make_project: MakeProject) -> None:
+    root = make_project("gz,2022-01-01,2022-01-31,electricity,1,MWh\n")
+    pd.DataFrame(
+        {
+            "site": ["bj", None, "bj"],
+            "period_start": ["2022-02-01", None, "2022-03-01"],
+            "period_end": ["2022-02-28", None, "2022-03-31"],
+            "activity": ["electricity", None, "electricity"],
+            "quantity": [2.0, None, 3.0],
+            "unit": ["MWh", None, "MWh"],
+        }
+    ).to_parquet(root / "data" / "more.parquet", index=False)
+    frame = load_inputs(tanlu.load_project(root)).activities.frame()
+    # the CSV file's one row is 0; DuckDB reads the Parquet file itself, blank row and all:
+    # its rows 1 and 3 follow at 1 + 0 and 1 + 2
+    assert frame["row_id"].tolist() == [0, 1, 3]
+    assert frame["source_line"].tolist() == [2, 1, 3]
+    assert frame["quantity"].tolist() == [1.0, 2.0, 3.0]

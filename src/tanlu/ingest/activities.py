@@ -202,7 +202,8 @@ def check_sources(
     try:
         parts: list[ir.Table] = []
         frames: list[pa.Table] = []
-        # rows of each source, blank ones too (the row ids count them)
+        # rows of each source as they reach the engine (the row ids count them): the readers
+        # drop blank rows, a Parquet file DuckDB reads itself keeps them
         sizes: list[int] = []
         for index, (_, source) in enumerate(sources):
             engine_reads = isinstance(source, Path) and backend == "duckdb"
