@@ -13,7 +13,7 @@ import pytest
 
 import tanlu
 from tanlu import engine
-from tanlu.errors import ProjectError
+from tanlu.errors import InputError, ProjectError
 from tanlu.ingest import CANONICAL_COLUMNS
 from tanlu.ingest.activity_store import ActivityStore
 from tanlu.ingest.inputs import load_inputs
@@ -203,3 +203,21 @@ def test_row_ids_count_the_blank_rows_of_a_parquet_file(make_project: MakeProjec
     assert frame["row_id"].tolist() == [0, 1, 3]
     assert frame["source_line"].tolist() == [2, 1, 3]
     assert frame["quantity"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_rows_entering_a_derived_activity_are_counted_and_all_written(
+    make_project: MakeProject, tmp_path: Path
+) -> None:
+    # 1,003 rows enter wtt_diesel, which tanlu derives from the diesel rows itself
+    rows = "".join(f"gz,2022-01-01,2022-01-01,wtt_diesel,{n + 1},t\n" for n in range(1_003))
+    root = make_project(rows)
+    errors = tmp_path / "errors.csv"
+    with pytest.raises(InputError) as raised:
+        load_inputs(tanlu.load_project(root), errors_out=errors)
+    # the first 1,000 listed, in file order, and the 3 more counted
+    listed = raised.value.issues
+    assert len(listed) == 1_000 and [i.line for i in listed[:2]] == [2, 3]
+    assert all("derived from scope 1 fuel rows" in i.reason for i in listed)
+    assert raised.value.unlisted == {"activity": 3}
+    written = pd.read_csv(errors)
+    assert len(written) == 1_003 and sorted(written["line"]) == list(range(2, 1_005))

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tanlu import engine
 from tanlu.errors import FactorError, InputError, InputIssue, ResourceError
 from tanlu.factors.library import (
     FactorLibrary,
@@ -402,7 +403,10 @@ def _check_tables(
     )
     issues.extend(instrument_issues)
     if project.config.accounting.derive_fuel_upstream and prepared.store is not None:
-        issues.extend(_entered_upstream_issues(prepared.store, library, in_memory))
+        entered, unlisted = _entered_upstream_issues(prepared.store, library, in_memory, issue_file)
+        issues.extend(entered)
+        if unlisted:
+            prepared.unlisted["activity"] = prepared.unlisted.get("activity", 0) + unlisted
     meter_hourly, meter_issues = check_hourly_tables(
         tables.meter_hourly, "meter", site_ids, in_memory=in_memory
     )
@@ -446,37 +450,52 @@ def _check_tables(
 
 
 def _entered_upstream_issues(
-    store: ActivityStore, library: FactorLibrary, in_memory: Collection[str]
-) -> list[InputIssue]:
-    """Rows that enter an activity tanlu derives from scope 1 fuel rows (found on the engine;
-    up to :data:`LISTED_PER_KIND` come back)."""
+    store: ActivityStore,
+    library: FactorLibrary,
+    in_memory: Collection[str],
+    issue_file: IssueFile | None,
+) -> tuple[list[InputIssue], int]:
+    """Rows that enter an activity tanlu derives from scope 1 fuel rows, found on the engine:
+    the first :data:`LISTED_PER_KIND` as issues, and how many more there are (those streamed
+    to ``issue_file`` when given)."""
     derived = sorted(set(library.activities["upstream_activity"]) - {""})
     if not derived:
-        return []
+        return [], 0
     table = store.table
     entered = (
         table.filter(table.activity.isin(derived))
-        .order_by(["row_id"])
-        .limit(LISTED_PER_KIND)
-        .select("source_id", "source_line", "activity")
-        .to_pyarrow()
-        .to_pylist()
+        .select("row_id", "source_id", "source_line", "activity")
+        .order_by("row_id")
     )
-    issues = []
-    for row in entered:
-        file, sheet = store.sources[row["source_id"]]
-        issues.append(
-            InputIssue(
-                file,
-                int(row["source_line"]),
-                "activity",
-                f"'{row['activity']}' is derived from scope 1 fuel rows; entering it too would "
-                "count it twice (set accounting.derive_fuel_upstream = false to enter it yourself)",
-                sheet,
-                by_row=file in in_memory,
+
+    def issues_of(rows: pd.DataFrame) -> list[InputIssue]:
+        found = []
+        for source_id, line, activity in zip(
+            rows["source_id"], rows["source_line"], rows["activity"], strict=True
+        ):
+            file, sheet = store.sources[int(source_id)]
+            found.append(
+                InputIssue(
+                    file,
+                    int(line),
+                    "activity",
+                    f"'{activity}' is derived from scope 1 fuel rows; entering it too would "
+                    "count it twice (set accounting.derive_fuel_upstream = false to enter it "
+                    "yourself)",
+                    sheet,
+                    by_row=file in in_memory,
+                )
             )
-        )
-    return issues
+        return found
+
+    listed = issues_of(engine.to_pandas(entered.limit(LISTED_PER_KIND)))
+    if len(listed) < LISTED_PER_KIND:
+        return listed, 0
+    unlisted = int(entered.count().to_pyarrow().as_py()) - len(listed)
+    if issue_file is not None and unlisted:
+        for batch in engine.to_batches(entered.limit(None, offset=LISTED_PER_KIND)):
+            issue_file.write(issue_frame(issues_of(batch)))
+    return listed, unlisted
 
 
 @contextmanager
