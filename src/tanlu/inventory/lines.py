@@ -51,7 +51,8 @@ class EmissionLines:
 
     def batches(self, rows: int = 1_000_000) -> pa.RecordBatchReader:
         """The lines in the same order, a batch of about ``rows`` at a time, so that any number
-        of them can be written without holding them all."""
+        of them can be written without holding them all in Python (the engine sorts them
+        first: DuckDB holds them, spilling to disk beyond its memory limit)."""
         if self._frame is not None:
             return pa.Table.from_pandas(self._frame, preserve_index=False).to_reader(rows)
         with _quiet_duckdb_batches():
