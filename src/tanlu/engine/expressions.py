@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import ibis
 import ibis.expr.types as ir
@@ -54,14 +55,39 @@ def to_pandas(expr: ir.Table) -> pd.DataFrame:
     return expr.to_pyarrow().to_pandas()
 
 
-def to_batches(expr: ir.Table, rows: int = 200_000) -> Iterator[pd.DataFrame]:
-    """Execute an expression and yield its result a batch of about ``rows`` rows at a time,
-    so that a large result never sits in memory whole."""
+@contextmanager
+def _quiet_duckdb_batches() -> Iterator[None]:
+    # Ibis 12 streams from DuckDB through fetch_record_batch, which DuckDB 1.4 deprecates
     with warnings.catch_warnings():
-        # Ibis 12 streams from DuckDB through fetch_record_batch, which DuckDB 1.4 deprecates
         warnings.filterwarnings("ignore", "fetch_record_batch", DeprecationWarning)
-        for batch in expr.to_pyarrow_batches(chunk_size=rows):
-            yield batch.to_pandas()
+        yield
+
+
+def arrow_batches(expr: ir.Table, rows: int = 200_000) -> pa.RecordBatchReader:
+    """Execute an expression and read its result a batch of about ``rows`` rows at a time, so
+    that a large result never sits in memory whole.
+
+    DuckDB's deprecation warning on the way Ibis streams is silenced around each read only,
+    not while the caller holds the reader."""
+    with _quiet_duckdb_batches():
+        reader = expr.to_pyarrow_batches(chunk_size=rows)
+
+    def read() -> Iterator[pa.RecordBatch]:
+        while True:
+            with _quiet_duckdb_batches():
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+            yield batch
+
+    return pa.RecordBatchReader.from_batches(reader.schema, read())
+
+
+def to_batches(expr: ir.Table, rows: int = 200_000) -> Iterator[pd.DataFrame]:
+    """:func:`arrow_batches` as pandas tables."""
+    for batch in arrow_batches(expr, rows):
+        yield batch.to_pandas()
 
 
 def factors_by_unit(

@@ -9,14 +9,13 @@ at a time (:meth:`EmissionLines.batches`).
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
+
+from tanlu import engine
 
 
 class EmissionLines:
@@ -55,27 +54,7 @@ class EmissionLines:
         first: DuckDB holds them, spilling to disk beyond its memory limit)."""
         if self._frame is not None:
             return pa.Table.from_pandas(self._frame, preserve_index=False).to_reader(rows)
-        with _quiet_duckdb_batches():
-            reader = self._expr.to_pyarrow_batches(chunk_size=rows)
-
-        def read() -> Iterator[pa.RecordBatch]:
-            while True:
-                with _quiet_duckdb_batches():
-                    try:
-                        batch = reader.read_next_batch()
-                    except StopIteration:
-                        return
-                yield batch
-
-        return pa.RecordBatchReader.from_batches(reader.schema, read())
-
-
-@contextmanager
-def _quiet_duckdb_batches() -> Iterator[None]:
-    # Ibis streams from DuckDB through fetch_record_batch, which DuckDB 1.4 deprecates
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "fetch_record_batch", DeprecationWarning)
-        yield
+        return engine.arrow_batches(self._expr, rows)
 
 
 __all__ = ["EmissionLines"]
