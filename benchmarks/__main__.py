@@ -182,6 +182,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "default: none, DuckDB's own 80%% of the machine's memory)",
     )
     parser.add_argument(
+        "--scale-site-layout",
+        choices=command.SITE_LAYOUTS,
+        default=command.DEFAULT_SITE_LAYOUT,
+        help="scale sweep: where each project lists its sites, a site register file named by "
+        "[data] sites, or [[sites]] in tanlu.toml (default %(default)s)",
+    )
+    parser.add_argument(
         "--chart-only",
         action="store_true",
         help="scale sweep: redraw the chart and the table from the JSON, measure nothing",
@@ -288,6 +295,7 @@ def run_scale(args: argparse.Namespace, info: dict[str, str]) -> None:
             machine=info,
             memory_limit_mib=limit_mib,
             duckdb_memory_gib=args.scale_duckdb_memory_gib,
+            site_layout=args.scale_site_layout,
         )
         failed = [r for r in records if r["status"] != "ok"]
         console.print(f"{len(records) - len(failed)} cases measured, {len(failed)} failed")

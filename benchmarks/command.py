@@ -1,7 +1,8 @@
 """The user's path: ``tanlu inventory DIR --year Y --json > /dev/null`` as a whole process.
 
 A seeded synthetic project is written to disk once per size and format (``tanlu.toml`` with its
-entities and sites, one activity file in Parquet or CSV, an instrument file) under a cache folder
+entities, its sites in a site register file or in tanlu.toml (:data:`SITE_LAYOUTS`), one activity
+file in Parquet or CSV, an instrument file) under a cache folder
 (the system temp dir, or ``--data-dir``) and reused by later runs. The activity file is written
 in chunks of :data:`CHUNK_ROWS` rows, each drawn from its own seed, so that a hundred million
 rows are generated holding one chunk in memory. Each timed run starts ``python -m tanlu.cli
@@ -68,6 +69,12 @@ SYNTHETIC_YEAR = 2021  # the year benchmarks.synthetic.make_sites writes ownersh
 CHUNK_ROWS = 100_000 * synthetic.MONTHS
 # The columns of the activity file, in order (``meter`` last, added to each chunk).
 ACTIVITY_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS
+# Where the generated project lists its sites: a site register file, data/sites.csv, named by
+# [data] sites (how a group with thousands of sites keeps them; the default), or one [[sites]]
+# table each in tanlu.toml.
+SITE_LAYOUTS: tuple[str, ...] = ("register", "toml")
+DEFAULT_SITE_LAYOUT = "register"
+SITE_REGISTER = "data/sites.csv"
 # How often the resident memory of the child's session is summed [s]: a scan of /proc takes
 # about 1.5 ms with 70 processes on the benchmark machine, 1.5% of one CPU at this interval.
 SAMPLE_INTERVAL_S = 0.1
@@ -290,11 +297,13 @@ def write_project(
     file_format: str,
     library: FactorLibrary,
     chunk_rows: int = CHUNK_ROWS,
+    site_layout: str = DEFAULT_SITE_LAYOUT,
 ) -> CommandProject:
     """Write the synthetic project to ``root`` (replaced atomically: written beside, renamed).
 
     The activity file is streamed chunk by chunk (:func:`make_activity_chunks`); a failed
-    write leaves no half-written folder behind.
+    write leaves no half-written folder behind. The sites are listed as ``site_layout`` says
+    (:data:`SITE_LAYOUTS`).
     """
     if file_format not in FORMATS:
         raise ValueError(f"format '{file_format}' is not one of {', '.join(FORMATS)}")
@@ -311,7 +320,7 @@ def write_project(
         if written != rows:
             raise AssertionError(f"wrote {written:,} activity rows, not {rows:,}")
         instruments.to_csv(staging / "data" / "instruments.csv", index=False)
-        (staging / "tanlu.toml").write_text(_toml_text(sites, year, file_format), encoding="utf-8")
+        _write_sites(staging, sites, year, file_format, site_layout)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -320,7 +329,41 @@ def write_project(
     return CommandProject(root, rows, n_sites, year, file_format)
 
 
-def _toml_text(sites: pd.DataFrame, year: int, file_format: str) -> str:
+def _write_sites(
+    root: Path, sites: pd.DataFrame, year: int, file_format: str, site_layout: str
+) -> None:
+    """tanlu.toml, and the site register when ``site_layout`` is ``"register"``."""
+    if site_layout not in SITE_LAYOUTS:
+        raise ValueError(f"site layout '{site_layout}' is not one of {', '.join(SITE_LAYOUTS)}")
+    register = root / SITE_REGISTER
+    if site_layout == "register":
+        table = pd.DataFrame(
+            {
+                "id": sites["site"],
+                "name": "Site " + sites["site"],
+                "entity": sites["entity"],
+                "province": sites["province"],
+                "leased": np.where(sites["leased"], "true", "false"),
+                "owned_from": sites["owned_from"].dt.strftime("%Y-%m-%d"),
+                "owned_until": sites["owned_until"].dt.strftime("%Y-%m-%d"),
+            }
+        )
+        table.to_csv(register, index=False)
+    else:
+        register.unlink(missing_ok=True)
+    text = _toml_text(sites, year, file_format, listed=site_layout == "toml")
+    (root / "tanlu.toml").write_text(text, encoding="utf-8")
+
+
+def set_site_layout(project: CommandProject, site_layout: str) -> None:
+    """List a generated project's sites as ``site_layout`` says (:data:`SITE_LAYOUTS`),
+    rewriting its tanlu.toml (``[engine]`` settings go: :func:`set_engine_memory` after), so
+    that one generated project serves both layouts."""
+    sites, _ = make_sites_and_instruments(project.sites, project.year)
+    _write_sites(project.root, sites, project.year, project.file_format, site_layout)
+
+
+def _toml_text(sites: pd.DataFrame, year: int, file_format: str, listed: bool) -> str:
     entities = sites.groupby("entity", sort=True)["ownership_share"].first()
     lines = [
         "# Synthetic project of benchmarks/command.py (seeded; figures are not real).",
@@ -334,6 +377,7 @@ def _toml_text(sites: pd.DataFrame, year: int, file_format: str) -> str:
         "[data]",
         f'activities = ["data/activities.{file_format}"]',
         'instruments = ["data/instruments.csv"]',
+        *([] if listed else [f'sites = ["{SITE_REGISTER}"]']),
         "",
     ]
     for entity, share in entities.items():
@@ -346,7 +390,7 @@ def _toml_text(sites: pd.DataFrame, year: int, file_format: str) -> str:
             f"financial_control = {'true' if share > 0.5 else 'false'}",
             "",
         ]
-    for site in sites.itertuples(index=False):
+    for site in sites.itertuples(index=False) if listed else ():
         lines += [
             "[[sites]]",
             f'id = "{site.site}"',
@@ -372,19 +416,29 @@ def ensure_project(
     library: FactorLibrary | None = None,
     log: Callable[[str], Any] = print,
     chunk_rows: int = CHUNK_ROWS,
+    site_layout: str = DEFAULT_SITE_LAYOUT,
 ) -> CommandProject:
-    """The project of this size and format, generated once and reused from ``data_dir``."""
+    """The project of this size and format, generated once and reused from ``data_dir``, its
+    sites listed as ``site_layout`` says (:func:`set_site_layout`)."""
     root = project_root(
         data_dir or default_data_dir(), rows, n_sites, year, file_format, chunk_rows
     )
     project = CommandProject(root, rows, n_sites, year, file_format)
     if (root / "tanlu.toml").exists() and project.activity_file.exists():
         log(f"reusing {root}")
+        set_site_layout(project, site_layout)
         return project
     log(f"generating {rows:,} rows for {n_sites:,} sites ({file_format}) in {root} ...")
     began = time.perf_counter()
     written = write_project(
-        root, rows, n_sites, year, file_format, library or load_factor_library(), chunk_rows
+        root,
+        rows,
+        n_sites,
+        year,
+        file_format,
+        library or load_factor_library(),
+        chunk_rows,
+        site_layout,
     )
     log(f"generated in {time.perf_counter() - began:.1f} s")
     return written

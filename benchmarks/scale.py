@@ -155,6 +155,7 @@ def sweep(
     machine: Mapping[str, str] | None = None,
     memory_limit_mib: float | None = None,
     duckdb_memory_gib: float | None = None,
+    site_layout: str = command.DEFAULT_SITE_LAYOUT,
 ) -> list[dict[str, Any]]:
     """Measure each case and merge its record into ``results`` as soon as it is measured.
 
@@ -182,6 +183,8 @@ def sweep(
     duckdb_memory_gib
         DuckDB's memory limit for the DuckDB cases [GiB], set in each case's tanlu.toml
         (:func:`benchmarks.command.set_engine_memory`; default: none, DuckDB's own).
+    site_layout
+        Where each project lists its sites (:data:`benchmarks.command.SITE_LAYOUTS`).
 
     Returns
     -------
@@ -203,7 +206,14 @@ def sweep(
         record: dict[str, Any]
         try:
             project = command.ensure_project(
-                case.rows, case.sites, year, case.file_format, data_dir, library, log
+                case.rows,
+                case.sites,
+                year,
+                case.file_format,
+                data_dir,
+                library,
+                log,
+                site_layout=site_layout,
             )
             duckdb_limit = duckdb_memory_gib if case.engine == "duckdb" else None
             command.set_engine_memory(project.root, duckdb_limit)
@@ -215,6 +225,7 @@ def sweep(
                 **figures,
                 **about,
                 "duckdb_memory_limit_gib": duckdb_limit,
+                "site_layout": site_layout,
             }
             log(
                 f"{figures['wall_s']:.2f} s, {figures['rows_per_s']:,.0f} rows/s, "

@@ -89,3 +89,22 @@ def test_a_failing_command_names_its_exit_status_and_error() -> None:
     argv = [sys.executable, "-c", "import sys; sys.exit('no tanlu.toml here')"]
     with pytest.raises(RuntimeError, match=r"exited with 1:\n.*no tanlu.toml here"):
         command.run_command(argv)
+
+
+def test_both_site_layouts_give_the_same_sites_and_inventory(tmp_path: Path) -> None:
+    project = command.ensure_project(ROWS, SITES, YEAR, "parquet", tmp_path, log=lambda _: None)
+    # the default: the sites in a register file that [data] sites names
+    register = tanlu.load_project(project.root)
+    assert register.site_files == (project.root.resolve() / command.SITE_REGISTER,)
+    assert "[[sites]]" not in (project.root / "tanlu.toml").read_text(encoding="utf-8")
+    command.set_site_layout(project, "toml")
+    listed = tanlu.load_project(project.root)
+    assert listed.site_files == () and not (project.root / command.SITE_REGISTER).exists()
+    assert len(listed.config.sites) == SITES
+    pd.testing.assert_frame_equal(register.sites, listed.sites)
+    assert (
+        tanlu.calculate_inventory(register, YEAR).totals
+        == tanlu.calculate_inventory(listed, YEAR).totals
+    )
+    with pytest.raises(ValueError, match="site layout 'yaml' is not one of register, toml"):
+        command.set_site_layout(project, "yaml")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
@@ -20,11 +20,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
 
-from tanlu.errors import ProjectError
+from tanlu.errors import InputError, InputIssue, ProjectError
 from tanlu.factors.regions import (
     grid_region_of_province,
     resolve_grid_region,
@@ -36,6 +37,7 @@ from tanlu.identifiers import (
     normalise_id,
     unknown_id_hint,
 )
+from tanlu.site_register import SiteRecords, read_site_files
 
 CONFIG_FILE = "tanlu.toml"
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -359,6 +361,9 @@ class RoadmapSettings(_Model):
 
 
 class DataFiles(_Model):
+    # site register files (CSV/XLSX/Parquet), their sites after those of [[sites]]; none unless
+    # given (tanlu.site_register)
+    sites: list[str] = []
     activities: list[str] = ["data/activities*.csv", "data/activities*.xlsx", "data/*.parquet"]
     factors: list[str] = ["factors/*.csv"]
     instruments: list[str] = ["data/instruments*.csv"]
@@ -506,8 +511,8 @@ class Project:
         operational_control, financial_control, latitude, longitude, leased, owned_from,
         owned_until``, with
         province and grid region in canonical English names.
-    activity_files, factor_files, instrument_files, meter_files, delivery_files, grid_cfe_files,
-    pv_files, price_files
+    site_files, activity_files, factor_files, instrument_files, meter_files, delivery_files,
+    grid_cfe_files, pv_files, price_files
         Files matched by the globs of ``[data]``, sorted (none for a project made in memory).
     config_file
         How messages name the configuration: the path of ``tanlu.toml`` in the folder, or the
@@ -517,6 +522,7 @@ class Project:
     root: Path | None
     config: ProjectConfig
     sites: pd.DataFrame
+    site_files: tuple[Path, ...] = ()
     activity_files: tuple[Path, ...] = ()
     factor_files: tuple[Path, ...] = ()
     instrument_files: tuple[Path, ...] = ()
@@ -683,44 +689,83 @@ def _glob(root: Path, patterns: list[str]) -> tuple[Path, ...]:
 
 
 def _site_table(config: ProjectConfig, config_path: str) -> pd.DataFrame:
-    entities = {e.id: e for e in config.entities}
-    rows = []
-    for index, site in enumerate(config.sites):
-        province = resolve_province(site.province)
-        if province is None:
+    """One row per site (:attr:`Project.sites`), provinces and grids in canonical names.
+
+    Column by column, each distinct province and grid resolved once: 100,000 sites take a
+    fraction of a second."""
+    sites = config.sites
+    provinces = {name: resolve_province(name) for name in {s.province for s in sites}}
+    grids = {
+        name: resolve_grid_region(name)
+        for name in {s.grid_region for s in sites if s.grid_region is not None}
+    }
+    for index, site in enumerate(sites):
+        if provinces[site.province] is None:
             raise ProjectError(
                 f"{config_path}: sites[{index}].province: unknown province '{site.province}' "
                 f"(site '{site.id}')"
             )
-        if site.grid_region is not None:
-            grid = resolve_grid_region(site.grid_region)
-            if grid is None:
-                raise ProjectError(
-                    f"{config_path}: sites[{index}].grid_region: unknown regional grid "
-                    f"'{site.grid_region}' (site '{site.id}')"
-                )
-        else:
-            grid = grid_region_of_province(province)
-        entity = entities[site.entity]
-        rows.append(
-            {
-                "site": site.id,
-                "site_name": site.name,
-                "entity": entity.id,
-                "kind": site.kind,
-                "province": province,
-                "grid_region": grid,
-                "ownership_share": entity.ownership_share,
-                "operational_control": entity.operational_control,
-                "financial_control": entity.financial_control,
-                "latitude": site.latitude,
-                "longitude": site.longitude,
-                "leased": site.leased,
-                "owned_from": pd.Timestamp(site.owned_from) if site.owned_from else pd.NaT,
-                "owned_until": pd.Timestamp(site.owned_until) if site.owned_until else pd.NaT,
-            }
-        )
-    return pd.DataFrame(rows)
+        if site.grid_region is not None and grids[site.grid_region] is None:
+            raise ProjectError(
+                f"{config_path}: sites[{index}].grid_region: unknown regional grid "
+                f"'{site.grid_region}' (site '{site.id}')"
+            )
+    entities = {e.id: e for e in config.entities}
+    owners = [entities[s.entity] for s in sites]
+    province = [str(provinces[s.province]) for s in sites]
+    return pd.DataFrame(
+        {
+            "site": [s.id for s in sites],
+            "site_name": [s.name for s in sites],
+            "entity": [e.id for e in owners],
+            "kind": [s.kind for s in sites],
+            "province": province,
+            "grid_region": [
+                grids[s.grid_region] if s.grid_region is not None else grid_region_of_province(p)
+                for s, p in zip(sites, province, strict=True)
+            ],
+            "ownership_share": [e.ownership_share for e in owners],
+            "operational_control": [e.operational_control for e in owners],
+            "financial_control": [e.financial_control for e in owners],
+            "latitude": [s.latitude for s in sites],
+            "longitude": [s.longitude for s in sites],
+            "leased": [s.leased for s in sites],
+            "owned_from": pd.to_datetime(pd.Series([s.owned_from for s in sites], dtype=object)),
+            "owned_until": pd.to_datetime(pd.Series([s.owned_until for s in sites], dtype=object)),
+        }
+    )
+
+
+def _parsed(config: Mapping[str, Any] | str, name: str) -> tuple[dict[str, Any], str]:
+    """The configuration as the table TOML parses to, and its text (empty when given as a
+    table)."""
+    if not isinstance(config, str):
+        return dict(config), ""
+    try:
+        return tomllib.loads(config), config
+    except tomllib.TOMLDecodeError as error:
+        raise ProjectError(f"{name}: {error}") from None
+
+
+def _project(raw: dict[str, Any], text: str, name: str, register: Sequence[Site] = ()) -> Project:
+    """The project of a parsed configuration, the sites of the site register after those of
+    ``[[sites]]``."""
+    collisions = _id_collisions(raw, text)
+    if collisions:
+        raise ProjectError(f"{name}: {'; '.join(collisions)}")
+    if register:
+        listed = raw.get("sites", [])
+        raw = {**raw, "sites": [*listed, *register] if isinstance(listed, list) else listed}
+    try:
+        validated = ProjectConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ProjectError(f"{name}: {_format_validation_error(error, text)}") from None
+    return Project(
+        root=None,
+        config=validated,
+        sites=_site_table(validated, name),
+        config_file=name,
+    )
 
 
 def project_from_config(config: Mapping[str, Any] | str, name: str = CONFIG_FILE) -> Project:
@@ -746,35 +791,107 @@ def project_from_config(config: Mapping[str, Any] | str, name: str = CONFIG_FILE
         a field is invalid (with its line when TOML text is given) or a site names an unknown
         province or regional grid; the message starts with ``name``.
     """
-    if isinstance(config, str):
-        text = config
-        try:
-            raw = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise ProjectError(f"{name}: {error}") from None
-    else:
-        text = ""
-        raw = dict(config)
-    collisions = _id_collisions(raw, text)
-    if collisions:
-        raise ProjectError(f"{name}: {'; '.join(collisions)}")
+    raw, text = _parsed(config, name)
+    return _project(raw, text, name)
+
+
+_SITE_LIST = TypeAdapter(list[Site])
+
+
+def _register_reason(item: Mapping[str, Any], column: str | None) -> str:
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if item["type"] == "missing":
+        return f"{column} is empty"
+    if column is None:
+        return message
+    return f"'{item['input']}': {message}"
+
+
+def _register_sites(raw: Mapping[str, Any], read: SiteRecords, name: str) -> list[Site]:
+    """The sites of the site register, checked as ``[[sites]]`` are; every problem named by
+    file, line and column, in file and line order (an :class:`InputError`)."""
+    if read.issues:
+        raise InputError(read.issues)
+    listed = raw.get("sites", [])
+    spellings: list[str] = []
+    places: list[str] = []
+    if isinstance(listed, list):
+        for index, entry in enumerate(listed):
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                spellings.append(entry["id"])
+                places.append(f"{name} sites[{index}]")
+    first_row = len(spellings)
+    spellings.extend(str(record.get("id", "")) for record in read.records)
+
+    def place(position: int) -> str:
+        if position < first_row:
+            return places[position]
+        return read.row(position - first_row).issue(None, "").location()
+
+    # (row index, issue): sorted by row at the end, each row's problems in the order found
+    found: list[tuple[int, InputIssue]] = []
+    for first, later in find_id_collisions(spellings):
+        if later >= first_row:
+            reason = (
+                f"duplicate site id: {describe_collision(spellings[later], spellings[first])}"
+                f" (first in {place(first)})"
+            )
+            found.append((later - first_row, read.row(later - first_row).issue("id", reason)))
+    # every row checked: the rows that fail validation are named, the rest checked further
     try:
-        validated = ProjectConfig.model_validate(raw)
+        sites = list(enumerate(_SITE_LIST.validate_python(read.records)))
     except ValidationError as error:
-        raise ProjectError(f"{name}: {_format_validation_error(error, text)}") from None
-    return Project(
-        root=None,
-        config=validated,
-        sites=_site_table(validated, name),
-        config_file=name,
-    )
+        failed: set[int] = set()
+        for item in error.errors():
+            where = item["loc"]
+            index = int(where[0])
+            column = str(where[1]) if len(where) > 1 else None
+            found.append((index, read.row(index).issue(column, _register_reason(item, column))))
+            failed.add(index)
+        passed = [i for i in range(len(read.records)) if i not in failed]
+        valid = _SITE_LIST.validate_python([read.records[i] for i in passed])
+        sites = list(zip(passed, valid, strict=True))
+    entities = raw.get("entities", [])
+    entity_ids = [
+        normalise_id(e["id"])
+        for e in (entities if isinstance(entities, list) else [])
+        if isinstance(e, dict) and isinstance(e.get("id"), str)
+    ]
+    known_entities = set(entity_ids)
+    provinces = {p: resolve_province(p) for p in {s.province for _, s in sites}}
+    grids = {g: resolve_grid_region(g) for g in {s.grid_region for _, s in sites} if g is not None}
+    for index, site in sites:
+        problems: list[tuple[str, str]] = []
+        if site.entity not in known_entities:
+            hint = unknown_id_hint(site.entity, entity_ids)
+            problems.append(
+                ("entity", f"unknown entity '{site.entity}' (not in [[entities]])" + hint)
+            )
+        if provinces[site.province] is None:
+            problems.append(("province", f"unknown province '{site.province}'"))
+        if site.grid_region is not None and grids[site.grid_region] is None:
+            problems.append(("grid_region", f"unknown regional grid '{site.grid_region}'"))
+        found.extend((index, read.row(index).issue(c, reason)) for c, reason in problems)
+    if found:
+        raise InputError([issue for _, issue in sorted(found, key=lambda f: f[0])])
+    return [site for _, site in sites]
+
+
+def _site_patterns(raw: Mapping[str, Any]) -> list[str]:
+    """The globs of ``[data] sites`` (none when absent or malformed: validation says why)."""
+    data = raw.get("data")
+    patterns = data.get("sites") if isinstance(data, dict) else None
+    if isinstance(patterns, list) and all(isinstance(p, str) for p in patterns):
+        return patterns
+    return []
 
 
 def load_project(path: str | Path) -> Project:
     """Load and validate a project folder.
 
     The configuration is checked as :func:`project_from_config` checks it; the data files are
-    those the globs of ``[data]`` match in the folder.
+    those the globs of ``[data]`` match in the folder. The sites of the site register files
+    (``[data] sites``, :mod:`tanlu.site_register`) follow those of ``[[sites]]``.
 
     Parameters
     ----------
@@ -784,8 +901,11 @@ def load_project(path: str | Path) -> Project:
     Raises
     ------
     ProjectError
-        When the folder or file is missing, the TOML does not parse, or a field is invalid; the
-        message names the file and the field.
+        When the folder or file is missing, the TOML does not parse, a field is invalid (the
+        message names the file and the field) or ``[data] sites`` matches no file.
+    InputError
+        When a site register file cannot be read or has bad rows: every problem, by file,
+        line and column.
     """
     root = Path(path)
     if root.is_file():
@@ -797,13 +917,24 @@ def load_project(path: str | Path) -> Project:
         text = config_path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ProjectError(f"{config_path}: not UTF-8 text") from None
-    project = project_from_config(text, str(config_path))
     root = root.resolve()
+    raw, text = _parsed(text, str(config_path))
+    patterns = _site_patterns(raw)
+    site_files = _glob(root, patterns)
+    if patterns and not site_files:
+        raise ProjectError(
+            f"{config_path}: data.sites: no file matches {', '.join(map(repr, patterns))}"
+        )
+    register = read_site_files(site_files, [str(p.relative_to(root.parent)) for p in site_files])
+    project = _project(
+        raw, text, str(config_path), _register_sites(raw, register, str(config_path))
+    )
     data = project.config.data
     return replace(
         project,
         root=root,
         config_file=str(root / CONFIG_FILE),
+        site_files=site_files,
         activity_files=_glob(root, data.activities),
         factor_files=_glob(root, data.factors),
         instrument_files=_glob(root, data.instruments),
