@@ -266,17 +266,30 @@ def _strip(text: ir.StringValue) -> ir.StringValue:
     return text.re_replace(r"^\s+|\s+$", "")
 
 
-def _normalised_ids(con: Any, rows: ir.Table, prefix: str) -> ir.Table:
-    """``rows`` with every id column in its canonical spelling (:func:`normalise_id`).
+# Id columns with few distinct values (sites, activities, units, categories): their distinct
+# combinations are found in one pass over the rows and kept (a small table); meters and
+# documents, which may be as many as the rows, each in a pass of their own.
+_FEW_VALUES: tuple[str, ...] = ("site", "activity", "unit", "category")
+
+
+def _normalised_ids(
+    con: Any, rows: ir.Table, found_in: ir.Table, prefix: str
+) -> tuple[ir.Table, ir.Table]:
+    """``rows`` with every id column in its canonical spelling (:func:`normalise_id`), and the
+    distinct combinations of :data:`_FEW_VALUES` (canonical too).
 
     Only the distinct values that are not plain printable ASCII come to Python; a column whose
-    values all are stays as it is, and the others meet a small mapping table."""
-    distinct = [rows.select(raw=rows[c]).distinct() for c in ID_COLUMNS]
+    values all are stays as it is, and the others meet a small mapping table. The values are
+    looked for in ``found_in``: the rows, or more of them (blank rows give only missing
+    values, which need nothing)."""
+    combos = engine.keep(con, found_in.select(*_FEW_VALUES).distinct(), f"{prefix}_id_combinations")
+    sources = {c: combos if c in _FEW_VALUES else found_in for c in ID_COLUMNS}
+    distinct = {c: table.select(raw=table[c]).distinct() for c, table in sources.items()}
     odd = [
         values.filter(values.raw.notnull() & ~values.raw.re_search(_CLEAN_ID)).select(
             column=ibis.literal(c), raw=values.raw
         )
-        for c, values in zip(ID_COLUMNS, distinct, strict=True)
+        for c, values in distinct.items()
     ]
     found = engine.to_pandas(ibis.union(*odd))
     for column, values in found.groupby("column", sort=False)["raw"]:
@@ -284,11 +297,19 @@ def _normalised_ids(con: Any, rows: ir.Table, prefix: str) -> ir.Table:
         mapping["canonical"] = [normalise_id(v) or None for v in mapping["raw"]]
         name = f"{prefix}_ids_{column}"
         table = engine.to_table(con, mapping.astype({"canonical": "string"}), name)
-        joined = rows.left_join(table, rows[column] == table.raw)
-        rows = joined.mutate(
-            **{column: ibis.ifelse(joined.raw.notnull(), joined.canonical, joined[column])}
-        ).drop("raw", "canonical")
-    return rows
+        rows = _mapped(rows, table, str(column))
+        if column in _FEW_VALUES:
+            combos = _mapped(combos, table, str(column))
+    return rows, combos
+
+
+def _mapped(rows: ir.Table, mapping: ir.Table, column: str) -> ir.Table:
+    """``rows`` with the values of ``column`` that ``mapping`` (``raw, canonical``) has
+    replaced."""
+    joined = rows.left_join(mapping, rows[column] == mapping.raw)
+    return joined.mutate(
+        **{column: ibis.ifelse(joined.raw.notnull(), joined.canonical, joined[column])}
+    ).drop("raw", "canonical")
 
 
 def _with_parsed_values(rows: ir.Table) -> ir.Table:
@@ -391,13 +412,14 @@ def _catalogue_frame(library: FactorLibrary) -> pd.DataFrame:
 
 
 def _unit_pairs(
-    con: Any, rows: ir.Table, library: FactorLibrary, prefix: str
+    con: Any, combos: ir.Table, library: FactorLibrary, prefix: str
 ) -> tuple[ir.Table, dict[tuple[str, str], float], dict[tuple[str, str], str]]:
-    """One pint conversion per distinct (activity, unit) pair of known activities."""
+    """One pint conversion per distinct (activity, unit) pair of known activities (in the
+    distinct id combinations of the rows, :func:`_normalised_ids`)."""
     catalogue = library.activities.set_index("activity")
     known = list(catalogue.index.astype(str))
     pairs = engine.to_pandas(
-        rows.filter(rows.activity.isin(known) & rows.unit.notnull())
+        combos.filter(combos.activity.isin(known) & combos.unit.notnull())
         .select("activity", "unit")
         .distinct()
     )
@@ -790,15 +812,16 @@ def check_activities(
             int(last[i] - i * POSITION_BASE + 1) if i in last else 0 for i in range(len(sources))
         ]
     # a row with no value at all is a blank line: skipped (its line keeps its number)
+    every_row = rows
     rows = rows.filter(~ibis.and_(*[rows[c].isnull() for c in _DATA_COLUMNS]))
-    rows = _normalised_ids(con, rows, prefix)
+    rows, combos = _normalised_ids(con, rows, every_row, prefix)
     catalogue = engine.to_table(con, _catalogue_frame(library), f"{prefix}_catalogue")
     sites = engine.to_table(
         con,
         pd.DataFrame({"known_site": pd.Series(sorted(known_sites), dtype="string")}),
         f"{prefix}_sites",
     )
-    units, multipliers, unit_errors = _unit_pairs(con, rows, library, prefix)
+    units, multipliers, unit_errors = _unit_pairs(con, combos, library, prefix)
     offsets = engine.to_table(
         con,
         pd.DataFrame(
