@@ -333,13 +333,15 @@ def series_label(engine: str, file_format: str, sites: int) -> str:
 def render_table(cases: Sequence[Mapping[str, Any]]) -> str:
     """The sweep's cases as a Markdown table: each case's figures, or why it failed."""
     lines = [
-        "| engine | format | rows | sites | file MiB | wall s | rows/s | peak memory GiB "
-        "| runs | date | tanlu |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| engine | format | rows | sites | sites listed in | file MiB | wall s | rows/s "
+        "| peak memory GiB | runs | date | tanlu |",
+        "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for record in sorted(cases, key=_sort_key):
         engine, file_format, rows, sites = record_key(record)
-        head = f"| {engine} | {file_format} | {rows:,} | {sites:,} |"
+        # records from before the site register listed their sites in tanlu.toml
+        listed = {"register": "register", "toml": "tanlu.toml"}[record.get("site_layout", "toml")]
+        head = f"| {engine} | {file_format} | {rows:,} | {sites:,} | {listed} |"
         tail = f" {record.get('date', '')} | {record.get('tanlu_commit', '')} |"
         if record["status"] == "ok":
             figures = (

@@ -429,19 +429,23 @@ def test_an_empty_sweep_draws_empty_axes() -> None:
 
 
 def test_the_table_gives_each_case() -> None:
-    table = scale.render_table(CASES).splitlines()
-    assert table[0].startswith("| engine | format | rows | sites | file MiB | wall s | rows/s |")
-    # sorted by engine, format, sites, rows; 10,000,000 rows in 100 s: 100,000 rows/s
+    table = scale.render_table([{**CASES[0], "site_layout": "register"}, *CASES[1:]]).splitlines()
+    assert table[0].startswith(
+        "| engine | format | rows | sites | sites listed in | file MiB | wall s | rows/s |"
+    )
+    # sorted by engine, format, sites, rows; 10,000,000 rows in 100 s: 100,000 rows/s; a
+    # record without site_layout is from before the register (sites in tanlu.toml)
     assert table[2:] == [
-        "| duckdb | parquet | 1,000,000 | 10,000 | 10.0 | 10.00 | 100,000 | 0.50 | 3 "
+        "| duckdb | parquet | 1,000,000 | 10,000 | register | 10.0 | 10.00 | 100,000 | 0.50 | 3 "
         "| 2026-12-04 | abc1234 |",
-        "| duckdb | parquet | 10,000,000 | 10,000 | 100.0 | 100.00 | 100,000 | 5.00 | 3 "
+        "| duckdb | parquet | 10,000,000 | 10,000 | tanlu.toml | 100.0 | 100.00 | 100,000 | 5.00 "
+        "| 3 | 2026-12-04 | abc1234 |",
+        "| duckdb | csv | 1,000,000 | 100,000 | tanlu.toml | 10.0 | 20.00 | 50,000 | 0.60 | 3 "
         "| 2026-12-04 | abc1234 |",
-        "| duckdb | csv | 1,000,000 | 100,000 | 10.0 | 20.00 | 50,000 | 0.60 | 3 "
-        "| 2026-12-04 | abc1234 |",
-        "| duckdb | csv | 100,000,000 | 100,000 | | failed: Killed | | | | 2026-12-04 |  |",
-        "| spark | parquet | 10,000,000 | 10,000 | 100.0 | 200.00 | 50,000 | 20.00 | 3 "
-        "| 2026-12-04 | abc1234 |",
+        "| duckdb | csv | 100,000,000 | 100,000 | tanlu.toml | | failed: Killed | | | "
+        "| 2026-12-04 |  |",
+        "| spark | parquet | 10,000,000 | 10,000 | tanlu.toml | 100.0 | 200.00 | 50,000 | 20.00 "
+        "| 3 | 2026-12-04 | abc1234 |",
     ]
 
 
