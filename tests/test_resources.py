@@ -15,12 +15,13 @@ from rich.progress import Progress
 
 import tanlu
 from tanlu.cli import _RowBar
+from tanlu.ingest import activities as activities_module
 from tanlu.ingest import inputs as inputs_module
 from tanlu.ingest.inputs import count_project_rows, load_inputs
 from tanlu.ingest.readers import count_activity_rows
 from tanlu.output import write_files
 
-from .conftest import ACTIVITY_HEADER, MakeProject
+from .conftest import ACTIVITY_HEADER, BASIC_TOML, MakeProject
 
 ROWS = (
     "gz,2022-01-01,2022-12-31,electricity,1000,MWh\n"
@@ -60,16 +61,23 @@ def test_the_progress_bar_learns_its_total(make_project: MakeProject) -> None:
     assert (task.total, task.completed) == (3, 2)
 
 
+@pytest.mark.parametrize("reader", ["whole", "in chunks"])
 def test_running_out_of_memory_names_the_file_and_the_rows_read(
-    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch, reader: str
 ) -> None:
-    project = tanlu.load_project(make_project(ROWS))
+    # a CSV file is read whole on Spark, in chunks into DuckDB (the default)
+    toml = BASIC_TOML + ('\n[engine]\nbackend = "spark"\n' if reader == "whole" else "")
+    project = tanlu.load_project(make_project(ROWS, toml=toml))
 
-    def short_of_memory(path: Path, display: str, progress: Any) -> Any:
+    def short_of_memory(path: Path, display: str, progress: Any, *more: Any) -> Any:
         progress(1234)  # rows read before the memory ran out
         raise MemoryError
+        yield  # a generator, as the chunked reader is
 
-    monkeypatch.setattr(inputs_module, "read_activity_table", short_of_memory)
+    if reader == "whole":
+        monkeypatch.setattr(inputs_module, "read_activity_table", short_of_memory)
+    else:
+        monkeypatch.setattr(activities_module, "csv_activity_chunks", short_of_memory)
     with pytest.raises(tanlu.ResourceError) as raised:
         load_inputs(project)
     message = str(raised.value)
@@ -150,3 +158,66 @@ def test_validate_writes_no_errors_file_for_a_valid_project(
     )
     assert result.exit_code == 0, result.output
     assert not errors.exists()
+
+
+# Seven lines of rows (a blank one among them), read two lines at a time below.
+STREAMED = (
+    "gz,2022-01-01,2022-01-31,electricity,100,MWh\n"
+    "gz,2022-02-01,2022-02-28,electricity,200,MWh\n"
+    "\n"
+    "bj,2022-01-01,2022-06-30,electricity,300,kWh\n"
+    "bj,2022-07-01,2022-12-31,electricity,400,kWh\n"
+    "gz,2022-03-01,2022-03-31,natural_gas_stationary,5,m3\n"
+    "bj,2022-01-01,2022-12-31,diesel_stationary,1,t\n"
+)
+
+
+def test_a_csv_file_read_in_chunks_gives_the_rows_of_a_file_read_whole(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tanlu.load_project(make_project(STREAMED))
+    whole = load_inputs(project).activities.frame()
+    lines_read: list[int] = []
+    monkeypatch.setattr(activities_module, "CSV_STREAM_ROWS", 2)
+    chunked = load_inputs(project, progress=lines_read.append).activities.frame()
+    pd.testing.assert_frame_equal(chunked, whole)
+    # 7 lines in chunks of 2: 2 + 2 + 2 + 1 (the blank line counted, its row dropped)
+    assert lines_read == [2, 2, 2, 1]
+    assert list(chunked["source_line"]) == [2, 3, 5, 6, 7, 8]
+    assert list(chunked["row_id"]) == [0, 1, 2, 3, 4, 5]
+
+
+def test_bad_rows_in_a_later_chunk_name_their_lines(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = STREAMED.replace("400,kWh", "-400,kWh").replace("5,m3", "5,furlongs")
+    project = tanlu.load_project(make_project(bad))
+    monkeypatch.setattr(activities_module, "CSV_STREAM_ROWS", 2)
+    with pytest.raises(tanlu.InputError) as raised:
+        load_inputs(project)
+    found = [(i.line, i.column) for i in raised.value.issues]
+    assert found == [(6, "quantity"), (7, "unit")]
+
+
+def test_a_csv_file_that_breaks_in_a_later_chunk_is_one_problem(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # line 7 has a field too many: pandas stops there, after the first chunks went in
+    broken = STREAMED.replace("5,m3", "5,m3,extra,fields")
+    root = make_project(
+        broken,
+        files={
+            "data/activities_other.csv": ACTIVITY_HEADER
+            + "gz,2022-01-01,2022-01-31,electricity,-1,MWh\n"
+        },
+    )
+    monkeypatch.setattr(activities_module, "CSV_STREAM_ROWS", 2)
+    with pytest.raises(tanlu.InputError) as raised:
+        load_inputs(tanlu.load_project(root))
+    issues = raised.value.issues
+    # the broken file is one problem, and the other file's rows are still checked
+    assert [(i.file, i.line, i.column) for i in issues] == [
+        ("project/data/activities.csv", None, None),
+        ("project/data/activities_other.csv", 2, "quantity"),
+    ]
+    assert issues[0].reason.startswith("not valid CSV: Error tokenizing data")

@@ -54,6 +54,18 @@ def register(con: Any, table: pa.Table, name: str) -> Any:
     return con.create_table(name, table, overwrite=True)
 
 
+def append(con: Any, table: pa.Table, name: str) -> None:
+    """Append an Arrow table's rows to the table ``name`` (made by :func:`register`; the same
+    columns in the same order), so that a file read a chunk at a time lands in one table."""
+    raw = con.con
+    view = f"{name}__chunk"
+    raw.register(view, table)
+    try:
+        raw.execute(f'INSERT INTO "{name}" SELECT * FROM "{view}"')
+    finally:
+        raw.unregister(view)
+
+
 def close(con: Any, names: list[str]) -> None:
     """Close the connection (its in-memory tables go with it) and remove its spill folder."""
     con.disconnect()

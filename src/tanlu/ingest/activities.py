@@ -13,6 +13,7 @@ read by :mod:`tanlu.ingest.readers` (or given in memory) into the engine's norma
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tanlu import engine
-from tanlu.errors import InputError
+from tanlu.engine import duckdb as duckdb_engine
+from tanlu.errors import InputError, InputIssue, ResourceError
 from tanlu.factors.library import FactorLibrary
 from tanlu.ingest.activity_checks import (
     LISTED_PER_KIND,
@@ -42,9 +44,17 @@ from tanlu.ingest.activity_store import (
     empty_activities,
     unique_name,
 )
-from tanlu.ingest.readers import read_activity_file
-from tanlu.tables import cell_text
+from tanlu.ingest.readers import (
+    CSV_CHUNK_ROWS,
+    RAW_COLUMNS,
+    csv_activity_chunks,
+    read_activity_file,
+)
+from tanlu.tables import Progress, cell_text
 
+# Lines of a CSV activity file read at a time when it goes into DuckDB (_streamed_csv): one
+# chunk is all of the file that Python holds.
+CSV_STREAM_ROWS = CSV_CHUNK_ROWS
 _TEXT_COLUMNS = ("site", "activity", "unit", "meter", "category", "source_document", "note")
 _DATE_COLUMNS = ("period_start", "period_end")
 
@@ -68,14 +78,16 @@ def _day_array(values: pd.Series) -> pa.Array:
     return pa.array(days, from_pandas=True).cast(pa.date32())
 
 
-def normal_form(frame: pd.DataFrame, source_id: int) -> pa.Table:
+def normal_form(frame: pd.DataFrame, source_id: int, first: int = 0) -> pa.Table:
     """One source's raw rows (:data:`tanlu.ingest.readers.RAW_COLUMNS` and ``source_line``) in
     the engine's normal form (:data:`tanlu.ingest.activity_checks.NORMAL_COLUMNS`): typed
-    quantities and dates kept, everything else as text."""
+    quantities and dates kept, everything else as text. ``first``: how many rows of the
+    source came before (a source read in chunks)."""
     n = len(frame)
     columns: dict[str, pa.Array] = {
         "position": pa.array(
-            np.arange(n, dtype="int64") + np.int64(source_id) * POSITION_BASE, pa.int64()
+            np.arange(first, first + n, dtype="int64") + np.int64(source_id) * POSITION_BASE,
+            pa.int64(),
         ),
         "source_id": pa.array(np.full(n, source_id, dtype="int64"), pa.int64()),
         "source_line": pa.array(frame["source_line"].to_numpy(dtype="int64"), pa.int64()),
@@ -140,6 +152,57 @@ def parquet_normal_form(con: Any, path: Path, source_id: int) -> ir.Table | None
     return table.select(**{name: columns[name] for name in NORMAL_COLUMNS})
 
 
+def _streamed_csv(
+    con: Any,
+    path: Path,
+    display: str,
+    source_id: int,
+    name: str,
+    progress: Progress | None,
+    read_before: int = 0,
+) -> tuple[ir.Table, int]:
+    """A CSV activity file put into the table ``name`` on DuckDB a chunk at a time
+    (:func:`tanlu.ingest.readers.csv_activity_chunks`), in normal form, so that its rows are
+    never all in Python's memory; with the number of its rows (blank ones dropped).
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read (the table is dropped).
+    ResourceError
+        When memory runs out: naming the file and the rows read (``read_before`` of the files
+        before it, and its own).
+    """
+    rows = 0
+    lines = [0]
+
+    def counted(read: int) -> None:
+        lines[0] += read
+        if progress is not None:
+            progress(read)
+
+    table: ir.Table | None = None
+    try:
+        for chunk in csv_activity_chunks(path, display, counted, CSV_STREAM_ROWS):
+            arrow = normal_form(chunk, source_id, first=rows)
+            if table is None:
+                table = engine.to_table(con, arrow, name)
+            else:
+                duckdb_engine.append(con, arrow, name)
+            rows += len(chunk)
+    except InputError:
+        con.drop_table(name, force=True)
+        raise
+    except MemoryError:
+        raise ResourceError(
+            f"{display}: out of memory after reading {read_before + lines[0]:,} activity rows "
+            "(of all files so far); nothing was computed or written. Split the data into "
+            "smaller files or run on a machine with more memory (docs/performance.md)"
+        ) from None
+    assert table is not None  # a readable file gives at least its header's empty chunk
+    return table, rows
+
+
 def _python_read(path: Path, display: str) -> pd.DataFrame:
     """A Parquet activity file the engine does not read itself, through the Python reader
     (:func:`tanlu.ingest.readers.read_activity_file`; its header was checked already)."""
@@ -147,6 +210,13 @@ def _python_read(path: Path, display: str) -> pd.DataFrame:
     if issues:
         raise InputError(issues)
     return rows
+
+
+def _no_rows() -> pd.DataFrame:
+    """Raw rows of no file (the engine still needs a typed table to check)."""
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in RAW_COLUMNS})
+    frame["source_line"] = pd.Series(dtype="int64")
+    return frame
 
 
 def raw_sources(
@@ -181,13 +251,17 @@ def check_sources(
     listed_per_kind: int = LISTED_PER_KIND,
     memory_limit_gib: float | None = None,
     temp_directory: Path | None = None,
+    progress: Progress | None = None,
 ) -> PreparedActivities:
     """Check raw activity tables on the engine (:func:`check_activities`).
 
-    Each source is a raw table (from a reader, or given in memory) or, on DuckDB, the path of
-    a Parquet file that the engine reads itself (:func:`parquet_normal_form`), so that its rows
-    never pass through Python. The good rows stay on the engine connection, in the returned
-    store (``memory_limit_gib``, ``temp_directory``: DuckDB's, :func:`tanlu.engine.connect`).
+    Each source is a raw table (from a reader, or given in memory) or the path of a Parquet or
+    CSV file. On DuckDB the engine reads a Parquet file itself (:func:`parquet_normal_form`),
+    and a CSV file goes into it a chunk at a time (``progress`` told the lines of each), so
+    that no file's rows are all in Python's memory; on Spark a file is read whole. A file that
+    cannot be read is one problem in ``file_issues`` and its rows are not checked. The good rows
+    stay on the engine connection, in the returned store (``memory_limit_gib``,
+    ``temp_directory``: DuckDB's, :func:`tanlu.engine.connect`).
     """
     if not sources:
         return PreparedActivities(
@@ -205,8 +279,27 @@ def check_sources(
         # rows of each source as they reach the engine (the row ids count them): the readers
         # drop blank rows, a Parquet file DuckDB reads itself keeps them
         sizes: list[int] = []
-        for index, (_, source) in enumerate(sources):
+        file_issues: list[InputIssue] = []
+        for index, (described, source) in enumerate(sources):
             engine_reads = isinstance(source, Path) and backend == "duckdb"
+            if engine_reads and source.suffix.lower() == ".csv":
+                try:
+                    table, rows = _streamed_csv(
+                        con,
+                        source,
+                        described.file,
+                        index,
+                        f"{prefix}_csv_{index}",
+                        progress,
+                        sum(sizes),
+                    )
+                except InputError as error:
+                    file_issues.extend(error.issues)
+                    sizes.append(0)
+                    continue
+                parts.append(table)
+                sizes.append(rows)
+                continue
             read = parquet_normal_form(con, source, index) if engine_reads else None
             if read is not None:
                 parts.append(read)
@@ -220,6 +313,8 @@ def check_sources(
         if frames:
             parts.append(engine.to_table(con, pa.concat_tables(frames), f"{prefix}_rows"))
         del frames
+        if not parts:  # no file could be read
+            parts.append(engine.to_table(con, normal_form(_no_rows(), 0), f"{prefix}_rows"))
         rows = parts[0] if len(parts) == 1 else ibis.union(*parts)
         prepared = check_activities(
             con,
@@ -233,6 +328,8 @@ def check_sources(
             prefix=prefix,
             source_rows=sizes,
         )
+        if file_issues:
+            prepared = replace(prepared, file_issues=file_issues)
         return prepared
     finally:
         # the good rows stay on the connection, owned by their store; otherwise it ends here

@@ -229,6 +229,9 @@ class PreparedActivities:
     unlisted
         How many more problems of each kind there are than ``issues`` lists (``None``: whole
         rows); an :class:`IssueFile` given to :func:`check_activities` has them all.
+    file_issues
+        Files that could not be read while their rows went into the engine (one problem each;
+        their rows are not checked), from :func:`tanlu.ingest.activities.check_sources`.
     """
 
     store: ActivityStore | None
@@ -236,6 +239,7 @@ class PreparedActivities:
     issues: list[InputIssue]
     rows_read: int
     unlisted: dict[str | None, int] = field(default_factory=dict)
+    file_issues: list[InputIssue] = field(default_factory=list)
 
     @property
     def table(self) -> pd.DataFrame:

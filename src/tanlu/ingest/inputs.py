@@ -35,7 +35,12 @@ from tanlu.ingest.activity_store import ActivityStore
 from tanlu.ingest.hourly import check_hourly_tables, empty_hourly_table
 from tanlu.ingest.instruments import check_instrument_tables
 from tanlu.ingest.prices import check_price_tables, empty_price_table
-from tanlu.ingest.readers import activity_rows, count_activity_rows, read_activity_table
+from tanlu.ingest.readers import (
+    activity_rows,
+    count_activity_rows,
+    csv_header_issues,
+    read_activity_table,
+)
 from tanlu.project import Project
 from tanlu.tables import Progress, drop_blank_rows, read_csv_table, text_cells
 
@@ -251,8 +256,15 @@ def _parquet_header_issues(path: Path, display: str) -> list[InputIssue]:
     return issues
 
 
+def _file_header_issues(path: Path, display: str) -> list[InputIssue]:
+    """The problems of the header of an activity file the engine reads (Parquet or CSV)."""
+    if path.suffix.lower() == ".csv":
+        return csv_header_issues(path, display)
+    return _parquet_header_issues(path, display)
+
+
 def read_input_tables(
-    project: Project, progress: Progress | None = None, engine_reads_parquet: bool = False
+    project: Project, progress: Progress | None = None, engine_reads_files: bool = False
 ) -> tuple[InputTables, list[InputIssue]]:
     """Read a project's input files into raw tables, checking nothing but that each file can
     be read (and, for a workbook, each sheet's header).
@@ -266,9 +278,11 @@ def read_input_tables(
         A project loaded from its folder.
     progress
         Told the number of activity rows as they are read.
-    engine_reads_parquet
-        Leave a Parquet activity file for the engine to read (its path in the tables, its
-        header checked here), rather than reading it into a table.
+    engine_reads_files
+        Leave a Parquet or CSV activity file for the engine to read (its path in the tables,
+        its header checked here), rather than reading it into a table: DuckDB reads a Parquet
+        file itself and takes a CSV file a chunk at a time
+        (:func:`tanlu.ingest.activities.check_sources`).
 
     Returns
     -------
@@ -287,12 +301,13 @@ def read_input_tables(
 
     for path in project.activity_files:
         display = project.display_path(path)
-        if engine_reads_parquet and path.suffix.lower() == ".parquet":
-            header_issues = _parquet_header_issues(path, display)
+        if engine_reads_files and path.suffix.lower() in (".parquet", ".csv"):
+            header_issues = _file_header_issues(path, display)
             issues.extend(header_issues)
             if not header_issues:
                 activities[display] = path
-                counted(count_activity_rows(path) or 0)
+                if path.suffix.lower() == ".parquet":  # a CSV file's lines count as read
+                    counted(count_activity_rows(path) or 0)
             continue
         try:
             frame, file_issues = read_activity_table(path, display, counted)
@@ -358,11 +373,12 @@ def _check_tables(
     tables: InputTables,
     in_memory: Collection[str],
     issue_file: IssueFile | None = None,
+    progress: Progress | None = None,
 ) -> tuple[ProjectInputs | None, list[InputIssue], PreparedActivities]:
     """The checks of :func:`check_input_tables` on tables as the readers give them (text, with
     ``source_line``): the inputs (None when there is a problem), the problems other than the
     activity rows', and the checked activity rows (with theirs, also streamed to
-    ``issue_file``)."""
+    ``issue_file``); ``progress`` is told the lines of a CSV file the engine reads."""
     issues: list[InputIssue] = []
     try:
         library = project_library_from_tables(project, tables.factors, in_memory)
@@ -374,9 +390,9 @@ def _check_tables(
     sources: list[tuple[ActivitySource, pd.DataFrame | Path]] = []
     for name, table in tables.activities.items():
         if isinstance(table, Path):
-            parquet_issues = _parquet_header_issues(table, name)
-            issues.extend(parquet_issues)
-            if not parquet_issues:
+            header_issues = _file_header_issues(table, name)
+            issues.extend(header_issues)
+            if not header_issues:
                 sources.append((ActivitySource(name), table))
             continue
         rows, table_issues = activity_rows(
@@ -397,7 +413,9 @@ def _check_tables(
         issue_file,
         memory_limit_gib=settings.memory_limit_gib,
         temp_directory=engine_temp_directory(project),
+        progress=progress,
     )
+    issues.extend(prepared.file_issues)
     instruments, instrument_issues = check_instrument_tables(
         tables.instruments, site_ids, in_memory
     )
@@ -569,7 +587,7 @@ def check_input_tables(
         read[kind] = {}
         typed = TYPED_COLUMNS.get(kind, ())
         for name, frame in getattr(tables, kind).items():
-            if isinstance(frame, Path):  # a Parquet file the engine reads (rows "row N")
+            if isinstance(frame, Path):  # a Parquet or CSV file the engine reads
                 read[kind][name] = frame
                 continue
             table, by_row, table_issues = _as_read(name, frame, typed)
@@ -619,8 +637,8 @@ def load_inputs(
                 )
             ]
         )
-    engine_reads_parquet = project.config.engine.backend.value == "duckdb"
-    tables, issues = read_input_tables(project, progress, engine_reads_parquet)
+    engine_reads_files = project.config.engine.backend.value == "duckdb"
+    tables, issues = read_input_tables(project, progress, engine_reads_files)
     if not project.activity_files:
         issues.append(
             InputIssue(
@@ -632,7 +650,7 @@ def load_inputs(
         )
     issue_file = IssueFile(errors_out) if errors_out is not None else None
     with _discarded_on_failure(issue_file):
-        inputs, check_issues, prepared = _check_tables(project, tables, (), issue_file)
+        inputs, check_issues, prepared = _check_tables(project, tables, (), issue_file, progress)
     _raise_issues([*issues, *check_issues], prepared, issue_file)
     assert inputs is not None  # no problem was found
     return inputs

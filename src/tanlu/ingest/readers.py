@@ -9,12 +9,13 @@ for the whole file.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
-from tanlu.errors import InputIssue
-from tanlu.tables import Progress, drop_blank_rows, read_csv_frame
+from tanlu.errors import InputError, InputIssue
+from tanlu.tables import CSV_OPTIONS, Progress, drop_blank_rows, read_csv_frame
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "site",
@@ -109,6 +110,53 @@ def _read_csv(
     """A CSV file's rows (UTF-8, header on line 1; data from line 2)."""
     frame, issues = read_csv_frame(path, display, CSV_CHUNK_ROWS, progress)
     return (frame, issues) if issues else (_numbered(frame, 2), [])
+
+
+def _csv_problem(display: str, error: Exception) -> InputIssue:
+    """The one issue of a CSV file that cannot be read (as :func:`read_csv_frame` names it)."""
+    if isinstance(error, UnicodeDecodeError):
+        return InputIssue(display, None, None, "not UTF-8 text")
+    if isinstance(error, pd.errors.EmptyDataError):
+        return InputIssue(display, None, None, "the file is empty")
+    return InputIssue(display, None, None, f"not valid CSV: {error}")
+
+
+def csv_header_issues(path: Path, display: str) -> list[InputIssue]:
+    """The problems of a CSV activity file's header (or of the file, when its first line
+    cannot be read), as :func:`activity_rows` finds them in a file read whole."""
+    try:
+        names = pd.read_csv(path, nrows=0, **CSV_OPTIONS).columns
+    except (UnicodeDecodeError, pd.errors.EmptyDataError, pd.errors.ParserError) as error:
+        return [_csv_problem(display, error)]
+    _, issues = activity_rows(pd.DataFrame(columns=list(names)), display)
+    return issues
+
+
+def csv_activity_chunks(
+    path: Path, display: str, progress: Progress | None = None, chunk_rows: int = CSV_CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
+    """The rows of a CSV activity file, ``chunk_rows`` lines at a time, each chunk as
+    :func:`read_activity_file` gives the whole file (lines numbered as in the file, blank ones
+    dropped): a file of any size is read holding one chunk.
+
+    Raises
+    ------
+    InputError
+        With the one issue naming the file, when it cannot be read (at whatever line) or its
+        header is bad (:func:`csv_header_issues` finds that before any row is read).
+    """
+    first_line = 2
+    try:
+        for chunk in pd.read_csv(path, chunksize=chunk_rows, **CSV_OPTIONS):
+            if progress is not None:
+                progress(len(chunk))
+            rows, issues = activity_rows(_numbered(chunk, first_line), display)
+            if issues:
+                raise InputError(issues)
+            first_line += len(chunk)
+            yield rows
+    except (UnicodeDecodeError, pd.errors.EmptyDataError, pd.errors.ParserError) as error:
+        raise InputError([_csv_problem(display, error)]) from None
 
 
 def _read_workbook(
