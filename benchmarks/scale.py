@@ -240,6 +240,7 @@ def sweep(
                 "rows": case.rows,
                 "sites": case.sites,
                 "year": year,
+                "site_layout": site_layout,
                 "error": message,
                 **about,
             }

@@ -326,7 +326,7 @@ def test_a_failed_case_is_recorded_not_raised(tmp_path: Path, library: Any) -> N
         (("duckdb", "csv", 2_000, 50), "failed"),
     ]
     table = scale.render_table(cases)
-    assert "| duckdb | csv | 2,000 | 50 | | failed: " in table
+    assert "| duckdb | csv | 2,000 | 50 | register | | failed: " in table
     root = ET.fromstring(scale.render_chart(cases))
     notes = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "failed"]
     assert "failed, not drawn: duckdb csv, 2,000 rows, 50 sites" in notes

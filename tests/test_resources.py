@@ -221,3 +221,21 @@ def test_a_csv_file_that_breaks_in_a_later_chunk_is_one_problem(
         ("project/data/activities_other.csv", 2, "quantity"),
     ]
     assert issues[0].reason.startswith("not valid CSV: Error tokenizing data")
+
+
+def test_duckdb_running_out_of_memory_while_a_csv_file_goes_in(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    def full(con: Any, table: Any, name: str) -> None:
+        raise duckdb.OutOfMemoryException("could not allocate block of size 256.0 KiB")
+
+    monkeypatch.setattr(activities_module, "CSV_STREAM_ROWS", 2)
+    monkeypatch.setattr(activities_module.duckdb_engine, "append", full)
+    with pytest.raises(tanlu.ResourceError) as raised:
+        load_inputs(tanlu.load_project(make_project(STREAMED)))
+    message = str(raised.value)
+    # the first chunk (2 lines) went in; the second (2 more) did not fit
+    assert "activities.csv: DuckDB ran out of memory after reading 4 activity rows" in message
+    assert "nothing was computed or written" in message and "memory_limit_gib" in message

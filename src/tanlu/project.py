@@ -831,7 +831,7 @@ def _register_sites(raw: Mapping[str, Any], read: SiteRecords, name: str) -> lis
     # (row index, issue): sorted by row at the end, each row's problems in the order found
     found: list[tuple[int, InputIssue]] = []
     for first, later in find_id_collisions(spellings):
-        if later >= first_row:
+        if later >= first_row and spellings[later].strip():  # an empty id is named below
             reason = (
                 f"duplicate site id: {describe_collision(spellings[later], spellings[first])}"
                 f" (first in {place(first)})"

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import numpy as np
@@ -182,8 +183,9 @@ def _streamed_csv(
             progress(read)
 
     table: ir.Table | None = None
+    chunks = csv_activity_chunks(path, display, counted, CSV_STREAM_ROWS)
     try:
-        for chunk in csv_activity_chunks(path, display, counted, CSV_STREAM_ROWS):
+        for chunk in chunks:
             arrow = normal_form(chunk, source_id, first=rows)
             if table is None:
                 table = engine.to_table(con, arrow, name)
@@ -199,6 +201,15 @@ def _streamed_csv(
             "(of all files so far); nothing was computed or written. Split the data into "
             "smaller files or run on a machine with more memory (docs/performance.md)"
         ) from None
+    except duckdb.OutOfMemoryException as error:
+        raise ResourceError(
+            f"{display}: DuckDB ran out of memory after reading {read_before + lines[0]:,} "
+            f"activity rows (of all files so far): {error}; nothing was computed or written. "
+            "Set [engine] memory_limit_gib below the machine's free memory and temp_directory "
+            "on a disk with room, so that DuckDB spills to disk (docs/engines.md)"
+        ) from None
+    finally:
+        chunks.close()  # the file closes now, not when the generator is collected
     assert table is not None  # a readable file gives at least its header's empty chunk
     return table, rows
 

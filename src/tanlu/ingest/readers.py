@@ -9,7 +9,7 @@ for the whole file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 import pandas as pd
@@ -134,7 +134,7 @@ def csv_header_issues(path: Path, display: str) -> list[InputIssue]:
 
 def csv_activity_chunks(
     path: Path, display: str, progress: Progress | None = None, chunk_rows: int = CSV_CHUNK_ROWS
-) -> Iterator[pd.DataFrame]:
+) -> Generator[pd.DataFrame, None, None]:
     """The rows of a CSV activity file, ``chunk_rows`` lines at a time, each chunk as
     :func:`read_activity_file` gives the whole file (lines numbered as in the file, blank ones
     dropped): a file of any size is read holding one chunk.
@@ -147,14 +147,16 @@ def csv_activity_chunks(
     """
     first_line = 2
     try:
-        for chunk in pd.read_csv(path, chunksize=chunk_rows, **CSV_OPTIONS):
-            if progress is not None:
-                progress(len(chunk))
-            rows, issues = activity_rows(_numbered(chunk, first_line), display)
-            if issues:
-                raise InputError(issues)
-            first_line += len(chunk)
-            yield rows
+        # closed with the generator, when its reader stops early too
+        with pd.read_csv(path, chunksize=chunk_rows, **CSV_OPTIONS) as reader:
+            for chunk in reader:
+                if progress is not None:
+                    progress(len(chunk))
+                rows, issues = activity_rows(_numbered(chunk, first_line), display)
+                if issues:
+                    raise InputError(issues)
+                first_line += len(chunk)
+                yield rows
     except (UnicodeDecodeError, pd.errors.EmptyDataError, pd.errors.ParserError) as error:
         raise InputError([_csv_problem(display, error)]) from None
 
