@@ -227,6 +227,15 @@ def test_bad_header_and_file_kinds(make_project: MakeProject) -> None:
     }
 
 
+def test_a_column_given_twice_in_another_case(make_project: MakeProject) -> None:
+    root = make_project(
+        toml=REGISTER_TOML,
+        files={"data/sites.csv": "id,name,entity,province,ID\nx,X,parent,Beijing,y\n"},
+    )
+    (issue,) = issues_of(root)
+    assert (issue.line, issue.reason) == (1, "column(s) given twice: id")
+
+
 def test_not_utf8_register(make_project: MakeProject) -> None:
     root = make_project(toml=REGISTER_TOML)
     (root / "data" / "sites.csv").write_bytes(

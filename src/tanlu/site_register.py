@@ -176,8 +176,9 @@ def read_site_files(paths: Sequence[Path], displays: Sequence[str]) -> SiteRecor
             given = [c for c in frame.columns if c != "source_line"]
             missing = [c for c in REQUIRED_SITE_COLUMNS if c not in given]
             unknown = [c for c in given if c not in SITE_COLUMNS and not c.startswith("unnamed")]
-            if missing or unknown:
-                reasons = []
+            twice = sorted({c for c in given if given.count(c) > 1})
+            if missing or unknown or twice:
+                reasons = [f"column(s) given twice: {', '.join(twice)}"] if twice else []
                 if missing:
                     reasons.append(f"missing required column(s): {', '.join(missing)}")
                 if unknown:
