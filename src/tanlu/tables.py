@@ -163,5 +163,5 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         if missing.any():
             values = [None if gap else value for value, gap in zip(values, missing, strict=True)]
         columns.append(values)
-    names = [str(name) if not isinstance(name, str) else name for name in frame.columns]
+    names = list(frame.columns)  # the column labels as they are, as to_dict gave them
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
