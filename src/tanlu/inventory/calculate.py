@@ -131,11 +131,11 @@ def resolve_site_factors(
     """Factors for every (site, activity) pair in a year, one row per gas.
 
     Table operations throughout: the factor sets are resolved once per distinct (activity,
-    factor kind, province, grid region, year) key (:func:`tanlu.factors.resolve_factors`) and
-    merged to the sites; GWP (by gas, GWP set and the activity's CH4 origin,
-    :meth:`FactorLibrary.gwps_of`), the dataset's own NCV
-    (:meth:`FactorLibrary.dataset_ncv_table`) and the Montreal Protocol flag are merges, so the
-    cost grows with the rows of the table, not with Python work per site.
+    factor kind, province, grid region, year) key (:func:`tanlu.factors.resolve_factors`);
+    GWP (by gas, GWP set and the activity's CH4 origin, :meth:`FactorLibrary.gwps_of`), the
+    dataset's own NCV (:meth:`FactorLibrary.dataset_ncv_table`), the Montreal Protocol flag
+    and the fallback notes are added to those few rows (:func:`_weighed_factors`), and one
+    merge takes them to the sites, so that the work per site is that merge alone.
 
     Returns
     -------
@@ -156,6 +156,7 @@ def resolve_site_factors(
     keys["factor_kind"] = keys["activity"].map(kinds).astype(str)
     keys["year"] = year
     resolved = resolve_factors(library, keys, accounting.factor_fallback_order.value)
+    resolved = _weighed_factors(library, resolved, project.config.organisation.gwp_set.value)
     merged = keys.merge(
         resolved, on=["activity", "factor_kind", "province", "grid_region", "year"], how="left"
     )
@@ -163,41 +164,53 @@ def resolve_site_factors(
     if not missing.empty:
         listed = ", ".join(f"{r.activity} at {r.site}" for r in missing.itertuples(index=False))
         raise FactorError(f"no emission factor for {year}: {listed}")
-    gwp_set = project.config.organisation.gwp_set.value
+    merged["outside_scopes"] = merged["outside_scopes"].astype(bool)
+    merged["factor_key"] = np.arange(len(merged), dtype="int64")
+    return merged
+
+
+def _weighed_factors(library: FactorLibrary, resolved: pd.DataFrame, gwp_set: str) -> pd.DataFrame:
+    """The resolved factor rows (one per lookup key and gas, :func:`resolve_factors`) with
+    what the lines need of each: ``gwp``, ``dataset_ncv_gj_per_unit``, ``outside_scopes`` and
+    the ``fallback`` note (text, "" when none).
+
+    Computed once per key and gas, before the keys meet the sites, so that its cost does not
+    grow with the sites.
+    """
+    resolved = resolved.copy()
     # methane takes the GWP of its activity's origin (activities.csv ch4_origin); other gases
     # their generic value
-    ch4_origin = merged["activity"].map(library.activities.set_index("activity")["ch4_origin"])
-    merged["gwp"] = library.gwps_of(
+    ch4_origin = resolved["activity"].map(library.activities.set_index("activity")["ch4_origin"])
+    resolved["gwp"] = library.gwps_of(
         pd.DataFrame(
             {
-                "gas": merged["gas"],
+                "gas": resolved["gas"],
                 "gwp_set": gwp_set,
-                "origin": ch4_origin.fillna("").where(merged["gas"] == "CH4", ""),
+                "origin": ch4_origin.fillna("").where(resolved["gas"] == "CH4", ""),
             }
         )
     )
     # The NCV the chosen factor's dataset was built with [GJ per canonical unit] (0: none of
     # its own): a quantity entered in energy units meets this factor through it.
     ncv = library.dataset_ncv_table().set_index(["dataset", "activity"])
-    merged["dataset_ncv_gj_per_unit"] = (
+    resolved["dataset_ncv_gj_per_unit"] = (
         ncv["dataset_ncv_gj_per_unit"]
-        .reindex(pd.MultiIndex.from_arrays([merged["dataset"].astype(str), merged["activity"]]))
+        .reindex(pd.MultiIndex.from_arrays([resolved["dataset"].astype(str), resolved["activity"]]))
         .fillna(0.0)
         .to_numpy(dtype="float64")
     )
-    merged["fallback"] = merged["fallback"].astype("string").fillna("")
-    merged["gwp_set"] = merged["gwp_set"].astype("string")
+    resolved["fallback"] = resolved["fallback"].astype("string").fillna("")
+    resolved["gwp_set"] = resolved["gwp_set"].astype("string")
     # A CO2e factor aggregated with another GWP set cannot be re-weighted: say so.
-    other_gwp = (merged["gas"] == "CO2e") & ~merged["gwp_set"].fillna("").isin(["", gwp_set])
-    note = "CO2e factor uses " + merged["gwp_set"].fillna("") + f" GWPs, project uses {gwp_set}"
-    merged["fallback"] = merged["fallback"].where(
-        ~other_gwp, (merged["fallback"] + "; " + note).str.lstrip("; ")
+    other_gwp = (resolved["gas"] == "CO2e") & ~resolved["gwp_set"].fillna("").isin(["", gwp_set])
+    note = "CO2e factor uses " + resolved["gwp_set"].fillna("") + f" GWPs, project uses {gwp_set}"
+    resolved["fallback"] = resolved["fallback"].where(
+        ~other_gwp, (resolved["fallback"] + "; " + note).str.lstrip("; ")
     )
-    merged["factor_key"] = np.arange(len(merged), dtype="int64")
     gases = library.gwp.drop_duplicates("gas")
     montreal_gases = gases.loc[gases["montreal_protocol"].astype(bool), "gas"]
-    merged["outside_scopes"] = merged["gas"].isin(montreal_gases).to_numpy(dtype=bool)
-    return merged
+    resolved["outside_scopes"] = resolved["gas"].isin(montreal_gases).to_numpy(dtype=bool)
+    return resolved
 
 
 @dataclass(frozen=True)
