@@ -9,8 +9,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # Debian packages the report needs: Chromium prints report.pdf and loads report.html in the
 # tests; Noto CJK renders Chinese in the PDF; poppler-utils turns PDF pages into images; a Java
-# runtime (17 or later) runs Spark, the distributed engine (pyspark 4.0, tests/test_spark.py).
-SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils default-jre-headless
+# runtime (17 or later) runs Spark, the distributed engine (pyspark 4.0, tests/test_spark.py);
+# PostgreSQL's server runs the service's database tests in a throw-away cluster
+# (tests/postgres.py: initdb and pg_ctl in a temporary folder, no system service).
+SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils default-jre-headless postgresql
 
 .PHONY: install system-deps demo test lint format bench clean
 
@@ -23,6 +25,7 @@ install: $(STAMP)
 
 system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v pdftoppm >/dev/null || ! command -v java >/dev/null \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	    || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
 	  echo "installing Debian packages: $(SYSTEM_PACKAGES)"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \

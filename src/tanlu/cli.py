@@ -3,8 +3,10 @@ own (each command parses its options, calls one use case and prints or writes it
 
 from __future__ import annotations
 
+import getpass
 import json
 import math
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,11 +28,14 @@ from rich.table import Table
 from rich.text import Text
 
 from tanlu.app import (
+    DEFAULT_URL,
     LANGUAGES,
+    URL_VARIABLE,
     ElectricityResult,
     EngineBackend,
     InventoryResult,
     Language,
+    OrganisationKind,
     ProcurementLimits,
     Project,
     ProjectInputs,
@@ -38,6 +43,8 @@ from tanlu.app import (
     RoadmapInfeasible,
     RoadmapOptions,
     SiteProcurement,
+    add_token,
+    add_user,
     count_project_rows,
     count_steps,
     csv_writer,
@@ -54,11 +61,13 @@ from tanlu.app import (
     scaffold_project,
     show_factor,
     summarise_binding_constraints,
+    upgrade_database,
     use_engine,
     validate_project,
+    verify_audit,
     write_run,
 )
-from tanlu.errors import InputError, ProjectError, TanluError
+from tanlu.errors import AuditError, InputError, ProjectError, StoreError, TanluError
 from tanlu.output import json_text, write_files
 from tanlu.tables import records
 
@@ -70,6 +79,24 @@ app = typer.Typer(
 )
 factors_app = typer.Typer(help="Browse the emission-factor library.", no_args_is_help=True)
 app.add_typer(factors_app, name="factors")
+db_app = typer.Typer(
+    help="The service's database: create or upgrade its schema.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+users_app = typer.Typer(help="The service's users and API tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+audit_app = typer.Typer(help="The service's audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help=f"Database URL (sqlite:///FILE or postgresql://USER@HOST/DB); default "
+        f"${URL_VARIABLE}, else {DEFAULT_URL} in the working folder.",
+        show_default=False,
+    ),
+]
+PASSWORD_VARIABLE = "TANLU_PASSWORD"
 
 # Tables printed to a file or pipe get room for their columns (a terminal sets its own width).
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -862,6 +889,93 @@ def _print_binding(binding: pd.DataFrame) -> None:
             price,
         )
     out.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database: DatabaseOption = None) -> None:
+    """Create the database's tables, or bring them to the newest schema (safe to repeat)."""
+    try:
+        done = upgrade_database(database)
+    except TanluError as error:
+        raise _fail(error) from None
+    if done.before == done.after:
+        out.print(f"{done.database}: schema {done.after}, already the newest", highlight=False)
+    else:
+        out.print(
+            f"{done.database}: schema {done.before or '(none)'} -> {done.after}", highlight=False
+        )
+
+
+def _cli_actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _new_password() -> str:
+    password = os.environ.get(PASSWORD_VARIABLE)
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        raise _fail(
+            StoreError(f"set {PASSWORD_VARIABLE} to the new user's password (no terminal to ask)")
+        )
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Argument(help="The user's e-mail (their login).")],
+    organisation: Annotated[
+        str, typer.Option("--organisation", help="Organisation (created if new).")
+    ],
+    role: Annotated[
+        str, typer.Option("--role", help="viewer, contributor, reviewer or admin.")
+    ] = "viewer",
+    kind: Annotated[
+        OrganisationKind,
+        typer.Option("--kind", help="Kind of a new organisation."),
+    ] = OrganisationKind.COMPANY,
+    database: DatabaseOption = None,
+) -> None:
+    """Add a user (the password from $TANLU_PASSWORD, else asked for on the terminal)."""
+    try:
+        account = add_user(email, _new_password(), organisation, role, _cli_actor(), kind, database)
+    except TanluError as error:
+        raise _fail(error) from None
+    out.print(
+        f"user {account.email} added to {account.organisation} as {account.role.value}",
+        highlight=False,
+    )
+
+
+@users_app.command("token")
+def users_token(
+    email: Annotated[str, typer.Argument(help="The member the token acts as.")],
+    organisation: Annotated[str, typer.Option("--organisation", help="The organisation.")],
+    name: Annotated[str, typer.Option("--name", help="What the token is for.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Make an API token for scripts; it is printed once and only its hash is kept."""
+    try:
+        token = add_token(email, organisation, name, _cli_actor(), database)
+    except TanluError as error:
+        raise _fail(error) from None
+    sys.stdout.write(token + "\n")
+
+
+@audit_app.command("verify")
+def audit_verify(database: DatabaseOption = None) -> None:
+    """Recompute the audit log's hash chain; exit 1 naming the first entry that fails."""
+    try:
+        report = verify_audit(database)
+    except AuditError as error:
+        raise _fail(error, 1) from None
+    except TanluError as error:
+        raise _fail(error) from None
+    out.print(
+        f"audit log intact: {report.entries} entries; last entry {report.last_id}, hash "
+        f"{report.last_hash}",
+        highlight=False,
+    )
 
 
 def main() -> None:

@@ -31,6 +31,16 @@ class FactorError(TanluError):
     """The emission-factor library is malformed, or has no factor for a lookup."""
 
 
+class StoreError(TanluError):
+    """The service's database cannot be opened, is at an older schema, or refuses a change
+    (a duplicate user, an unknown organisation or role); nothing was written."""
+
+
+class AuditError(TanluError):
+    """The audit log's chain is broken: an entry was edited, removed or inserted out of
+    order. The message names the first entry where the chain fails."""
+
+
 @dataclass(frozen=True)
 class InputIssue:
     """One problem with one place in an input file.

@@ -1,5 +1,6 @@
-"""The use cases (validate, inventory, electricity, procure, roadmap, run, factors): one
-function per job, each returning one typed document.
+"""The use cases (validate, inventory, electricity, procure, roadmap, run, factors, and the
+service's administration: database, users, audit): one function per job, each returning one
+typed document.
 
 The CLI (:mod:`tanlu.cli`), the report and, later, web routes and background jobs call these
 functions; this package is the only place that composes the rooms below it (ingest,
@@ -8,6 +9,13 @@ callback, told the name of each step as it starts, and computes each result once
 inputs and inventories it computes are passed down to the later stages.
 """
 
+from tanlu.app.accounts import (
+    UpgradeDocument,
+    add_token,
+    add_user,
+    upgrade_database,
+    verify_audit,
+)
 from tanlu.app.engine import use_engine
 from tanlu.app.factors import (
     FactorCatalogue,
@@ -43,10 +51,13 @@ from tanlu.report.write import write_run
 from tanlu.roadmap.model import RoadmapInfeasible
 from tanlu.roadmap.plan import summarise_binding_constraints
 from tanlu.scaffold import scaffold_project
+from tanlu.store import DEFAULT_URL, URL_VARIABLE, OrganisationKind, Role
 
 __all__ = [
+    "DEFAULT_URL",
     "LANGUAGES",
     "LINES_CSV_MAX_ROWS",
+    "URL_VARIABLE",
     "ElectricityResult",
     "EngineBackend",
     "FactorCatalogue",
@@ -56,14 +67,19 @@ __all__ = [
     "Language",
     "OnRows",
     "OnStep",
+    "OrganisationKind",
     "ProcurementLimits",
     "Project",
     "ProjectInputs",
     "RoadmapDocument",
     "RoadmapInfeasible",
     "RoadmapOptions",
+    "Role",
     "SiteProcurement",
+    "UpgradeDocument",
     "ValidationDocument",
+    "add_token",
+    "add_user",
     "check_input_tables",
     "count_project_rows",
     "count_steps",
@@ -84,7 +100,9 @@ __all__ = [
     "show_factor",
     "summarise_binding_constraints",
     "table_writer",
+    "upgrade_database",
     "use_engine",
     "validate_project",
+    "verify_audit",
     "write_run",
 ]

@@ -1,0 +1,263 @@
+"""Organisations, users, their roles, and API tokens.
+
+Passwords are kept only as Argon2id hashes (argon2-cffi, its default parameters: RFC 9106's
+low-memory choice); API tokens only as SHA-256 (a token is 256 random bits, so a fast hash
+suffices). Every change is written with its audit entry in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from tanlu.errors import StoreError
+from tanlu.store.audit import AuditRecord, append_in
+from tanlu.store.database import now, session_scope
+from tanlu.store.models import (
+    ApiToken,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    Role,
+    User,
+)
+
+# NIST SP 800-63B, 5.1.1.2: memorized secrets of at least 8 characters, longer allowed; tanlu
+# asks for 12 for the accounts that can approve a year's inventory.
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+TOKEN_PREFIX = "tanlu_"
+_HASHER = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """The Argon2id hash of a password (with its own salt and parameters)."""
+    return _HASHER.hash(password)
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    """Whether ``password`` is the one ``password_hash`` was made from."""
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise StoreError(
+            f"the password has {len(password)} characters: at least "
+            f"{MIN_PASSWORD_LENGTH} are needed"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise StoreError(f"the password is longer than {MAX_PASSWORD_LENGTH} characters")
+
+
+def _normal_email(email: str) -> str:
+    normal = email.strip().lower()
+    if not EMAIL.match(normal) or len(normal) > 254:
+        raise StoreError(f"'{email}' is not an e-mail address")
+    return normal
+
+
+def _role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise StoreError(
+            f"role '{role}' is not one of {', '.join(r.value for r in Role)}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user as one organisation sees them."""
+
+    user_id: int
+    email: str
+    organisation_id: int
+    organisation: str
+    role: Role
+
+
+def _organisation(session: Session, name: str, kind: OrganisationKind, actor: str) -> Organisation:
+    found = session.scalar(select(Organisation).where(Organisation.name == name))
+    if found is not None:
+        return found
+    if not name.strip() or len(name) > 200:
+        raise StoreError(f"'{name}' is not an organisation name (1 to 200 characters)")
+    organisation = Organisation(name=name, kind=kind.value, created_at=now())
+    session.add(organisation)
+    session.flush()
+    append_in(
+        session,
+        AuditRecord(
+            actor=actor,
+            action="organisation.create",
+            target=f"organisation {organisation.id}",
+            organisation_id=organisation.id,
+            after={"name": name, "kind": kind.value},
+        ),
+    )
+    return organisation
+
+
+def create_user(
+    engine: Engine,
+    email: str,
+    password: str,
+    organisation: str,
+    role: str,
+    actor: str,
+    kind: OrganisationKind = OrganisationKind.COMPANY,
+) -> Account:
+    """Add a user with a role in an organisation (created when it does not exist yet).
+
+    Raises
+    ------
+    StoreError
+        A bad e-mail, role or password, or an e-mail already taken; nothing is written.
+    """
+    normal = _normal_email(email)
+    member_role = _role(role)
+    _check_password(password)
+    with session_scope(engine) as session:
+        if session.scalar(select(User.id).where(User.email == normal)) is not None:
+            raise StoreError(f"a user with the e-mail {normal} already exists")
+        org = _organisation(session, organisation, kind, actor)
+        user = User(
+            email=normal, password_hash=hash_password(password), active=True, created_at=now()
+        )
+        session.add(user)
+        session.flush()
+        session.add(Membership(user_id=user.id, organisation_id=org.id, role=member_role.value))
+        append_in(
+            session,
+            AuditRecord(
+                actor=actor,
+                action="user.create",
+                target=f"user {user.id}",
+                organisation_id=org.id,
+                after={"email": normal, "organisation": org.name, "role": member_role.value},
+            ),
+        )
+        return Account(user.id, normal, org.id, org.name, member_role)
+
+
+def authenticate(engine: Engine, email: str, password: str) -> list[Account]:
+    """The memberships of an active user whose password matches; empty otherwise (the same
+    answer for an unknown e-mail and a wrong password)."""
+    with session_scope(engine) as session:
+        user = session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            # spend the same time as a real check, so that timing does not tell which e-mails exist
+            password_matches(_DUMMY_HASH, password)
+            return []
+        if not user.active or not password_matches(user.password_hash, password):
+            return []
+        return _accounts(session, user)
+
+
+def _accounts(session: Session, user: User) -> list[Account]:
+    rows = session.execute(
+        select(Membership.role, Organisation.id, Organisation.name)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(Membership.user_id == user.id)
+        .order_by(Organisation.name)
+    ).all()
+    return [Account(user.id, user.email, org_id, name, Role(role)) for role, org_id, name in rows]
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(engine: Engine, email: str, organisation: str, name: str, actor: str) -> str:
+    """A new API token for a member of an organisation, acting with the member's role there;
+    the token itself is returned once and never stored."""
+    if not name.strip() or len(name) > 100:
+        raise StoreError(f"'{name}' is not a token name (1 to 100 characters)")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with session_scope(engine) as session:
+        account = _membership(session, email, organisation)
+        row = ApiToken(
+            user_id=account.user_id,
+            organisation_id=account.organisation_id,
+            name=name,
+            token_sha256=_token_hash(token),
+            created_at=now(),
+        )
+        session.add(row)
+        session.flush()
+        append_in(
+            session,
+            AuditRecord(
+                actor=actor,
+                action="token.create",
+                target=f"token {row.id}",
+                organisation_id=account.organisation_id,
+                after={"user": account.email, "name": name},
+            ),
+        )
+    return token
+
+
+def _membership(session: Session, email: str, organisation: str) -> Account:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise StoreError(f"no user with the e-mail {email.strip().lower()}")
+    for account in _accounts(session, user):
+        if account.organisation == organisation:
+            return account
+    raise StoreError(f"{user.email} is not a member of '{organisation}'")
+
+
+def token_account(engine: Engine, token: str) -> Account | None:
+    """The account an unrevoked token of an active user acts as; ``None`` for any other token."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    with session_scope(engine) as session:
+        row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _token_hash(token)))
+        if row is None or row.revoked_at is not None:
+            return None
+        user = session.get(User, row.user_id)
+        if user is None or not user.active:
+            return None
+        for account in _accounts(session, user):
+            if account.organisation_id == row.organisation_id:
+                return account
+    return None
+
+
+def revoke_token(engine: Engine, token: str, actor: str, reason: str) -> None:
+    """Revoke a token (recorded with the reason); revoking it again is an error."""
+    with session_scope(engine) as session:
+        row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _token_hash(token)))
+        if row is None:
+            raise StoreError("no such token")
+        if row.revoked_at is not None:
+            raise StoreError(f"token {row.id} was already revoked at {row.revoked_at}")
+        row.revoked_at = now()
+        append_in(
+            session,
+            AuditRecord(
+                actor=actor,
+                action="token.revoke",
+                target=f"token {row.id}",
+                reason=reason,
+                organisation_id=row.organisation_id,
+                before={"revoked_at": None},
+                after={"revoked_at": row.revoked_at},
+            ),
+        )
+
+
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))

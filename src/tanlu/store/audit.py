@@ -1,0 +1,178 @@
+"""The audit trail: append-only, each entry hash-chained to the one before it.
+
+An entry's hash is the SHA-256 of its fields (:data:`HASHED_FIELDS`) and the previous entry's
+hash, written as canonical JSON; the first entry follows :data:`GENESIS`. :func:`verify_chain`
+recomputes every hash in order, so that editing an entry (its hash no longer matches), removing
+one (the next entry's ``previous_hash`` no longer matches, or the head points past the end) or
+inserting one out of order is found and named.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from tanlu.errors import AuditError, StoreError
+from tanlu.store.database import now, session_scope
+from tanlu.store.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+HASHED_FIELDS: tuple[str, ...] = (
+    "id",
+    "at",
+    "actor",
+    "organisation_id",
+    "action",
+    "target",
+    "reason",
+    "before_digest",
+    "after_digest",
+    "previous_hash",
+)
+# How often an append retries when another writer appended first (each retry reads the chain
+# again); the unique previous_hash makes the losing insert fail instead of forking the chain.
+APPEND_ATTEMPTS = 20
+
+
+def digest(value: Any) -> str:
+    """SHA-256 of a value as canonical JSON (sorted keys, no spaces): the before/after digest
+    of a change."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def entry_hash(fields: dict[str, Any]) -> str:
+    """The hash of an entry from its :data:`HASHED_FIELDS`."""
+    return digest({name: fields[name] for name in HASHED_FIELDS})
+
+
+def _fields(entry: AuditEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in HASHED_FIELDS}
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """What happened, as the caller states it (who, what, on what, why, before and after)."""
+
+    actor: str
+    action: str
+    target: str
+    reason: str = ""
+    organisation_id: int | None = None
+    before: Any = None
+    after: Any = None
+
+
+def append_in(session: Session, record: AuditRecord) -> AuditEntry:
+    """Append ``record`` inside the caller's transaction (so that the change and its entry are
+    written together or not at all); the head moves to it."""
+    head = session.get(AuditHead, 1)
+    previous_id, previous_hash = (head.last_id, head.last_hash) if head else (0, GENESIS)
+    fields: dict[str, Any] = {
+        "id": previous_id + 1,
+        "at": now(),
+        "actor": record.actor,
+        "organisation_id": record.organisation_id,
+        "action": record.action,
+        "target": record.target,
+        "reason": record.reason,
+        "before_digest": None if record.before is None else digest(record.before),
+        "after_digest": None if record.after is None else digest(record.after),
+        "previous_hash": previous_hash,
+    }
+    entry = AuditEntry(**fields, entry_hash=entry_hash(fields))
+    session.add(entry)
+    if head is None:
+        session.add(AuditHead(id=1, last_id=entry.id, last_hash=entry.entry_hash))
+    else:
+        head.last_id, head.last_hash = entry.id, entry.entry_hash
+    session.flush()
+    return entry
+
+
+def append(engine: Engine, record: AuditRecord) -> AuditEntry:
+    """Append ``record`` in its own transaction, retrying when another writer appended first."""
+    for _ in range(APPEND_ATTEMPTS):
+        try:
+            with session_scope(engine) as session:
+                return append_in(session, record)
+        except IntegrityError:
+            continue
+        except OperationalError as error:
+            # SQLite refuses a second writer ("database is locked") instead of waiting
+            if "locked" not in str(error.orig):
+                raise
+            time.sleep(0.01)
+            continue
+    raise StoreError(
+        f"could not append to the audit log after {APPEND_ATTEMPTS} attempts: other writers "
+        "kept appending first"
+    )
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """A verified chain: how many entries, and the last one's id and hash (record the hash
+    elsewhere to detect later removal of the whole tail, head included)."""
+
+    entries: int
+    last_id: int
+    last_hash: str
+
+
+def verify_chain(engine: Engine, batch: int = 10_000) -> ChainReport:
+    """Recompute the chain from the first entry.
+
+    Raises
+    ------
+    AuditError
+        Naming the first entry whose id, previous hash or own hash does not follow, or a head
+        that does not point at the last entry.
+    """
+    previous_id, previous_hash, count = 0, GENESIS, 0
+    with session_scope(engine) as session:
+        head = session.get(AuditHead, 1)
+        total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+        while True:
+            rows = session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.id > previous_id)
+                .order_by(AuditEntry.id)
+                .limit(batch)
+            ).all()
+            if not rows:
+                break
+            for entry in rows:
+                if entry.id != previous_id + 1:
+                    raise AuditError(
+                        f"audit entry {previous_id + 1} is missing (the next entry is "
+                        f"{entry.id}): entries were removed"
+                    )
+                if entry.previous_hash != previous_hash:
+                    raise AuditError(
+                        f"audit entry {entry.id} does not follow entry {previous_id}: its "
+                        "previous hash differs (an entry before it was removed or replaced)"
+                    )
+                if entry_hash(_fields(entry)) != entry.entry_hash:
+                    raise AuditError(
+                        f"audit entry {entry.id} ({entry.action} {entry.target}) was edited: "
+                        "its contents no longer match its hash"
+                    )
+                previous_id, previous_hash, count = entry.id, entry.entry_hash, count + 1
+        if count != total:
+            raise AuditError(f"the audit log holds {total} entries but only {count} are chained")
+        if head is None and count:
+            raise AuditError("the audit log's head is missing")
+        if head is not None and (head.last_id, head.last_hash) != (previous_id, previous_hash):
+            raise AuditError(
+                f"the audit log's head points at entry {head.last_id} but the chain ends at "
+                f"entry {previous_id}: entries at the end were removed or the head was changed"
+            )
+    return ChainReport(count, previous_id, previous_hash)

@@ -1,0 +1,131 @@
+"""The service's tables as SQLAlchemy 2 models (docs/database.md describes each column).
+
+The schema itself is created and changed only by the Alembic migrations in
+``tanlu/store/migrations`` (``tanlu db upgrade``); these models are what the code reads and
+writes, and a test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Constraint names fixed by convention, so that a migration can name what it drops on any database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Role(StrEnum):
+    """What a member of an organisation may do, each role including the ones before it."""
+
+    VIEWER = "viewer"
+    CONTRIBUTOR = "contributor"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+class OrganisationKind(StrEnum):
+    """A company reports its own inventory; a parent consolidates its subsidiaries'; a
+    regulator sees the totals that organisations choose to share with it."""
+
+    COMPANY = "company"
+    PARENT = "parent"
+    REGULATOR = "regulator"
+
+
+class Organisation(Base):
+    """A tenant: every row of its data carries its id, and no other organisation sees it."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default=OrganisationKind.COMPANY.value)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), default=None)
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class User(Base):
+    """A person who signs in: e-mail (lower case) and an Argon2id hash of the password."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class Membership(Base):
+    """A user's role in one organisation (a user may belong to several)."""
+
+    __tablename__ = "memberships"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20))
+
+
+class ApiToken(Base):
+    """A token a script sends instead of a password: only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[str] = mapped_column(String(32))
+    revoked_at: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class AuditEntry(Base):
+    """One recorded change: append-only, each entry holding the hash of the one before it.
+
+    ``previous_hash`` is unique: two writers that both read the same last entry cannot both
+    append after it (the second one's insert fails and it reads the chain again), so the log
+    stays one chain.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (UniqueConstraint("previous_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(254))
+    organisation_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    action: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(String(500))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    before_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    after_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The last entry of the audit log (one row), written in the same transaction as each
+    entry: removing entries from the end of the chain leaves the head pointing past them."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))

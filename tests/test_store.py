@@ -1,0 +1,269 @@
+"""The service's database (tanlu.store) on SQLite and on a real PostgreSQL: the schema and its
+migrations, users and roles with Argon2id hashes, API tokens, and the hash-chained audit log
+with `tanlu audit verify` failing on a tampered database."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+from typer.testing import CliRunner
+
+from tanlu.cli import app
+from tanlu.errors import AuditError, StoreError
+from tanlu.store import (
+    AuditRecord,
+    Role,
+    append,
+    authenticate,
+    create_token,
+    create_user,
+    open_engine,
+    require_current,
+    revoke_token,
+    token_account,
+    upgrade,
+    verify_chain,
+)
+from tanlu.store.audit import GENESIS, entry_hash
+from tanlu.store.models import Base
+
+from . import postgres
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def pg_socket() -> Iterator[str]:
+    with postgres.cluster() as socket:
+        yield socket
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tanlu.db'}"
+    else:
+        with postgres.fresh_database(request.getfixturevalue("pg_socket")) as url:
+            yield url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = open_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_upgrade_creates_the_schema_the_models_describe_and_repeating_it_changes_nothing(
+    database_url: str,
+) -> None:
+    engine = open_engine(database_url)
+    with pytest.raises(StoreError, match=r"schema \(none\), not 0001: run `tanlu db upgrade`"):
+        require_current(engine)
+    assert upgrade(engine) == (None, "0001")
+    assert upgrade(engine) == ("0001", "0001")
+    require_current(engine)
+    tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
+    assert tables == set(Base.metadata.tables)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+    engine.dispose()
+
+
+def test_a_user_is_stored_with_an_argon2id_hash_and_signs_in(engine: Engine) -> None:
+    account = create_user(engine, " Ana@Example.COM ", PASSWORD, "Tanlu Co", "admin", "cli:test")
+    assert (account.email, account.organisation, account.role) == (
+        "ana@example.com",
+        "Tanlu Co",
+        Role.ADMIN,
+    )
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT password_hash FROM users")).scalar_one()
+    assert stored.startswith("$argon2id$")
+    assert PASSWORD not in stored
+    assert authenticate(engine, "ana@example.com", PASSWORD) == [account]
+    assert authenticate(engine, "ANA@example.com", PASSWORD) == [account]
+    assert authenticate(engine, "ana@example.com", PASSWORD + "x") == []
+    assert authenticate(engine, "nobody@example.com", PASSWORD) == []
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "role", "message"),
+    [
+        ("not-an-email", PASSWORD, "admin", "'not-an-email' is not an e-mail address"),
+        ("b@example.com", "short", "admin", "the password has 5 characters: at least 12"),
+        ("b@example.com", PASSWORD, "owner", "role 'owner' is not one of viewer, contributor"),
+        ("a@example.com", PASSWORD, "viewer", "a user with the e-mail a@example.com already"),
+    ],
+)
+def test_bad_users_are_refused_and_nothing_is_written(
+    engine: Engine, email: str, password: str, role: str, message: str
+) -> None:
+    create_user(engine, "a@example.com", PASSWORD, "Tanlu Co", "admin", "cli:test")
+    before = verify_chain(engine)
+    with pytest.raises(StoreError, match=message):
+        create_user(engine, email, password, "Other Co", role, "cli:test")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM users")).scalar_one() == 1
+        assert connection.execute(text("SELECT count(*) FROM organisations")).scalar_one() == 1
+    assert verify_chain(engine) == before
+
+
+def test_a_token_acts_as_its_member_until_revoked(engine: Engine) -> None:
+    create_user(engine, "a@example.com", PASSWORD, "Tanlu Co", "reviewer", "cli:test")
+    token = create_token(engine, "a@example.com", "Tanlu Co", "nightly upload", "cli:test")
+    assert token.startswith("tanlu_") and len(token) > 40
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT token_sha256 FROM api_tokens")).scalar_one()
+    assert token not in stored
+    account = token_account(engine, token)
+    assert account is not None and account.role is Role.REVIEWER
+    assert token_account(engine, token + "x") is None
+    assert token_account(engine, "Bearer " + token) is None
+    with pytest.raises(StoreError, match="is not a member of 'Other Co'"):
+        create_token(engine, "a@example.com", "Other Co", "x", "cli:test")
+    revoke_token(engine, token, "cli:test", "laptop lost")
+    assert token_account(engine, token) is None
+    with pytest.raises(StoreError, match="was already revoked"):
+        revoke_token(engine, token, "cli:test", "again")
+
+
+def test_the_audit_log_chains_every_change_by_hand(engine: Engine) -> None:
+    create_user(engine, "a@example.com", PASSWORD, "Tanlu Co", "admin", "cli:test")
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM audit_log ORDER BY id")).mappings().all()
+    # a new organisation, then its first user: two entries, the first after the genesis hash
+    assert [r["action"] for r in rows] == ["organisation.create", "user.create"]
+    assert rows[0]["previous_hash"] == GENESIS
+    assert rows[1]["previous_hash"] == rows[0]["entry_hash"]
+    for row in rows:
+        assert entry_hash(dict(row)) == row["entry_hash"]
+    report = verify_chain(engine)
+    assert (report.entries, report.last_id, report.last_hash) == (2, 2, rows[1]["entry_hash"])
+
+
+def _three_entries(engine: Engine) -> None:
+    for n in range(3):
+        append(engine, AuditRecord(actor="cli:test", action="note", target=f"thing {n}"))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "message"),
+    [
+        ("UPDATE audit_log SET reason = 'nothing to see' WHERE id = 2", "entry 2 .* was edited"),
+        ("DELETE FROM audit_log WHERE id = 2", "audit entry 2 is missing"),
+        (
+            "DELETE FROM audit_log WHERE id = 3",
+            "head points at entry 3 but the chain ends at entry 2",
+        ),
+        ("DELETE FROM audit_log", "head points at entry 3 but the chain ends at entry 0"),
+        ("DELETE FROM audit_head", "the audit log's head is missing"),
+        (
+            f"UPDATE audit_log SET previous_hash = '{'f' * 64}' WHERE id = 2",
+            "entry 2 does not follow entry 1",
+        ),
+    ],
+)
+def test_audit_verify_fails_on_a_tampered_database(
+    engine: Engine, database_url: str, tamper: str, message: str
+) -> None:
+    _three_entries(engine)
+    runner = CliRunner()
+    intact = runner.invoke(app, ["audit", "verify", "--db", database_url])
+    assert intact.exit_code == 0, intact.output
+    assert "audit log intact: 3 entries" in intact.output
+    with engine.begin() as connection:
+        connection.execute(text(tamper))
+    with pytest.raises(AuditError, match=message):
+        verify_chain(engine)
+    failed = runner.invoke(app, ["audit", "verify", "--db", database_url])
+    assert failed.exit_code == 1
+    assert "error:" in failed.output
+
+
+def test_writers_appending_at_once_keep_one_chain(engine: Engine) -> None:
+    def write(who: str) -> None:
+        for n in range(15):
+            append(engine, AuditRecord(actor=who, action="note", target=f"{who} {n}"))
+
+    threads = [threading.Thread(target=write, args=(f"w{i}",)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert verify_chain(engine).entries == 45
+
+
+def test_cli_upgrade_create_user_and_token(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    first = runner.invoke(app, ["db", "upgrade", "--db", database_url])
+    assert first.exit_code == 0, first.output
+    assert "schema (none) -> 0001" in first.output
+    again = runner.invoke(app, ["db", "upgrade", "--db", database_url])
+    assert "schema 0001, already the newest" in again.output
+    monkeypatch.delenv("TANLU_PASSWORD", raising=False)
+    create = ["users", "create", "ana@example.com", "--organisation", "Tanlu Co", "--role", "admin"]
+    no_password = runner.invoke(app, [*create, "--db", database_url])
+    assert no_password.exit_code == 2
+    assert "set TANLU_PASSWORD" in no_password.output
+    monkeypatch.setenv("TANLU_PASSWORD", PASSWORD)
+    made = runner.invoke(app, [*create, "--db", database_url])
+    assert made.exit_code == 0, made.output
+    assert "user ana@example.com added to Tanlu Co as admin" in made.output
+    twice = runner.invoke(app, [*create, "--db", database_url])
+    assert twice.exit_code == 2
+    assert "already exists" in twice.output
+    token = runner.invoke(
+        app,
+        [
+            "users",
+            "token",
+            "ana@example.com",
+            "--organisation",
+            "Tanlu Co",
+            "--name",
+            "ci",
+            "--db",
+            database_url,
+        ],
+    )
+    assert token.exit_code == 0, token.output
+    engine = open_engine(database_url)
+    account = token_account(engine, token.stdout.strip())
+    assert account is not None and account.email == "ana@example.com"
+    engine.dispose()
+
+
+def test_the_database_url_comes_from_the_environment_and_bad_ones_are_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    monkeypatch.setenv("TANLU_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert (tmp_path / "env.db").is_file()
+    monkeypatch.delenv("TANLU_DATABASE_URL")
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert (tmp_path / "tanlu.db").is_file()
+    for url, message in [
+        ("mysql://u@h/db", "database 'mysql' is not supported"),
+        ("not a url", "is not a database URL"),
+        ("postgresql://u:secret@/db?host=/nonexistent", "cannot open the database"),
+    ]:
+        result = runner.invoke(app, ["db", "upgrade", "--db", url])
+        assert result.exit_code == 2, result.output
+        assert message in result.output
+        assert "secret" not in result.output
+    stale = runner.invoke(app, ["audit", "verify", "--db", f"sqlite:///{tmp_path / 'new.db'}"])
+    assert stale.exit_code == 2
+    assert "run `tanlu db upgrade` first" in stale.output
