@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from . import postgres
 
 BASIC_TOML = """\
 [organisation]
@@ -60,3 +62,32 @@ def make_project(tmp_path: Path) -> MakeProject:
         return root
 
     return make
+
+
+@pytest.fixture(scope="module")
+def pg_socket() -> Iterator[str]:
+    """A throw-away PostgreSQL cluster for the module's tests (tests/postgres.py)."""
+    with postgres.cluster() as socket:
+        yield socket
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tanlu.db'}"
+    else:
+        with postgres.fresh_database(request.getfixturevalue("pg_socket")) as url:
+            yield url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """As ``database_url``, one per module and database (for fixtures costly to set up)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'tanlu.db'}"
+    else:
+        with postgres.fresh_database(request.getfixturevalue("pg_socket")) as url:
+            yield url

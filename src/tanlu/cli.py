@@ -51,6 +51,7 @@ from tanlu.app import (
     inventory_files,
     json_writer,
     list_factor_activities,
+    open_engine,
     open_project,
     read_inputs,
     run_electricity,
@@ -62,6 +63,7 @@ from tanlu.app import (
     show_factor,
     summarise_binding_constraints,
     upgrade_database,
+    upgrade_new_database,
     use_engine,
     validate_project,
     verify_audit,
@@ -69,6 +71,7 @@ from tanlu.app import (
 )
 from tanlu.errors import AuditError, InputError, ProjectError, StoreError, TanluError
 from tanlu.output import json_text, write_files
+from tanlu.service import create_app
 from tanlu.tables import records
 
 app = typer.Typer(
@@ -889,6 +892,33 @@ def _print_binding(binding: pd.DataFrame) -> None:
             price,
         )
     out.print(table)
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command()
+def serve(
+    database: DatabaseOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)
+    ] = 8000,
+) -> None:
+    """Run the web service (a new database gets its schema first; an older one needs
+    `tanlu db upgrade`). Cookies are marked Secure unless it listens on loopback only."""
+    import uvicorn
+
+    try:
+        prepared = upgrade_new_database(database)
+    except TanluError as error:
+        raise _fail(error) from None
+    if prepared.before is None:
+        out.print(f"{prepared.database}: new database, schema {prepared.after}", highlight=False)
+    engine = open_engine(database)
+    application = create_app(engine, secure_cookies=host not in LOOPBACK)
+    out.print(f"tanlu service on http://{host}:{port}/ (OpenAPI: /docs)", highlight=False)
+    uvicorn.run(application, host=host, port=port, log_level="info")
 
 
 @db_app.command("upgrade")

@@ -13,7 +13,9 @@ from tanlu.app.accounts import (
     UpgradeDocument,
     add_token,
     add_user,
+    open_engine,
     upgrade_database,
+    upgrade_new_database,
     verify_audit,
 )
 from tanlu.app.engine import use_engine
@@ -87,6 +89,7 @@ __all__ = [
     "inventory_files",
     "json_writer",
     "list_factor_activities",
+    "open_engine",
     "open_project",
     "project_from_config",
     "read_inputs",
@@ -101,6 +104,7 @@ __all__ = [
     "summarise_binding_constraints",
     "table_writer",
     "upgrade_database",
+    "upgrade_new_database",
     "use_engine",
     "validate_project",
     "verify_audit",

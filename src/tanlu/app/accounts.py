@@ -17,7 +17,9 @@ from tanlu.store import (
     OrganisationKind,
     create_token,
     create_user,
+    current_revision,
     database_url,
+    head_revision,
     open_engine,
     require_current,
     upgrade,
@@ -55,6 +57,18 @@ def upgrade_database(url: str | None = None) -> UpgradeDocument:
         return UpgradeDocument(engine.url.render_as_string(hide_password=True), before, after)
 
 
+def upgrade_new_database(url: str | None = None) -> UpgradeDocument:
+    """Give a database with no schema at all its tables (the service's first start); one at an
+    older schema is left for ``tanlu db upgrade``, and refused."""
+    with _database(url, current=False) as engine:
+        name = engine.url.render_as_string(hide_password=True)
+        if current_revision(engine) is None:
+            before, after = upgrade(engine)
+            return UpgradeDocument(name, before, after)
+        require_current(engine)
+        return UpgradeDocument(name, head_revision(), head_revision())
+
+
 def _with(url: str | None, job: Callable[[Engine], T]) -> T:
     with _database(url) as engine:
         return job(engine)
@@ -88,6 +102,8 @@ __all__ = [
     "add_token",
     "add_user",
     "database_url",
+    "open_engine",
     "upgrade_database",
+    "upgrade_new_database",
     "verify_audit",
 ]

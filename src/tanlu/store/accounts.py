@@ -11,6 +11,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,6 +23,7 @@ from tanlu.store.audit import AuditRecord, append_in
 from tanlu.store.database import now, session_scope
 from tanlu.store.models import (
     ApiToken,
+    BrowserSession,
     Membership,
     Organisation,
     OrganisationKind,
@@ -261,3 +263,93 @@ def revoke_token(engine: Engine, token: str, actor: str, reason: str) -> None:
 
 
 _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
+SESSION_HOURS = 8
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A browser session: the user's memberships and the CSRF token its changes must send."""
+
+    email: str
+    accounts: tuple[Account, ...]
+    csrf_token: str
+
+
+def start_session(engine: Engine, email: str) -> tuple[str, str]:
+    """A new session for a user who has just signed in: the cookie value (kept only as its
+    SHA-256) and the CSRF token."""
+    cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    started = datetime.now(UTC)
+    with session_scope(engine) as session:
+        user = session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            raise StoreError(f"no user with the e-mail {email.strip().lower()}")
+        session.add(
+            BrowserSession(
+                id_sha256=_token_hash(cookie),
+                user_id=user.id,
+                csrf_token=csrf,
+                created_at=started.isoformat(timespec="microseconds"),
+                expires_at=(started + timedelta(hours=SESSION_HOURS)).isoformat(
+                    timespec="microseconds"
+                ),
+            )
+        )
+    return cookie, csrf
+
+
+def session_user(engine: Engine, cookie: str) -> SignedIn | None:
+    """The signed-in user of an unexpired session of an active user; ``None`` otherwise."""
+    with session_scope(engine) as session:
+        row = session.get(BrowserSession, _token_hash(cookie))
+        if row is None or row.expires_at <= now():
+            return None
+        user = session.get(User, row.user_id)
+        if user is None or not user.active:
+            return None
+        return SignedIn(user.email, tuple(_accounts(session, user)), row.csrf_token)
+
+
+def end_session(engine: Engine, cookie: str) -> None:
+    """Sign a session out (nothing happens for an unknown one)."""
+    with session_scope(engine) as session:
+        row = session.get(BrowserSession, _token_hash(cookie))
+        if row is not None:
+            session.delete(row)
+
+
+@dataclass(frozen=True)
+class Member:
+    email: str
+    role: Role
+    active: bool
+
+
+def list_members(engine: Engine, organisation_id: int) -> list[Member]:
+    """The members of one organisation, by e-mail."""
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(User.email, Membership.role, User.active)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.organisation_id == organisation_id)
+            .order_by(User.email)
+        ).all()
+    return [Member(email, Role(role), active) for email, role, active in rows]
+
+
+@dataclass(frozen=True)
+class OrganisationInfo:
+    id: int
+    name: str
+    kind: str
+    parent_id: int | None
+
+
+def organisation_info(engine: Engine, organisation_id: int) -> OrganisationInfo | None:
+    with session_scope(engine) as session:
+        row = session.get(Organisation, organisation_id)
+        if row is None:
+            return None
+        return OrganisationInfo(row.id, row.name, row.kind, row.parent_id)

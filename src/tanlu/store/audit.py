@@ -176,3 +176,17 @@ def verify_chain(engine: Engine, batch: int = 10_000) -> ChainReport:
                 f"entry {previous_id}: entries at the end were removed or the head was changed"
             )
     return ChainReport(count, previous_id, previous_hash)
+
+
+def organisation_entries(
+    engine: Engine, organisation_id: int, after_id: int = 0, limit: int = 100
+) -> list[dict[str, Any]]:
+    """One organisation's audit entries after ``after_id``, oldest first, at most ``limit``."""
+    with session_scope(engine) as session:
+        rows = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.organisation_id == organisation_id, AuditEntry.id > after_id)
+            .order_by(AuditEntry.id)
+            .limit(limit)
+        ).all()
+        return [{**_fields(row), "entry_hash": row.entry_hash} for row in rows]

@@ -1,0 +1,274 @@
+"""The web application: a FastAPI app over the service's database (docs/service.md).
+
+Every route states who may call it in its OpenAPI entry (``x-tanlu-access``: ``public``, ``user``
+(any signed-in caller) or the lowest role in the organisation of its path), and
+tests/test_service.py calls every route of :func:`create_app`'s route table under every role and
+from another organisation against that statement.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+
+from tanlu import __version__
+from tanlu.errors import StoreError
+from tanlu.service.security import (
+    SESSION_COOKIE,
+    LoginLimiter,
+    Principal,
+    identify,
+    require_role,
+)
+from tanlu.store import (
+    Account,
+    Role,
+    authenticate,
+    create_token,
+    create_user,
+    end_session,
+    list_members,
+    organisation_entries,
+    organisation_info,
+    start_session,
+)
+
+ACCESS_KEY = "x-tanlu-access"
+TOKEN_KEY = "x-tanlu-api-tokens"
+
+
+def access(level: str, tokens: bool = True) -> dict[str, Any]:
+    """The ``openapi_extra`` that states who may call a route: ``level`` and whether an API
+    token may (``tokens``) or only a signed-in browser session."""
+    return {ACCESS_KEY: level, TOKEN_KEY: tokens}
+
+
+class SignIn(BaseModel):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class AccountOut(BaseModel):
+    organisation_id: int
+    organisation: str
+    role: Role
+
+
+class SessionOut(BaseModel):
+    email: str
+    accounts: list[AccountOut]
+    csrf_token: str | None = None
+
+
+class NewMember(BaseModel):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+    role: Role
+
+
+class MemberOut(BaseModel):
+    email: str
+    role: Role
+    active: bool
+
+
+class OrganisationOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    parent_id: int | None
+
+
+class NewToken(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class TokenOut(BaseModel):
+    token: str
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: str
+    actor: str
+    organisation_id: int | None
+    action: str
+    target: str
+    reason: str
+    before_digest: str | None
+    after_digest: str | None
+    previous_hash: str
+    entry_hash: str
+
+
+def _caller(request: Request) -> Principal:
+    """The caller of a request, on the database of the app that serves it."""
+    return identify(request.app.state.engine, request)
+
+
+# Module-level names: the routes' annotations are resolved from this module's globals.
+Caller = Annotated[Principal, Depends(_caller)]
+
+
+def _member(minimum: Role) -> Any:
+    """A dependency: the caller's account in the path's organisation, at ``minimum`` role or
+    higher (404 for an organisation they are not in, 403 below the role). A dependency runs
+    before the request body is read, so a caller without the role learns nothing of it."""
+
+    def dependency(organisation_id: int, principal: Caller) -> Account:
+        return require_role(principal, organisation_id, minimum)
+
+    return Depends(dependency)
+
+
+def _signed_in(principal: Caller) -> Principal:
+    """A dependency: the caller, if signed in with a password (a browser session), not an API
+    token (403)."""
+    if principal.by_token:
+        raise HTTPException(403, "sign in with a password to do this; an API token cannot")
+    return principal
+
+
+SignedInCaller = Annotated[Principal, Depends(_signed_in)]
+Viewer = Annotated[Account, _member(Role.VIEWER)]
+Reviewer = Annotated[Account, _member(Role.REVIEWER)]
+Admin = Annotated[Account, _member(Role.ADMIN)]
+
+
+def create_app(
+    engine: Engine, *, secure_cookies: bool = True, limiter: LoginLimiter | None = None
+) -> FastAPI:
+    """The application on a database already at the newest schema (``tanlu db upgrade``)."""
+    limits = limiter or LoginLimiter()
+    app = FastAPI(
+        title="tanlu",
+        version=__version__,
+        description="The tanlu service: organisations, users and their roles, and the audit "
+        "log (docs/service.md).",
+    )
+    app.state.engine = engine
+
+    def _accounts(principal: Principal) -> list[AccountOut]:
+        return [
+            AccountOut(organisation_id=a.organisation_id, organisation=a.organisation, role=a.role)
+            for a in principal.accounts
+        ]
+
+    @app.get("/api/health", openapi_extra=access("public"))
+    def health() -> dict[str, str]:
+        """The service is up."""
+        return {"status": "ok", "version": __version__}
+
+    @app.post("/api/session", openapi_extra=access("public"))
+    def sign_in(body: SignIn, request: Request, response: Response) -> SessionOut:
+        """Sign in with e-mail and password: sets the session cookie and returns the CSRF
+        token that the page sends back on every change."""
+        email = body.email.strip().lower()
+        client = request.client.host if request.client else "unknown"
+        limits.check(email, client)
+        accounts = authenticate(engine, email, body.password)
+        if not accounts:
+            limits.failed(email, client)
+            raise HTTPException(401, "wrong e-mail or password")
+        limits.succeeded(email)
+        cookie, csrf = start_session(engine, email)
+        response.set_cookie(
+            SESSION_COOKIE,
+            cookie,
+            httponly=True,
+            secure=secure_cookies,
+            samesite="strict",
+            max_age=8 * 3600,
+            path="/",
+        )
+        principal = Principal(email, tuple(accounts), by_token=False)
+        return SessionOut(email=email, accounts=_accounts(principal), csrf_token=csrf)
+
+    @app.delete("/api/session", status_code=204, openapi_extra=access("user"))
+    def sign_out(principal: Caller, request: Request, response: Response) -> None:
+        """Sign out of this browser session."""
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            end_session(engine, cookie)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+
+    @app.get("/api/me", openapi_extra=access("user"))
+    def me(principal: Caller) -> SessionOut:
+        """The caller and the organisations they act in."""
+        return SessionOut(email=principal.email, accounts=_accounts(principal))
+
+    @app.get("/api/organisations/{organisation_id}", openapi_extra=access(Role.VIEWER.value))
+    def organisation(organisation_id: int, account: Viewer) -> OrganisationOut:
+        """One organisation the caller belongs to."""
+        info = organisation_info(engine, organisation_id)
+        if info is None:
+            raise HTTPException(404, "no such organisation")
+        return OrganisationOut(id=info.id, name=info.name, kind=info.kind, parent_id=info.parent_id)
+
+    @app.get(
+        "/api/organisations/{organisation_id}/members", openapi_extra=access(Role.REVIEWER.value)
+    )
+    def members(organisation_id: int, account: Reviewer) -> list[MemberOut]:
+        """The organisation's members and their roles."""
+        return [
+            MemberOut(email=m.email, role=m.role, active=m.active)
+            for m in list_members(engine, organisation_id)
+        ]
+
+    @app.post(
+        "/api/organisations/{organisation_id}/members",
+        status_code=201,
+        openapi_extra=access(Role.ADMIN.value),
+    )
+    def add_member(organisation_id: int, body: NewMember, account: Admin) -> MemberOut:
+        """Add a new user to the organisation with a role (recorded in the audit log)."""
+        try:
+            added = create_user(
+                engine,
+                body.email,
+                body.password,
+                account.organisation,
+                body.role.value,
+                account.email,
+            )
+        except StoreError as error:
+            raise HTTPException(422, str(error)) from None
+        return MemberOut(email=added.email, role=added.role, active=True)
+
+    @app.post(
+        "/api/organisations/{organisation_id}/tokens",
+        status_code=201,
+        openapi_extra=access(Role.VIEWER.value, tokens=False),
+    )
+    def new_token(
+        organisation_id: int, body: NewToken, account: Viewer, principal: SignedInCaller
+    ) -> TokenOut:
+        """A new API token acting as the caller in this organisation, shown once. A token
+        cannot make further tokens."""
+        try:
+            token = create_token(
+                engine, account.email, account.organisation, body.name, principal.email
+            )
+        except StoreError as error:
+            raise HTTPException(422, str(error)) from None
+        return TokenOut(token=token)
+
+    @app.get(
+        "/api/organisations/{organisation_id}/audit", openapi_extra=access(Role.REVIEWER.value)
+    )
+    def audit(
+        organisation_id: int,
+        account: Reviewer,
+        after: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[AuditEntryOut]:
+        """The organisation's audit entries after ``after``, oldest first."""
+        return [
+            AuditEntryOut(**entry)
+            for entry in organisation_entries(engine, organisation_id, after, limit)
+        ]
+
+    return app

@@ -1,0 +1,281 @@
+"""The web service on SQLite and on a real PostgreSQL: every route of the application's route
+table called without credentials, under every role and from another organisation, against the
+access its OpenAPI entry states; sign-in with a session cookie and CSRF; the rate limit; hostile
+input; `tanlu serve` really started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from tanlu.service import (
+    ACCESS_KEY,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    TOKEN_KEY,
+    LoginLimiter,
+    create_app,
+)
+from tanlu.store import Role, create_token, create_user, open_engine, upgrade, verify_chain
+
+PASSWORD = "correct horse battery"
+ALPHA, BETA = "Alpha Co", "Beta Co"
+
+
+@dataclass
+class Service:
+    engine: Engine
+    app: FastAPI
+    client: TestClient
+    alpha_id: int
+    beta_id: int
+    tokens: dict[str, str]  # "alpha-viewer", ..., "beta-admin"
+
+    def as_(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+@pytest.fixture(scope="module")
+def service(module_database_url: str) -> Iterator[Service]:
+    """Two organisations: Alpha with a member of every role, Beta with an admin; each member
+    with an API token. Shared by the module's tests (Argon2id takes about 0.3 s a hash here),
+    which add only members of their own."""
+    engine = open_engine(module_database_url)
+    upgrade(engine)
+    tokens, ids = {}, {}
+    for organisation, prefix, roles in [(ALPHA, "alpha", list(Role)), (BETA, "beta", [Role.ADMIN])]:
+        for role in roles:
+            email = f"{role.value}@{prefix}.example.com"
+            account = create_user(engine, email, PASSWORD, organisation, role.value, "test")
+            ids[prefix] = account.organisation_id
+            tokens[f"{prefix}-{role.value}"] = create_token(
+                engine, email, organisation, "t", "test"
+            )
+    app = create_app(engine, limiter=LoginLimiter(per_email=3, per_client=1000))
+    with TestClient(app, base_url="https://testserver") as client:
+        yield Service(engine, app, client, ids["alpha"], ids["beta"], tokens)
+    engine.dispose()
+
+
+def _routes(service: Service) -> list[APIRoute]:
+    return [r for r in service.app.routes if isinstance(r, APIRoute)]
+
+
+def _alpha_strings() -> list[str]:
+    return [ALPHA, *(f"{role.value}@alpha.example.com" for role in Role)]
+
+
+def _sign_in(client: TestClient, email: str, password: str = PASSWORD) -> httpx.Response:
+    return client.post("/api/session", json={"email": email, "password": password})
+
+
+def test_every_route_answers_only_whom_its_access_allows(service: Service) -> None:
+    routes = _routes(service)
+    assert len(routes) >= 8
+
+    def sessions() -> dict[Role, tuple[TestClient, str]]:
+        """A browser session per role."""
+        signed = {}
+        for role in Role:
+            client = TestClient(service.app, base_url="https://testserver")
+            signed_in = _sign_in(client, f"{role.value}@alpha.example.com")
+            assert signed_in.status_code == 200, signed_in.text
+            signed[role] = (client, signed_in.json()["csrf_token"])
+        return signed
+
+    # signing out ends the session it is called in: that route comes last
+    routes.sort(key=lambda r: r.path == "/api/session" and "DELETE" in r.methods)
+    signed = sessions()
+    checked = 0
+    for route in routes:
+        extra = route.openapi_extra or {}
+        level = extra.get(ACCESS_KEY)
+        assert level in {"public", "user", *(r.value for r in Role)}, f"{route.path}: no access"
+        for method in sorted(route.methods):
+            path = route.path.replace("{organisation_id}", str(service.alpha_id))
+            anonymous = service.client.request(method, path, json={})
+            if level == "public":
+                assert anonymous.status_code not in (401, 403, 404), (method, path)
+            else:
+                assert anonymous.status_code == 401, (method, path, anonymous.text)
+            for role in Role:
+                allowed = level in ("public", "user") or role.rank >= Role(level).rank
+                by_token = service.client.request(
+                    method, path, json={}, headers=service.as_(f"alpha-{role.value}")
+                )
+                client, csrf = signed[role]
+                by_session = client.request(method, path, json={}, headers={CSRF_HEADER: csrf})
+                for answer, token in ((by_token, True), (by_session, False)):
+                    if allowed and (extra.get(TOKEN_KEY, True) or not token):
+                        assert answer.status_code not in (401, 403, 404), (
+                            method,
+                            path,
+                            role,
+                            token,
+                            answer.text,
+                        )
+                    elif level not in ("public", "user"):
+                        assert answer.status_code == 403, (method, path, role, answer.text)
+            if "{organisation_id}" in route.path:
+                # another organisation's admin, and anyone on an id that does not exist: the
+                # same 404, with nothing of the organisation in it
+                for who, target in (("beta-admin", service.alpha_id), ("alpha-admin", 999_999)):
+                    path = route.path.replace("{organisation_id}", str(target))
+                    answer = service.client.request(method, path, json={}, headers=service.as_(who))
+                    assert answer.status_code == 404, (method, path, who, answer.text)
+                    assert answer.json() == {"detail": "no such organisation"}
+                    assert not any(s in answer.text for s in _alpha_strings())
+            checked += 1
+    assert checked == sum(len(r.methods) for r in routes)
+
+
+def test_every_route_states_its_access_in_the_openapi_document(service: Service) -> None:
+    spec = service.client.get("/openapi.json").json()
+    operations = [op for path in spec["paths"].values() for op in path.values()]
+    assert len(operations) == sum(len(r.methods) for r in _routes(service))
+    assert all(ACCESS_KEY in op and TOKEN_KEY in op for op in operations)
+
+
+def test_a_browser_session_signs_in_changes_with_csrf_and_signs_out(service: Service) -> None:
+    client = TestClient(service.app, base_url="https://testserver")
+    signed_in = _sign_in(client, " ADMIN@alpha.example.com ")
+    assert signed_in.status_code == 200
+    cookie = signed_in.headers["set-cookie"]
+    assert f"{SESSION_COOKIE}=" in cookie
+    assert all(flag in cookie.lower() for flag in ("httponly", "secure", "samesite=strict"))
+    body = signed_in.json()
+    assert body["accounts"] == [
+        {"organisation_id": service.alpha_id, "organisation": ALPHA, "role": "admin"}
+    ]
+    new = {"email": "new@alpha.example.com", "password": PASSWORD, "role": "contributor"}
+    members = f"/api/organisations/{service.alpha_id}/members"
+    refused = client.post(members, json=new)
+    assert refused.status_code == 403
+    assert CSRF_HEADER in refused.json()["detail"]
+    wrong = client.post(members, json=new, headers={CSRF_HEADER: "guess"})
+    assert wrong.status_code == 403
+    added = client.post(members, json=new, headers={CSRF_HEADER: body["csrf_token"]})
+    assert added.status_code == 201, added.text
+    assert added.json() == {"email": "new@alpha.example.com", "role": "contributor", "active": True}
+    # the change is on the record, by whom, in Alpha's audit log only
+    audit = client.get(f"/api/organisations/{service.alpha_id}/audit").json()
+    assert audit[-1]["action"] == "user.create"
+    assert audit[-1]["actor"] == "admin@alpha.example.com"
+    beta_audit = service.client.get(
+        f"/api/organisations/{service.beta_id}/audit", headers=service.as_("beta-admin")
+    ).json()
+    assert all(entry["organisation_id"] == service.beta_id for entry in beta_audit)
+    assert verify_chain(service.engine).entries > 0
+    token = client.post(
+        f"/api/organisations/{service.alpha_id}/tokens",
+        json={"name": "script"},
+        headers={CSRF_HEADER: body["csrf_token"]},
+    )
+    assert token.status_code == 201
+    assert token.json()["token"].startswith("tanlu_")
+    out = client.delete("/api/session", headers={CSRF_HEADER: body["csrf_token"]})
+    assert out.status_code == 204
+    assert client.get("/api/me").status_code == 401
+
+
+def test_failed_sign_ins_say_the_same_and_are_limited(service: Service) -> None:
+    app = create_app(service.engine, limiter=LoginLimiter(per_email=3, per_client=1000))
+    client = TestClient(app, base_url="https://testserver")
+    wrong = _sign_in(client, "admin@alpha.example.com", "not the password")
+    unknown = _sign_in(client, "nobody@alpha.example.com", "not the password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json() == {"detail": "wrong e-mail or password"}
+    _sign_in(client, "admin@alpha.example.com", "still not it")
+    _sign_in(client, "admin@alpha.example.com", "nor this")
+    limited = _sign_in(client, "admin@alpha.example.com")  # right password, too late
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
+    # another account is not held back by this one's failures
+    assert _sign_in(client, "viewer@alpha.example.com").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("POST", "/api/session", {"email": "x" * 300, "password": "p"}, 422),
+        ("POST", "/api/session", {"email": "' OR 1=1 --", "password": "' OR 1=1 --"}, 401),
+        ("POST", "/api/session", {"email": "a@b.c"}, 422),
+        ("POST", "/api/session", ["not", "an", "object"], 422),
+        ("GET", "/api/organisations/abc", None, 422),
+        ("GET", "/api/organisations/-1", None, 404),
+        ("GET", f"/api/organisations/{2**70}", None, 404),
+        ("GET", "/api/organisations/1%20OR%201=1", None, 422),
+        ("GET", "/api/organisations/{alpha}/audit?limit=100000", None, 422),
+        ("GET", "/api/organisations/{alpha}/audit?after=-5", None, 422),
+    ],
+)
+def test_hostile_input_is_refused_cleanly(
+    service: Service, method: str, path: str, body: object, status: int
+) -> None:
+    path = path.replace("{alpha}", str(service.alpha_id))
+    answer = service.client.request(method, path, json=body, headers=service.as_("alpha-admin"))
+    assert answer.status_code == status, answer.text
+    assert "Traceback" not in answer.text
+
+
+def test_bad_tokens_and_a_bad_new_member_are_refused(service: Service) -> None:
+    client = service.client
+    for header in ("Bearer tanlu_forged", "Bearer ", "Basic abc", "Bearer " + "x" * 5000):
+        assert client.get("/api/me", headers={"Authorization": header}).status_code == 401
+    members = f"/api/organisations/{service.alpha_id}/members"
+    short = {"email": "b@alpha.example.com", "password": "short", "role": "viewer"}
+    answer = client.post(members, json=short, headers=service.as_("alpha-admin"))
+    assert answer.status_code == 422
+    assert "at least 12" in answer.json()["detail"]
+    bad_role = {"email": "b@alpha.example.com", "password": PASSWORD, "role": "owner"}
+    assert (
+        client.post(members, json=bad_role, headers=service.as_("alpha-admin")).status_code == 422
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_tanlu_serve_starts_a_new_database_and_answers(tmp_path: Path) -> None:
+    port = _free_port()
+    database = f"sqlite:///{tmp_path / 'tanlu.db'}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tanlu.cli", "serve", "--db", database, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                assert time.monotonic() < deadline, "tanlu serve did not answer in 60 s"
+                time.sleep(0.2)
+        assert health.json()["status"] == "ok"
+        assert httpx.get(f"http://127.0.0.1:{port}/api/me").status_code == 401
+        assert (tmp_path / "tanlu.db").is_file()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=30)[0].decode()
+    assert "new database, schema" in output
