@@ -3,6 +3,7 @@ only when read (EmissionLines); the line summary stands in for the lines downstr
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -183,6 +184,47 @@ def test_a_process_that_exits_with_a_connection_open_leaves_no_spill_folder(
     # one folder while it ran, none once it exited
     assert done.stdout.strip() == "1"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_process_stopped_by_sigterm_leaves_no_spill_folder(tmp_path: Path) -> None:
+    script = (
+        "import os, signal, sys, time; from pathlib import Path; from tanlu import engine; "
+        "from tanlu.cli import exit_on_sigterm; exit_on_sigterm(); "
+        "con = engine.connect(temp_directory=Path(sys.argv[1])); "
+        "print(len(list(Path(sys.argv[1]).iterdir())), flush=True); "
+        "os.kill(os.getpid(), signal.SIGTERM); time.sleep(30)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 128 + 15, done.stderr
+    assert done.stdout.strip() == "1"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_spill_folders_of_killed_processes_are_removed_by_the_next_connection(
+    tmp_path: Path,
+) -> None:
+    # a process that no longer exists: one started and waited for
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = tmp_path / f"tanlu-duckdb-{gone.stdout.strip()}-abc123"
+    (dead / "sub").mkdir(parents=True)
+    (dead / "sub" / "spill.block").write_bytes(b"x" * 1000)
+    alive = tmp_path / f"tanlu-duckdb-{os.getpid()}-def456"  # this process: kept
+    alive.mkdir()
+    other = tmp_path / "tanlu-duckdb-notapid"  # not named by tanlu's pattern: kept
+    other.mkdir()
+    con = engine.connect(temp_directory=tmp_path)
+    try:
+        assert not dead.exists()
+        assert alive.is_dir() and other.is_dir()
+    finally:
+        engine.close(con)
 
 
 def test_row_ids_count_the_blank_rows_of_a_parquet_file(make_project: MakeProject) -> None:

@@ -7,6 +7,7 @@ import getpass
 import json
 import math
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -1008,8 +1009,20 @@ def audit_verify(database: DatabaseOption = None) -> None:
     )
 
 
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM (``kill``, a job scheduler, a container stopping) into a normal exit with
+    code 143, so that open files are closed and the engine's spill folder removed, as on
+    Ctrl-C; without it Python stops at once and leaves them."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main() -> None:
     """Entry point of the ``tanlu`` console script."""
+    exit_on_sigterm()
     app()
 
 

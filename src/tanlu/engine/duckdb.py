@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,6 +24,33 @@ def _remove_spill_folders() -> None:
         shutil.rmtree(spill, ignore_errors=True)
 
 
+SPILL_PREFIX = "tanlu-duckdb-"
+_SPILL_NAME = re.compile(re.escape(SPILL_PREFIX) + r"(\d+)-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_spill_folders(parent: Path) -> list[Path]:
+    """Remove the spill folders under ``parent`` left by tanlu processes that no longer run
+    (killed before they could remove them: a folder is named after its process id). A
+    100-million-row run killed for memory left 4 GB behind before this."""
+    removed = []
+    for folder in parent.glob(SPILL_PREFIX + "*"):
+        match = _SPILL_NAME.match(folder.name)
+        if match and folder.is_dir() and not _alive(int(match.group(1))):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 def connect(memory_limit_gib: float | None = None, temp_directory: Path | None = None) -> Any:
     """A fresh in-memory DuckDB connection (Ibis backend).
 
@@ -32,13 +61,15 @@ def connect(memory_limit_gib: float | None = None, temp_directory: Path | None =
         ``memory_limit``; its own default, 80% of the machine's memory, when omitted).
     temp_directory
         The folder under which it spills: a new folder is made there (under the system's
-        temporary folder when omitted) and removed when the connection closes. DuckDB's own
-        default for an in-memory database would be ``.tmp`` in the working directory.
+        temporary folder when omitted) and removed when the connection closes or the process
+        exits; folders there left by tanlu processes that were killed are removed first
+        (:func:`remove_stale_spill_folders`). DuckDB's own default for an in-memory database
+        would be ``.tmp`` in the working directory.
     """
-    parent = None if temp_directory is None else str(temp_directory)
-    if temp_directory is not None:
-        temp_directory.mkdir(parents=True, exist_ok=True)
-    spill = Path(tempfile.mkdtemp(prefix="tanlu-duckdb-", dir=parent))
+    parent = Path(tempfile.gettempdir()) if temp_directory is None else temp_directory
+    parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_spill_folders(parent)
+    spill = Path(tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-", dir=parent))
     config: dict[str, Any] = {"temp_directory": str(spill)}
     if memory_limit_gib is not None:
         config["memory_limit"] = f"{memory_limit_gib * 1024:.0f}MiB"
