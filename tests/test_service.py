@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -30,7 +30,10 @@ from tanlu.service import (
     LoginLimiter,
     create_app,
 )
-from tanlu.store import Role, create_token, create_user, open_engine, upgrade, verify_chain
+from tanlu.store.accounts import create_token, create_user
+from tanlu.store.audit import verify_chain
+from tanlu.store.database import open_engine, upgrade
+from tanlu.store.roles import Role
 
 PASSWORD = "correct horse battery"
 ALPHA, BETA = "Alpha Co", "Beta Co"
@@ -206,6 +209,21 @@ def test_failed_sign_ins_say_the_same_and_are_limited(service: Service) -> None:
     assert int(limited.headers["retry-after"]) > 0
     # another account is not held back by this one's failures
     assert _sign_in(client, "viewer@alpha.example.com").status_code == 200
+
+
+def test_the_sign_in_limit_forgets_failures_out_of_its_window() -> None:
+    limiter = LoginLimiter(per_email=2, per_client=10**6, window_s=0.2)
+    limiter.max_keys = 10
+    for n in range(10):
+        limiter.failed(f"user{n}@example.com", "1.2.3.4")
+    time.sleep(0.25)
+    limiter.failed("last@example.com", "5.6.7.8")  # over the cap: the stale keys go
+    assert len(limiter._failures) == 2
+    limiter.check("user1@example.com", "1.2.3.4")  # their failures are forgotten
+    limiter.failed("last@example.com", "5.6.7.8")
+    with pytest.raises(HTTPException) as refused:
+        limiter.check("last@example.com", "9.9.9.9")
+    assert refused.value.status_code == 429
 
 
 @pytest.mark.parametrize(

@@ -16,22 +16,17 @@ from typer.testing import CliRunner
 
 from tanlu.cli import app
 from tanlu.errors import AuditError, StoreError
-from tanlu.store import (
-    AuditRecord,
-    Role,
-    append,
+from tanlu.store.accounts import (
     authenticate,
     create_token,
     create_user,
-    open_engine,
-    require_current,
     revoke_token,
     token_account,
-    upgrade,
-    verify_chain,
 )
-from tanlu.store.audit import GENESIS, entry_hash
+from tanlu.store.audit import GENESIS, AuditRecord, append, entry_hash, verify_chain
+from tanlu.store.database import open_engine, require_current, upgrade
 from tanlu.store.models import Base
+from tanlu.store.roles import Role
 
 PASSWORD = "correct horse battery"
 

@@ -44,15 +44,12 @@ from tanlu.app import (
     RoadmapInfeasible,
     RoadmapOptions,
     SiteProcurement,
-    add_token,
-    add_user,
     count_project_rows,
     count_steps,
     csv_writer,
     inventory_files,
     json_writer,
     list_factor_activities,
-    open_engine,
     open_project,
     read_inputs,
     run_electricity,
@@ -63,16 +60,12 @@ from tanlu.app import (
     scaffold_project,
     show_factor,
     summarise_binding_constraints,
-    upgrade_database,
-    upgrade_new_database,
     use_engine,
     validate_project,
-    verify_audit,
     write_run,
 )
 from tanlu.errors import AuditError, InputError, ProjectError, StoreError, TanluError
 from tanlu.output import json_text, write_files
-from tanlu.service import create_app
 from tanlu.tables import records
 
 app = typer.Typer(
@@ -910,6 +903,9 @@ def serve(
     `tanlu db upgrade`). Cookies are marked Secure unless it listens on loopback only."""
     import uvicorn
 
+    from tanlu.app.accounts import open_engine, upgrade_new_database
+    from tanlu.service import create_app
+
     try:
         prepared = upgrade_new_database(database)
     except TanluError as error:
@@ -925,6 +921,8 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOption = None) -> None:
     """Create the database's tables, or bring them to the newest schema (safe to repeat)."""
+    from tanlu.app.accounts import upgrade_database
+
     try:
         done = upgrade_database(database)
     except TanluError as error:
@@ -968,6 +966,8 @@ def users_create(
     database: DatabaseOption = None,
 ) -> None:
     """Add a user (the password from $TANLU_PASSWORD, else asked for on the terminal)."""
+    from tanlu.app.accounts import add_user
+
     try:
         account = add_user(email, _new_password(), organisation, role, _cli_actor(), kind, database)
     except TanluError as error:
@@ -986,6 +986,8 @@ def users_token(
     database: DatabaseOption = None,
 ) -> None:
     """Make an API token for scripts; it is printed once and only its hash is kept."""
+    from tanlu.app.accounts import add_token
+
     try:
         token = add_token(email, organisation, name, _cli_actor(), database)
     except TanluError as error:
@@ -996,6 +998,8 @@ def users_token(
 @audit_app.command("verify")
 def audit_verify(database: DatabaseOption = None) -> None:
     """Recompute the audit log's hash chain; exit 1 naming the first entry that fails."""
+    from tanlu.app.accounts import verify_audit
+
     try:
         report = verify_audit(database)
     except AuditError as error:

@@ -9,15 +9,6 @@ callback, told the name of each step as it starts, and computes each result once
 inputs and inventories it computes are passed down to the later stages.
 """
 
-from tanlu.app.accounts import (
-    UpgradeDocument,
-    add_token,
-    add_user,
-    open_engine,
-    upgrade_database,
-    upgrade_new_database,
-    verify_audit,
-)
 from tanlu.app.engine import use_engine
 from tanlu.app.factors import (
     FactorCatalogue,
@@ -78,10 +69,7 @@ __all__ = [
     "RoadmapOptions",
     "Role",
     "SiteProcurement",
-    "UpgradeDocument",
     "ValidationDocument",
-    "add_token",
-    "add_user",
     "check_input_tables",
     "count_project_rows",
     "count_steps",
@@ -89,7 +77,6 @@ __all__ = [
     "inventory_files",
     "json_writer",
     "list_factor_activities",
-    "open_engine",
     "open_project",
     "project_from_config",
     "read_inputs",
@@ -103,10 +90,7 @@ __all__ = [
     "show_factor",
     "summarise_binding_constraints",
     "table_writer",
-    "upgrade_database",
-    "upgrade_new_database",
     "use_engine",
     "validate_project",
-    "verify_audit",
     "write_run",
 ]

@@ -11,20 +11,17 @@ from typing import TypeVar
 
 from sqlalchemy import Engine
 
-from tanlu.store import (
-    Account,
-    ChainReport,
-    OrganisationKind,
-    create_token,
-    create_user,
+from tanlu.store.accounts import Account, create_token, create_user
+from tanlu.store.audit import ChainReport, verify_chain
+from tanlu.store.database import (
     current_revision,
     database_url,
     head_revision,
     open_engine,
     require_current,
     upgrade,
-    verify_chain,
 )
+from tanlu.store.roles import OrganisationKind
 
 T = TypeVar("T")
 

@@ -23,18 +23,18 @@ from tanlu.service.security import (
     identify,
     require_role,
 )
-from tanlu.store import (
+from tanlu.store.accounts import (
     Account,
-    Role,
     authenticate,
     create_token,
     create_user,
     end_session,
     list_members,
-    organisation_entries,
     organisation_info,
     start_session,
 )
+from tanlu.store.audit import organisation_entries
+from tanlu.store.roles import Role
 
 ACCESS_KEY = "x-tanlu-access"
 TOKEN_KEY = "x-tanlu-api-tokens"

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from fastapi import HTTPException, Request
 from sqlalchemy import Engine
 
-from tanlu.store import Account, Role, SignedIn, session_user, token_account
+from tanlu.store.accounts import Account, SignedIn, session_user, token_account
+from tanlu.store.roles import Role
 
 SESSION_COOKIE = "tanlu_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -103,11 +104,19 @@ class LoginLimiter:
                         headers={"Retry-After": str(wait)},
                     )
 
+    # Keys kept before the ones with no failure left in the window are dropped, so that sign-ins
+    # with ever new e-mails cannot grow the table without end.
+    max_keys = 100_000
+
     def failed(self, email: str, client: str) -> None:
         now = time.monotonic()
         with self._lock:
             for key in (f"e:{email}", f"c:{client}"):
                 self._recent(key, now).append(now)
+            if len(self._failures) > self.max_keys:
+                for key in list(self._failures):
+                    if not self._recent(key, now):
+                        del self._failures[key]
 
     def succeeded(self, email: str) -> None:
         with self._lock:

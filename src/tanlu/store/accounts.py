@@ -7,6 +7,7 @@ suffices). Every change is written with its audit entry in one transaction.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -21,15 +22,8 @@ from sqlalchemy.orm import Session
 from tanlu.errors import StoreError
 from tanlu.store.audit import AuditRecord, append_in
 from tanlu.store.database import now, session_scope
-from tanlu.store.models import (
-    ApiToken,
-    BrowserSession,
-    Membership,
-    Organisation,
-    OrganisationKind,
-    Role,
-    User,
-)
+from tanlu.store.models import ApiToken, BrowserSession, Membership, Organisation, User
+from tanlu.store.roles import OrganisationKind, Role
 
 # NIST SP 800-63B, 5.1.1.2: memorized secrets of at least 8 characters, longer allowed; tanlu
 # asks for 12 for the accounts that can approve a year's inventory.
@@ -43,6 +37,13 @@ _HASHER = PasswordHasher()
 def hash_password(password: str) -> str:
     """The Argon2id hash of a password (with its own salt and parameters)."""
     return _HASHER.hash(password)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made once, that an unknown e-mail's sign-in is checked
+    against."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def password_matches(password_hash: str, password: str) -> bool:
@@ -161,7 +162,7 @@ def authenticate(engine: Engine, email: str, password: str) -> list[Account]:
         user = session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             # spend the same time as a real check, so that timing does not tell which e-mails exist
-            password_matches(_DUMMY_HASH, password)
+            password_matches(_dummy_hash(), password)
             return []
         if not user.active or not password_matches(user.password_hash, password):
             return []
@@ -260,9 +261,6 @@ def revoke_token(engine: Engine, token: str, actor: str, reason: str) -> None:
                 after={"revoked_at": row.revoked_at},
             ),
         )
-
-
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 SESSION_HOURS = 8

@@ -25,9 +25,8 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tanlu.errors import StoreError
+from tanlu.store import DEFAULT_URL, URL_VARIABLE
 
-DEFAULT_URL = "sqlite:///tanlu.db"
-URL_VARIABLE = "TANLU_DATABASE_URL"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -7,10 +7,12 @@ writes, and a test checks that the two agree.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from sqlalchemy import Boolean, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from tanlu.store.roles import OrganisationKind, Role
+
+__all__ = ["OrganisationKind", "Role"]
 
 # Constraint names fixed by convention, so that a migration can name what it drops on any database.
 NAMING_CONVENTION = {
@@ -24,28 +26,6 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class Role(StrEnum):
-    """What a member of an organisation may do, each role including the ones before it."""
-
-    VIEWER = "viewer"
-    CONTRIBUTOR = "contributor"
-    REVIEWER = "reviewer"
-    ADMIN = "admin"
-
-    @property
-    def rank(self) -> int:
-        return list(Role).index(self)
-
-
-class OrganisationKind(StrEnum):
-    """A company reports its own inventory; a parent consolidates its subsidiaries'; a
-    regulator sees the totals that organisations choose to share with it."""
-
-    COMPANY = "company"
-    PARENT = "parent"
-    REGULATOR = "regulator"
 
 
 class Organisation(Base):

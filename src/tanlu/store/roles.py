@@ -1,0 +1,27 @@
+"""Roles and kinds of organisation: plain enums, importable without the database."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a member of an organisation may do, each role including the ones before it."""
+
+    VIEWER = "viewer"
+    CONTRIBUTOR = "contributor"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+class OrganisationKind(StrEnum):
+    """A company reports its own inventory; a parent consolidates its subsidiaries'; a
+    regulator sees the totals that organisations choose to share with it."""
+
+    COMPANY = "company"
+    PARENT = "parent"
+    REGULATOR = "regulator"
