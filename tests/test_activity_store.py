@@ -14,6 +14,7 @@ import pytest
 
 import tanlu
 from tanlu import engine
+from tanlu.engine import duckdb as engine_duckdb
 from tanlu.errors import InputError, ProjectError
 from tanlu.ingest import CANONICAL_COLUMNS
 from tanlu.ingest.activity_store import ActivityStore
@@ -212,17 +213,23 @@ def test_spill_folders_of_killed_processes_are_removed_by_the_next_connection(
         text=True,
         check=True,
     )
-    dead = tmp_path / f"tanlu-duckdb-{gone.stdout.strip()}-abc123"
+    host = engine_duckdb._host()
+    dead = tmp_path / f"tanlu-duckdb-{host}-{gone.stdout.strip()}-abc123"
     (dead / "sub").mkdir(parents=True)
     (dead / "sub" / "spill.block").write_bytes(b"x" * 1000)
-    alive = tmp_path / f"tanlu-duckdb-{os.getpid()}-def456"  # this process: kept
+    alive = tmp_path / f"tanlu-duckdb-{host}-{os.getpid()}-def456"  # this process: kept
     alive.mkdir()
     other = tmp_path / "tanlu-duckdb-notapid"  # not named by tanlu's pattern: kept
     other.mkdir()
+    # another machine's folder (a shared disk), and a number no process id can be: kept
+    remote = tmp_path / f"tanlu-duckdb-otherhost-{gone.stdout.strip()}-ghi789"
+    remote.mkdir()
+    huge = tmp_path / f"tanlu-duckdb-{host}-{10**30}-jkl012"
+    huge.mkdir()
     con = engine.connect(temp_directory=tmp_path)
     try:
         assert not dead.exists()
-        assert alive.is_dir() and other.is_dir()
+        assert alive.is_dir() and other.is_dir() and remote.is_dir() and huge.is_dir()
     finally:
         engine.close(con)
 

@@ -103,6 +103,8 @@ def test_every_route_answers_only_whom_its_access_allows(service: Service) -> No
     # signing out ends the session it is called in: that route comes last
     routes.sort(key=lambda r: r.path == "/api/session" and "DELETE" in r.methods)
     signed = sessions()
+    beta_client = TestClient(service.app, base_url="https://testserver")
+    beta_csrf = _sign_in(beta_client, "admin@beta.example.com").json()["csrf_token"]
     checked = 0
     for route in routes:
         extra = route.openapi_extra or {}
@@ -131,6 +133,7 @@ def test_every_route_answers_only_whom_its_access_allows(service: Service) -> No
                             token,
                             answer.text,
                         )
+                        assert answer.status_code < 500, (method, path, role, answer.text)
                     elif level not in ("public", "user"):
                         assert answer.status_code == 403, (method, path, role, answer.text)
             if "{organisation_id}" in route.path:
@@ -142,6 +145,13 @@ def test_every_route_answers_only_whom_its_access_allows(service: Service) -> No
                     assert answer.status_code == 404, (method, path, who, answer.text)
                     assert answer.json() == {"detail": "no such organisation"}
                     assert not any(s in answer.text for s in _alpha_strings())
+                # and Beta's admin signed in with a browser session
+                path = route.path.replace("{organisation_id}", str(service.alpha_id))
+                answer = beta_client.request(
+                    method, path, json={}, headers={CSRF_HEADER: beta_csrf}
+                )
+                assert answer.status_code == 404, (method, path, answer.text)
+                assert not any(s in answer.text for s in _alpha_strings())
             checked += 1
     assert checked == sum(len(r.methods) for r in routes)
 
@@ -215,15 +225,32 @@ def test_the_sign_in_limit_forgets_failures_out_of_its_window() -> None:
     limiter = LoginLimiter(per_email=2, per_client=10**6, window_s=0.2)
     limiter.max_keys = 10
     for n in range(10):
+        limiter.check(f"user{n}@example.com", "1.2.3.4")
         limiter.failed(f"user{n}@example.com", "1.2.3.4")
     time.sleep(0.25)
+    limiter.check("last@example.com", "5.6.7.8")
     limiter.failed("last@example.com", "5.6.7.8")  # over the cap: the stale keys go
     assert len(limiter._failures) == 2
     limiter.check("user1@example.com", "1.2.3.4")  # their failures are forgotten
+    limiter.succeeded("user1@example.com", "1.2.3.4")
+    limiter.check("last@example.com", "5.6.7.8")
     limiter.failed("last@example.com", "5.6.7.8")
-    with pytest.raises(HTTPException) as refused:
-        limiter.check("last@example.com", "9.9.9.9")
-    assert refused.value.status_code == 429
+    for _ in range(100):  # refused attempts keep nothing
+        with pytest.raises(HTTPException) as refused:
+            limiter.check("last@example.com", f"client {_}")
+        assert refused.value.status_code == 429
+    assert len(limiter._failures) == 2 and limiter._pending == {}
+
+
+def test_sign_ins_under_way_count_against_the_limit() -> None:
+    limiter = LoginLimiter(per_email=2, per_client=10**6)
+    limiter.check("a@example.com", "1.1.1.1")  # two attempts hashing their passwords
+    limiter.check("a@example.com", "2.2.2.2")
+    with pytest.raises(HTTPException):
+        limiter.check("a@example.com", "3.3.3.3")
+    limiter.succeeded("a@example.com", "1.1.1.1")
+    limiter.failed("a@example.com", "2.2.2.2")  # a success cleared the e-mail's failures
+    limiter.check("a@example.com", "3.3.3.3")
 
 
 @pytest.mark.parametrize(
@@ -239,6 +266,9 @@ def test_the_sign_in_limit_forgets_failures_out_of_its_window() -> None:
         ("GET", "/api/organisations/1%20OR%201=1", None, 422),
         ("GET", "/api/organisations/{alpha}/audit?limit=100000", None, 422),
         ("GET", "/api/organisations/{alpha}/audit?after=-5", None, 422),
+        ("GET", f"/api/organisations/{{alpha}}/audit?after={2**63}", None, 422),
+        ("POST", "/api/session", {"email": "a\u0000@b.c", "password": "p"}, 422),
+        ("POST", "/api/organisations/{alpha}/tokens", {"name": "x\u0000"}, 403),
     ],
 )
 def test_hostile_input_is_refused_cleanly(
@@ -259,6 +289,10 @@ def test_bad_tokens_and_a_bad_new_member_are_refused(service: Service) -> None:
     answer = client.post(members, json=short, headers=service.as_("alpha-admin"))
     assert answer.status_code == 422
     assert "at least 12" in answer.json()["detail"]
+    taken = {"email": "admin@beta.example.com", "password": PASSWORD, "role": "viewer"}
+    answer = client.post(members, json=taken, headers=service.as_("alpha-admin"))
+    assert answer.status_code == 409
+    assert answer.json() == {"detail": "a user with this e-mail cannot be added"}
     bad_role = {"email": "b@alpha.example.com", "password": PASSWORD, "role": "owner"}
     assert (
         client.post(members, json=bad_role, headers=service.as_("alpha-admin")).status_code == 422

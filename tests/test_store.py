@@ -180,6 +180,33 @@ def test_writers_appending_at_once_keep_one_chain(engine: Engine) -> None:
     assert verify_chain(engine).entries == 45
 
 
+def test_changes_made_at_once_all_land_with_their_audit_entries(engine: Engine) -> None:
+    """Users and tokens created from several threads at once: each change and its audit entry
+    land (the writers retry when another one committed first), in one chain."""
+    create_user(engine, "a@example.com", PASSWORD, "Tanlu Co", "admin", "cli:test")
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            create_user(engine, f"u{n}@example.com", PASSWORD, f"Org {n % 2}", "viewer", "t")
+            create_token(engine, "a@example.com", "Tanlu Co", f"token {n}", "t")
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    # 2 first entries, then per thread a user (and its organisation for the first of each)
+    # and a token
+    assert verify_chain(engine).entries == 2 + 6 + 2 + 6
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM users")).scalar_one() == 7
+        assert connection.execute(text("SELECT count(*) FROM api_tokens")).scalar_one() == 6
+
+
 def test_cli_upgrade_create_user_and_token(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -219,6 +246,13 @@ def test_cli_upgrade_create_user_and_token(
     engine = open_engine(database_url)
     account = token_account(engine, token.stdout.strip())
     assert account is not None and account.email == "ana@example.com"
+    revoke = ["users", "revoke-token", "--reason", "leaked", "--db", database_url]
+    revoked = runner.invoke(app, revoke, input=token.stdout)
+    assert revoked.exit_code == 0, revoked.output
+    assert token_account(engine, token.stdout.strip()) is None
+    again = runner.invoke(app, revoke, input=token.stdout)
+    assert again.exit_code == 2
+    assert "already revoked" in again.output
     engine.dispose()
 
 

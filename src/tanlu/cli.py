@@ -888,9 +888,6 @@ def _print_binding(binding: pd.DataFrame) -> None:
     out.print(table)
 
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
 @app.command()
 def serve(
     database: DatabaseOption = None,
@@ -900,7 +897,8 @@ def serve(
     ] = 8000,
 ) -> None:
     """Run the web service (a new database gets its schema first; an older one needs
-    `tanlu db upgrade`). Cookies are marked Secure unless it listens on loopback only."""
+    `tanlu db upgrade`). Its cookies are Secure: browsers send them over HTTPS, and to
+    localhost over plain HTTP."""
     import uvicorn
 
     from tanlu.app.accounts import open_engine, upgrade_new_database
@@ -913,7 +911,7 @@ def serve(
     if prepared.before is None:
         out.print(f"{prepared.database}: new database, schema {prepared.after}", highlight=False)
     engine = open_engine(database)
-    application = create_app(engine, secure_cookies=host not in LOOPBACK)
+    application = create_app(engine)
     out.print(f"tanlu service on http://{host}:{port}/ (OpenAPI: /docs)", highlight=False)
     uvicorn.run(application, host=host, port=port, log_level="info")
 
@@ -936,7 +934,10 @@ def db_upgrade(database: DatabaseOption = None) -> None:
 
 
 def _cli_actor() -> str:
-    return f"cli:{getpass.getuser()}"
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name for this uid (some containers)
+        return f"cli:uid {os.getuid()}"
 
 
 def _new_password() -> str:
@@ -993,6 +994,23 @@ def users_token(
     except TanluError as error:
         raise _fail(error) from None
     sys.stdout.write(token + "\n")
+
+
+@users_app.command("revoke-token")
+def users_revoke_token(
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")],
+    database: DatabaseOption = None,
+) -> None:
+    """Revoke an API token, read from standard input (so that it stays out of the shell's
+    history); recorded in the audit log with the reason."""
+    from tanlu.app.accounts import remove_token
+
+    token = sys.stdin.readline().strip()
+    try:
+        remove_token(token, reason, _cli_actor(), database)
+    except TanluError as error:
+        raise _fail(error) from None
+    out.print("token revoked", highlight=False)
 
 
 @audit_app.command("verify")

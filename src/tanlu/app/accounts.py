@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine
 
-from tanlu.store.accounts import Account, create_token, create_user
+from tanlu.store.accounts import Account, create_token, create_user, revoke_token
 from tanlu.store.audit import ChainReport, verify_chain
 from tanlu.store.database import (
     current_revision,
@@ -59,7 +59,7 @@ def upgrade_new_database(url: str | None = None) -> UpgradeDocument:
     older schema is left for ``tanlu db upgrade``, and refused."""
     with _database(url, current=False) as engine:
         name = engine.url.render_as_string(hide_password=True)
-        if current_revision(engine) is None:
+        if current_revision(engine) is None:  # raises StoreError when it cannot be opened
             before, after = upgrade(engine)
             return UpgradeDocument(name, before, after)
         require_current(engine)
@@ -89,6 +89,11 @@ def add_token(email: str, organisation: str, name: str, actor: str, url: str | N
     return _with(url, lambda e: create_token(e, email, organisation, name, actor))
 
 
+def remove_token(token: str, reason: str, actor: str, url: str | None = None) -> None:
+    """Revoke an API token (:func:`tanlu.store.accounts.revoke_token`)."""
+    _with(url, lambda e: revoke_token(e, token, actor, reason))
+
+
 def verify_audit(url: str | None = None) -> ChainReport:
     """Recompute the audit log's hash chain (:func:`tanlu.store.verify_chain`)."""
     return _with(url, verify_chain)
@@ -100,6 +105,7 @@ __all__ = [
     "add_user",
     "database_url",
     "open_engine",
+    "remove_token",
     "upgrade_database",
     "upgrade_new_database",
     "verify_audit",

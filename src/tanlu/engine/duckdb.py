@@ -6,6 +6,7 @@ import atexit
 import os
 import re
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,12 @@ def _remove_spill_folders() -> None:
 
 
 SPILL_PREFIX = "tanlu-duckdb-"
-_SPILL_NAME = re.compile(re.escape(SPILL_PREFIX) + r"(\d+)-")
+_SPILL_NAME = re.compile(re.escape(SPILL_PREFIX) + r"([A-Za-z0-9_]+)-(\d+)-")
+
+
+def _host() -> str:
+    """This machine's name as it goes into a spill folder's name (letters, digits, _)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"
 
 
 def _alive(pid: int) -> bool:
@@ -33,19 +39,21 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's process
+    except (PermissionError, OverflowError, ValueError):  # another user's, or not a pid here
         return True
     return True
 
 
 def remove_stale_spill_folders(parent: Path) -> list[Path]:
-    """Remove the spill folders under ``parent`` left by tanlu processes that no longer run
-    (killed before they could remove them: a folder is named after its process id). A
+    """Remove the spill folders under ``parent`` left by tanlu processes of this machine that no
+    longer run (killed before they could remove them: a folder is named after its machine and
+    process id, and a folder of another machine sharing the folder is left alone). A
     100-million-row run killed for memory left 4 GB behind before this."""
     removed = []
+    host = _host()
     for folder in parent.glob(SPILL_PREFIX + "*"):
         match = _SPILL_NAME.match(folder.name)
-        if match and folder.is_dir() and not _alive(int(match.group(1))):
+        if match and match.group(1) == host and folder.is_dir() and not _alive(int(match.group(2))):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
@@ -69,7 +77,7 @@ def connect(memory_limit_gib: float | None = None, temp_directory: Path | None =
     parent = Path(tempfile.gettempdir()) if temp_directory is None else temp_directory
     parent.mkdir(parents=True, exist_ok=True)
     remove_stale_spill_folders(parent)
-    spill = Path(tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-", dir=parent))
+    spill = Path(tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{_host()}-{os.getpid()}-", dir=parent))
     config: dict[str, Any] = {"temp_directory": str(spill)}
     if memory_limit_gib is not None:
         config["memory_limit"] = f"{memory_limit_gib * 1024:.0f}MiB"

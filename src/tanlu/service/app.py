@@ -24,6 +24,7 @@ from tanlu.service.security import (
     require_role,
 )
 from tanlu.store.accounts import (
+    SESSION_HOURS,
     Account,
     authenticate,
     create_token,
@@ -32,6 +33,7 @@ from tanlu.store.accounts import (
     list_members,
     organisation_info,
     start_session,
+    warm_up,
 )
 from tanlu.store.audit import organisation_entries
 from tanlu.store.roles import Role
@@ -46,8 +48,12 @@ def access(level: str, tokens: bool = True) -> dict[str, Any]:
     return {ACCESS_KEY: level, TOKEN_KEY: tokens}
 
 
+# printable text only: no control characters (PostgreSQL's text cannot hold NUL)
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
 class SignIn(BaseModel):
-    email: str = Field(min_length=3, max_length=254)
+    email: str = Field(min_length=3, max_length=254, pattern=PRINTABLE)
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -64,7 +70,7 @@ class SessionOut(BaseModel):
 
 
 class NewMember(BaseModel):
-    email: str = Field(min_length=3, max_length=254)
+    email: str = Field(min_length=3, max_length=254, pattern=PRINTABLE)
     password: str = Field(min_length=1, max_length=1024)
     role: Role
 
@@ -83,7 +89,7 @@ class OrganisationOut(BaseModel):
 
 
 class NewToken(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
 
 
 class TokenOut(BaseModel):
@@ -143,6 +149,7 @@ def create_app(
 ) -> FastAPI:
     """The application on a database already at the newest schema (``tanlu db upgrade``)."""
     limits = limiter or LoginLimiter()
+    warm_up()
     app = FastAPI(
         title="tanlu",
         version=__version__,
@@ -169,11 +176,15 @@ def create_app(
         email = body.email.strip().lower()
         client = request.client.host if request.client else "unknown"
         limits.check(email, client)
-        accounts = authenticate(engine, email, body.password)
+        try:
+            accounts = authenticate(engine, email, body.password)
+        except BaseException:
+            limits.failed(email, client)
+            raise
         if not accounts:
             limits.failed(email, client)
             raise HTTPException(401, "wrong e-mail or password")
-        limits.succeeded(email)
+        limits.succeeded(email, client)
         cookie, csrf = start_session(engine, email)
         response.set_cookie(
             SESSION_COOKIE,
@@ -181,7 +192,7 @@ def create_app(
             httponly=True,
             secure=secure_cookies,
             samesite="strict",
-            max_age=8 * 3600,
+            max_age=SESSION_HOURS * 3600,
             path="/",
         )
         principal = Principal(email, tuple(accounts), by_token=False)
@@ -235,6 +246,10 @@ def create_app(
                 account.email,
             )
         except StoreError as error:
+            if "already exists" in str(error):
+                # one answer whoever holds the e-mail, so that no organisation learns of
+                # another's users
+                raise HTTPException(409, "a user with this e-mail cannot be added") from None
             raise HTTPException(422, str(error)) from None
         return MemberOut(email=added.email, role=added.role, active=True)
 
@@ -262,7 +277,7 @@ def create_app(
     def audit(
         organisation_id: int,
         account: Reviewer,
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[AuditEntryOut]:
         """The organisation's audit entries after ``after``, oldest first."""

@@ -77,47 +77,70 @@ def require_role(principal: Principal, organisation_id: int, minimum: Role) -> A
 class LoginLimiter:
     """Failed sign-ins allowed per e-mail and per client address in a sliding window; beyond
     them, 429 with ``Retry-After`` (OWASP Authentication Cheat Sheet: limit failed attempts).
-    Kept in the process: several worker processes each keep their own count."""
+
+    An attempt under way counts as a failure until it ends (:meth:`check` reserves it,
+    :meth:`failed` or :meth:`succeeded` settles it), so that many sign-ins sent at once cannot
+    all pass the check while their passwords are being hashed. Only failures are kept, and keys
+    with none left in the window are dropped once the table holds :attr:`max_keys`, so that
+    sign-ins with ever new e-mails cannot grow it without end. Kept in the process: several
+    worker processes each keep their own count.
+    """
+
+    max_keys = 100_000
 
     def __init__(self, per_email: int = 5, per_client: int = 50, window_s: float = 900.0) -> None:
         self.per_email, self.per_client, self.window_s = per_email, per_client, window_s
         self._failures: dict[str, deque[float]] = {}
+        self._pending: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
+    def _count(self, key: str, now: float) -> int:
+        times = self._failures.get(key)
         while times and times[0] <= now - self.window_s:
             times.popleft()
-        return times
+        if times is not None and not times:
+            del self._failures[key]
+        return (len(times) if times else 0) + self._pending.get(key, 0)
+
+    def _keys(self, email: str, client: str) -> tuple[tuple[str, int], tuple[str, int]]:
+        return ((f"e:{email}", self.per_email), (f"c:{client}", self.per_client))
 
     def check(self, email: str, client: str) -> None:
-        """Raise 429 when the e-mail or the client has failed too often lately."""
+        """Raise 429 when the e-mail or the client has failed too often lately; otherwise
+        reserve the attempt (settle it with :meth:`failed` or :meth:`succeeded`)."""
         now = time.monotonic()
         with self._lock:
-            for key, limit in ((f"e:{email}", self.per_email), (f"c:{client}", self.per_client)):
-                times = self._recent(key, now)
-                if len(times) >= limit:
-                    wait = int(times[0] + self.window_s - now) + 1
+            for key, limit in self._keys(email, client):
+                if self._count(key, now) >= limit:
+                    times = self._failures.get(key)
+                    wait = int(times[0] + self.window_s - now) + 1 if times else 1
                     raise HTTPException(
                         429,
                         "too many failed sign-ins: try again later",
                         headers={"Retry-After": str(wait)},
                     )
+            for key, _ in self._keys(email, client):
+                self._pending[key] = self._pending.get(key, 0) + 1
 
-    # Keys kept before the ones with no failure left in the window are dropped, so that sign-ins
-    # with ever new e-mails cannot grow the table without end.
-    max_keys = 100_000
+    def _settle(self, email: str, client: str) -> None:
+        for key, _ in self._keys(email, client):
+            left = self._pending.get(key, 0) - 1
+            if left > 0:
+                self._pending[key] = left
+            else:
+                self._pending.pop(key, None)
 
     def failed(self, email: str, client: str) -> None:
         now = time.monotonic()
         with self._lock:
-            for key in (f"e:{email}", f"c:{client}"):
-                self._recent(key, now).append(now)
+            self._settle(email, client)
+            for key, _ in self._keys(email, client):
+                self._failures.setdefault(key, deque()).append(now)
             if len(self._failures) > self.max_keys:
                 for key in list(self._failures):
-                    if not self._recent(key, now):
-                        del self._failures[key]
+                    self._count(key, now)
 
-    def succeeded(self, email: str) -> None:
+    def succeeded(self, email: str, client: str) -> None:
         with self._lock:
+            self._settle(email, client)
             self._failures.pop(f"e:{email}", None)

@@ -16,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from tanlu.errors import StoreError
-from tanlu.store.audit import AuditRecord, append_in
+from tanlu.store.audit import AuditRecord, append_in, write
 from tanlu.store.database import now, session_scope
 from tanlu.store.models import ApiToken, BrowserSession, Membership, Organisation, User
 from tanlu.store.roles import OrganisationKind, Role
@@ -29,7 +29,7 @@ from tanlu.store.roles import OrganisationKind, Role
 # asks for 12 for the accounts that can approve a year's inventory.
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 TOKEN_PREFIX = "tanlu_"
 _HASHER = PasswordHasher()
 
@@ -37,6 +37,12 @@ _HASHER = PasswordHasher()
 def hash_password(password: str) -> str:
     """The Argon2id hash of a password (with its own salt and parameters)."""
     return _HASHER.hash(password)
+
+
+def warm_up() -> None:
+    """Make the dummy hash now (the service calls this at start), so that the first sign-in
+    with an unknown e-mail takes no longer than the others."""
+    _dummy_hash()
 
 
 @functools.cache
@@ -132,13 +138,13 @@ def create_user(
     normal = _normal_email(email)
     member_role = _role(role)
     _check_password(password)
-    with session_scope(engine) as session:
+    password_hash = hash_password(password)
+
+    def work(session: Session) -> Account:
         if session.scalar(select(User.id).where(User.email == normal)) is not None:
             raise StoreError(f"a user with the e-mail {normal} already exists")
         org = _organisation(session, organisation, kind, actor)
-        user = User(
-            email=normal, password_hash=hash_password(password), active=True, created_at=now()
-        )
+        user = User(email=normal, password_hash=password_hash, active=True, created_at=now())
         session.add(user)
         session.flush()
         session.add(Membership(user_id=user.id, organisation_id=org.id, role=member_role.value))
@@ -154,6 +160,8 @@ def create_user(
         )
         return Account(user.id, normal, org.id, org.name, member_role)
 
+    return write(engine, work)
+
 
 def authenticate(engine: Engine, email: str, password: str) -> list[Account]:
     """The memberships of an active user whose password matches; empty otherwise (the same
@@ -164,7 +172,8 @@ def authenticate(engine: Engine, email: str, password: str) -> list[Account]:
             # spend the same time as a real check, so that timing does not tell which e-mails exist
             password_matches(_dummy_hash(), password)
             return []
-        if not user.active or not password_matches(user.password_hash, password):
+        # the password is checked first, so that an inactive account answers as slowly
+        if not password_matches(user.password_hash, password) or not user.active:
             return []
         return _accounts(session, user)
 
@@ -189,7 +198,8 @@ def create_token(engine: Engine, email: str, organisation: str, name: str, actor
     if not name.strip() or len(name) > 100:
         raise StoreError(f"'{name}' is not a token name (1 to 100 characters)")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with session_scope(engine) as session:
+
+    def work(session: Session) -> None:
         account = _membership(session, email, organisation)
         row = ApiToken(
             user_id=account.user_id,
@@ -210,6 +220,8 @@ def create_token(engine: Engine, email: str, organisation: str, name: str, actor
                 after={"user": account.email, "name": name},
             ),
         )
+
+    write(engine, work)
     return token
 
 
@@ -242,7 +254,8 @@ def token_account(engine: Engine, token: str) -> Account | None:
 
 def revoke_token(engine: Engine, token: str, actor: str, reason: str) -> None:
     """Revoke a token (recorded with the reason); revoking it again is an error."""
-    with session_scope(engine) as session:
+
+    def work(session: Session) -> None:
         row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _token_hash(token)))
         if row is None:
             raise StoreError("no such token")
@@ -261,6 +274,8 @@ def revoke_token(engine: Engine, token: str, actor: str, reason: str) -> None:
                 after={"revoked_at": row.revoked_at},
             ),
         )
+
+    write(engine, work)
 
 
 SESSION_HOURS = 8
@@ -284,6 +299,8 @@ def start_session(engine: Engine, email: str) -> tuple[str, str]:
         user = session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             raise StoreError(f"no user with the e-mail {email.strip().lower()}")
+        # expired sessions go as new ones come, so that the table does not grow without end
+        session.execute(delete(BrowserSession).where(BrowserSession.expires_at <= now()))
         session.add(
             BrowserSession(
                 id_sha256=_token_hash(cookie),

@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from tanlu.errors import AuditError, StoreError
@@ -97,24 +98,44 @@ def append_in(session: Session, record: AuditRecord) -> AuditEntry:
     return entry
 
 
-def append(engine: Engine, record: AuditRecord) -> AuditEntry:
-    """Append ``record`` in its own transaction, retrying when another writer appended first."""
-    for _ in range(APPEND_ATTEMPTS):
+T = TypeVar("T")
+
+
+def write(engine: Engine, work: Callable[[Session], T]) -> T:
+    """Run ``work`` (a change and its audit entry) in one transaction, again from the start when
+    another writer committed first: two writers that read the same head both try to append the
+    same entry id after the same hash, and the second one's insert fails on the unique keys
+    (PostgreSQL) or finds the database locked (SQLite). ``work`` reads what it needs inside its
+    transaction, so a retry sees the other writer's change (a duplicate e-mail then fails as a
+    :class:`StoreError`). Any other database error becomes a :class:`StoreError` too.
+    """
+    for attempt in range(APPEND_ATTEMPTS):
         try:
             with session_scope(engine) as session:
-                return append_in(session, record)
+                return work(session)
         except IntegrityError:
             continue
         except OperationalError as error:
-            # SQLite refuses a second writer ("database is locked") instead of waiting
             if "locked" not in str(error.orig):
-                raise
-            time.sleep(0.01)
+                raise StoreError(f"the database refused the change: {_first_line(error)}") from None
+            time.sleep(0.01 * (attempt + 1))
             continue
+        except DBAPIError as error:
+            raise StoreError(f"the database refused the change: {_first_line(error)}") from None
     raise StoreError(
-        f"could not append to the audit log after {APPEND_ATTEMPTS} attempts: other writers "
-        "kept appending first"
+        f"could not write after {APPEND_ATTEMPTS} attempts: other writers kept writing first"
     )
+
+
+def _first_line(error: DBAPIError) -> str:
+    return (
+        str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else type(error).__name__
+    )
+
+
+def append(engine: Engine, record: AuditRecord) -> AuditEntry:
+    """Append ``record`` in its own transaction (:func:`write`)."""
+    return write(engine, lambda session: append_in(session, record))
 
 
 @dataclass(frozen=True)
@@ -128,7 +149,10 @@ class ChainReport:
 
 
 def verify_chain(engine: Engine, batch: int = 10_000) -> ChainReport:
-    """Recompute the chain from the first entry.
+    """Recompute the chain from the first entry up to the head.
+
+    The head is read first: entries appended while the chain is read lie beyond it and are
+    left for the next verification, so that a live database is never reported as tampered.
 
     Raises
     ------
@@ -139,11 +163,14 @@ def verify_chain(engine: Engine, batch: int = 10_000) -> ChainReport:
     previous_id, previous_hash, count = 0, GENESIS, 0
     with session_scope(engine) as session:
         head = session.get(AuditHead, 1)
-        total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+        head_id, head_hash = (head.last_id, head.last_hash) if head else (0, GENESIS)
+        # entries appended after the head was read are beyond it; with no head, all of them
+        in_chain = [AuditEntry.id <= head_id] if head is not None else []
+        total = session.scalar(select(func.count()).select_from(AuditEntry).where(*in_chain)) or 0
         while True:
             rows = session.scalars(
                 select(AuditEntry)
-                .where(AuditEntry.id > previous_id)
+                .where(AuditEntry.id > previous_id, *in_chain)
                 .order_by(AuditEntry.id)
                 .limit(batch)
             ).all()
@@ -166,13 +193,14 @@ def verify_chain(engine: Engine, batch: int = 10_000) -> ChainReport:
                         "its contents no longer match its hash"
                     )
                 previous_id, previous_hash, count = entry.id, entry.entry_hash, count + 1
+            session.expunge_all()  # memory bounded by the batch, not the log
         if count != total:
             raise AuditError(f"the audit log holds {total} entries but only {count} are chained")
         if head is None and count:
             raise AuditError("the audit log's head is missing")
-        if head is not None and (head.last_id, head.last_hash) != (previous_id, previous_hash):
+        if head is not None and (head_id, head_hash) != (previous_id, previous_hash):
             raise AuditError(
-                f"the audit log's head points at entry {head.last_id} but the chain ends at "
+                f"the audit log's head points at entry {head_id} but the chain ends at "
                 f"entry {previous_id}: entries at the end were removed or the head was changed"
             )
     return ChainReport(count, previous_id, previous_hash)

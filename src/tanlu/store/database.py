@@ -21,7 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tanlu.errors import StoreError
@@ -64,10 +64,25 @@ def _safe(url: str) -> str:
         return "(unreadable URL)"
 
 
-def _enforce_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # foreign keys enforced; and transactions left to SQLAlchemy (pysqlite would otherwise run
+    # DDL and reads outside any transaction: a migration could half-apply)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def _cannot_open(engine: Engine, error: DBAPIError) -> StoreError:
+    text = str(error.orig).strip()
+    return StoreError(
+        f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
+        f"{text.splitlines()[0] if text else type(error.orig).__name__}"
+    )
 
 
 def open_engine(url: str | None = None) -> Engine:
@@ -75,7 +90,8 @@ def open_engine(url: str | None = None) -> Engine:
     resolved = _driver_url(database_url(url))
     engine = create_engine(resolved, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _enforce_sqlite_foreign_keys)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -102,9 +118,18 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The migration the database is at (``None``: no schema yet)."""
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    """The migration the database is at (``None``: no schema yet).
+
+    Raises
+    ------
+    StoreError
+        When the database cannot be opened or read.
+    """
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except DBAPIError as error:
+        raise _cannot_open(engine, error) from None
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
@@ -116,24 +141,15 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-    except OperationalError as error:
-        raise StoreError(
-            f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
-            f"{str(error.orig).strip().splitlines()[0]}"
-        ) from None
+    except DBAPIError as error:
+        raise _cannot_open(engine, error) from None
     return before, head_revision()
 
 
 def require_current(engine: Engine) -> None:
     """Raise :class:`StoreError` unless the database's schema is the newest (``tanlu db
     upgrade`` first)."""
-    try:
-        revision = current_revision(engine)
-    except OperationalError as error:
-        raise StoreError(
-            f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
-            f"{str(error.orig).strip().splitlines()[0]}"
-        ) from None
+    revision = current_revision(engine)
     if revision != head_revision():
         raise StoreError(
             f"the database {engine.url.render_as_string(hide_password=True)} is at schema "
