@@ -249,7 +249,7 @@ def test_sign_ins_under_way_count_against_the_limit() -> None:
     with pytest.raises(HTTPException):
         limiter.check("a@example.com", "3.3.3.3")
     limiter.succeeded("a@example.com", "1.1.1.1")
-    limiter.failed("a@example.com", "2.2.2.2")  # a success cleared the e-mail's failures
+    limiter.failed("a@example.com", "2.2.2.2")  # both settled: one failure, under the limit
     limiter.check("a@example.com", "3.3.3.3")
 
 
