@@ -15,7 +15,6 @@ from tanlu.store.accounts import Account, create_token, create_user, revoke_toke
 from tanlu.store.audit import ChainReport, verify_chain
 from tanlu.store.database import (
     current_revision,
-    database_url,
     head_revision,
     open_engine,
     require_current,
@@ -103,7 +102,6 @@ __all__ = [
     "UpgradeDocument",
     "add_token",
     "add_user",
-    "database_url",
     "open_engine",
     "remove_token",
     "upgrade_database",

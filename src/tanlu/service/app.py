@@ -144,9 +144,7 @@ Reviewer = Annotated[Account, _member(Role.REVIEWER)]
 Admin = Annotated[Account, _member(Role.ADMIN)]
 
 
-def create_app(
-    engine: Engine, *, secure_cookies: bool = True, limiter: LoginLimiter | None = None
-) -> FastAPI:
+def create_app(engine: Engine, *, limiter: LoginLimiter | None = None) -> FastAPI:
     """The application on a database already at the newest schema (``tanlu db upgrade``)."""
     limits = limiter or LoginLimiter()
     warm_up()
@@ -190,7 +188,7 @@ def create_app(
             SESSION_COOKIE,
             cookie,
             httponly=True,
-            secure=secure_cookies,
+            secure=True,
             samesite="strict",
             max_age=SESSION_HOURS * 3600,
             path="/",
