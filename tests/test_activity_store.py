@@ -13,8 +13,7 @@ import pyarrow as pa
 import pytest
 
 import tanlu
-from tanlu import engine
-from tanlu.engine import duckdb as engine_duckdb
+from tanlu import engine, scratch
 from tanlu.errors import InputError, ProjectError
 from tanlu.ingest import CANONICAL_COLUMNS
 from tanlu.ingest.activity_store import ActivityStore
@@ -213,7 +212,7 @@ def test_spill_folders_of_killed_processes_are_removed_by_the_next_connection(
         text=True,
         check=True,
     )
-    host = engine_duckdb._host()
+    host = scratch.host_name()
     dead = tmp_path / f"tanlu-duckdb-{host}-{gone.stdout.strip()}-abc123"
     (dead / "sub").mkdir(parents=True)
     (dead / "sub" / "spill.block").write_bytes(b"x" * 1000)

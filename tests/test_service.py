@@ -5,11 +5,13 @@ input; `tanlu serve` really started."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,10 +35,16 @@ from tanlu.service import (
 from tanlu.store.accounts import create_token, create_user
 from tanlu.store.audit import verify_chain
 from tanlu.store.database import open_engine, upgrade
+from tanlu.store.projects import create_project, put_file
 from tanlu.store.roles import Role
 
 PASSWORD = "correct horse battery"
 ALPHA, BETA = "Alpha Co", "Beta Co"
+BETA_PROJECT = "Beta's secret project"
+PROJECT_FILE = "data/x.csv"
+# The 404s of a caller outside the organisation or project: an allowed caller never gets them
+# (a 404 of a file or year that is not there is an answer, not a refusal)
+REFUSED = ({"detail": "no such organisation"}, {"detail": "no such project"})
 
 
 @dataclass
@@ -47,6 +55,19 @@ class Service:
     alpha_id: int
     beta_id: int
     tokens: dict[str, str]  # "alpha-viewer", ..., "beta-admin"
+    alpha_project: int
+    beta_project: int
+
+    def fill(self, template: str, organisation: int, project: int | None = None) -> str:
+        """A route's path with its parameters filled: the organisation and project given, and
+        a revision, year and file that Alpha's project has."""
+        return (
+            template.replace("{organisation_id}", str(organisation))
+            .replace("{project_id}", str(self.alpha_project if project is None else project))
+            .replace("{number}", "1")
+            .replace("{year}", "2021")
+            .replace("{path:path}", PROJECT_FILE)
+        )
 
     def as_(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -68,9 +89,25 @@ def service(module_database_url: str) -> Iterator[Service]:
             tokens[f"{prefix}-{role.value}"] = create_token(
                 engine, email, organisation, "t", "test"
             )
+    alpha_project = create_project(engine, ids["alpha"], "Alpha's project", "test")
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "x.csv"
+        source.write_bytes(b"site\ngz\n")
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        put_file(engine, ids["alpha"], alpha_project.id, PROJECT_FILE, source, digest, "test")
+    beta_project = create_project(engine, ids["beta"], BETA_PROJECT, "test")
     app = create_app(engine, limiter=LoginLimiter(per_email=3, per_client=1000))
     with TestClient(app, base_url="https://testserver") as client:
-        yield Service(engine, app, client, ids["alpha"], ids["beta"], tokens)
+        yield Service(
+            engine,
+            app,
+            client,
+            ids["alpha"],
+            ids["beta"],
+            tokens,
+            alpha_project.id,
+            beta_project.id,
+        )
     engine.dispose()
 
 
@@ -111,7 +148,7 @@ def test_every_route_answers_only_whom_its_access_allows(service: Service) -> No
         level = extra.get(ACCESS_KEY)
         assert level in {"public", "user", *(r.value for r in Role)}, f"{route.path}: no access"
         for method in sorted(route.methods):
-            path = route.path.replace("{organisation_id}", str(service.alpha_id))
+            path = service.fill(route.path, service.alpha_id)
             anonymous = service.client.request(method, path, json={})
             if level == "public":
                 assert anonymous.status_code not in (401, 403, 404), (method, path)
@@ -126,12 +163,18 @@ def test_every_route_answers_only_whom_its_access_allows(service: Service) -> No
                 by_session = client.request(method, path, json={}, headers={CSRF_HEADER: csrf})
                 for answer, token in ((by_token, True), (by_session, False)):
                     if allowed and (extra.get(TOKEN_KEY, True) or not token):
-                        assert answer.status_code not in (401, 403, 404), (
+                        assert answer.status_code not in (401, 403), (
                             method,
                             path,
                             role,
                             token,
                             answer.text,
+                        )
+                        assert answer.status_code != 404 or answer.json() not in REFUSED, (
+                            method,
+                            path,
+                            role,
+                            token,
                         )
                         assert answer.status_code < 500, (method, path, role, answer.text)
                     elif level not in ("public", "user"):
@@ -140,13 +183,13 @@ def test_every_route_answers_only_whom_its_access_allows(service: Service) -> No
                 # another organisation's admin, and anyone on an id that does not exist: the
                 # same 404, with nothing of the organisation in it
                 for who, target in (("beta-admin", service.alpha_id), ("alpha-admin", 999_999)):
-                    path = route.path.replace("{organisation_id}", str(target))
+                    path = service.fill(route.path, target)
                     answer = service.client.request(method, path, json={}, headers=service.as_(who))
                     assert answer.status_code == 404, (method, path, who, answer.text)
                     assert answer.json() == {"detail": "no such organisation"}
                     assert not any(s in answer.text for s in _alpha_strings())
                 # and Beta's admin signed in with a browser session
-                path = route.path.replace("{organisation_id}", str(service.alpha_id))
+                path = service.fill(route.path, service.alpha_id)
                 answer = beta_client.request(
                     method, path, json={}, headers={CSRF_HEADER: beta_csrf}
                 )
@@ -154,6 +197,23 @@ def test_every_route_answers_only_whom_its_access_allows(service: Service) -> No
                 assert not any(s in answer.text for s in _alpha_strings())
             checked += 1
     assert checked == sum(len(r.methods) for r in routes)
+
+
+def test_no_route_reaches_another_organisations_project(service: Service) -> None:
+    """Every route of a project, called by Alpha's admin in Alpha's organisation with Beta's
+    project id, or one that does not exist: the same 404, with nothing of Beta's project."""
+    routes = [r for r in _routes(service) if "{project_id}" in r.path]
+    assert len(routes) >= 12
+    for route in routes:
+        for method in sorted(route.methods):
+            for project in (service.beta_project, 999_999):
+                path = service.fill(route.path, service.alpha_id, project)
+                answer = service.client.request(
+                    method, path, json={}, headers=service.as_("alpha-admin")
+                )
+                assert answer.status_code == 404, (method, path, answer.text)
+                assert answer.json() == {"detail": "no such project"}, (method, path)
+                assert BETA_PROJECT not in answer.text
 
 
 def test_every_route_states_its_access_in_the_openapi_document(service: Service) -> None:

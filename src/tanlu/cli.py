@@ -895,6 +895,10 @@ def serve(
     port: Annotated[
         int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)
     ] = 8000,
+    max_upload_mib: Annotated[
+        int,
+        typer.Option("--max-upload-mib", help="The largest file the service takes [MiB].", min=1),
+    ] = 1024,
 ) -> None:
     """Run the web service (a new database gets its schema first; an older one needs
     `tanlu db upgrade`). Its cookies are Secure: browsers send them over HTTPS, and to
@@ -911,7 +915,7 @@ def serve(
     if prepared.before is None:
         out.print(f"{prepared.database}: new database, schema {prepared.after}", highlight=False)
     engine = open_engine(database)
-    application = create_app(engine)
+    application = create_app(engine, max_upload_bytes=max_upload_mib * 1024 * 1024)
     out.print(f"tanlu service on http://{host}:{port}/ (OpenAPI: /docs)", highlight=False)
     uvicorn.run(application, host=host, port=port, log_level="info")
 

@@ -36,6 +36,20 @@ class StoreError(TanluError):
     (a duplicate user, an unknown organisation or role); nothing was written."""
 
 
+class NotFoundError(StoreError):
+    """What a change or a read names (a project, a revision, a file) is not in the
+    organisation; nothing was written."""
+
+
+class ConflictError(StoreError):
+    """The change does not fit the state it found (a year already submitted, a locked year, a
+    transition someone else made first); nothing was written."""
+
+
+class TooLargeError(StoreError):
+    """An upload is larger than the service takes; nothing of it was kept."""
+
+
 class AuditError(TanluError):
     """The audit log's chain is broken: an entry was edited, removed or inserted out of
     order. The message names the first entry where the chain fails."""

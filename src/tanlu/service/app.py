@@ -8,24 +8,28 @@ from another organisation against that statement.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import FastAPI, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from tanlu import __version__
+from tanlu.app.projects import MAX_UPLOAD_BYTES
 from tanlu.errors import StoreError
-from tanlu.service.security import (
-    SESSION_COOKIE,
-    LoginLimiter,
-    Principal,
-    identify,
-    require_role,
+from tanlu.service.deps import (
+    PRINTABLE,
+    Admin,
+    Caller,
+    Reviewer,
+    SignedInCaller,
+    Viewer,
+    access,
 )
+from tanlu.service.projects import add_error_answers, add_project_routes
+from tanlu.service.security import SESSION_COOKIE, LoginLimiter, Principal
 from tanlu.store.accounts import (
     SESSION_HOURS,
-    Account,
     authenticate,
     create_token,
     create_user,
@@ -37,19 +41,6 @@ from tanlu.store.accounts import (
 )
 from tanlu.store.audit import organisation_entries
 from tanlu.store.roles import Role
-
-ACCESS_KEY = "x-tanlu-access"
-TOKEN_KEY = "x-tanlu-api-tokens"
-
-
-def access(level: str, tokens: bool = True) -> dict[str, Any]:
-    """The ``openapi_extra`` that states who may call a route: ``level`` and whether an API
-    token may (``tokens``) or only a signed-in browser session."""
-    return {ACCESS_KEY: level, TOKEN_KEY: tokens}
-
-
-# printable text only: no control characters (PostgreSQL's text cannot hold NUL)
-PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 
 class SignIn(BaseModel):
@@ -110,51 +101,25 @@ class AuditEntryOut(BaseModel):
     entry_hash: str
 
 
-def _caller(request: Request) -> Principal:
-    """The caller of a request, on the database of the app that serves it."""
-    return identify(request.app.state.engine, request)
-
-
-# Module-level names: the routes' annotations are resolved from this module's globals.
-Caller = Annotated[Principal, Depends(_caller)]
-
-
-def _member(minimum: Role) -> Any:
-    """A dependency: the caller's account in the path's organisation, at ``minimum`` role or
-    higher (404 for an organisation they are not in, 403 below the role). A dependency runs
-    before the request body is read, so a caller without the role learns nothing of it."""
-
-    def dependency(organisation_id: int, principal: Caller) -> Account:
-        return require_role(principal, organisation_id, minimum)
-
-    return Depends(dependency)
-
-
-def _signed_in(principal: Caller) -> Principal:
-    """A dependency: the caller, if signed in with a password (a browser session), not an API
-    token (403)."""
-    if principal.by_token:
-        raise HTTPException(403, "sign in with a password to do this; an API token cannot")
-    return principal
-
-
-SignedInCaller = Annotated[Principal, Depends(_signed_in)]
-Viewer = Annotated[Account, _member(Role.VIEWER)]
-Reviewer = Annotated[Account, _member(Role.REVIEWER)]
-Admin = Annotated[Account, _member(Role.ADMIN)]
-
-
-def create_app(engine: Engine, *, limiter: LoginLimiter | None = None) -> FastAPI:
-    """The application on a database already at the newest schema (``tanlu db upgrade``)."""
+def create_app(
+    engine: Engine,
+    *,
+    limiter: LoginLimiter | None = None,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+) -> FastAPI:
+    """The application on a database already at the newest schema (``tanlu db upgrade``);
+    uploads larger than ``max_upload_bytes`` are refused (413)."""
     limits = limiter or LoginLimiter()
     warm_up()
     app = FastAPI(
         title="tanlu",
         version=__version__,
-        description="The tanlu service: organisations, users and their roles, and the audit "
-        "log (docs/service.md).",
+        description="The tanlu service: organisations, users and their roles, projects with "
+        "their uploaded files and the workflow of each reporting year, and the audit log "
+        "(docs/service.md).",
     )
     app.state.engine = engine
+    add_error_answers(app)
 
     def _accounts(principal: Principal) -> list[AccountOut]:
         return [
@@ -284,4 +249,5 @@ def create_app(engine: Engine, *, limiter: LoginLimiter | None = None) -> FastAP
             for entry in organisation_entries(engine, organisation_id, after, limit)
         ]
 
+    add_project_routes(app, engine, max_upload_bytes)
     return app

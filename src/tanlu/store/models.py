@@ -7,7 +7,18 @@ writes, and a test checks that the two agree.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tanlu.store.roles import OrganisationKind, Role
@@ -122,3 +133,107 @@ class BrowserSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[str] = mapped_column(String(32))
     expires_at: Mapped[str] = mapped_column(String(32))
+
+
+class Project(Base):
+    """A project in the service: an organisation's ``tanlu.toml`` and data files, as revisions."""
+
+    __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(254))
+
+
+class Blob(Base):
+    """The content of an uploaded file, once per organisation and SHA-256 (uploading the same
+    content again stores nothing new); its bytes are in :class:`BlobChunk` rows."""
+
+    __tablename__ = "blobs"
+    __table_args__ = (UniqueConstraint("organisation_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class BlobChunk(Base):
+    """One piece of a blob's bytes (1 MiB but the last), in order of ``seq``."""
+
+    __tablename__ = "blob_chunks"
+
+    blob_id: Mapped[int] = mapped_column(ForeignKey("blobs.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ProjectRevision(Base):
+    """One version of a project: the change that made it (a file put or removed) and, once
+    checked, what validation found (JSON). Numbered 1, 2, ... per project; the number is unique,
+    so that two uploads at once cannot both become the same revision (the second one retries on
+    top of the first)."""
+
+    __tablename__ = "project_revisions"
+    __table_args__ = (UniqueConstraint("project_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(254))
+    change: Mapped[str] = mapped_column(String(20))
+    path: Mapped[str] = mapped_column(String(200))
+    validation: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class RevisionFile(Base):
+    """A file of a revision: its path in the project folder and its content."""
+
+    __tablename__ = "revision_files"
+
+    revision_id: Mapped[int] = mapped_column(ForeignKey("project_revisions.id"), primary_key=True)
+    path: Mapped[str] = mapped_column(String(200), primary_key=True)
+    blob_id: Mapped[int] = mapped_column(ForeignKey("blobs.id"))
+
+
+class ReportingYear(Base):
+    """Where one year of a project stands in the workflow (collecting, submitted, reviewed,
+    approved), the revision it was submitted with and the inventory computed from it (JSON, the
+    CLI's ``tanlu inventory --json``). ``version`` grows with every transition: a transition
+    changes the row only at the version it read, so that two at once cannot both apply."""
+
+    __tablename__ = "reporting_years"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer)
+    revision_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    inventory: Mapped[str | None] = mapped_column(Text, default=None)
+    total_tco2e: Mapped[float | None] = mapped_column(Float, default=None)
+    submitted_by: Mapped[str | None] = mapped_column(String(254), default=None)
+    approved_total_tco2e: Mapped[float | None] = mapped_column(Float, default=None)
+    restatement: Mapped[str | None] = mapped_column(Text, default=None)
+    updated_at: Mapped[str] = mapped_column(String(32))
+
+
+class YearEvent(Base):
+    """One step of a year's workflow: who, when, what, why, on which revision, and what it
+    found (JSON: the restatement's check)."""
+
+    __tablename__ = "year_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(254))
+    at: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    revision_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    detail: Mapped[str | None] = mapped_column(Text, default=None)

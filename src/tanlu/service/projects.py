@@ -1,0 +1,413 @@
+"""The project routes: projects, their files (uploads streamed into revisions and checked by
+the same validators as ``tanlu validate``, downloads), and the workflow of each reporting year
+(docs/service.md). Each route calls one use case of :mod:`tanlu.app.projects` or one read of
+the store; a use case's errors answer as :func:`add_error_answers` maps them."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from pathlib import PurePosixPath
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+
+from tanlu.app.projects import (
+    Spool,
+    step_year,
+    submit_year,
+    too_large,
+    upload_file,
+    validate_revision,
+)
+from tanlu.errors import ConflictError, NotFoundError, StoreError, TooLargeError
+from tanlu.service.deps import PRINTABLE, Admin, Contributor, Reviewer, Viewer, access
+from tanlu.store.projects import (
+    FileInfo,
+    ProjectInfo,
+    RevisionInfo,
+    check_file_path,
+    create_project,
+    get_project,
+    get_revision,
+    list_projects,
+    list_revisions,
+    read_file,
+    remove_file,
+)
+from tanlu.store.roles import Role
+from tanlu.store.workflow import (
+    MAX_REASON_LENGTH,
+    YearAction,
+    YearEventInfo,
+    YearState,
+    year_events,
+    year_inventory,
+    year_state,
+    year_states,
+)
+
+PROJECTS = "/api/organisations/{organisation_id}/projects"
+ProjectId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+Year = Annotated[int, PathParam(ge=1990, le=2100)]
+Number = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+FilePath = Annotated[str, PathParam(min_length=1, max_length=200)]
+
+
+class NewProject(BaseModel):
+    name: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
+
+
+class ProjectOut(BaseModel):
+    id: int
+    name: str
+    revision: int
+    created_at: str
+    created_by: str
+
+
+class FileOut(BaseModel):
+    path: str
+    sha256: str
+    size_bytes: int
+
+
+class RevisionOut(BaseModel):
+    number: int
+    created_at: str
+    created_by: str
+    change: str
+    path: str
+    valid: bool | None
+
+
+class RevisionDetail(RevisionOut):
+    files: list[FileOut]
+    validation: dict[str, Any] | None
+
+
+class UploadOut(BaseModel):
+    revision: RevisionOut
+    changed: bool
+    validation: dict[str, Any]
+
+
+class Reason(BaseModel):
+    reason: str = Field(default="", max_length=MAX_REASON_LENGTH)
+
+
+class YearOut(BaseModel):
+    year: int
+    status: str
+    version: int
+    revision: int | None
+    total_tco2e: float | None
+    submitted_by: str | None
+    approved_total_tco2e: float | None
+    restatement: dict[str, Any] | None
+    updated_at: str | None
+
+
+class YearEventOut(BaseModel):
+    id: int
+    action: str
+    actor: str
+    at: str
+    reason: str
+    revision: int | None
+    detail: dict[str, Any] | None
+
+
+class YearDetail(YearOut):
+    events: list[YearEventOut]
+
+
+def _project(info: ProjectInfo) -> ProjectOut:
+    return ProjectOut(
+        id=info.id,
+        name=info.name,
+        revision=info.revision,
+        created_at=info.created_at,
+        created_by=info.created_by,
+    )
+
+
+def _revision(info: RevisionInfo) -> RevisionOut:
+    valid = None if info.validation is None else bool(json.loads(info.validation).get("valid"))
+    return RevisionOut(
+        number=info.number,
+        created_at=info.created_at,
+        created_by=info.created_by,
+        change=info.change,
+        path=info.path,
+        valid=valid,
+    )
+
+
+def _file(info: FileInfo) -> FileOut:
+    return FileOut(path=info.path, sha256=info.sha256, size_bytes=info.size_bytes)
+
+
+def _year(state: YearState) -> YearOut:
+    return YearOut(
+        year=state.year,
+        status=state.status.value,
+        version=state.version,
+        revision=state.revision_number,
+        total_tco2e=state.total_tco2e,
+        submitted_by=state.submitted_by,
+        approved_total_tco2e=state.approved_total_tco2e,
+        restatement=state.restatement,
+        updated_at=state.updated_at,
+    )
+
+
+def _event(event: YearEventInfo) -> YearEventOut:
+    return YearEventOut(
+        id=event.id,
+        action=event.action,
+        actor=event.actor,
+        at=event.at,
+        reason=event.reason,
+        revision=event.revision_number,
+        detail=event.detail,
+    )
+
+
+def _checked_path(path: str) -> str:
+    try:
+        return check_file_path(path)
+    except StoreError as error:
+        raise HTTPException(422, str(error)) from None
+
+
+def add_error_answers(app: FastAPI) -> None:
+    """Answer the store's refusals: a missing or foreign thing 404, a step that does not fit
+    the state 409, an upload too large 413, any other refused change 422; the message is the
+    error's, which names nothing of another organisation."""
+
+    def answer(status: int) -> Any:
+        async def handler(_request: Request, error: Exception) -> JSONResponse:
+            return JSONResponse({"detail": str(error)}, status_code=status)
+
+        return handler
+
+    app.add_exception_handler(NotFoundError, answer(404))
+    app.add_exception_handler(ConflictError, answer(409))
+    app.add_exception_handler(TooLargeError, answer(413))
+    app.add_exception_handler(StoreError, answer(422))
+
+
+def add_project_routes(app: FastAPI, engine: Engine, max_upload_bytes: int) -> None:
+    """The project routes, on ``app``."""
+
+    @app.get(PROJECTS, openapi_extra=access(Role.VIEWER.value))
+    def projects(organisation_id: int, account: Viewer) -> list[ProjectOut]:
+        """The organisation's projects."""
+        return [_project(p) for p in list_projects(engine, organisation_id)]
+
+    @app.post(PROJECTS, status_code=201, openapi_extra=access(Role.ADMIN.value))
+    def new_project(organisation_id: int, body: NewProject, account: Admin) -> ProjectOut:
+        """A new project, without files yet (recorded in the audit log)."""
+        return _project(create_project(engine, organisation_id, body.name, account.email))
+
+    @app.get(PROJECTS + "/{project_id}", openapi_extra=access(Role.VIEWER.value))
+    def project(organisation_id: int, project_id: ProjectId, account: Viewer) -> ProjectOut:
+        """One project and its newest revision's number."""
+        return _project(get_project(engine, organisation_id, project_id))
+
+    @app.get(PROJECTS + "/{project_id}/revisions", openapi_extra=access(Role.VIEWER.value))
+    def revisions(
+        organisation_id: int,
+        project_id: ProjectId,
+        account: Viewer,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[RevisionOut]:
+        """The project's revisions, newest first."""
+        return [_revision(r) for r in list_revisions(engine, organisation_id, project_id, limit)]
+
+    @app.get(PROJECTS + "/{project_id}/revisions/{number}", openapi_extra=access(Role.VIEWER.value))
+    def revision(
+        organisation_id: int, project_id: ProjectId, number: Number, account: Viewer
+    ) -> RevisionDetail:
+        """A revision: its files and what validating it found (every bad row with file, line,
+        column and reason, as ``tanlu validate --json``; checked now if it was not yet)."""
+        info, document = validate_revision(engine, organisation_id, project_id, number)
+        _, files = get_revision(engine, organisation_id, project_id, number)
+        return RevisionDetail(
+            **_revision(info).model_dump() | {"valid": bool(document.get("valid"))},
+            files=[_file(f) for f in files],
+            validation=document,
+        )
+
+    @app.put(
+        PROJECTS + "/{project_id}/files/{path:path}",
+        openapi_extra=access(Role.CONTRIBUTOR.value)
+        | {
+            "requestBody": {
+                "required": True,
+                "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            }
+        },
+        responses={201: {"model": UploadOut}, 413: {"description": "the file is too large"}},
+    )
+    async def put_file(
+        organisation_id: int,
+        project_id: ProjectId,
+        path: FilePath,
+        request: Request,
+        response: Response,
+        account: Contributor,
+    ) -> UploadOut:
+        """Upload a file (``tanlu.toml``, or a .csv, .xlsx or .parquet data file) to ``path``
+        in the project, as the request's body: streamed to disk, stored with a new revision
+        and validated. The same content at the same path again changes nothing (200 instead
+        of 201). Every bad row found is in ``validation``."""
+        checked = _checked_path(path)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_upload_bytes:
+            raise TooLargeError(too_large(max_upload_bytes))
+        with Spool(max_upload_bytes) as spool:
+            async for piece in request.stream():
+                spool.write(piece)
+            done = await run_in_threadpool(
+                upload_file, engine, organisation_id, project_id, checked, spool, account.email
+            )
+        response.status_code = 201 if done.changed else 200
+        return UploadOut(
+            revision=_revision(done.revision), changed=done.changed, validation=done.validation
+        )
+
+    @app.delete(
+        PROJECTS + "/{project_id}/files/{path:path}",
+        openapi_extra=access(Role.CONTRIBUTOR.value),
+    )
+    def delete_file(
+        organisation_id: int, project_id: ProjectId, path: FilePath, account: Contributor
+    ) -> RevisionOut:
+        """Remove a file from the project: a new revision without it."""
+        return _revision(
+            remove_file(engine, organisation_id, project_id, _checked_path(path), account.email)
+        )
+
+    @app.get(
+        PROJECTS + "/{project_id}/files/{path:path}",
+        openapi_extra=access(Role.VIEWER.value),
+        response_class=StreamingResponse,
+        responses={200: {"content": {"application/octet-stream": {}}}},
+    )
+    def download_file(
+        organisation_id: int,
+        project_id: ProjectId,
+        path: FilePath,
+        account: Viewer,
+        revision: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    ) -> StreamingResponse:
+        """A file of the newest revision (or of ``revision``), as it was uploaded."""
+        info, chunks = read_file(engine, organisation_id, project_id, revision, _checked_path(path))
+        name = PurePosixPath(info.path).name
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return StreamingResponse(
+            chunks,
+            media_type=kind,
+            headers={
+                "Content-Disposition": f"attachment; filename*=UTF-8''{_quoted(name)}",
+                "Content-Length": str(info.size_bytes),
+                "ETag": f'"{info.sha256}"',
+            },
+        )
+
+    @app.get(PROJECTS + "/{project_id}/years", openapi_extra=access(Role.VIEWER.value))
+    def years(organisation_id: int, project_id: ProjectId, account: Viewer) -> list[YearOut]:
+        """Every year of the project that has taken a step of the workflow."""
+        return [_year(s) for s in year_states(engine, organisation_id, project_id)]
+
+    @app.get(PROJECTS + "/{project_id}/years/{year}", openapi_extra=access(Role.VIEWER.value))
+    def year(
+        organisation_id: int, project_id: ProjectId, year: Year, account: Viewer
+    ) -> YearDetail:
+        """A year's status and every step it has taken."""
+        state = year_state(engine, organisation_id, project_id, year)
+        events = year_events(engine, organisation_id, project_id, year)
+        return YearDetail(**_year(state).model_dump(), events=[_event(e) for e in events])
+
+    @app.get(
+        PROJECTS + "/{project_id}/years/{year}/inventory",
+        openapi_extra=access(Role.VIEWER.value),
+    )
+    def inventory(
+        organisation_id: int, project_id: ProjectId, year: Year, account: Viewer
+    ) -> dict[str, Any]:
+        """The inventory the year was submitted with (``tanlu inventory --json`` of the
+        submitted revision); 404 while the year is collecting."""
+        text = year_inventory(engine, organisation_id, project_id, year)
+        if text is None:
+            raise NotFoundError(f"{year} has no submitted inventory")
+        found: dict[str, Any] = json.loads(text)
+        return found
+
+    @app.post(
+        PROJECTS + "/{project_id}/years/{year}/submit",
+        openapi_extra=access(Role.CONTRIBUTOR.value),
+    )
+    def submit(
+        organisation_id: int, project_id: ProjectId, year: Year, account: Contributor
+    ) -> YearOut:
+        """Submit the year with the project's newest revision, which must be valid: its
+        inventory is computed and pinned for review."""
+        return _year(submit_year(engine, organisation_id, project_id, year, account.email))
+
+    def step(
+        organisation_id: int, project_id: int, year: int, action: YearAction, email: str, why: str
+    ) -> YearOut:
+        return _year(step_year(engine, organisation_id, project_id, year, action, email, why))
+
+    years_path = PROJECTS + "/{project_id}/years/{year}"
+
+    @app.post(years_path + "/review", openapi_extra=access(Role.REVIEWER.value))
+    def review(
+        organisation_id: int, project_id: ProjectId, year: Year, body: Reason, account: Reviewer
+    ) -> YearOut:
+        """Mark the submitted year reviewed (not by its submitter)."""
+        return step(
+            organisation_id, project_id, year, YearAction.REVIEW, account.email, body.reason
+        )
+
+    @app.post(years_path + "/approve", openapi_extra=access(Role.ADMIN.value))
+    def approve(
+        organisation_id: int, project_id: ProjectId, year: Year, body: Reason, account: Admin
+    ) -> YearOut:
+        """Approve the reviewed year (not by its submitter): it is locked."""
+        return step(
+            organisation_id, project_id, year, YearAction.APPROVE, account.email, body.reason
+        )
+
+    @app.post(years_path + "/return", openapi_extra=access(Role.REVIEWER.value))
+    def send_back(
+        organisation_id: int, project_id: ProjectId, year: Year, body: Reason, account: Reviewer
+    ) -> YearOut:
+        """Send a submitted or reviewed year back to collecting, with the reason."""
+        return step(
+            organisation_id, project_id, year, YearAction.RETURN, account.email, body.reason
+        )
+
+    @app.post(years_path + "/restate", openapi_extra=access(Role.ADMIN.value))
+    def restate(
+        organisation_id: int, project_id: ProjectId, year: Year, body: Reason, account: Admin
+    ) -> YearOut:
+        """Reopen an approved year for a restatement, with the reason; its next submission
+        carries the restatement's check (the change from the approved total and the base-year
+        recalculation check)."""
+        return step(
+            organisation_id, project_id, year, YearAction.RESTATE, account.email, body.reason
+        )
+
+
+def _quoted(name: str) -> str:
+    return quote(name, safe="")

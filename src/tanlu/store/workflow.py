@@ -1,0 +1,325 @@
+"""The workflow of a project's reporting year: collecting -> submitted -> reviewed -> approved.
+
+An approved year is locked: its figures are those computed from the revision it was submitted
+with, whatever is uploaded after; it changes only through a restatement (an admin's, with a
+reason), which takes it back to collecting and is checked when it is submitted again. Every
+step is a :class:`~tanlu.store.models.YearEvent` and an audit entry, written with the change in
+one transaction; a step applies only to the version of the year it read, so that two steps at
+once cannot both apply (the second gets a :class:`ConflictError`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import CursorResult, Engine, select, update
+from sqlalchemy.orm import Session
+
+from tanlu.errors import ConflictError, NotFoundError, StoreError
+from tanlu.store.audit import AuditRecord, append_in, write
+from tanlu.store.database import now, session_scope
+from tanlu.store.models import Project, ReportingYear, YearEvent
+
+MAX_REASON_LENGTH = 2000
+
+
+class YearStatus(StrEnum):
+    """Where a reporting year stands."""
+
+    COLLECTING = "collecting"
+    SUBMITTED = "submitted"
+    REVIEWED = "reviewed"
+    APPROVED = "approved"
+
+
+class YearAction(StrEnum):
+    """A step of the workflow."""
+
+    SUBMIT = "submit"
+    REVIEW = "review"
+    APPROVE = "approve"
+    RETURN = "return"
+    RESTATE = "restate"
+
+
+# action -> (the statuses it applies to, the status it leads to, whether it needs a reason)
+TRANSITIONS: dict[YearAction, tuple[frozenset[YearStatus], YearStatus, bool]] = {
+    YearAction.SUBMIT: (frozenset({YearStatus.COLLECTING}), YearStatus.SUBMITTED, False),
+    YearAction.REVIEW: (frozenset({YearStatus.SUBMITTED}), YearStatus.REVIEWED, False),
+    YearAction.APPROVE: (frozenset({YearStatus.REVIEWED}), YearStatus.APPROVED, False),
+    YearAction.RETURN: (
+        frozenset({YearStatus.SUBMITTED, YearStatus.REVIEWED}),
+        YearStatus.COLLECTING,
+        True,
+    ),
+    YearAction.RESTATE: (frozenset({YearStatus.APPROVED}), YearStatus.COLLECTING, True),
+}
+# Segregation of duties: whoever submitted a year's figures neither reviews nor approves them.
+NOT_BY_SUBMITTER = frozenset({YearAction.REVIEW, YearAction.APPROVE})
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a submission pins: the revision, the inventory computed from it (JSON text, the
+    CLI's ``tanlu inventory --json``), its total, and, for a restated year, the restatement's
+    check (:func:`tanlu.app.projects.restatement_check`)."""
+
+    revision_number: int
+    inventory: str
+    total_tco2e: float
+    check: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class YearState:
+    """A reporting year of a project: its status, version, the revision and total it was
+    submitted with, who submitted it, the total last approved and an open restatement."""
+
+    project_id: int
+    year: int
+    status: YearStatus
+    version: int
+    revision_number: int | None
+    total_tco2e: float | None
+    submitted_by: str | None
+    approved_total_tco2e: float | None
+    restatement: dict[str, Any] | None
+    updated_at: str | None
+
+
+@dataclass(frozen=True)
+class YearEventInfo:
+    id: int
+    year: int
+    action: str
+    actor: str
+    at: str
+    reason: str
+    revision_number: int | None
+    detail: dict[str, Any] | None
+
+
+def _state(project_id: int, year: int, row: ReportingYear | None) -> YearState:
+    if row is None:
+        return YearState(
+            project_id, year, YearStatus.COLLECTING, 0, None, None, None, None, None, None
+        )
+    return YearState(
+        row.project_id,
+        row.year,
+        YearStatus(row.status),
+        row.version,
+        row.revision_number,
+        row.total_tco2e,
+        row.submitted_by,
+        row.approved_total_tco2e,
+        json.loads(row.restatement) if row.restatement else None,
+        row.updated_at,
+    )
+
+
+def _project(session: Session, organisation_id: int, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None or project.organisation_id != organisation_id:
+        raise NotFoundError("no such project")
+    return project
+
+
+def year_state(engine: Engine, organisation_id: int, project_id: int, year: int) -> YearState:
+    """The year's state (collecting, version 0, before any step)."""
+    with session_scope(engine) as session:
+        _project(session, organisation_id, project_id)
+        return _state(project_id, year, session.get(ReportingYear, (project_id, year)))
+
+
+def year_states(engine: Engine, organisation_id: int, project_id: int) -> list[YearState]:
+    """Every year of the project that has taken a step, by year."""
+    with session_scope(engine) as session:
+        _project(session, organisation_id, project_id)
+        rows = session.scalars(
+            select(ReportingYear)
+            .where(ReportingYear.project_id == project_id)
+            .order_by(ReportingYear.year)
+        ).all()
+        return [_state(project_id, row.year, row) for row in rows]
+
+
+def year_inventory(engine: Engine, organisation_id: int, project_id: int, year: int) -> str | None:
+    """The inventory (JSON text) the year was submitted with, or ``None`` while collecting."""
+    with session_scope(engine) as session:
+        _project(session, organisation_id, project_id)
+        row = session.get(ReportingYear, (project_id, year))
+        return row.inventory if row is not None else None
+
+
+def year_events(
+    engine: Engine, organisation_id: int, project_id: int, year: int
+) -> list[YearEventInfo]:
+    """The year's steps, oldest first."""
+    with session_scope(engine) as session:
+        _project(session, organisation_id, project_id)
+        rows = session.scalars(
+            select(YearEvent)
+            .where(YearEvent.project_id == project_id, YearEvent.year == year)
+            .order_by(YearEvent.id)
+        ).all()
+        return [
+            YearEventInfo(
+                row.id,
+                row.year,
+                row.action,
+                row.actor,
+                row.at,
+                row.reason,
+                row.revision_number,
+                json.loads(row.detail) if row.detail else None,
+            )
+            for row in rows
+        ]
+
+
+def change_year(
+    engine: Engine,
+    organisation_id: int,
+    project_id: int,
+    year: int,
+    action: YearAction,
+    actor: str,
+    *,
+    expected_version: int,
+    reason: str = "",
+    submission: Submission | None = None,
+) -> YearState:
+    """Take one step of the workflow, at the version of the year the caller read.
+
+    Raises
+    ------
+    ConflictError
+        When the step does not apply to the year's status, the year changed since
+        ``expected_version`` was read, or the submitter would review or approve their own
+        figures.
+    StoreError
+        When a reason is needed and missing, or a submission is missing its figures.
+    """
+    sources, target, needs_reason = TRANSITIONS[action]
+    reason = reason.strip()
+    if needs_reason and not reason:
+        raise StoreError(f"to {action.value} a year, give the reason")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise StoreError(f"a reason has at most {MAX_REASON_LENGTH} characters")
+    if (action is YearAction.SUBMIT) != (submission is not None):
+        raise StoreError("a submission, and only a submission, carries the year's figures")
+
+    def work(session: Session) -> YearState:
+        _project(session, organisation_id, project_id)
+        row = session.get(ReportingYear, (project_id, year))
+        state = _state(project_id, year, row)
+        if state.version != expected_version:
+            raise ConflictError(
+                f"{year} changed while this step was prepared (it is now {state.status.value}): "
+                "look again and retry"
+            )
+        if state.status not in sources:
+            raise ConflictError(
+                f"{year} is {state.status.value}: it cannot be {_past(action)} "
+                f"(only a year that is {' or '.join(sorted(s.value for s in sources))})"
+            )
+        if action in NOT_BY_SUBMITTER and state.submitted_by == actor:
+            raise ConflictError(
+                f"{actor} submitted {year}'s figures: someone else must {action.value} them"
+            )
+        at = now()
+        values: dict[str, Any] = {"status": target.value, "version": expected_version + 1}
+        values["updated_at"] = at
+        detail: dict[str, Any] | None = None
+        if submission is not None:
+            values.update(
+                revision_number=submission.revision_number,
+                inventory=submission.inventory,
+                total_tco2e=submission.total_tco2e,
+                submitted_by=actor,
+            )
+            detail = submission.check
+        elif action is YearAction.RETURN:
+            values.update(inventory=None, total_tco2e=None, submitted_by=None)
+        elif action is YearAction.APPROVE:
+            values.update(approved_total_tco2e=state.total_tco2e, restatement=None)
+            detail = state.restatement
+        elif action is YearAction.RESTATE:
+            detail = {
+                "reason": reason,
+                "restated_by": actor,
+                "restated_at": at,
+                "approved_revision": state.revision_number,
+                "approved_total_tco2e": state.approved_total_tco2e,
+            }
+            values.update(
+                restatement=json.dumps(detail, sort_keys=True),
+                inventory=None,
+                total_tco2e=None,
+                submitted_by=None,
+            )
+        if row is None:
+            session.add(
+                ReportingYear(project_id=project_id, year=year, **values)
+            )  # a second first step at once fails on the primary key, and retries
+        else:
+            changed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+                update(ReportingYear)
+                .where(
+                    ReportingYear.project_id == project_id,
+                    ReportingYear.year == year,
+                    ReportingYear.version == expected_version,
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if changed.rowcount != 1:
+                raise ConflictError(f"{year} changed while this step was made: look again")
+        revision = submission.revision_number if submission else state.revision_number
+        session.add(
+            YearEvent(
+                project_id=project_id,
+                year=year,
+                action=action.value,
+                actor=actor,
+                at=at,
+                reason=reason,
+                revision_number=revision,
+                detail=json.dumps(detail, sort_keys=True) if detail is not None else None,
+            )
+        )
+        append_in(
+            session,
+            AuditRecord(
+                actor=actor,
+                action=f"year.{action.value}",
+                target=f"project {project_id} year {year}",
+                reason=reason,
+                organisation_id=organisation_id,
+                before={"status": state.status.value, "revision": state.revision_number},
+                after={
+                    "status": target.value,
+                    "revision": revision,
+                    "total_tco2e": values.get("total_tco2e", state.total_tco2e),
+                },
+            ),
+        )
+        session.flush()
+        fresh = session.get(ReportingYear, (project_id, year), populate_existing=True)
+        return _state(project_id, year, fresh)
+
+    return write(engine, work)
+
+
+def _past(action: YearAction) -> str:
+    return {
+        YearAction.SUBMIT: "submitted",
+        YearAction.REVIEW: "reviewed",
+        YearAction.APPROVE: "approved",
+        YearAction.RETURN: "returned",
+        YearAction.RESTATE: "restated",
+    }[action]

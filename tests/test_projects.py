@@ -1,0 +1,519 @@
+"""Projects in the service, on SQLite and on a real PostgreSQL: uploads checked by the same
+validators as `tanlu validate`, kept as revisions and idempotent by content; the workflow of a
+year from collecting to approved, locked, and restated with its check; uploads and steps at the
+same time; a server killed in the middle of an upload."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+
+from tanlu.errors import StoreError
+from tanlu.scratch import host_name
+from tanlu.service import create_app
+from tanlu.store.accounts import create_token, create_user
+from tanlu.store.audit import verify_chain
+from tanlu.store.database import open_engine, session_scope, upgrade
+from tanlu.store.models import AuditEntry, Blob, BlobChunk, ProjectRevision
+from tanlu.store.projects import check_file_path
+from tanlu.store.roles import Role
+
+from .conftest import ACTIVITY_HEADER, BASIC_TOML
+
+PASSWORD = "correct horse battery"
+ORGANISATION = "Gamma Co"
+# Two rows of 2021 electricity in Guangdong: the inventory's total is their sum times one factor,
+# so that a change of a quantity changes the total in the same proportion.
+GOOD_ROWS = (
+    "gz,2021-01-01,2021-06-30,electricity,400,MWh\ngz,2021-07-01,2021-12-31,electricity,600,MWh\n"
+)
+
+
+@dataclass
+class Setup:
+    engine: Engine
+    client: TestClient
+    organisation_id: int
+    headers: dict[
+        str, dict[str, str]
+    ]  # by who: "viewer", "contributor", "reviewer", "admin", "admin2"
+
+    def project(self, name: str) -> str:
+        """A new project's URL."""
+        made = self.client.post(
+            f"/api/organisations/{self.organisation_id}/projects",
+            json={"name": name},
+            headers=self.headers["admin"],
+        )
+        assert made.status_code == 201, made.text
+        return f"/api/organisations/{self.organisation_id}/projects/{made.json()['id']}"
+
+    def put(
+        self, url: str, path: str, content: bytes | str, who: str = "contributor"
+    ) -> httpx.Response:
+        data = content.encode() if isinstance(content, str) else content
+        return self.client.put(f"{url}/files/{path}", content=data, headers=self.headers[who])
+
+    def step(self, url: str, year: int, action: str, who: str, reason: str = "") -> httpx.Response:
+        body = None if action == "submit" else {"reason": reason}
+        return self.client.post(
+            f"{url}/years/{year}/{action}", json=body, headers=self.headers[who]
+        )
+
+
+@pytest.fixture(scope="module")
+def setup(module_database_url: str) -> Iterator[Setup]:
+    engine = open_engine(module_database_url)
+    upgrade(engine)
+    headers = {}
+    people = [(r.value, r.value) for r in Role] + [("admin2", Role.ADMIN.value)]
+    organisation_id = 0
+    for who, role in people:
+        email = f"{who}@gamma.example.com"
+        account = create_user(engine, email, PASSWORD, ORGANISATION, role, "test")
+        organisation_id = account.organisation_id
+        token = create_token(engine, email, ORGANISATION, "t", "test")
+        headers[who] = {"Authorization": f"Bearer {token}"}
+    app = create_app(engine, max_upload_bytes=64 * 1024)
+    with TestClient(app, base_url="https://testserver") as client:
+        yield Setup(engine, client, organisation_id, headers)
+    engine.dispose()
+
+
+def _count(engine: Engine, model: type) -> int:
+    with session_scope(engine) as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _counts(engine: Engine) -> tuple[int, ...]:
+    return tuple(_count(engine, m) for m in (ProjectRevision, Blob, BlobChunk, AuditEntry))
+
+
+def test_an_upload_shows_every_bad_row_and_the_mended_file_validates(setup: Setup) -> None:
+    url = setup.project("validation")
+    config = setup.put(url, "tanlu.toml", BASIC_TOML)
+    assert config.status_code == 201
+    # a configuration without activity files yet: one problem, of tanlu.toml
+    assert config.json()["validation"]["valid"] is False
+    assert config.json()["validation"]["issues"][0]["file"] == "tanlu.toml"
+    bad = (
+        ACTIVITY_HEADER
+        + "gz,2021-01-01,2021-12-31,electricity,1000,MWh\n"  # line 2: good
+        + "gz,2021-01-01,2021-12-31,electricity,lots,MWh\n"  # line 3: not a number
+        + "xx,2021-01-01,2021-12-31,electricity,5,MWh\n"  # line 4: no such site
+    )
+    answer = setup.put(url, "data/activities.csv", bad)
+    assert answer.status_code == 201
+    body = answer.json()
+    assert body["revision"] == {**body["revision"], "number": 2, "valid": False}
+    found = {(i["file"], i["line"], i["column"]) for i in body["validation"]["issues"]}
+    assert found == {("data/activities.csv", 3, "quantity"), ("data/activities.csv", 4, "site")}
+    assert all(i["reason"] for i in body["validation"]["issues"])
+    assert body["validation"]["problem_count"] == 2
+    # the folder the revision was checked in appears nowhere
+    assert tempfile.gettempdir() not in answer.text
+    mended = setup.put(url, "data/activities.csv", ACTIVITY_HEADER + GOOD_ROWS)
+    assert mended.json()["validation"] == {
+        "revision": 3,
+        "valid": True,
+        "activity_rows": 2,
+        "activity_files": 1,
+        "instruments": 0,
+        "sites": 2,
+    }
+    # the revision's page says the same, files listed with their SHA-256
+    detail = setup.client.get(f"{url}/revisions/3", headers=setup.headers["viewer"]).json()
+    assert detail["valid"] is True
+    assert [f["path"] for f in detail["files"]] == ["data/activities.csv", "tanlu.toml"]
+    assert detail["files"][1]["sha256"] == hashlib.sha256(BASIC_TOML.encode()).hexdigest()
+
+
+def test_the_same_file_twice_changes_nothing(setup: Setup) -> None:
+    url = setup.project("idempotent")
+    first = setup.put(url, "tanlu.toml", BASIC_TOML)
+    assert first.status_code == 201
+    before = _counts(setup.engine)
+    again = setup.put(url, "tanlu.toml", BASIC_TOML, who="admin")
+    assert again.status_code == 200
+    assert again.json()["changed"] is False
+    assert again.json()["revision"]["number"] == first.json()["revision"]["number"]
+    assert _counts(setup.engine) == before  # no revision, blob, chunk or audit entry
+    # the same content at another path is a new revision but no new blob
+    other = setup.put(url, "data/copy.csv", BASIC_TOML)
+    assert other.status_code == 201
+    revisions, blobs, chunks, entries = _counts(setup.engine)
+    assert (revisions, blobs, chunks, entries) == (
+        before[0] + 1,
+        before[1],
+        before[2],
+        before[3] + 1,
+    )
+
+
+def test_revisions_keep_every_version_and_downloads_return_its_bytes(setup: Setup) -> None:
+    url = setup.project("versions")
+    one, two = "site\ngz\n", "site\ngz\nbj\n"
+    assert setup.put(url, "data/list.csv", one).status_code == 201
+    assert setup.put(url, "data/list.csv", two).status_code == 201
+    viewer = setup.headers["viewer"]
+    newest = setup.client.get(f"{url}/files/data/list.csv", headers=viewer)
+    assert newest.content == two.encode()
+    assert newest.headers["etag"] == f'"{hashlib.sha256(two.encode()).hexdigest()}"'
+    assert "filename*=UTF-8''list.csv" in newest.headers["content-disposition"]
+    first = setup.client.get(f"{url}/files/data/list.csv?revision=1", headers=viewer)
+    assert first.content == one.encode()
+    listed = setup.client.get(f"{url}/revisions", headers=viewer).json()
+    assert [(r["number"], r["change"]) for r in listed] == [(2, "put"), (1, "put")]
+    removed = setup.client.delete(
+        f"{url}/files/data/list.csv", headers=setup.headers["contributor"]
+    )
+    assert removed.json()["number"] == 3 and removed.json()["change"] == "remove"
+    gone = setup.client.get(f"{url}/files/data/list.csv", headers=viewer)
+    assert gone.status_code == 404 and gone.json() == {
+        "detail": "revision 3 has no file 'data/list.csv'"
+    }
+    # an older revision still has it
+    assert (
+        setup.client.get(f"{url}/files/data/list.csv?revision=2", headers=viewer).content
+        == two.encode()
+    )
+    again = setup.client.delete(f"{url}/files/data/list.csv", headers=setup.headers["contributor"])
+    assert again.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../escape.csv",
+        "data/../../escape.csv",
+        "/etc/passwd.csv",
+        ".hidden.csv",
+        "data/.hidden.csv",
+        "a/b/c/d/e.csv",
+        "data/run.exe",
+        "data/other.toml",
+        "data/back\\slash.csv",
+        "data//twice.csv",
+        "data/ space.csv",
+        "x" * 197 + ".csv",
+        "",
+    ],
+)
+def test_a_bad_file_path_is_refused_naming_the_rule(path: str) -> None:
+    with pytest.raises(StoreError, match=r"path|project holds|only \.toml"):
+        check_file_path(path)
+
+
+@pytest.mark.parametrize(
+    "path", ["%2E%2E/escape.csv", "data/%2E%2E/%2E%2E/x.csv", "run.exe", "a.toml"]
+)
+def test_a_bad_upload_path_writes_nothing(setup: Setup, path: str) -> None:
+    url = setup.project(f"paths {path}")
+    before = _counts(setup.engine)
+    answer = setup.client.put(
+        f"{url}/files/{path}", content=b"x", headers=setup.headers["contributor"]
+    )
+    assert answer.status_code == 422, answer.text
+    assert _counts(setup.engine) == before
+
+
+def _upload_folders() -> list[Path]:
+    return list(Path(tempfile.gettempdir()).glob(f"tanlu-upload-{host_name()}-{os.getpid()}-*"))
+
+
+def test_a_file_too_large_is_refused_and_leaves_nothing(setup: Setup) -> None:
+    url = setup.project("large")
+    before = _counts(setup.engine)
+    big = b"site\n" + b"gz\n" * 30_000  # 90 kB, over the 64 KiB this app takes
+    declared = setup.put(url, "data/big.csv", big)
+    assert declared.status_code == 413, declared.text
+
+    def pieces() -> Iterator[bytes]:  # no Content-Length: the limit is counted as it streams
+        for start in range(0, len(big), 8192):
+            yield big[start : start + 8192]
+
+    streamed = setup.client.put(
+        f"{url}/files/data/big.csv", content=pieces(), headers=setup.headers["contributor"]
+    )
+    assert streamed.status_code == 413, streamed.text
+    assert streamed.json() == {"detail": "the file is larger than the 64 KiB this service takes"}
+    assert _counts(setup.engine) == before
+    assert _upload_folders() == []
+
+
+def _restated_rows(first_half_mwh: int) -> str:
+    return ACTIVITY_HEADER + GOOD_ROWS.replace(",400,", f",{first_half_mwh},")
+
+
+def test_a_year_goes_from_collecting_to_approved_and_is_restated_with_its_check(
+    setup: Setup,
+) -> None:
+    url = setup.project("workflow")
+    setup.put(url, "tanlu.toml", BASIC_TOML)
+    assert setup.put(url, "data/activities.csv", ACTIVITY_HEADER + GOOD_ROWS).json()["validation"][
+        "valid"
+    ]
+    # a viewer cannot submit; the contributor can
+    assert setup.step(url, 2021, "submit", "viewer").status_code == 403
+    submitted = setup.step(url, 2021, "submit", "contributor")
+    assert submitted.status_code == 200, submitted.text
+    year = submitted.json()
+    assert (year["status"], year["revision"], year["submitted_by"]) == (
+        "submitted",
+        2,
+        "contributor@gamma.example.com",
+    )
+    total = year["total_tco2e"]
+    assert total > 0
+    # the figures are the CLI's inventory of the submitted revision
+    inventory = setup.client.get(
+        f"{url}/years/2021/inventory", headers=setup.headers["viewer"]
+    ).json()
+    assert inventory["year"] == 2021
+    assert inventory["totals"]["total_location_tco2e"] == pytest.approx(total)
+    # a year is submitted once; approval needs a review first
+    assert setup.step(url, 2021, "submit", "contributor").status_code == 409
+    assert setup.step(url, 2021, "approve", "admin").status_code == 409
+    assert setup.step(url, 2021, "review", "reviewer").json()["status"] == "reviewed"
+    assert setup.step(url, 2021, "approve", "admin").json()["status"] == "approved"
+    # locked: a later upload makes a new revision, but the approved year keeps its figures
+    assert setup.put(url, "data/activities.csv", _restated_rows(500)).status_code == 201
+    after = setup.client.get(f"{url}/years/2021", headers=setup.headers["viewer"]).json()
+    assert (after["status"], after["revision"], after["total_tco2e"]) == ("approved", 2, total)
+    assert setup.step(url, 2021, "submit", "contributor").status_code == 409
+    assert setup.step(url, 2021, "return", "reviewer", "late data").status_code == 409
+    # a restatement needs an admin and a reason
+    assert setup.step(url, 2021, "restate", "reviewer", "meter error").status_code == 403
+    no_reason = setup.step(url, 2021, "restate", "admin", "  ")
+    assert no_reason.status_code == 422
+    assert no_reason.json() == {"detail": "to restate a year, give the reason"}
+    restated = setup.step(url, 2021, "restate", "admin", "the January meter read 100 MWh low")
+    assert restated.json()["status"] == "collecting"
+    assert restated.json()["restatement"]["approved_total_tco2e"] == total
+    # resubmitted with 500 + 600 = 1,100 MWh instead of 400 + 600 = 1,000: the total grows by
+    # 1,100 / 1,000 - 1 = 10%, over the 5% threshold, in the base year (2021): the base year
+    # must be recalculated
+    resubmitted = setup.step(url, 2021, "submit", "contributor")
+    assert resubmitted.status_code == 200, resubmitted.text
+    assert resubmitted.json()["revision"] == 3
+    assert resubmitted.json()["total_tco2e"] == pytest.approx(total * 1.1)
+    events = setup.client.get(f"{url}/years/2021", headers=setup.headers["viewer"]).json()["events"]
+    assert [e["action"] for e in events] == ["submit", "review", "approve", "restate", "submit"]
+    check = events[-1]["detail"]
+    assert check["change_share"] == pytest.approx(0.1)
+    assert check["change_tco2e"] == pytest.approx(total * 0.1)
+    assert check["threshold_share"] == 0.05
+    assert check["significant"] is True
+    assert check["is_base_year"] is True
+    assert check["base_year_recalculation_required"] is True
+    assert check["reason"] == "the January meter read 100 MWh low"
+    assert events[3]["reason"] == "the January meter read 100 MWh low"
+    # the submitter can neither review nor approve their own figures
+    own = setup.step(url, 2021, "review", "contributor")
+    assert own.status_code == 403  # a contributor cannot review at all
+    setup.step(url, 2021, "return", "reviewer", "resubmit by the admin")
+    assert setup.step(url, 2021, "submit", "admin").status_code == 200
+    assert setup.step(url, 2021, "review", "admin").status_code == 409
+    assert "someone else" in setup.step(url, 2021, "review", "admin").json()["detail"]
+    assert setup.step(url, 2021, "review", "reviewer").status_code == 200
+    assert setup.step(url, 2021, "approve", "admin").status_code == 409
+    approved = setup.step(url, 2021, "approve", "admin2")
+    assert approved.json()["status"] == "approved"
+    assert approved.json()["approved_total_tco2e"] == pytest.approx(total * 1.1)
+    assert approved.json()["restatement"] is None
+    # every step is in the audit log, and the chain holds
+    audit = setup.client.get(
+        f"/api/organisations/{setup.organisation_id}/audit?limit=1000",
+        headers=setup.headers["admin"],
+    ).json()
+    steps = [
+        e["action"]
+        for e in audit
+        if e["target"].endswith("year 2021") and url.endswith(e["target"].split()[1])
+    ]
+    assert steps == [
+        "year.submit",
+        "year.review",
+        "year.approve",
+        "year.restate",
+        "year.submit",
+        "year.return",
+        "year.submit",
+        "year.review",
+        "year.approve",
+    ]
+    verify_chain(setup.engine)
+
+
+def test_a_year_is_submitted_only_from_a_valid_revision_and_for_a_year_of_the_project(
+    setup: Setup,
+) -> None:
+    url = setup.project("submit refused")
+    assert setup.step(url, 2021, "submit", "contributor").json() == {
+        "detail": "the project has no files to submit"
+    }
+    setup.put(url, "tanlu.toml", BASIC_TOML)
+    setup.put(
+        url, "data/activities.csv", ACTIVITY_HEADER + "gz,2021-01-01,2021-12-31,electricity,x,MWh\n"
+    )
+    invalid = setup.step(url, 2021, "submit", "contributor")
+    assert invalid.status_code == 409
+    assert invalid.json() == {"detail": "revision 2 has 1 problems: mend them before submitting"}
+    setup.put(url, "data/activities.csv", ACTIVITY_HEADER + GOOD_ROWS)
+    other = setup.step(url, 2025, "submit", "contributor")
+    assert other.status_code == 409
+    assert "neither the base year nor a reporting year" in other.json()["detail"]
+    assert setup.step(url, 1989, "submit", "contributor").status_code == 422
+    assert (
+        setup.client.get(f"{url}/years/2021/inventory", headers=setup.headers["viewer"]).status_code
+        == 404
+    )
+    assert setup.client.get(f"{url}/years", headers=setup.headers["viewer"]).json() == []
+
+
+def test_uploads_at_the_same_time_lose_nothing(setup: Setup) -> None:
+    url = setup.project("concurrent")
+    files = {f"data/part{i}.csv": f"site\nsite{i}\n" for i in range(6)}
+    answers: dict[str, int] = {}
+    start = threading.Barrier(len(files))
+
+    def upload(path: str, text: str) -> None:
+        start.wait()
+        answers[path] = setup.put(url, path, text).status_code
+
+    threads = [threading.Thread(target=upload, args=item) for item in files.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == dict.fromkeys(files, 201)
+    listed = setup.client.get(f"{url}/revisions", headers=setup.headers["viewer"]).json()
+    assert sorted(r["number"] for r in listed) == [1, 2, 3, 4, 5, 6]
+    newest = setup.client.get(f"{url}/revisions/6", headers=setup.headers["viewer"]).json()
+    assert sorted(f["path"] for f in newest["files"]) == sorted(files)
+    for path, text in files.items():
+        got = setup.client.get(f"{url}/files/{path}", headers=setup.headers["viewer"])
+        assert got.text == text
+    verify_chain(setup.engine)
+
+
+def test_two_reviews_at_the_same_time_apply_once(setup: Setup) -> None:
+    url = setup.project("race")
+    setup.put(url, "tanlu.toml", BASIC_TOML)
+    setup.put(url, "data/activities.csv", ACTIVITY_HEADER + GOOD_ROWS)
+    assert setup.step(url, 2021, "submit", "contributor").status_code == 200
+    answers: list[int] = []
+    start = threading.Barrier(3)
+
+    def review(who: str) -> None:
+        start.wait()
+        answers.append(setup.step(url, 2021, "review", who).status_code)
+
+    threads = [threading.Thread(target=review, args=(w,)) for w in ("reviewer", "admin", "admin2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [200, 409, 409]
+    events = setup.client.get(f"{url}/years/2021", headers=setup.headers["viewer"]).json()["events"]
+    assert [e["action"] for e in events] == ["submit", "review"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _serve(database: str, port: int, tmp: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tanlu.cli", "serve", "--db", database, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
+            return process
+        except httpx.TransportError:
+            assert process.poll() is None, "tanlu serve stopped"
+            assert time.monotonic() < deadline, "tanlu serve did not answer in 60 s"
+            time.sleep(0.2)
+
+
+def test_a_server_killed_in_the_middle_of_an_upload_leaves_nothing(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'tanlu.db'}"
+    engine = open_engine(database)
+    upgrade(engine)
+    create_user(engine, "admin@delta.example.com", PASSWORD, "Delta", "admin", "test")
+    token = create_token(engine, "admin@delta.example.com", "Delta", "t", "test")
+    headers = {"Authorization": f"Bearer {token}"}
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = _serve(database, port, scratch)
+    try:
+        made = httpx.post(
+            f"{base}/api/organisations/1/projects", json={"name": "p"}, headers=headers
+        )
+        url = f"{base}/api/organisations/1/projects/{made.json()['id']}"
+        sent = threading.Event()
+
+        def body() -> Iterator[bytes]:
+            yield b"site\n" + b"gz\n" * 300_000  # about 900 kB, then the server is killed
+            sent.set()
+            time.sleep(30)
+            yield b"never sent\n"
+
+        def upload() -> None:
+            with contextlib.suppress(httpx.TransportError):
+                httpx.put(f"{url}/files/data/big.csv", content=body(), headers=headers, timeout=60)
+
+        uploader = threading.Thread(target=upload, daemon=True)
+        uploader.start()
+        assert sent.wait(30)
+        deadline = time.monotonic() + 30
+        while sum(f.stat().st_size for f in scratch.glob("tanlu-upload-*/upload")) < 900_000:
+            assert time.monotonic() < deadline, "the upload did not reach the server's disk"
+            time.sleep(0.05)
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    # the killed server left its half upload on disk, and nothing in the database
+    assert len(list(scratch.glob("tanlu-upload-*"))) == 1
+    assert _count(engine, ProjectRevision) == 0
+    assert _count(engine, Blob) == 0 and _count(engine, BlobChunk) == 0
+    server = _serve(database, port, scratch)
+    try:
+        assert httpx.get(f"{url}/revisions", headers=headers).json() == []
+        done = httpx.put(f"{url}/files/data/small.csv", content=b"site\ngz\n", headers=headers)
+        assert done.status_code == 201
+        # the next upload removed the dead process's folder
+        assert list(scratch.glob("tanlu-upload-*")) == []
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    verify_chain(engine)
+    engine.dispose()
