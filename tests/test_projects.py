@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -17,20 +18,23 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
+from tanlu.app import run_inventory
 from tanlu.errors import StoreError
+from tanlu.output import json_text
 from tanlu.scratch import host_name
 from tanlu.service import create_app
 from tanlu.store.accounts import create_token, create_user
 from tanlu.store.audit import verify_chain
 from tanlu.store.database import open_engine, session_scope, upgrade
-from tanlu.store.models import AuditEntry, Blob, BlobChunk, ProjectRevision
-from tanlu.store.projects import check_file_path
+from tanlu.store.models import AuditEntry, Blob, BlobChunk, Job, JobFile, ProjectRevision
+from tanlu.store.projects import check_file_path, remove_unused_blobs, save_blob
 from tanlu.store.roles import Role
 
 from .conftest import ACTIVITY_HEADER, BASIC_TOML
@@ -69,8 +73,25 @@ class Setup:
         data = content.encode() if isinstance(content, str) else content
         return self.client.put(f"{url}/files/{path}", content=data, headers=self.headers[who])
 
-    def step(self, url: str, year: int, action: str, who: str, reason: str = "") -> httpx.Response:
-        body = None if action == "submit" else {"reason": reason}
+    def step(
+        self,
+        url: str,
+        year: int,
+        action: str,
+        who: str,
+        reason: str = "",
+        version: int | None = None,
+    ) -> httpx.Response:
+        """A step of the workflow, at the version of the year (or the project's newest revision,
+        for a submission) as it stands now, unless ``version`` is given."""
+        viewer = self.headers["viewer"]
+        if action == "submit":
+            newest = self.client.get(url, headers=viewer).json()["revision"]
+            body: dict[str, object] = {"revision": newest if version is None else version}
+        else:
+            seen = self.client.get(f"{url}/years/{year}", headers=viewer)
+            current = seen.json().get("version", 0) if seen.status_code == 200 else 0
+            body = {"reason": reason, "version": current if version is None else version}
         return self.client.post(
             f"{url}/years/{year}/{action}", json=body, headers=self.headers[who]
         )
@@ -212,10 +233,14 @@ def test_revisions_keep_every_version_and_downloads_return_its_bytes(setup: Setu
         "data/ space.csv",
         "x" * 197 + ".csv",
         "",
+        "x.csv/y.csv",  # a folder named like a file
+        "数" * 86 + ".csv",  # 262 bytes of UTF-8: over what a file system takes
+        "data\n/a.csv",
+        "data/a.csv\n",
     ],
 )
 def test_a_bad_file_path_is_refused_naming_the_rule(path: str) -> None:
-    with pytest.raises(StoreError, match=r"path|project holds|only \.toml"):
+    with pytest.raises(StoreError, match=r"path|project holds|only \.toml|folder"):
         check_file_path(path)
 
 
@@ -364,7 +389,7 @@ def test_a_year_is_submitted_only_from_a_valid_revision_and_for_a_year_of_the_pr
     setup: Setup,
 ) -> None:
     url = setup.project("submit refused")
-    assert setup.step(url, 2021, "submit", "contributor").json() == {
+    assert setup.step(url, 2021, "submit", "contributor", version=1).json() == {
         "detail": "the project has no files to submit"
     }
     setup.put(url, "tanlu.toml", BASIC_TOML)
@@ -477,12 +502,12 @@ def test_a_server_killed_in_the_middle_of_an_upload_leaves_nothing(tmp_path: Pat
             f"{base}/api/organisations/1/projects", json={"name": "p"}, headers=headers
         )
         url = f"{base}/api/organisations/1/projects/{made.json()['id']}"
-        sent = threading.Event()
+        sent, release = threading.Event(), threading.Event()
 
         def body() -> Iterator[bytes]:
-            yield b"site\n" + b"gz\n" * 300_000  # about 900 kB, then the server is killed
+            yield b"site\n" + b"gz\n" * 1_000_000  # 3 MB, then the server is killed
             sent.set()
-            time.sleep(30)
+            release.wait(120)
             yield b"never sent\n"
 
         def upload() -> None:
@@ -493,11 +518,14 @@ def test_a_server_killed_in_the_middle_of_an_upload_leaves_nothing(tmp_path: Pat
         uploader.start()
         assert sent.wait(30)
         deadline = time.monotonic() + 30
-        while sum(f.stat().st_size for f in scratch.glob("tanlu-upload-*/upload")) < 900_000:
+        # the server writes what it received a MiB at a time
+        while sum(f.stat().st_size for f in scratch.glob("tanlu-upload-*/upload")) < 2**21:
             assert time.monotonic() < deadline, "the upload did not reach the server's disk"
             time.sleep(0.05)
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=30)
+        release.set()  # the client's upload now fails on the closed connection
+        uploader.join(30)
     finally:
         if server.poll() is None:
             server.kill()
@@ -517,3 +545,290 @@ def test_a_server_killed_in_the_middle_of_an_upload_leaves_nothing(tmp_path: Pat
         server.wait(timeout=30)
     verify_chain(engine)
     engine.dispose()
+
+
+def _wait_for_job(setup: Setup, url: str, job_id: int, timeout_s: float = 120) -> dict[str, Any]:
+    """Poll a job until it ends; every answer's progress never goes back."""
+    deadline = time.monotonic() + timeout_s
+    seen = 0
+    while True:
+        job = setup.client.get(f"{url}/jobs/{job_id}", headers=setup.headers["viewer"]).json()
+        assert job["steps_done"] >= seen
+        seen = job["steps_done"]
+        if job["status"] in ("done", "failed"):
+            return dict(job)
+        assert time.monotonic() < deadline, f"job {job_id} did not end in {timeout_s} s: {job}"
+        time.sleep(0.1)
+
+
+def test_jobs_compute_the_clis_figures_with_progress_and_their_files_download(
+    setup: Setup, tmp_path: Path
+) -> None:
+    url = setup.project("jobs")
+    activities = ACTIVITY_HEADER + GOOD_ROWS
+    setup.put(url, "tanlu.toml", BASIC_TOML)
+    setup.put(url, "data/activities.csv", activities)
+    queued = setup.client.post(
+        f"{url}/jobs",
+        json={"kind": "inventory", "year": 2021},
+        headers=setup.headers["contributor"],
+    )
+    assert queued.status_code == 202, queued.text
+    assert (queued.json()["status"], queued.json()["revision"]) == ("queued", 2)
+    done = _wait_for_job(setup, url, queued.json()["id"])
+    assert done["status"] == "done", done
+    assert (done["steps_done"], done["steps_total"], done["attempts"]) == (3, 3, 1)
+    names = {f["path"] for f in done["files"]}
+    assert {
+        "inventory_2021.json",
+        "inventory_2021_by_site.csv",
+        "inventory_2021_lines.csv",
+    } <= names
+    # the same document as `tanlu inventory --json` of the same files
+    folder = tmp_path / "p"
+    (folder / "data").mkdir(parents=True)
+    (folder / "tanlu.toml").write_text(BASIC_TOML, encoding="utf-8")
+    (folder / "data" / "activities.csv").write_text(activities, encoding="utf-8")
+    cli = json.loads(json_text(run_inventory(folder, 2021).to_dict()))
+    got = setup.client.get(
+        f"{url}/jobs/{done['id']}/files/inventory_2021.json", headers=setup.headers["viewer"]
+    )
+    assert got.status_code == 200
+    assert got.headers["etag"] == f'"{hashlib.sha256(got.content).hexdigest()}"'
+    assert json.loads(got.content) == cli
+    # the main job: the report and the results, in English, without the PDF
+    run = setup.client.post(
+        f"{url}/jobs",
+        json={"kind": "run", "language": "en", "pdf": False},
+        headers=setup.headers["contributor"],
+    )
+    finished = _wait_for_job(setup, url, run.json()["id"])
+    assert finished["status"] == "done", finished
+    assert {f["path"] for f in finished["files"]} == {"report.html", "results.json", "results.xlsx"}
+    results = setup.client.get(
+        f"{url}/jobs/{finished['id']}/files/results.json", headers=setup.headers["viewer"]
+    ).json()
+    assert results["language"] == "en"
+    listed = setup.client.get(f"{url}/jobs", headers=setup.headers["viewer"]).json()
+    assert [j["id"] for j in listed] == [finished["id"], done["id"]]
+    missing = setup.client.get(
+        f"{url}/jobs/{done['id']}/files/report.pdf", headers=setup.headers["viewer"]
+    )
+    assert missing.status_code == 404
+
+
+def test_a_job_needs_a_valid_revision_and_its_parameters(setup: Setup) -> None:
+    url = setup.project("jobs refused")
+    contributor = setup.headers["contributor"]
+    none = setup.client.post(f"{url}/jobs", json={"kind": "run"}, headers=contributor)
+    assert none.status_code == 409 and none.json() == {
+        "detail": "the project has no files to compute"
+    }
+    setup.put(url, "tanlu.toml", BASIC_TOML)
+    invalid = setup.client.post(f"{url}/jobs", json={"kind": "run"}, headers=contributor)
+    assert invalid.status_code == 409
+    assert invalid.json() == {"detail": "revision 1 has 1 problems: mend them first"}
+    setup.put(url, "data/activities.csv", ACTIVITY_HEADER + GOOD_ROWS)
+    for body in (
+        {"kind": "inventory"},
+        {"kind": "run", "language": "fr"},
+        {"kind": "forecast"},
+        {"kind": "inventory", "year": 1800},
+    ):
+        assert setup.client.post(f"{url}/jobs", json=body, headers=contributor).status_code == 422
+    assert (
+        setup.client.post(
+            f"{url}/jobs", json={"kind": "run"}, headers=setup.headers["viewer"]
+        ).status_code
+        == 403
+    )
+    # a year the project does not report fails with the reason
+    other = setup.client.post(
+        f"{url}/jobs", json={"kind": "inventory", "year": 2030}, headers=contributor
+    )
+    failed = _wait_for_job(setup, url, other.json()["id"])
+    assert failed["status"] == "failed"
+    assert failed["error"] == "2030 is neither the base year nor a reporting year of tanlu.toml"
+    assert failed["files"] == []
+
+
+def test_a_server_killed_in_the_middle_of_a_job_leaves_no_files_and_the_job_runs_again(
+    tmp_path: Path,
+) -> None:
+    database = f"sqlite:///{tmp_path / 'tanlu.db'}"
+    engine = open_engine(database)
+    upgrade(engine)
+    create_user(engine, "admin@epsilon.example.com", PASSWORD, "Epsilon", "admin", "test")
+    token = create_token(engine, "admin@epsilon.example.com", "Epsilon", "t", "test")
+    headers = {"Authorization": f"Bearer {token}"}
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/api/organisations/1/projects/1"
+    server = _serve(database, port, scratch)
+    try:
+        httpx.post(
+            f"http://127.0.0.1:{port}/api/organisations/1/projects",
+            json={"name": "p"},
+            headers=headers,
+        )
+        httpx.put(f"{url}/files/tanlu.toml", content=BASIC_TOML.encode(), headers=headers)
+        httpx.put(
+            f"{url}/files/data/activities.csv",
+            content=(ACTIVITY_HEADER + GOOD_ROWS).encode(),
+            headers=headers,
+        )
+        job = httpx.post(f"{url}/jobs", json={"kind": "run", "pdf": False}, headers=headers).json()
+        deadline = time.monotonic() + 60
+        while True:  # killed once the job has finished a step and is computing the next
+            state = httpx.get(f"{url}/jobs/{job['id']}", headers=headers).json()
+            if state["status"] == "running" and state["steps_done"] >= 1:
+                break
+            assert state["status"] in ("queued", "running"), state
+            assert time.monotonic() < deadline, state
+            time.sleep(0.05)
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    with session_scope(engine) as session:
+        row = session.get(Job, job["id"])
+        assert row is not None and (row.status, row.attempts) == ("running", 1)
+    assert _count(engine, JobFile) == 0
+    assert list(scratch.glob("tanlu-job-*"))  # the dead worker's output folder
+    server = _serve(database, port, scratch)
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # the new worker queues it again and runs it to the end
+            state = httpx.get(f"{url}/jobs/{job['id']}", headers=headers).json()
+            if state["status"] in ("done", "failed"):
+                break
+            assert time.monotonic() < deadline, state
+            time.sleep(0.2)
+        assert (state["status"], state["attempts"]) == ("done", 2), state
+        assert {f["path"] for f in state["files"]} == {
+            "report.html",
+            "results.json",
+            "results.xlsx",
+        }
+        assert not list(scratch.glob("tanlu-job-*"))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    engine.dispose()
+
+
+def test_a_step_decided_on_what_has_since_changed_is_refused(setup: Setup) -> None:
+    url = setup.project("stale")
+    setup.put(url, "tanlu.toml", BASIC_TOML)
+    setup.put(url, "data/activities.csv", ACTIVITY_HEADER + GOOD_ROWS)
+    # a submission names the revision checked: a newer one since is refused
+    setup.put(url, "data/activities.csv", _restated_rows(450))
+    stale_revision = setup.step(url, 2021, "submit", "contributor", version=2)
+    assert stale_revision.status_code == 409
+    assert stale_revision.json() == {
+        "detail": "revision 3 is the project's newest, not 2: check it and submit that one"
+    }
+    assert setup.step(url, 2021, "submit", "contributor").status_code == 200
+    # the reviewer opened the year at version 1; it was returned and submitted again since
+    seen = setup.client.get(f"{url}/years/2021", headers=setup.headers["reviewer"]).json()
+    assert seen["version"] == 1
+    assert setup.step(url, 2021, "return", "admin", "wrong meter").status_code == 200
+    assert setup.step(url, 2021, "submit", "contributor").status_code == 200
+    late = setup.step(url, 2021, "review", "reviewer", version=seen["version"])
+    assert late.status_code == 409
+    assert "changed while this step was prepared (it is now submitted)" in late.json()["detail"]
+    assert setup.step(url, 2021, "review", "reviewer").status_code == 200
+
+
+def test_a_reason_holds_lines_but_no_control_characters(setup: Setup) -> None:
+    url = setup.project("reasons")
+    setup.put(url, "tanlu.toml", BASIC_TOML)
+    setup.put(url, "data/activities.csv", ACTIVITY_HEADER + GOOD_ROWS)
+    setup.step(url, 2021, "submit", "contributor")
+    assert setup.step(url, 2021, "return", "reviewer", "bad\x00reason").status_code == 422
+    assert setup.step(url, 2021, "return", "reviewer", "bad\x1breason").status_code == 422
+    back = setup.step(url, 2021, "return", "reviewer", "two lines:\nthe meter\tis wrong")
+    assert back.status_code == 200
+    events = setup.client.get(f"{url}/years/2021", headers=setup.headers["viewer"]).json()["events"]
+    assert events[-1]["reason"] == "two lines:\nthe meter\tis wrong"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("../*/activities.csv", "reaches outside the project folder"),
+        ("data/../../*.csv", "reaches outside the project folder"),
+        ("/etc/*.csv", "is not a pattern relative to the project folder"),
+        ("~/*.csv", "is not a pattern relative to the project folder"),
+    ],
+)
+def test_an_uploaded_configuration_reads_no_file_outside_its_project(
+    setup: Setup, pattern: str, reason: str
+) -> None:
+    url = setup.project(f"escape {pattern}")
+    setup.put(url, "data/activities.csv", ACTIVITY_HEADER + GOOD_ROWS)
+    toml = BASIC_TOML + f'\n[data]\nactivities = ["{pattern}"]\n'
+    answer = setup.put(url, "tanlu.toml", toml)
+    assert answer.status_code == 201
+    validation = answer.json()["validation"]
+    assert validation["valid"] is False
+    [issue] = validation["issues"]
+    assert issue["file"] == "tanlu.toml"
+    assert issue["reason"] == f"tanlu.toml: data.activities: '{pattern}' {reason}"
+
+
+def test_an_uploaded_configuration_does_not_choose_the_services_engine(setup: Setup) -> None:
+    url = setup.project("engine")
+    toml = BASIC_TOML + '\n[engine]\nbackend = "spark"\nspark_master = "spark://elsewhere:7077"\n'
+    toml += 'temp_directory = "/nonexistent/spill"\nmemory_limit_gib = 100000\n'
+    setup.put(url, "tanlu.toml", toml)
+    answer = setup.put(url, "data/activities.csv", ACTIVITY_HEADER + GOOD_ROWS)
+    assert answer.json()["validation"]["valid"] is True
+    submitted = setup.step(url, 2021, "submit", "contributor")
+    assert submitted.status_code == 200, submitted.text
+    assert not Path("/nonexistent/spill").exists()
+
+
+def test_blobs_nothing_refers_to_are_removed_after_an_hour(setup: Setup, tmp_path: Path) -> None:
+    url = setup.project("unused blobs")
+    setup.put(url, "data/kept.csv", "site\nkept\n")
+    organisation = setup.organisation_id
+    young, old = tmp_path / "young.csv", tmp_path / "old.csv"
+    young.write_text("site\nyoung\n")
+    old.write_text("site\nold\n")
+    young_id = save_blob(
+        setup.engine, organisation, young, hashlib.sha256(young.read_bytes()).hexdigest()
+    )
+    old_id = save_blob(
+        setup.engine, organisation, old, hashlib.sha256(old.read_bytes()).hexdigest()
+    )
+    with session_scope(setup.engine) as session:
+        blob = session.get(Blob, old_id)
+        assert blob is not None
+        blob.last_used_at = "2000-01-01T00:00:00.000000+00:00"
+        kept_id = session.scalar(
+            select(Blob.id).where(Blob.sha256 == hashlib.sha256(b"site\nkept\n").hexdigest())
+        )
+        session.execute(
+            update(Blob)
+            .where(Blob.id == kept_id)
+            .values(last_used_at="2000-01-01T00:00:00.000000+00:00")
+        )
+    removed = remove_unused_blobs(setup.engine)
+    assert removed >= 1
+    with session_scope(setup.engine) as session:
+        assert session.get(Blob, old_id) is None
+        assert (
+            session.scalar(
+                select(func.count()).select_from(BlobChunk).where(BlobChunk.blob_id == old_id)
+            )
+            == 0
+        )
+        assert session.get(Blob, young_id) is not None  # unused, but stored a moment ago
+        assert session.get(Blob, kept_id) is not None  # old, but a revision refers to it
+    assert (
+        setup.client.get(f"{url}/files/data/kept.csv", headers=setup.headers["viewer"]).text
+        == "site\nkept\n"
+    )

@@ -899,6 +899,14 @@ def serve(
         int,
         typer.Option("--max-upload-mib", help="The largest file the service takes [MiB].", min=1),
     ] = 1024,
+    job_threads: Annotated[
+        int,
+        typer.Option(
+            "--job-threads",
+            help="Threads that run queued jobs (inventories, runs) in this process; 0: none.",
+            min=0,
+        ),
+    ] = 1,
 ) -> None:
     """Run the web service (a new database gets its schema first; an older one needs
     `tanlu db upgrade`). Its cookies are Secure: browsers send them over HTTPS, and to
@@ -915,7 +923,9 @@ def serve(
     if prepared.before is None:
         out.print(f"{prepared.database}: new database, schema {prepared.after}", highlight=False)
     engine = open_engine(database)
-    application = create_app(engine, max_upload_bytes=max_upload_mib * 1024 * 1024)
+    application = create_app(
+        engine, max_upload_bytes=max_upload_mib * 1024 * 1024, job_threads=job_threads
+    )
     out.print(f"tanlu service on http://{host}:{port}/ (OpenAPI: /docs)", highlight=False)
     uvicorn.run(application, host=host, port=port, log_level="info")
 

@@ -46,6 +46,11 @@ class ConflictError(StoreError):
     transition someone else made first); nothing was written."""
 
 
+class BusyError(StoreError):
+    """Other writers kept changing the same rows first, every time the change was tried again;
+    nothing was written (try again later)."""
+
+
 class TooLargeError(StoreError):
     """An upload is larger than the service takes; nothing of it was kept."""
 

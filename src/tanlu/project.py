@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -681,10 +681,26 @@ def _id_collisions(raw: dict[str, Any], text: str) -> list[str]:
     return problems
 
 
-def _glob(root: Path, patterns: list[str]) -> tuple[Path, ...]:
+def _glob(
+    root: Path, patterns: list[str], where: str = "", confined: bool = False
+) -> tuple[Path, ...]:
+    """The files the patterns match under ``root``. A pattern is relative to the folder (an
+    absolute one is a :class:`ProjectError` naming ``where``, the file and field); when
+    ``confined``, it may not climb out of the folder with ``..`` either, and every match must
+    lie inside it (the service, whose projects' files are uploaded by its users)."""
     found: set[Path] = set()
     for pattern in patterns:
-        found.update(p for p in root.glob(pattern) if p.is_file())
+        pure = PurePosixPath(pattern.replace("\\", "/"))
+        if pure.is_absolute() or Path(pattern).is_absolute() or pattern.startswith("~"):
+            raise ProjectError(
+                f"{where}: '{pattern}' is not a pattern relative to the project folder"
+            )
+        if confined and ".." in pure.parts:
+            raise ProjectError(f"{where}: '{pattern}' reaches outside the project folder")
+        matches = [p for p in root.glob(pattern) if p.is_file()]
+        if confined:
+            matches = [p for p in matches if p.resolve().is_relative_to(root)]
+        found.update(matches)
     return tuple(sorted(found))
 
 
@@ -886,7 +902,7 @@ def _site_patterns(raw: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def load_project(path: str | Path) -> Project:
+def load_project(path: str | Path, confined: bool = False) -> Project:
     """Load and validate a project folder.
 
     The configuration is checked as :func:`project_from_config` checks it; the data files are
@@ -897,6 +913,11 @@ def load_project(path: str | Path) -> Project:
     ----------
     path
         The folder holding ``tanlu.toml``, or the file itself.
+    confined
+        Whether the ``[data]`` patterns must stay inside the folder (no ``..``), and
+        ``[engine]`` is left to the caller (its settings are dropped: the folder a DuckDB
+        spills to, its memory, a Spark master): the service reads projects uploaded by its
+        users this way.
 
     Raises
     ------
@@ -920,7 +941,7 @@ def load_project(path: str | Path) -> Project:
     root = root.resolve()
     raw, text = _parsed(text, str(config_path))
     patterns = _site_patterns(raw)
-    site_files = _glob(root, patterns)
+    site_files = _glob(root, patterns, f"{config_path}: data.sites", confined)
     if patterns and not site_files:
         raise ProjectError(
             f"{config_path}: data.sites: no file matches {', '.join(map(repr, patterns))}"
@@ -930,17 +951,25 @@ def load_project(path: str | Path) -> Project:
         raw, text, str(config_path), _register_sites(raw, register, str(config_path))
     )
     data = project.config.data
+    if confined:
+        project = replace(
+            project, config=project.config.model_copy(update={"engine": EngineSettings()})
+        )
+
+    def files(field: str) -> tuple[Path, ...]:
+        return _glob(root, getattr(data, field), f"{config_path}: data.{field}", confined)
+
     return replace(
         project,
         root=root,
         config_file=str(root / CONFIG_FILE),
         site_files=site_files,
-        activity_files=_glob(root, data.activities),
-        factor_files=_glob(root, data.factors),
-        instrument_files=_glob(root, data.instruments),
-        meter_files=_glob(root, data.meter_hourly),
-        delivery_files=_glob(root, data.delivery_hourly),
-        grid_cfe_files=_glob(root, data.grid_cfe_hourly),
-        pv_files=_glob(root, data.pv_hourly),
-        price_files=_glob(root, data.prices),
+        activity_files=files("activities"),
+        factor_files=files("factors"),
+        instrument_files=files("instruments"),
+        meter_files=files("meter_hourly"),
+        delivery_files=files("delivery_hourly"),
+        grid_cfe_files=files("grid_cfe_hourly"),
+        pv_files=files("pv_hourly"),
+        price_files=files("prices"),
     )

@@ -19,10 +19,11 @@ OnRows = Callable[[int], None]
 """Told how many activity rows were just read (for a progress bar over rows)."""
 
 
-def open_project(project: Project | Path) -> Project:
+def open_project(project: Project | Path, confined: bool = False) -> Project:
     """A project from its folder (or the project itself, already loaded or made from its
-    configuration with :func:`tanlu.project.project_from_config`)."""
-    return project if isinstance(project, Project) else load_project(project)
+    configuration with :func:`tanlu.project.project_from_config`); ``confined``: its ``[data]``
+    patterns must stay inside the folder (:func:`tanlu.project.load_project`)."""
+    return project if isinstance(project, Project) else load_project(project, confined)
 
 
 def read_inputs(

@@ -65,7 +65,7 @@ def too_large(max_bytes: int) -> str:
 class Spool:
     """An upload as it arrives: written to a scratch file a piece at a time and hashed, never
     held whole in memory; refused (:class:`TooLargeError`) past ``max_bytes``. Use it in a
-    ``with`` block: its file is removed when the block ends, however it ends."""
+    ``with`` block, or :meth:`close` it: its file is removed, however the upload ended."""
 
     def __init__(self, max_bytes: int = MAX_UPLOAD_BYTES, parent: Path | None = None) -> None:
         self.max_bytes = max_bytes
@@ -91,14 +91,18 @@ class Spool:
     def __enter__(self) -> Self:
         return self
 
+    def close(self) -> None:
+        """Remove the file (and its folder)."""
+        self._out.close()
+        remove_scratch_folder(self._folder)
+
     def __exit__(
         self,
         kind: type[BaseException] | None,
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self._out.close()
-        remove_scratch_folder(self._folder)
+        self.close()
 
 
 @contextmanager
@@ -137,7 +141,7 @@ def _validation(root: Path) -> dict[str, Any]:
         }
         return found
     try:
-        document = validate_project(root).to_dict()
+        document = validate_project(root, confined=True).to_dict()
     except ProjectError as error:
         return {
             "valid": False,
@@ -203,7 +207,7 @@ def upload_file(
 
 
 def _inventory(root: Path, year: int) -> tuple[InventoryResult, Any]:
-    project = open_project(root)
+    project = open_project(root, confined=True)
     organisation = project.config.organisation
     years = {organisation.base_year, *organisation.reporting_years}
     if year not in years:
@@ -250,12 +254,18 @@ def restatement_check(
 
 
 def submit_year(
-    engine: Engine, organisation_id: int, project_id: int, year: int, actor: str
+    engine: Engine,
+    organisation_id: int,
+    project_id: int,
+    year: int,
+    actor: str,
+    revision_number: int,
 ) -> YearState:
-    """Submit a year with the project's newest revision: it must be valid; the year's
-    inventory is computed from it (the same figures as ``tanlu inventory``) and pinned with
-    it, so that later uploads do not change what is reviewed and approved. A restated year's
-    submission carries the restatement's check (:func:`restatement_check`)."""
+    """Submit a year with the revision the submitter checked, which must be the project's
+    newest and valid; the year's inventory is computed from it (the same figures as ``tanlu
+    inventory``) and pinned with it, so that later uploads do not change what is reviewed and
+    approved. A restated year's submission carries the restatement's check
+    (:func:`restatement_check`)."""
     state = year_state(engine, organisation_id, project_id, year)
     if state.status.value != "collecting":
         raise ConflictError(f"{year} is {state.status.value}: only a collecting year is submitted")
@@ -263,6 +273,11 @@ def submit_year(
         revision, document = validate_revision(engine, organisation_id, project_id)
     except NotFoundError:
         raise ConflictError("the project has no files to submit") from None
+    if revision.number != revision_number:
+        raise ConflictError(
+            f"revision {revision.number} is the project's newest, not {revision_number}: "
+            "check it and submit that one"
+        )
     if not document.get("valid"):
         raise ConflictError(
             f"revision {revision.number} has {document.get('problem_count', 0):,} problems: "
@@ -303,12 +318,14 @@ def step_year(
     year: int,
     action: YearAction,
     actor: str,
+    *,
+    expected_version: int,
     reason: str = "",
 ) -> YearState:
-    """Review, approve, return or restate a year (:func:`submit_year` submits one)."""
+    """Review, approve, return or restate a year at the version the actor saw
+    (:func:`submit_year` submits one)."""
     if action is YearAction.SUBMIT:
         raise ValueError("submit with submit_year, which computes the figures")
-    state = year_state(engine, organisation_id, project_id, year)
     return change_year(
         engine,
         organisation_id,
@@ -316,6 +333,6 @@ def step_year(
         year,
         action,
         actor,
-        expected_version=state.version,
+        expected_version=expected_version,
         reason=reason,
     )

@@ -110,6 +110,7 @@ def validate_project(
     on_rows: OnRows | None = None,
     tables: InputTables | None = None,
     errors_out: Path | None = None,
+    confined: bool = False,
 ) -> ValidationDocument:
     """Read and check every input a later command reads: the activity, instrument and hourly
     files, the factor overrides and the price files (or the tables given instead of them).
@@ -124,6 +125,8 @@ def validate_project(
         The project's inputs as tables, checked instead of its files.
     errors_out
         A CSV or Parquet file to write every problem to, when there are any.
+    confined
+        Whether the ``[data]`` patterns must stay inside the project folder (the service).
 
     Raises
     ------
@@ -131,7 +134,7 @@ def validate_project(
         When ``tanlu.toml`` itself is bad (bad input rows are listed in the document instead).
     """
     try:
-        opened = open_project(project)
+        opened = open_project(project, confined)
         inputs = read_inputs(opened, on_rows, tables, errors_out)
     except InputError as error:
         return ValidationDocument(

@@ -8,13 +8,17 @@ from another organisation against that statement.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from tanlu import __version__
+from tanlu.app.project_jobs import JobWorker
 from tanlu.app.projects import MAX_UPLOAD_BYTES
 from tanlu.errors import StoreError
 from tanlu.service.deps import (
@@ -106,12 +110,25 @@ def create_app(
     *,
     limiter: LoginLimiter | None = None,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    job_threads: int = 1,
 ) -> FastAPI:
     """The application on a database already at the newest schema (``tanlu db upgrade``);
-    uploads larger than ``max_upload_bytes`` are refused (413)."""
+    uploads larger than ``max_upload_bytes`` are refused (413); ``job_threads`` run the queued
+    jobs while the application runs (none: jobs wait in the queue for another process)."""
     limits = limiter or LoginLimiter()
     warm_up()
+    worker = JobWorker(engine, job_threads)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(worker.stop)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="tanlu",
         version=__version__,
         description="The tanlu service: organisations, users and their roles, projects with "

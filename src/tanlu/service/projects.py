@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from collections.abc import Iterator
 from pathlib import PurePosixPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
+from tanlu.app.project_jobs import start_job
 from tanlu.app.projects import (
     Spool,
     step_year,
@@ -26,8 +28,9 @@ from tanlu.app.projects import (
     upload_file,
     validate_revision,
 )
-from tanlu.errors import ConflictError, NotFoundError, StoreError, TooLargeError
+from tanlu.errors import BusyError, ConflictError, NotFoundError, StoreError, TooLargeError
 from tanlu.service.deps import PRINTABLE, Admin, Contributor, Reviewer, Viewer, access
+from tanlu.store.jobs import JobInfo, JobKind, get_job, job_files, list_jobs, read_job_file
 from tanlu.store.projects import (
     FileInfo,
     ProjectInfo,
@@ -54,9 +57,12 @@ from tanlu.store.workflow import (
 )
 
 PROJECTS = "/api/organisations/{organisation_id}/projects"
+# How much of an upload is gathered before it is written to the scratch file [bytes].
+SPOOL_WRITE_BYTES = 1024 * 1024
 ProjectId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 Year = Annotated[int, PathParam(ge=1990, le=2100)]
 Number = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+JobId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 FilePath = Annotated[str, PathParam(min_length=1, max_length=200)]
 
 
@@ -98,8 +104,23 @@ class UploadOut(BaseModel):
     validation: dict[str, Any]
 
 
-class Reason(BaseModel):
-    reason: str = Field(default="", max_length=MAX_REASON_LENGTH)
+# text of several lines: no control characters but tab and line ends (PostgreSQL's text cannot
+# hold NUL)
+LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+class Step(BaseModel):
+    """A step of the workflow: the year's ``version`` the caller saw (``GET …/years/{year}``),
+    so that a step decided on what has since changed is refused (409), and why."""
+
+    version: int = Field(ge=0, le=2**31 - 1)
+    reason: str = Field(default="", max_length=MAX_REASON_LENGTH, pattern=LINES)
+
+
+class Submit(BaseModel):
+    """A submission: the revision the caller checked, which must still be the newest."""
+
+    revision: int = Field(ge=1, le=2**31 - 1)
 
 
 class YearOut(BaseModel):
@@ -126,6 +147,31 @@ class YearEventOut(BaseModel):
 
 class YearDetail(YearOut):
     events: list[YearEventOut]
+
+
+class NewJob(BaseModel):
+    kind: JobKind
+    year: int | None = Field(default=None, ge=1990, le=2100)
+    language: Literal["zh", "en"] = "zh"
+    pdf: bool = True
+
+
+class JobOut(BaseModel):
+    id: int
+    kind: str
+    revision: int
+    parameters: dict[str, Any]
+    status: str
+    step: str
+    steps_done: int
+    steps_total: int
+    attempts: int
+    error: str | None
+    created_by: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    files: list[FileOut]
 
 
 def _project(info: ProjectInfo) -> ProjectOut:
@@ -180,6 +226,40 @@ def _event(event: YearEventInfo) -> YearEventOut:
     )
 
 
+def _job(info: JobInfo, files: list[FileInfo]) -> JobOut:
+    return JobOut(
+        id=info.id,
+        kind=info.kind.value,
+        revision=info.revision_number,
+        parameters=info.parameters,
+        status=info.status.value,
+        step=info.step,
+        steps_done=info.steps_done,
+        steps_total=info.steps_total,
+        attempts=info.attempts,
+        error=info.error,
+        created_by=info.created_by,
+        created_at=info.created_at,
+        started_at=info.started_at,
+        finished_at=info.finished_at,
+        files=[_file(f) for f in files],
+    )
+
+
+def _download(info: FileInfo, chunks: Iterator[bytes]) -> StreamingResponse:
+    name = PurePosixPath(info.path).name
+    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return StreamingResponse(
+        chunks,
+        media_type=kind,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}",
+            "Content-Length": str(info.size_bytes),
+            "ETag": f'"{info.sha256}"',
+        },
+    )
+
+
 def _checked_path(path: str) -> str:
     try:
         return check_file_path(path)
@@ -189,8 +269,9 @@ def _checked_path(path: str) -> str:
 
 def add_error_answers(app: FastAPI) -> None:
     """Answer the store's refusals: a missing or foreign thing 404, a step that does not fit
-    the state 409, an upload too large 413, any other refused change 422; the message is the
-    error's, which names nothing of another organisation."""
+    the state 409, an upload too large 413, a change that kept meeting other writers' 503 with
+    ``Retry-After``, any other refused change 422; the message is the error's, which names
+    nothing of another organisation."""
 
     def answer(status: int) -> Any:
         async def handler(_request: Request, error: Exception) -> JSONResponse:
@@ -198,6 +279,10 @@ def add_error_answers(app: FastAPI) -> None:
 
         return handler
 
+    async def busy(_request: Request, error: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "1"})
+
+    app.add_exception_handler(BusyError, busy)
     app.add_exception_handler(NotFoundError, answer(404))
     app.add_exception_handler(ConflictError, answer(409))
     app.add_exception_handler(TooLargeError, answer(413))
@@ -270,15 +355,27 @@ def add_project_routes(app: FastAPI, engine: Engine, max_upload_bytes: int) -> N
         and validated. The same content at the same path again changes nothing (200 instead
         of 201). Every bad row found is in ``validation``."""
         checked = _checked_path(path)
+        # a project that is not there answers before the body is read
+        await run_in_threadpool(get_project, engine, organisation_id, project_id)
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_upload_bytes:
             raise TooLargeError(too_large(max_upload_bytes))
-        with Spool(max_upload_bytes) as spool:
+        # the disk is written on the thread pool, a MiB at a time, so that the event loop
+        # that serves every other request never waits on it
+        spool = await run_in_threadpool(Spool, max_upload_bytes)
+        try:
+            pending = bytearray()
             async for piece in request.stream():
-                spool.write(piece)
+                pending += piece
+                if len(pending) >= SPOOL_WRITE_BYTES:
+                    await run_in_threadpool(spool.write, bytes(pending))
+                    pending.clear()
+            await run_in_threadpool(spool.write, bytes(pending))
             done = await run_in_threadpool(
                 upload_file, engine, organisation_id, project_id, checked, spool, account.email
             )
+        finally:
+            await run_in_threadpool(spool.close)
         response.status_code = 201 if done.changed else 200
         return UploadOut(
             revision=_revision(done.revision), changed=done.changed, validation=done.validation
@@ -310,17 +407,8 @@ def add_project_routes(app: FastAPI, engine: Engine, max_upload_bytes: int) -> N
         revision: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     ) -> StreamingResponse:
         """A file of the newest revision (or of ``revision``), as it was uploaded."""
-        info, chunks = read_file(engine, organisation_id, project_id, revision, _checked_path(path))
-        name = PurePosixPath(info.path).name
-        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        return StreamingResponse(
-            chunks,
-            media_type=kind,
-            headers={
-                "Content-Disposition": f"attachment; filename*=UTF-8''{_quoted(name)}",
-                "Content-Length": str(info.size_bytes),
-                "ETag": f'"{info.sha256}"',
-            },
+        return _download(
+            *read_file(engine, organisation_id, project_id, revision, _checked_path(path))
         )
 
     @app.get(PROJECTS + "/{project_id}/years", openapi_extra=access(Role.VIEWER.value))
@@ -357,57 +445,106 @@ def add_project_routes(app: FastAPI, engine: Engine, max_upload_bytes: int) -> N
         openapi_extra=access(Role.CONTRIBUTOR.value),
     )
     def submit(
-        organisation_id: int, project_id: ProjectId, year: Year, account: Contributor
+        organisation_id: int, project_id: ProjectId, year: Year, body: Submit, account: Contributor
     ) -> YearOut:
-        """Submit the year with the project's newest revision, which must be valid: its
-        inventory is computed and pinned for review."""
-        return _year(submit_year(engine, organisation_id, project_id, year, account.email))
+        """Submit the year with ``revision``, which must be the project's newest and valid: the
+        year's inventory is computed from it and pinned with it for review."""
+        return _year(
+            submit_year(engine, organisation_id, project_id, year, account.email, body.revision)
+        )
+
+    jobs_path = PROJECTS + "/{project_id}/jobs"
+
+    @app.post(jobs_path, status_code=202, openapi_extra=access(Role.CONTRIBUTOR.value))
+    def new_job(
+        organisation_id: int, project_id: ProjectId, body: NewJob, account: Contributor
+    ) -> JobOut:
+        """Queue a job on the project's newest revision, which must be valid: ``inventory``
+        (of ``year``: ``tanlu inventory --out``'s files) or ``run`` (``tanlu run``: the
+        report in ``language``, with ``report.pdf`` unless ``pdf`` is false, and the results).
+        Its progress and files are at ``GET …/jobs/{job_id}``."""
+        parameters = (
+            {"year": body.year}
+            if body.kind is JobKind.INVENTORY
+            else {"language": body.language, "pdf": body.pdf}
+        )
+        job = start_job(engine, organisation_id, project_id, body.kind, parameters, account.email)
+        return _job(job, [])
+
+    @app.get(jobs_path, openapi_extra=access(Role.VIEWER.value))
+    def jobs(
+        organisation_id: int,
+        project_id: ProjectId,
+        account: Viewer,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[JobOut]:
+        """The project's jobs, newest first (without their files)."""
+        return [_job(j, []) for j in list_jobs(engine, organisation_id, project_id, limit)]
+
+    @app.get(jobs_path + "/{job_id}", openapi_extra=access(Role.VIEWER.value))
+    def job(organisation_id: int, project_id: ProjectId, job_id: JobId, account: Viewer) -> JobOut:
+        """A job: its status, the step it is at (``steps_done`` of ``steps_total``), and once
+        done the files it wrote."""
+        info = get_job(engine, organisation_id, project_id, job_id)
+        return _job(info, job_files(engine, organisation_id, project_id, job_id))
+
+    @app.get(
+        jobs_path + "/{job_id}/files/{name:path}",
+        openapi_extra=access(Role.VIEWER.value),
+        response_class=StreamingResponse,
+        responses={200: {"content": {"application/octet-stream": {}}}},
+    )
+    def job_file(
+        organisation_id: int, project_id: ProjectId, job_id: JobId, name: FilePath, account: Viewer
+    ) -> StreamingResponse:
+        """A file the job wrote (``report.html``, ``report.pdf``, ``results.xlsx``,
+        ``results.json``, ``inventory_2022.json``, ...)."""
+        return _download(*read_job_file(engine, organisation_id, project_id, job_id, name))
 
     def step(
-        organisation_id: int, project_id: int, year: int, action: YearAction, email: str, why: str
+        organisation_id: int, project_id: int, year: int, action: YearAction, email: str, body: Step
     ) -> YearOut:
-        return _year(step_year(engine, organisation_id, project_id, year, action, email, why))
+        return _year(
+            step_year(
+                engine,
+                organisation_id,
+                project_id,
+                year,
+                action,
+                email,
+                expected_version=body.version,
+                reason=body.reason,
+            )
+        )
 
     years_path = PROJECTS + "/{project_id}/years/{year}"
 
     @app.post(years_path + "/review", openapi_extra=access(Role.REVIEWER.value))
     def review(
-        organisation_id: int, project_id: ProjectId, year: Year, body: Reason, account: Reviewer
+        organisation_id: int, project_id: ProjectId, year: Year, body: Step, account: Reviewer
     ) -> YearOut:
         """Mark the submitted year reviewed (not by its submitter)."""
-        return step(
-            organisation_id, project_id, year, YearAction.REVIEW, account.email, body.reason
-        )
+        return step(organisation_id, project_id, year, YearAction.REVIEW, account.email, body)
 
     @app.post(years_path + "/approve", openapi_extra=access(Role.ADMIN.value))
     def approve(
-        organisation_id: int, project_id: ProjectId, year: Year, body: Reason, account: Admin
+        organisation_id: int, project_id: ProjectId, year: Year, body: Step, account: Admin
     ) -> YearOut:
         """Approve the reviewed year (not by its submitter): it is locked."""
-        return step(
-            organisation_id, project_id, year, YearAction.APPROVE, account.email, body.reason
-        )
+        return step(organisation_id, project_id, year, YearAction.APPROVE, account.email, body)
 
     @app.post(years_path + "/return", openapi_extra=access(Role.REVIEWER.value))
     def send_back(
-        organisation_id: int, project_id: ProjectId, year: Year, body: Reason, account: Reviewer
+        organisation_id: int, project_id: ProjectId, year: Year, body: Step, account: Reviewer
     ) -> YearOut:
         """Send a submitted or reviewed year back to collecting, with the reason."""
-        return step(
-            organisation_id, project_id, year, YearAction.RETURN, account.email, body.reason
-        )
+        return step(organisation_id, project_id, year, YearAction.RETURN, account.email, body)
 
     @app.post(years_path + "/restate", openapi_extra=access(Role.ADMIN.value))
     def restate(
-        organisation_id: int, project_id: ProjectId, year: Year, body: Reason, account: Admin
+        organisation_id: int, project_id: ProjectId, year: Year, body: Step, account: Admin
     ) -> YearOut:
         """Reopen an approved year for a restatement, with the reason; its next submission
         carries the restatement's check (the change from the approved total and the base-year
         recalculation check)."""
-        return step(
-            organisation_id, project_id, year, YearAction.RESTATE, account.email, body.reason
-        )
-
-
-def _quoted(name: str) -> str:
-    return quote(name, safe="")
+        return step(organisation_id, project_id, year, YearAction.RESTATE, account.email, body)

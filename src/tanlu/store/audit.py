@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from tanlu.errors import AuditError, StoreError
+from tanlu.errors import AuditError, BusyError, StoreError
 from tanlu.store.database import now, session_scope
 from tanlu.store.models import AuditEntry, AuditHead
 
@@ -122,7 +122,7 @@ def write(engine: Engine, work: Callable[[Session], T]) -> T:
             continue
         except DBAPIError as error:
             raise StoreError(f"the database refused the change: {_first_line(error)}") from None
-    raise StoreError(
+    raise BusyError(
         f"could not write after {APPEND_ATTEMPTS} attempts: other writers kept writing first"
     )
 

@@ -149,8 +149,11 @@ class Project(Base):
 
 
 class Blob(Base):
-    """The content of an uploaded file, once per organisation and SHA-256 (uploading the same
-    content again stores nothing new); its bytes are in :class:`BlobChunk` rows."""
+    """The content of an uploaded file or a job's file, once per organisation and SHA-256
+    (storing the same content again stores nothing new); its bytes are in :class:`BlobChunk`
+    rows. ``last_used_at``: when it was last stored or stored again; a blob no revision or job
+    refers to is removed once that is an hour old (a process killed between storing a blob and
+    the revision that refers to it leaves one)."""
 
     __tablename__ = "blobs"
     __table_args__ = (UniqueConstraint("organisation_id", "sha256"),)
@@ -159,7 +162,7 @@ class Blob(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[str] = mapped_column(String(32))
+    last_used_at: Mapped[str] = mapped_column(String(32))
 
 
 class BlobChunk(Base):
@@ -237,3 +240,41 @@ class YearEvent(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     revision_number: Mapped[int | None] = mapped_column(Integer, default=None)
     detail: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Job(Base):
+    """A long computation on one revision of a project (docs/service.md "Jobs"): queued, then
+    running in a worker (``worker``: machine and process; ``heartbeat_at`` renewed at each
+    step), then done with its files (:class:`JobFile`) or failed with the reason. A job whose
+    worker died is queued again, at most :data:`tanlu.store.jobs.MAX_ATTEMPTS` times."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    revision_number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    parameters: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    step: Mapped[str] = mapped_column(String(200), default="")
+    steps_done: Mapped[int] = mapped_column(Integer, default=0)
+    steps_total: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(200), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[str | None] = mapped_column(String(32), default=None)
+    heartbeat_at: Mapped[str | None] = mapped_column(String(32), default=None)
+    finished_at: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class JobFile(Base):
+    """A file a job wrote (the report, results, tables), its bytes a blob."""
+
+    __tablename__ = "job_files"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    blob_id: Mapped[int] = mapped_column(ForeignKey("blobs.id"))

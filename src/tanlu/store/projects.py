@@ -15,9 +15,10 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from tanlu.errors import NotFoundError, StoreError
@@ -26,6 +27,7 @@ from tanlu.store.database import now, session_scope
 from tanlu.store.models import (
     Blob,
     BlobChunk,
+    JobFile,
     Project,
     ProjectRevision,
     RevisionFile,
@@ -37,6 +39,8 @@ CONFIG_PATH = "tanlu.toml"
 DATA_SUFFIXES = (".csv", ".xlsx", ".parquet", ".toml")
 MAX_PATH_LENGTH = 200
 MAX_PATH_PARTS = 4
+# The longest name of one file or folder [bytes of UTF-8]: Linux file systems take 255.
+MAX_PART_BYTES = 255
 _PART = re.compile(r"^[\w][\w.\- ]*$")  # letters (any script), digits, _, ., - and spaces
 MAX_NAME_LENGTH = 100
 
@@ -98,16 +102,24 @@ def check_project_name(name: str) -> str:
 def check_file_path(path: str) -> str:
     """The path of a file in a project folder, or :class:`StoreError` naming what is wrong:
     relative, ``/``-separated, at most 4 parts of letters, digits, ``_ . -`` and spaces (none
-    starting with a dot: no ``..``, no hidden files), ending in .csv, .xlsx, .parquet, or the
-    configuration ``tanlu.toml`` at the top."""
+    starting with a dot, so no ``..`` and no hidden files, or a space; each at most
+    :data:`MAX_PART_BYTES` bytes of UTF-8, what a file system takes), ending in .csv, .xlsx,
+    .parquet, or the configuration ``tanlu.toml`` at the top. A folder's name never ends like a
+    file's, so that a file and a folder of one revision cannot have the same path."""
     if not path or len(path) > MAX_PATH_LENGTH:
         raise StoreError(f"a file's path has 1 to {MAX_PATH_LENGTH} characters")
     parts = path.split("/")
-    if len(parts) > MAX_PATH_PARTS or not all(_PART.match(part) for part in parts):
+    if len(parts) > MAX_PATH_PARTS or not all(_PART.fullmatch(part) for part in parts):
         raise StoreError(
             f"'{path}' is not a file path in a project: use up to {MAX_PATH_PARTS} parts of "
             "letters, digits, _ . - and spaces separated by /, none starting with . or a space"
         )
+    if any(len(part.encode("utf-8")) > MAX_PART_BYTES for part in parts):
+        raise StoreError(
+            f"'{path}': a folder or file name of a project has at most {MAX_PART_BYTES} bytes"
+        )
+    if any(PurePosixPath(part).suffix.lower() in DATA_SUFFIXES for part in parts[:-1]):
+        raise StoreError(f"'{path}': a folder's name cannot end in a file's suffix")
     suffix = PurePosixPath(path).suffix.lower()
     if suffix not in DATA_SUFFIXES:
         raise StoreError(
@@ -226,19 +238,21 @@ def _file_rows(session: Session, revision_id: int) -> list[tuple[str, Blob]]:
     ]
 
 
-def _store_blob(session: Session, organisation_id: int, source: Path, sha256: str) -> Blob:
+def store_blob(session: Session, organisation_id: int, source: Path, sha256: str) -> Blob:
     """The organisation's blob of this content, stored from ``source`` a chunk at a time when
-    it is not there yet."""
+    it is not there yet (its ``last_used_at`` renewed when it is)."""
     blob = session.scalars(
         select(Blob).where(Blob.organisation_id == organisation_id, Blob.sha256 == sha256)
     ).first()
     if blob is not None:
+        blob.last_used_at = now()
+        session.flush()
         return blob
     blob = Blob(
         organisation_id=organisation_id,
         sha256=sha256,
         size_bytes=source.stat().st_size,
-        created_at=now(),
+        last_used_at=now(),
     )
     session.add(blob)
     session.flush()
@@ -254,6 +268,34 @@ def _store_blob(session: Session, organisation_id: int, source: Path, sha256: st
     if check.hexdigest() != sha256:
         raise StoreError("the uploaded file changed while it was stored")
     return blob
+
+
+def save_blob(engine: Engine, organisation_id: int, source: Path, sha256: str) -> int:
+    """Store a file's content in its own transaction (:func:`store_blob`); its blob's id. Done
+    before the change that refers to it, so that a change retried after another writer's
+    (:func:`tanlu.store.audit.write`) does not store the bytes again."""
+    return write(engine, lambda session: store_blob(session, organisation_id, source, sha256).id)
+
+
+def remove_unused_blobs(engine: Engine, older_than_s: float = 3600.0) -> int:
+    """Remove the blobs no revision or job refers to whose ``last_used_at`` is older than
+    ``older_than_s``; how many. A blob stored again renews its time, so that one about to be
+    referred to is not removed."""
+    cutoff = (datetime.now(UTC) - timedelta(seconds=older_than_s)).isoformat(
+        timespec="microseconds"
+    )
+    with session_scope(engine) as session:
+        unused = session.scalars(
+            select(Blob.id).where(
+                Blob.last_used_at < cutoff,
+                ~exists().where(RevisionFile.blob_id == Blob.id),
+                ~exists().where(JobFile.blob_id == Blob.id),
+            )
+        ).all()
+        if unused:
+            session.execute(delete(BlobChunk).where(BlobChunk.blob_id.in_(unused)))
+            session.execute(delete(Blob).where(Blob.id.in_(unused)))
+        return len(unused)
 
 
 def _new_revision(
@@ -292,17 +334,20 @@ def put_file(
     actor: str,
 ) -> PutResult:
     """Put the file ``source`` (whose SHA-256 is ``sha256``) at ``path`` in the project: a new
-    revision with it, unless the newest revision holds the same content there already."""
+    revision with it, unless the newest revision holds the same content there already. The
+    bytes are stored first, in their own transaction (:func:`save_blob`); the revision, its
+    files and the audit entry then in one short one."""
     checked = check_file_path(path)
+    get_project(engine, organisation_id, project_id)  # before any bytes are stored
+    blob_id = save_blob(engine, organisation_id, source, sha256)
 
     def work(session: Session) -> PutResult:
         project = _project(session, organisation_id, project_id)
         latest = _latest(session, project_id)
         files = {p: blob.id for p, blob in _file_rows(session, latest.id)} if latest else {}
-        blob = _store_blob(session, organisation_id, source, sha256)
-        if latest is not None and files.get(checked) == blob.id:
+        if latest is not None and files.get(checked) == blob_id:
             return PutResult(_revision_info(latest), changed=False)
-        files[checked] = blob.id
+        files[checked] = blob_id
         revision = _new_revision(session, project, latest, files, "put", checked, actor)
         append_in(
             session,
@@ -458,16 +503,19 @@ def read_file(
             raise NotFoundError(f"revision {row.number} has no file '{path}'")
         info, blob_id = FileInfo(path, found.sha256, found.size_bytes), found.id
 
-    def chunks() -> Iterator[bytes]:
-        seq = 0
-        while True:
-            with session_scope(engine) as session:
-                data = session.scalar(
-                    select(BlobChunk.data).where(BlobChunk.blob_id == blob_id, BlobChunk.seq == seq)
-                )
-            if data is None:
-                return
-            yield bytes(data)
-            seq += 1
+    return info, blob_chunks(engine, blob_id)
 
-    return info, chunks()
+
+def blob_chunks(engine: Engine, blob_id: int) -> Iterator[bytes]:
+    """A blob's bytes a chunk at a time, each chunk read in its own short transaction, so that
+    a slow reader (a download) holds no transaction open."""
+    seq = 0
+    while True:
+        with session_scope(engine) as session:
+            data = session.scalar(
+                select(BlobChunk.data).where(BlobChunk.blob_id == blob_id, BlobChunk.seq == seq)
+            )
+        if data is None:
+            return
+        yield bytes(data)
+        seq += 1

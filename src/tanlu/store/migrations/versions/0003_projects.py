@@ -1,5 +1,5 @@
 """Projects in the service: their files' contents (blobs in chunks), revisions, each revision's
-files, and the workflow of each reporting year with its events.
+files, the workflow of each reporting year with its events, and jobs with the files they wrote.
 
 Revision ID: 0003
 Revises: 0002
@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("organisation_id", sa.Integer(), nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("size_bytes", sa.BigInteger(), nullable=False),
-        sa.Column("created_at", sa.String(32), nullable=False),
+        sa.Column("last_used_at", sa.String(32), nullable=False),
         sa.ForeignKeyConstraint(
             ["organisation_id"],
             ["organisations.id"],
@@ -117,10 +117,49 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_year_events"),
     )
+    op.create_table(
+        "jobs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("revision_number", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("parameters", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("step", sa.String(200), nullable=False),
+        sa.Column("steps_done", sa.Integer(), nullable=False),
+        sa.Column("steps_total", sa.Integer(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("worker", sa.String(200), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("created_by", sa.String(254), nullable=False),
+        sa.Column("created_at", sa.String(32), nullable=False),
+        sa.Column("started_at", sa.String(32), nullable=True),
+        sa.Column("heartbeat_at", sa.String(32), nullable=True),
+        sa.Column("finished_at", sa.String(32), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"], ["organisations.id"], name="fk_jobs_organisation_id_organisations"
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name="fk_jobs_project_id_projects"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_jobs"),
+    )
+    op.create_table(
+        "job_files",
+        sa.Column("job_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(300), nullable=False),
+        sa.Column("blob_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name="fk_job_files_job_id_jobs"),
+        sa.ForeignKeyConstraint(["blob_id"], ["blobs.id"], name="fk_job_files_blob_id_blobs"),
+        sa.PrimaryKeyConstraint("job_id", "name", name="pk_job_files"),
+    )
 
 
 def downgrade() -> None:
     for table in (
+        "job_files",
+        "jobs",
         "year_events",
         "reporting_years",
         "revision_files",

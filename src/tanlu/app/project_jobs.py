@@ -1,0 +1,187 @@
+"""The service's jobs: the inventory of a year, or the main job with its report, computed by the
+same use cases as ``tanlu inventory --out`` and ``tanlu run`` on a copy of one revision of a
+project, by worker threads of the service (:class:`JobWorker`), with each step recorded for the
+page's progress bar and every file written stored with the job when it ends."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from tanlu.app.files import inventory_files
+from tanlu.app.inputs import open_project, read_inputs
+from tanlu.app.jobs import run_inventory
+from tanlu.app.projects import revision_copy, validate_revision
+from tanlu.app.run import count_steps, run_project
+from tanlu.errors import ConflictError, NotFoundError, StoreError, TanluError
+from tanlu.output import write_files
+from tanlu.report.text import LANGUAGES
+from tanlu.report.write import write_run
+from tanlu.scratch import host_name, make_scratch_folder, process_alive, remove_scratch_folder
+from tanlu.store.jobs import (
+    JobInfo,
+    JobKind,
+    claim_job,
+    create_job,
+    fail_job,
+    finish_job,
+    report_progress,
+    requeue_orphans,
+)
+from tanlu.store.projects import remove_unused_blobs
+
+LOG = logging.getLogger("tanlu.jobs")
+OUTPUT_PREFIX = "tanlu-job-"
+# How long an idle worker waits before it looks for a queued job again [s].
+POLL_S = 0.5
+# How often a worker looks for jobs whose worker died [s].
+ORPHAN_CHECK_S = 30.0
+
+
+def start_job(
+    engine: Engine,
+    organisation_id: int,
+    project_id: int,
+    kind: JobKind,
+    parameters: dict[str, Any],
+    actor: str,
+) -> JobInfo:
+    """Queue a job on the project's newest revision, which must be valid.
+
+    ``parameters``: for an inventory, ``year``; for a run, ``language`` (``zh`` or ``en``) and
+    ``pdf`` (also print ``report.pdf``)."""
+    if kind is JobKind.INVENTORY:
+        year = parameters.get("year")
+        if not isinstance(year, int):
+            raise StoreError("an inventory job needs the year")
+        checked: dict[str, Any] = {"year": year}
+    else:
+        language = parameters.get("language", "zh")
+        if language not in LANGUAGES:
+            raise StoreError(f"the report's language is one of {', '.join(LANGUAGES)}")
+        checked = {"language": language, "pdf": bool(parameters.get("pdf", True))}
+    try:
+        revision, document = validate_revision(engine, organisation_id, project_id)
+    except NotFoundError as error:
+        if str(error) == "no such project":
+            raise
+        raise ConflictError("the project has no files to compute") from None
+    if not document.get("valid"):
+        raise ConflictError(
+            f"revision {revision.number} has {document.get('problem_count', 0):,} problems: "
+            "mend them first"
+        )
+    return create_job(engine, organisation_id, project_id, revision.number, kind, checked, actor)
+
+
+def _outputs(folder: Path) -> dict[str, Path]:
+    """Every file under ``folder``, by its path relative to it."""
+    return {
+        path.relative_to(folder).as_posix(): path
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def run_job(engine: Engine, job: JobInfo, worker: str) -> None:
+    """Compute a claimed job and store its files, or record why it failed. A job that is no
+    longer this worker's (queued again after its heartbeat went stale) is left as it is."""
+    done = 0
+
+    def step(name: str, total: int) -> None:
+        nonlocal done
+        report_progress(engine, job.id, worker, name, done, total)
+        done += 1
+
+    output = make_scratch_folder(OUTPUT_PREFIX)
+    try:
+        with revision_copy(
+            engine, job.organisation_id, job.project_id, job.revision_number
+        ) as root:
+            project = open_project(root, confined=True)
+            if job.kind is JobKind.INVENTORY:
+                year = int(job.parameters["year"])
+                organisation = project.config.organisation
+                if year not in {organisation.base_year, *organisation.reporting_years}:
+                    raise ConflictError(
+                        f"{year} is neither the base year nor a reporting year of tanlu.toml"
+                    )
+                step("reading and checking the input files", 3)
+                result = run_inventory(project, year, on_step=lambda name: step(name, 3))
+                step("writing the files", 3)
+                write_files(output, inventory_files(result))
+            else:
+                total = count_steps(project, validate=True) + 1
+                step("reading and checking the input files", total)
+                inputs = read_inputs(project)
+                run = run_project(project, inputs, step=lambda name: step(name, total))
+                step("writing the report", total)
+                write_run(run, output, job.parameters["language"], bool(job.parameters["pdf"]))
+        finish_job(engine, job.id, worker, _outputs(output))
+    except TanluError as error:
+        fail_job(engine, job.id, worker, str(error).replace(f"{output}/", ""))
+    except Exception as error:
+        # a fault of tanlu's: recorded on the job, and the traceback goes to the log
+        fail_job(engine, job.id, worker, f"internal error ({type(error).__name__}); see the log")
+        raise
+    finally:
+        remove_scratch_folder(output)
+
+
+class JobWorker:
+    """Threads of the service process that run queued jobs one at a time each. Every
+    :data:`ORPHAN_CHECK_S` a thread queues again the jobs whose worker process died (on this
+    machine; on any, once their heartbeat is stale) and removes the blobs nothing refers to
+    (:func:`tanlu.store.projects.remove_unused_blobs`)."""
+
+    def __init__(self, engine: Engine, threads: int = 1) -> None:
+        self.engine = engine
+        self.count = threads
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def name(self, index: int) -> str:
+        """The worker's name as jobs record it: machine, process and thread."""
+        return f"{host_name()}-{os.getpid()}-{index}"
+
+    def start(self) -> None:
+        """Start the threads (a worker of no threads does nothing)."""
+        self._stop.clear()
+        for index in range(self.count):
+            thread = threading.Thread(
+                target=self._loop, args=(self.name(index),), name=f"tanlu-job-{index}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Ask the threads to stop after their current job, and wait up to ``timeout_s``."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout_s)
+        self._threads.clear()
+
+    def _loop(self, worker: str) -> None:
+        last_check = -ORPHAN_CHECK_S
+        while not self._stop.is_set():
+            try:
+                if time.monotonic() - last_check >= ORPHAN_CHECK_S:
+                    requeue_orphans(self.engine, host_name(), process_alive)
+                    remove_unused_blobs(self.engine)
+                    last_check = time.monotonic()
+                job = claim_job(self.engine, worker)
+                if job is None:
+                    self._stop.wait(POLL_S)
+                    continue
+                run_job(self.engine, job, worker)
+            except Exception:
+                # the database away, or a fault of tanlu's in a job (which records it): the
+                # worker logs it and goes on with the next job
+                LOG.exception("job worker %s", worker)
+                self._stop.wait(POLL_S)
