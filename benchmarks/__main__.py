@@ -1,11 +1,11 @@
-"""``make bench``: the inventory, whole-command, CFE, procurement and roadmap benchmarks, and
-the scale sweep of the whole command (docs/performance.md).
+"""``make bench``: the inventory, whole-command, CFE, procurement, roadmap and service
+benchmarks, and the scale sweep of the whole command (docs/performance.md).
 
-Usage: ``.venv/bin/python -m benchmarks [--only inventory|command|scale|cfe|procurement|roadmap]
-[--rows N] [--sites N] [--format parquet csv] [--repeat N] [--procurement-repeat N] ...``; the
-scale sweep (``--only scale``: hours and tens of GB of disk at its default sizes) runs only
-when asked for: ``--scale-rows 1000000,10000000 --scale-sites 10000 --scale-engines
-duckdb,spark --chart-only ...``.
+Usage: ``.venv/bin/python -m benchmarks [--only inventory|command|scale|cfe|procurement|roadmap|
+service] [--rows N] [--sites N] [--format parquet csv] [--repeat N] [--procurement-repeat N]
+[--service-duration S] ...``; the scale sweep (``--only scale``: hours and tens of GB of disk at
+its default sizes) runs only when asked for: ``--scale-rows 1000000,10000000 --scale-sites 10000
+--scale-engines duckdb,spark --chart-only ...``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,16 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import cfe, command, inventory, procurement, roadmap, scale, synthetic
+from benchmarks import (
+    cfe,
+    command,
+    inventory,
+    procurement,
+    roadmap,
+    scale,
+    service,
+    synthetic,
+)
 from tanlu.factors import load_factor_library
 from tanlu.ingest import prepare_activities
 from tanlu.ingest.readers import read_activity_parquet
@@ -120,9 +129,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=("inventory", "command", "scale", "cfe", "procurement", "roadmap"),
+        choices=("inventory", "command", "scale", "cfe", "procurement", "roadmap", "service"),
         default=None,
         help="run one benchmark (default: all but scale)",
+    )
+    parser.add_argument(
+        "--service-duration",
+        type=float,
+        default=service.DURATION_S,
+        help="seconds each read is loaded for, per database and concurrency (default %(default)s)",
     )
     parser.add_argument(
         "--scale-rows",
@@ -267,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
         procurement.main(console, args.procurement_repeat)
     if args.only in (None, "roadmap"):
         run_roadmap(args)
+    if args.only in (None, "service"):
+        console.print("[bold]the service under load[/bold] (a real tanlu serve on loopback)")
+        service.run(console.print, duration_s=args.service_duration)
     console.print(f"benchmark finished in {time.perf_counter() - began:.0f} s")
     return 0
 

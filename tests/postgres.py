@@ -39,8 +39,10 @@ def _as_server_user(command: list[str]) -> list[str]:
 
 
 @contextmanager
-def cluster() -> Iterator[str]:
-    """Start a cluster; yields the folder of its socket (the host of its URLs)."""
+def cluster(fsync: bool = False) -> Iterator[str]:
+    """Start a cluster; yields the folder of its socket (the host of its URLs). ``fsync``: as
+    a production server writes (the tests leave it off: nothing they write must survive a
+    crash of the machine)."""
     binaries = server_bin()
     root = Path(tempfile.mkdtemp(prefix="tanlu-pg-"))
     data, socket = root / "data", root / "socket"
@@ -66,7 +68,9 @@ def cluster() -> Iterator[str]:
             check=True,
             capture_output=True,
         )
-        options = f"-c listen_addresses='' -k {socket} -p {PORT} -c fsync=off"
+        options = (
+            f"-c listen_addresses='' -k {socket} -p {PORT} -c fsync={'on' if fsync else 'off'}"
+        )
         subprocess.run(
             _as_server_user(
                 [

@@ -1,0 +1,258 @@
+"""The service under load (``make bench ARGS="--only service"``): requests per second and p50 /
+p99 latency of dashboard and API reads on loopback with 1, 10 and 50 concurrent clients, on
+SQLite and on PostgreSQL, and the time of an upload of a million activity rows, all against a
+real ``tanlu serve`` process (docs/performance.md).
+
+The clients are asyncio tasks of this process (httpx2's async client on one event loop), on the
+same 2 CPUs as the server: the figures are of the whole machine serving and asking at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+
+from benchmarks import command
+from tanlu.store.accounts import create_token, create_user
+from tanlu.store.database import open_engine, upgrade
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "internet-company"
+CONCURRENCY = (1, 10, 50)
+DURATION_S = 10.0
+UPLOAD_ROWS = 1_000_000
+UPLOAD_SITES = 10_000
+TARGET_P99_MS = 200.0
+PASSWORD = "benchmark password"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def database(kind: str, folder: Path) -> Iterator[str]:
+    """A new database's URL: a SQLite file in ``folder``, or a database on a throw-away
+    PostgreSQL cluster (tests/postgres.py: Debian's server, a Unix socket, fsync on)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'tanlu.db'}"
+        return
+    from tests import postgres
+
+    with postgres.cluster(fsync=True) as socket_dir, postgres.fresh_database(socket_dir) as url:
+        yield url
+
+
+@contextmanager
+def server(url: str, folder: Path) -> Iterator[tuple[str, int]]:
+    """``tanlu serve`` on the database (no job threads), its base URL and process id."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "tanlu.cli", "serve", "--db", url),
+            *("--port", str(port), "--job-threads", "0"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(folder / "server.log").open("wb"),
+        env={**os.environ, "TMPDIR": str(folder)},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/api/health", timeout=2)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    message = f"tanlu serve did not start: {folder / 'server.log'}"
+                    raise RuntimeError(message) from None
+                time.sleep(0.2)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def peak_rss_mib(pid: int) -> float:
+    """A running process's peak resident memory so far (``VmHWM``) [MiB]."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def seed(base: str, headers: dict[str, str]) -> str:
+    """The example project uploaded and 2021 submitted: the URL of the project."""
+    made = httpx.post(
+        f"{base}/api/organisations/1/projects", json={"name": "example"}, headers=headers
+    )
+    made.raise_for_status()
+    url = f"{base}/api/organisations/1/projects/{made.json()['id']}"
+    files = [EXAMPLE / "tanlu.toml", *sorted((EXAMPLE / "data").iterdir())]
+    for path in files:
+        relative = path.relative_to(EXAMPLE).as_posix()
+        answer = httpx.put(
+            f"{url}/files/{relative}", content=path.read_bytes(), headers=headers, timeout=120
+        )
+        answer.raise_for_status()
+    revision = httpx.get(url, headers=headers).json()["revision"]
+    submitted = httpx.post(
+        f"{url}/years/2021/submit", json={"revision": revision}, headers=headers, timeout=300
+    )
+    submitted.raise_for_status()
+    return url
+
+
+async def _load(
+    target: str, headers: dict[str, str], clients: int, duration_s: float
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=60) as client:
+        stop = time.perf_counter() + duration_s
+
+        async def one() -> None:
+            nonlocal errors
+            while time.perf_counter() < stop:
+                began = time.perf_counter()
+                answer = await client.get(target)
+                latencies.append(time.perf_counter() - began)
+                if answer.status_code != 200:
+                    errors += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(clients)))
+        elapsed = time.perf_counter() - began
+    ordered = sorted(latencies)
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "requests_per_s": len(latencies) / elapsed,
+        "p50_ms": 1000 * statistics.median(ordered),
+        "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+    }
+
+
+def upload_million(
+    base: str, headers: dict[str, str], log: Callable[[str], Any], pid: int
+) -> dict[str, Any]:
+    """A project of :data:`UPLOAD_ROWS` CSV activity rows (benchmarks/command.py's, cached):
+    its configuration, sites and instruments put first, then the activity file, timed."""
+    project = command.ensure_project(UPLOAD_ROWS, UPLOAD_SITES, 2021, "csv", log=log)
+    made = httpx.post(
+        f"{base}/api/organisations/1/projects", json={"name": "million"}, headers=headers
+    )
+    url = f"{base}/api/organisations/1/projects/{made.json()['id']}"
+    root = project.root
+    activity = project.activity_file.relative_to(root).as_posix()
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if path.is_file() and relative != activity:
+            httpx.put(
+                f"{url}/files/{relative}", content=path.read_bytes(), headers=headers, timeout=300
+            ).raise_for_status()
+
+    def pieces() -> Iterator[bytes]:
+        with project.activity_file.open("rb") as stream:
+            while piece := stream.read(1024 * 1024):
+                yield piece
+
+    size = project.activity_file.stat().st_size
+    began = time.perf_counter()
+    answer = httpx.put(
+        f"{url}/files/{activity}",
+        content=pieces(),
+        headers={**headers, "Content-Length": str(size)},
+        timeout=1800,
+    )
+    wall = time.perf_counter() - began
+    answer.raise_for_status()
+    validation = answer.json()["validation"]
+    if not validation.get("valid") or validation.get("activity_rows") != UPLOAD_ROWS:
+        raise AssertionError(f"the uploaded project is not valid: {validation}")
+    began = time.perf_counter()
+    again = httpx.put(
+        f"{url}/files/{activity}",
+        content=pieces(),
+        headers={**headers, "Content-Length": str(size)},
+        timeout=1800,
+    )
+    again_s = time.perf_counter() - began
+    if again.json()["changed"]:
+        raise AssertionError("the same file again made a new revision")
+    return {
+        "rows": UPLOAD_ROWS,
+        "size_mib": size / 2**20,
+        "upload_s": wall,
+        "rows_per_s": UPLOAD_ROWS / wall,
+        "same_again_s": again_s,
+        "server_peak_rss_mib": peak_rss_mib(pid),
+    }
+
+
+def run(
+    log: Callable[[str], Any] = print,
+    kinds: tuple[str, ...] = ("sqlite", "postgresql"),
+    concurrency: tuple[int, ...] = CONCURRENCY,
+    duration_s: float = DURATION_S,
+    upload: bool = True,
+) -> list[dict[str, Any]]:
+    """Every figure: one record per database, read and concurrency, and one per upload."""
+    records: list[dict[str, Any]] = []
+    for kind in kinds:
+        with tempfile.TemporaryDirectory(prefix="tanlu-bench-service-") as temp:
+            folder = Path(temp)
+            with database(kind, folder) as url:
+                engine = open_engine(url)
+                upgrade(engine)
+                create_user(engine, "admin@bench.example.com", PASSWORD, "Bench", "admin", "bench")
+                token = create_token(engine, "admin@bench.example.com", "Bench", "t", "bench")
+                engine.dispose()
+                headers = {"Authorization": f"Bearer {token}"}
+                with server(url, folder) as (base, pid):
+                    log(f"{kind}: seeding the example project and submitting 2021 ...")
+                    project = seed(base, headers)
+                    reads = {
+                        "dashboard: a year's status and steps": f"{project}/years/2021",
+                        "dashboard: a year's inventory (JSON)": f"{project}/years/2021/inventory",
+                        "API: the caller (/api/me)": f"{base}/api/me",
+                    }
+                    for name, target in reads.items():
+                        for clients in concurrency:
+                            figures = asyncio.run(_load(target, headers, clients, duration_s))
+                            record = {"database": kind, "read": name, "clients": clients, **figures}
+                            records.append(record)
+                            errors = figures["errors"]
+                            log(
+                                f"{kind:10} {name:40} {clients:3} clients: "
+                                f"{figures['requests_per_s']:7.1f} req/s, p50 "
+                                f"{figures['p50_ms']:6.1f} ms, p99 {figures['p99_ms']:6.1f} ms"
+                                + (f", {errors} errors" if errors else "")
+                            )
+                    if upload:
+                        log(f"{kind}: uploading {UPLOAD_ROWS:,} activity rows ...")
+                        figures = upload_million(base, headers, log, pid)
+                        records.append({"database": kind, "read": "upload", **figures})
+                        log(
+                            f"{kind:10} upload of {figures['rows']:,} rows "
+                            f"({figures['size_mib']:.0f} MiB): {figures['upload_s']:.1f} s "
+                            f"({figures['rows_per_s']:,.0f} rows/s) stored and validated; the "
+                            f"same file again {figures['same_again_s']:.1f} s; server peak "
+                            f"{figures['server_peak_rss_mib']:.0f} MiB"
+                        )
+    return records
