@@ -23,9 +23,10 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
 from tanlu.app import run_inventory
+from tanlu.app.project_jobs import run_job, worker_gone, worker_name
 from tanlu.errors import StoreError
 from tanlu.output import json_text
 from tanlu.scratch import host_name
@@ -33,8 +34,17 @@ from tanlu.service import create_app
 from tanlu.store.accounts import create_token, create_user
 from tanlu.store.audit import verify_chain
 from tanlu.store.database import open_engine, session_scope, upgrade
+from tanlu.store.jobs import (
+    JobInfo,
+    JobKind,
+    create_job,
+    fail_job,
+    finish_job,
+    get_job,
+    requeue_orphans,
+)
 from tanlu.store.models import AuditEntry, Blob, BlobChunk, Job, JobFile, ProjectRevision
-from tanlu.store.projects import check_file_path, remove_unused_blobs, save_blob
+from tanlu.store.projects import check_file_path, refer_blob, remove_unused_blobs, save_blob
 from tanlu.store.roles import Role
 
 from .conftest import ACTIVITY_HEADER, BASIC_TOML
@@ -816,8 +826,8 @@ def test_blobs_nothing_refers_to_are_removed_after_an_hour(setup: Setup, tmp_pat
             .where(Blob.id == kept_id)
             .values(last_used_at="2000-01-01T00:00:00.000000+00:00")
         )
-    removed = remove_unused_blobs(setup.engine)
-    assert removed >= 1
+    # (the fixture's job worker removes unused blobs too, every 30 s: whoever removes it)
+    remove_unused_blobs(setup.engine)
     with session_scope(setup.engine) as session:
         assert session.get(Blob, old_id) is None
         assert (
@@ -832,3 +842,99 @@ def test_blobs_nothing_refers_to_are_removed_after_an_hour(setup: Setup, tmp_pat
         setup.client.get(f"{url}/files/data/kept.csv", headers=setup.headers["viewer"]).text
         == "site\nkept\n"
     )
+
+
+def test_a_worker_is_gone_when_its_process_is_or_another_took_its_id() -> None:
+    me = worker_name(0)
+    host, pid, started, index = me.rsplit("-", 3)
+    assert (int(pid), index) == (os.getpid(), "0")
+    assert worker_gone(me) is False
+    # a process started since with the same id (a container's service restarted as process 1)
+    assert worker_gone(f"{host}-{pid}-{int(started) + 1}-0") is True
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert worker_gone(f"{host}-{finished.stdout.strip()}-1-0") is True
+    # another machine's worker, or a name not made by worker_name: not known to be gone
+    assert worker_gone(f"elsewhere-{finished.stdout.strip()}-1-0") is False
+    assert worker_gone("not a worker") is False
+
+
+def _running_job(setup: Setup, name: str, worker: str) -> tuple[str, JobInfo]:
+    url = setup.project(name)
+    setup.put(url, "tanlu.toml", BASIC_TOML)
+    setup.put(url, "data/activities.csv", ACTIVITY_HEADER + GOOD_ROWS)
+    project_id = int(url.rsplit("/", 1)[1])
+    create_job(
+        setup.engine,
+        setup.organisation_id,
+        project_id,
+        2,
+        JobKind.INVENTORY,
+        {"year": 2021},
+        "test",
+    )
+    # claimed here, not by the fixture's worker thread: the claim is taken from the queue
+    # directly, and the job's row is then given to ``worker``
+    with session_scope(setup.engine) as session:
+        job_id = session.scalar(select(func.max(Job.id)).where(Job.project_id == project_id))
+        session.execute(
+            update(Job).where(Job.id == job_id).values(status="running", worker=worker, attempts=1)
+        )
+    return url, get_job(setup.engine, setup.organisation_id, project_id, job_id)
+
+
+def test_a_job_queued_again_and_claimed_by_another_worker_is_not_finished_by_the_first(
+    setup: Setup, tmp_path: Path
+) -> None:
+    url, job = _running_job(setup, "lost job", "elsewhere-1-1-0")
+    result = tmp_path / "result.json"
+    result.write_text("{}")
+    # the first worker, which lost the job, cannot finish it or fail it
+    assert finish_job(setup.engine, job.id, "gone-2-2-0", {"result.json": result}) is False
+    fail_job(setup.engine, job.id, "gone-2-2-0", "late")
+    # and run_job gives it up at its first step, leaving it to the worker that holds it
+    run_job(setup.engine, job, "gone-2-2-0")
+    now = setup.client.get(f"{url}/jobs/{job.id}", headers=setup.headers["viewer"]).json()
+    assert (now["status"], now["files"], now["error"]) == ("running", [], None)
+    # the worker that holds it finishes it
+    assert finish_job(setup.engine, job.id, "elsewhere-1-1-0", {"result.json": result}) is True
+    done = setup.client.get(f"{url}/jobs/{job.id}", headers=setup.headers["viewer"]).json()
+    assert (done["status"], [f["path"] for f in done["files"]]) == ("done", ["result.json"])
+
+
+def test_a_job_of_a_worker_that_is_gone_is_queued_again_then_failed(setup: Setup) -> None:
+    url, job = _running_job(setup, "orphan", "gone-3-3-0")
+    assert requeue_orphans(setup.engine, lambda worker: worker == "gone-3-3-0") == [job.id]
+    with session_scope(setup.engine) as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job.id)
+            .values(status="running", worker="gone-3-3-0", attempts=3)
+        )
+    assert requeue_orphans(setup.engine, lambda worker: worker == "gone-3-3-0") == [job.id]
+    failed = setup.client.get(f"{url}/jobs/{job.id}", headers=setup.headers["viewer"]).json()
+    assert (failed["status"], failed["error"]) == (
+        "failed",
+        "its worker stopped 3 times before it ended",
+    )
+
+
+def test_a_blob_removed_before_it_is_referred_to_is_stored_again(
+    setup: Setup, tmp_path: Path
+) -> None:
+    source = tmp_path / "x.csv"
+    source.write_text("site\nagain\n")
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    blob_id = save_blob(setup.engine, setup.organisation_id, source, digest)
+    with session_scope(setup.engine) as session:  # what remove_unused_blobs would do
+        session.execute(delete(BlobChunk).where(BlobChunk.blob_id == blob_id))
+        session.execute(delete(Blob).where(Blob.id == blob_id))
+    with session_scope(setup.engine) as session:
+        kept = refer_blob(session, setup.organisation_id, blob_id, source, digest)
+    with session_scope(setup.engine) as session:
+        chunks = session.scalars(select(BlobChunk.data).where(BlobChunk.blob_id == kept)).all()
+    assert b"".join(chunks) == source.read_bytes()

@@ -39,6 +39,17 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def process_start(pid: int) -> int | None:
+    """When a process of this machine started, in clock ticks since the machine booted (Linux's
+    ``/proc/PID/stat``), or ``None`` where that cannot be read. With the process id it names
+    one process even where ids are reused (a container's service restarts as process 1)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def remove_stale_folders(parent: Path, prefix: str) -> list[Path]:
     """Remove the folders named ``prefix`` + ``HOST-PID-...`` under ``parent`` whose process
     on this machine no longer runs; another machine's folders (a shared disk) and folders not

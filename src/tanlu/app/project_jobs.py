@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -23,7 +24,13 @@ from tanlu.errors import ConflictError, NotFoundError, StoreError, TanluError
 from tanlu.output import write_files
 from tanlu.report.text import LANGUAGES
 from tanlu.report.write import write_run
-from tanlu.scratch import host_name, make_scratch_folder, process_alive, remove_scratch_folder
+from tanlu.scratch import (
+    host_name,
+    make_scratch_folder,
+    process_alive,
+    process_start,
+    remove_scratch_folder,
+)
 from tanlu.store.jobs import (
     JobInfo,
     JobKind,
@@ -42,6 +49,10 @@ OUTPUT_PREFIX = "tanlu-job-"
 POLL_S = 0.5
 # How often a worker looks for jobs whose worker died [s].
 ORPHAN_CHECK_S = 30.0
+# How often a running job's heartbeat is renewed between its steps [s]; a job whose heartbeat
+# is older than tanlu.store.jobs.STALE_AFTER_S is taken to have lost its worker.
+HEARTBEAT_S = 60.0
+_WORKER = re.compile(r"([A-Za-z0-9_]+)-(\d+)-(\d+)-\d+")
 
 
 def start_job(
@@ -89,21 +100,79 @@ def _outputs(folder: Path) -> dict[str, Path]:
     }
 
 
+class JobLost(Exception):
+    """The job was queued again (its heartbeat went stale) and is no longer this worker's."""
+
+
+def worker_name(index: int) -> str:
+    """A worker thread's name as jobs record it: machine, process id, when the process started
+    (so that a new process given the same id is not taken for it) and thread."""
+    pid = os.getpid()
+    return f"{host_name()}-{pid}-{process_start(pid) or 0}-{index}"
+
+
+def worker_gone(worker: str) -> bool:
+    """Whether the worker named ``worker`` (:func:`worker_name`) was a process of this machine
+    that no longer runs; a worker of another machine is not known to be gone."""
+    match = _WORKER.fullmatch(worker)
+    if match is None or match.group(1) != host_name():
+        return False
+    pid, started = int(match.group(2)), int(match.group(3))
+    if not process_alive(pid):
+        return True
+    now_started = process_start(pid)
+    return now_started is not None and started != 0 and now_started != started
+
+
+def _heartbeat(
+    engine: Engine, job_id: int, worker: str, state: dict[str, Any], stop: threading.Event
+) -> None:
+    """Renew the job's heartbeat every :data:`HEARTBEAT_S` while a long step runs, so that
+    only a worker that is gone loses its job; notes in ``state`` when the job was lost."""
+    while not stop.wait(HEARTBEAT_S):
+        try:
+            kept = report_progress(
+                engine, job_id, worker, state["step"], state["done"], state["total"]
+            )
+        except Exception:  # the database busy: the next beat tries again
+            LOG.warning("job %s: heartbeat not written", job_id, exc_info=True)
+            continue
+        if not kept:
+            state["lost"] = True
+            return
+
+
 def run_job(engine: Engine, job: JobInfo, worker: str) -> None:
     """Compute a claimed job and store its files, or record why it failed. A job that is no
-    longer this worker's (queued again after its heartbeat went stale) is left as it is."""
-    done = 0
+    longer this worker's (queued again after its heartbeat went stale) is given up at its next
+    step and left to the worker that has it."""
+    state: dict[str, Any] = {"step": "", "done": 0, "total": 0, "lost": False}
 
     def step(name: str, total: int) -> None:
-        nonlocal done
-        report_progress(engine, job.id, worker, name, done, total)
-        done += 1
+        if state["lost"]:
+            raise JobLost
+        state.update(step=name, total=total)
+        try:
+            kept = report_progress(engine, job.id, worker, name, state["done"], total)
+        except Exception:  # progress is shown, not needed: a busy database does not stop it
+            LOG.warning("job %s: progress not written", job.id, exc_info=True)
+            kept = True
+        if not kept:
+            raise JobLost
+        state["done"] += 1
 
     output = make_scratch_folder(OUTPUT_PREFIX)
+    copy: list[Path] = []
+    stop = threading.Event()
+    beat = threading.Thread(
+        target=_heartbeat, args=(engine, job.id, worker, state, stop), daemon=True
+    )
+    beat.start()
     try:
         with revision_copy(
             engine, job.organisation_id, job.project_id, job.revision_number
         ) as root:
+            copy.append(root)
             project = open_project(root, confined=True)
             if job.kind is JobKind.INVENTORY:
                 year = int(job.parameters["year"])
@@ -123,14 +192,23 @@ def run_job(engine: Engine, job: JobInfo, worker: str) -> None:
                 run = run_project(project, inputs, step=lambda name: step(name, total))
                 step("writing the report", total)
                 write_run(run, output, job.parameters["language"], bool(job.parameters["pdf"]))
+        if state["lost"]:
+            raise JobLost
         finish_job(engine, job.id, worker, _outputs(output))
+    except JobLost:
+        LOG.info("job %s was queued again elsewhere: %s gave it up", job.id, worker)
     except TanluError as error:
-        fail_job(engine, job.id, worker, str(error).replace(f"{output}/", ""))
+        message = str(error).replace(f"{output}/", "")
+        for root in copy:  # the revision's copy: named as the project's files
+            message = message.replace(f"{root}/", "").replace(f"{root.parent}/", "")
+        fail_job(engine, job.id, worker, message)
     except Exception as error:
         # a fault of tanlu's: recorded on the job, and the traceback goes to the log
         fail_job(engine, job.id, worker, f"internal error ({type(error).__name__}); see the log")
         raise
     finally:
+        stop.set()
+        beat.join()
         remove_scratch_folder(output)
 
 
@@ -146,16 +224,15 @@ class JobWorker:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def name(self, index: int) -> str:
-        """The worker's name as jobs record it: machine, process and thread."""
-        return f"{host_name()}-{os.getpid()}-{index}"
-
     def start(self) -> None:
         """Start the threads (a worker of no threads does nothing)."""
         self._stop.clear()
         for index in range(self.count):
             thread = threading.Thread(
-                target=self._loop, args=(self.name(index),), name=f"tanlu-job-{index}", daemon=True
+                target=self._loop,
+                args=(worker_name(index),),
+                name=f"tanlu-job-{index}",
+                daemon=True,
             )
             thread.start()
             self._threads.append(thread)
@@ -172,7 +249,7 @@ class JobWorker:
         while not self._stop.is_set():
             try:
                 if time.monotonic() - last_check >= ORPHAN_CHECK_S:
-                    requeue_orphans(self.engine, host_name(), process_alive)
+                    requeue_orphans(self.engine, worker_gone)
                     remove_unused_blobs(self.engine)
                     last_check = time.monotonic()
                 job = claim_job(self.engine, worker)

@@ -50,9 +50,8 @@ from tanlu.store.workflow import (
     YearAction,
     YearEventInfo,
     YearState,
-    year_events,
+    year_detail,
     year_inventory,
-    year_state,
     year_states,
 )
 
@@ -421,8 +420,7 @@ def add_project_routes(app: FastAPI, engine: Engine, max_upload_bytes: int) -> N
         organisation_id: int, project_id: ProjectId, year: Year, account: Viewer
     ) -> YearDetail:
         """A year's status and every step it has taken."""
-        state = year_state(engine, organisation_id, project_id, year)
-        events = year_events(engine, organisation_id, project_id, year)
+        state, events = year_detail(engine, organisation_id, project_id, year)
         return YearDetail(**_year(state).model_dump(), events=[_event(e) for e in events])
 
     @app.get(

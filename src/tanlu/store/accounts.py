@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from tanlu.errors import StoreError
@@ -235,21 +235,37 @@ def _membership(session: Session, email: str, organisation: str) -> Account:
     raise StoreError(f"{user.email} is not a member of '{organisation}'")
 
 
+# The account of a token, built once (every request by token asks it; building a statement costs
+# more than running it on SQLite).
+_TOKEN_ACCOUNT = (
+    select(User.id, User.email, Organisation.id, Organisation.name, Membership.role)
+    .select_from(ApiToken)
+    .join(User, User.id == ApiToken.user_id)
+    .join(
+        Membership,
+        (Membership.user_id == ApiToken.user_id)
+        & (Membership.organisation_id == ApiToken.organisation_id),
+    )
+    .join(Organisation, Organisation.id == ApiToken.organisation_id)
+    .where(
+        ApiToken.token_sha256 == bindparam("token_sha256"),
+        ApiToken.revoked_at.is_(None),
+        User.active.is_(True),
+    )
+)
+
+
 def token_account(engine: Engine, token: str) -> Account | None:
-    """The account an unrevoked token of an active user acts as; ``None`` for any other token."""
+    """The account an unrevoked token of an active user acts as; ``None`` for any other token.
+    One query: every request by token asks it."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    with session_scope(engine) as session:
-        row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _token_hash(token)))
-        if row is None or row.revoked_at is not None:
-            return None
-        user = session.get(User, row.user_id)
-        if user is None or not user.active:
-            return None
-        for account in _accounts(session, user):
-            if account.organisation_id == row.organisation_id:
-                return account
-    return None
+    with engine.connect() as connection:
+        row = connection.execute(_TOKEN_ACCOUNT, {"token_sha256": _token_hash(token)}).first()
+    if row is None:
+        return None
+    user_id, email, organisation_id, organisation, role = row
+    return Account(user_id, email, organisation_id, organisation, Role(role))
 
 
 def revoke_token(engine: Engine, token: str, actor: str, reason: str) -> None:

@@ -64,11 +64,19 @@ def _safe(url: str) -> str:
         return "(unreadable URL)"
 
 
+# How long a SQLite connection waits for another's write to end before it fails as "locked"
+# [s] (pysqlite's default is 5): an upload of a GiB stores its bytes in a few seconds.
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # foreign keys enforced; and transactions left to SQLAlchemy (pysqlite would otherwise run
-    # DDL and reads outside any transaction: a migration could half-apply)
+    # foreign keys enforced; write-ahead logging, so that readers (dashboards, a job copying a
+    # revision) neither wait for a writer nor hold one up; and transactions left to
+    # SQLAlchemy (pysqlite would otherwise run DDL and reads outside any transaction: a
+    # migration could half-apply)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
     dbapi_connection.isolation_level = None
 
@@ -88,7 +96,14 @@ def _cannot_open(engine: Engine, error: DBAPIError) -> StoreError:
 def open_engine(url: str | None = None) -> Engine:
     """A SQLAlchemy engine on the database (SQLite with its foreign keys enforced)."""
     resolved = _driver_url(database_url(url))
-    engine = create_engine(resolved, pool_pre_ping=True)
+    # a server's connections can drop while pooled (a restart, an idle timeout): each is
+    # checked as it is taken; a SQLite file's cannot
+    sqlite = resolved.startswith("sqlite")
+    engine = create_engine(
+        resolved,
+        pool_pre_ping=not sqlite,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S} if sqlite else {},
+    )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)

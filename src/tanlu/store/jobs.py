@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +26,7 @@ from tanlu.errors import NotFoundError
 from tanlu.store.audit import AuditRecord, append_in, write
 from tanlu.store.database import now, session_scope
 from tanlu.store.models import Blob, Job, JobFile, Project
-from tanlu.store.projects import FileInfo, blob_chunks, save_blob
+from tanlu.store.projects import FileInfo, blob_chunks, refer_blob, save_blob
 
 # A job whose worker died is queued again this many times in all, then failed.
 MAX_ATTEMPTS = 3
@@ -35,7 +34,6 @@ MAX_ATTEMPTS = 3
 # machine the worker ran on [s]; each step renews the heartbeat, and no step of a run takes an
 # hour on the projects tanlu is measured on (docs/performance.md).
 STALE_AFTER_S = 3600.0
-_WORKER = re.compile(r"^([A-Za-z0-9_]+)-(\d+)(?:-.*)?$")
 
 
 class JobKind(StrEnum):
@@ -204,21 +202,27 @@ def finish_job(engine: Engine, job_id: int, worker: str, files: dict[str, Path])
         if found is None:
             return False
         organisation_id = found.organisation_id
+    digests = {name: _sha256(path) for name, path in files.items()}
     blobs = {
-        name: save_blob(engine, organisation_id, path, _sha256(path))
+        name: save_blob(engine, organisation_id, path, digests[name])
         for name, path in sorted(files.items())
     }
 
     def work(session: Session) -> bool:
-        job = session.get(Job, job_id)
-        if job is None or job.worker != worker or job.status != JobStatus.RUNNING.value:
+        # done only if still this worker's: a conditional update, so that a job queued again
+        # and claimed by another worker meanwhile is left to it
+        if not _changed(
+            session,
+            update(Job)
+            .where(Job.id == job_id, Job.worker == worker, Job.status == JobStatus.RUNNING.value)
+            .values(
+                status=JobStatus.DONE.value, finished_at=now(), step="", steps_done=Job.steps_total
+            ),
+        ):
             return False
         for name, blob_id in blobs.items():
-            session.add(JobFile(job_id=job_id, name=name, blob_id=blob_id))
-        job.status = JobStatus.DONE.value
-        job.finished_at = now()
-        job.step = ""
-        job.steps_done = job.steps_total
+            kept = refer_blob(session, organisation_id, blob_id, files[name], digests[name])
+            session.add(JobFile(job_id=job_id, name=name, blob_id=kept))
         session.flush()
         return True
 
@@ -226,25 +230,28 @@ def finish_job(engine: Engine, job_id: int, worker: str, files: dict[str, Path])
 
 
 def fail_job(engine: Engine, job_id: int, worker: str, reason: str) -> None:
-    """Mark a job failed with the reason (when it is still this worker's)."""
-    with session_scope(engine) as session:
-        _changed(
+    """Mark a job failed with the reason (when it is still this worker's), trying again while
+    other writers hold the database (:func:`tanlu.store.audit.write`)."""
+    write(
+        engine,
+        lambda session: _changed(
             session,
             update(Job)
             .where(Job.id == job_id, Job.worker == worker, Job.status == JobStatus.RUNNING.value)
             .values(status=JobStatus.FAILED.value, error=reason, finished_at=now()),
-        )
+        ),
+    )
 
 
 def requeue_orphans(
     engine: Engine,
-    host: str,
-    alive: Callable[[int], bool],
+    gone: Callable[[str], bool],
     stale_after_s: float = STALE_AFTER_S,
 ) -> list[int]:
-    """Queue again the running jobs whose worker is gone: a process of this machine (``host``)
-    that no longer runs, or any worker whose heartbeat is older than ``stale_after_s``; a job
-    queued :data:`MAX_ATTEMPTS` times fails instead. Returns the jobs queued or failed."""
+    """Queue again the running jobs whose worker is gone: ``gone(worker)`` says so (a process
+    of this machine that no longer runs), or the heartbeat is older than ``stale_after_s``; a
+    job that has run :data:`MAX_ATTEMPTS` times fails instead. Returns the jobs queued again or
+    failed."""
     cutoff = (datetime.now(UTC) - timedelta(seconds=stale_after_s)).isoformat(
         timespec="microseconds"
     )
@@ -256,9 +263,7 @@ def requeue_orphans(
         ).all()
     orphans = []
     for job_id, worker, heartbeat, attempts in running:
-        match = _WORKER.match(worker or "")
-        dead_here = match is not None and match.group(1) == host and not alive(int(match.group(2)))
-        if not dead_here and (heartbeat or "") >= cutoff:
+        if not gone(worker or "") and (heartbeat or "") >= cutoff:
             continue
         last = attempts >= MAX_ATTEMPTS
         with session_scope(engine) as session:

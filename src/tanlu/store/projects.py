@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-from sqlalchemy import Engine, delete, exists, func, insert, select
+from sqlalchemy import CursorResult, Engine, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tanlu.errors import NotFoundError, StoreError
@@ -277,25 +278,52 @@ def save_blob(engine: Engine, organisation_id: int, source: Path, sha256: str) -
     return write(engine, lambda session: store_blob(session, organisation_id, source, sha256).id)
 
 
+def refer_blob(
+    session: Session, organisation_id: int, blob_id: int, source: Path, sha256: str
+) -> int:
+    """The blob about to be referred to in this transaction, its ``last_used_at`` renewed (so
+    that :func:`remove_unused_blobs` leaves it), or stored again from ``source`` if it was
+    removed since :func:`save_blob` stored it; its id."""
+    renewed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(Blob)
+        .where(Blob.id == blob_id)
+        .values(last_used_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    if renewed.rowcount == 1:
+        return blob_id
+    return store_blob(session, organisation_id, source, sha256).id
+
+
+def _unused(cutoff: str) -> Any:
+    """The condition of a blob :func:`remove_unused_blobs` removes."""
+    return (
+        (Blob.last_used_at < cutoff)
+        & ~exists().where(RevisionFile.blob_id == Blob.id)
+        & ~exists().where(JobFile.blob_id == Blob.id)
+    )
+
+
 def remove_unused_blobs(engine: Engine, older_than_s: float = 3600.0) -> int:
     """Remove the blobs no revision or job refers to whose ``last_used_at`` is older than
-    ``older_than_s``; how many. A blob stored again renews its time, so that one about to be
-    referred to is not removed."""
+    ``older_than_s``; how many. The blobs are locked as they are chosen (PostgreSQL; SQLite
+    writes one transaction at a time) and the condition is checked again as they are deleted,
+    so that a blob stored again or referred to meanwhile stays whole."""
     cutoff = (datetime.now(UTC) - timedelta(seconds=older_than_s)).isoformat(
         timespec="microseconds"
     )
     with session_scope(engine) as session:
-        unused = session.scalars(
-            select(Blob.id).where(
-                Blob.last_used_at < cutoff,
-                ~exists().where(RevisionFile.blob_id == Blob.id),
-                ~exists().where(JobFile.blob_id == Blob.id),
-            )
-        ).all()
-        if unused:
-            session.execute(delete(BlobChunk).where(BlobChunk.blob_id.in_(unused)))
-            session.execute(delete(Blob).where(Blob.id.in_(unused)))
-        return len(unused)
+        unused = session.scalars(select(Blob.id).where(_unused(cutoff)).with_for_update()).all()
+        if not unused:
+            return 0
+        chosen = select(Blob.id).where(Blob.id.in_(unused), _unused(cutoff))
+        session.execute(delete(BlobChunk).where(BlobChunk.blob_id.in_(chosen)))
+        removed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+            delete(Blob)
+            .where(Blob.id.in_(unused), _unused(cutoff))
+            .execution_options(synchronize_session=False)
+        )
+        return int(removed.rowcount)
 
 
 def _new_revision(
@@ -347,7 +375,7 @@ def put_file(
         files = {p: blob.id for p, blob in _file_rows(session, latest.id)} if latest else {}
         if latest is not None and files.get(checked) == blob_id:
             return PutResult(_revision_info(latest), changed=False)
-        files[checked] = blob_id
+        files[checked] = refer_blob(session, organisation_id, blob_id, source, sha256)
         revision = _new_revision(session, project, latest, files, "put", checked, actor)
         append_in(
             session,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, select, update
+from sqlalchemy import CursorResult, Engine, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from tanlu.errors import ConflictError, NotFoundError, StoreError
@@ -155,18 +155,24 @@ def year_inventory(engine: Engine, organisation_id: int, project_id: int, year: 
         return row.inventory if row is not None else None
 
 
-def year_events(
+# built once: a dashboard reads it on every view
+_YEAR_EVENTS = (
+    select(YearEvent)
+    .where(YearEvent.project_id == bindparam("project_id"), YearEvent.year == bindparam("year"))
+    .order_by(YearEvent.id)
+)
+
+
+def year_detail(
     engine: Engine, organisation_id: int, project_id: int, year: int
-) -> list[YearEventInfo]:
-    """The year's steps, oldest first."""
+) -> tuple[YearState, list[YearEventInfo]]:
+    """The year's state and its steps, oldest first, read in one transaction (a dashboard's
+    read)."""
     with session_scope(engine) as session:
         _project(session, organisation_id, project_id)
-        rows = session.scalars(
-            select(YearEvent)
-            .where(YearEvent.project_id == project_id, YearEvent.year == year)
-            .order_by(YearEvent.id)
-        ).all()
-        return [
+        state = _state(project_id, year, session.get(ReportingYear, (project_id, year)))
+        rows = session.scalars(_YEAR_EVENTS, {"project_id": project_id, "year": year}).all()
+        return state, [
             YearEventInfo(
                 row.id,
                 row.year,
