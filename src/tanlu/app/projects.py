@@ -23,7 +23,14 @@ from sqlalchemy import Engine
 from tanlu.app.inputs import open_project
 from tanlu.app.jobs import run_inventory
 from tanlu.app.validate import validate_project
-from tanlu.errors import ConflictError, NotFoundError, ProjectError, TooLargeError
+from tanlu.errors import (
+    ConflictError,
+    NotFoundError,
+    ProjectError,
+    StoreError,
+    TanluError,
+    TooLargeError,
+)
 from tanlu.inventory.calculate import InventoryResult
 from tanlu.output import json_text
 from tanlu.scratch import make_scratch_folder, remove_scratch_folder
@@ -284,7 +291,12 @@ def submit_year(
             "mend them before submitting"
         )
     with revision_copy(engine, organisation_id, project_id, revision.number) as root:
-        result, project = _inventory(root, year)
+        try:
+            result, project = _inventory(root, year)
+        except StoreError:
+            raise
+        except TanluError as error:  # what validation does not check: named, not a 500
+            raise ConflictError(_relative(str(error), root) or "") from None
     organisation = project.config.organisation
     check = (
         restatement_check(
