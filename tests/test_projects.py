@@ -25,7 +25,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, func, select, update
 
-from tanlu.app import run_inventory
+from tanlu.app import run_electricity, run_inventory
 from tanlu.app.project_jobs import run_job, worker_gone, worker_name
 from tanlu.errors import StoreError
 from tanlu.output import json_text
@@ -938,3 +938,47 @@ def test_a_blob_removed_before_it_is_referred_to_is_stored_again(
     with session_scope(setup.engine) as session:
         chunks = session.scalars(select(BlobChunk.data).where(BlobChunk.blob_id == kept)).all()
     assert b"".join(chunks) == source.read_bytes()
+
+
+def test_every_computation_of_the_cli_runs_as_a_job(setup: Setup) -> None:
+    """Electricity (the same JSON as `tanlu electricity --json`), procurement and the roadmap
+    as jobs; the toy project has no hourly load and no targets, so those two fail with the
+    reason their command gives."""
+    url = setup.project("every kind")
+    setup.put(url, "tanlu.toml", BASIC_TOML)
+    setup.put(url, "data/activities.csv", ACTIVITY_HEADER + GOOD_ROWS)
+    contributor = setup.headers["contributor"]
+
+    def job(body: dict[str, object]) -> dict[str, Any]:
+        queued = setup.client.post(f"{url}/jobs", json=body, headers=contributor)
+        assert queued.status_code == 202, queued.text
+        return _wait_for_job(setup, url, queued.json()["id"])
+
+    electricity = job({"kind": "electricity", "year": 2021})
+    assert electricity["status"] == "done", electricity
+    assert [f["path"] for f in electricity["files"]] == ["electricity_2021.json"]
+    got = setup.client.get(
+        f"{url}/jobs/{electricity['id']}/files/electricity_2021.json",
+        headers=setup.headers["viewer"],
+    ).json()
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "data").mkdir()
+        (root / "tanlu.toml").write_text(BASIC_TOML, encoding="utf-8")
+        (root / "data" / "activities.csv").write_text(ACTIVITY_HEADER + GOOD_ROWS)
+        assert got == json.loads(json_text(run_electricity(root, 2021).to_dict()))
+    roadmap = job({"kind": "roadmap"})
+    assert roadmap["status"] == "failed" and "target" in roadmap["error"], roadmap
+    procure = job({"kind": "procure", "site": "gz", "year": 2021, "cfe": 0.9})
+    assert procure["status"] == "failed" and procure["error"], procure
+    assert tempfile.gettempdir() not in procure["error"]
+    # what a kind needs is checked before it is queued
+    for body in (
+        {"kind": "electricity"},
+        {"kind": "procure", "year": 2021, "cfe": 0.9},
+        {"kind": "procure", "site": "gz", "year": 2021},
+        {"kind": "procure", "site": "gz", "year": 2021, "cfe": 1.5},
+        {"kind": "roadmap", "samples": 0},
+    ):
+        refused = setup.client.post(f"{url}/jobs", json=body, headers=contributor)
+        assert refused.status_code == 422, (body, refused.text)

@@ -46,12 +46,12 @@ from tanlu.app import (
     SiteProcurement,
     count_project_rows,
     count_steps,
-    csv_writer,
     inventory_files,
-    json_writer,
     list_factor_activities,
     open_project,
+    procurement_files,
     read_inputs,
+    roadmap_files,
     run_electricity,
     run_inventory,
     run_procurement,
@@ -467,14 +467,7 @@ def procure(
         raise _failed(error, errors_out) from None
     data = plan.to_dict()
     if out_dir is not None:
-        stem = f"procurement_{site}_{year}"
-        written = write_files(
-            out_dir,
-            {
-                f"{stem}.json": json_writer(data),
-                f"{stem}_dispatch.csv": csv_writer(plan.result.dispatch, index=True),
-            },
-        )
+        written = write_files(out_dir, procurement_files(plan, site, year))
     if json_output:
         _print_json(data)
     else:
@@ -605,11 +598,7 @@ def roadmap(
         raise _failed(error, errors_out) from None
     data = document.to_dict()
     if out_dir is not None:
-        stem = f"roadmap_{document.plan.scenario}"
-        files = {f"{stem}.json": json_writer(data)}
-        for name, frame in document.tables().items():
-            files[f"{stem}_{name}.csv"] = csv_writer(frame)
-        written = write_files(out_dir, files)
+        written = write_files(out_dir, roadmap_files(document))
     if json_output:
         _print_json(data)
     else:

@@ -19,8 +19,11 @@ from tanlu.app.factors import (
 from tanlu.app.files import (
     LINES_CSV_MAX_ROWS,
     csv_writer,
+    electricity_files,
     inventory_files,
     json_writer,
+    procurement_files,
+    roadmap_files,
     table_writer,
 )
 from tanlu.app.inputs import OnRows, OnStep, open_project, read_inputs
@@ -74,12 +77,15 @@ __all__ = [
     "count_project_rows",
     "count_steps",
     "csv_writer",
+    "electricity_files",
     "inventory_files",
     "json_writer",
     "list_factor_activities",
     "open_project",
+    "procurement_files",
     "project_from_config",
     "read_inputs",
+    "roadmap_files",
     "run_electricity",
     "run_inventories",
     "run_inventory",

@@ -10,6 +10,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from tanlu.app.roadmap import RoadmapDocument
+from tanlu.electricity.matching import ElectricityResult
+from tanlu.electricity.site_procurement import SiteProcurement
 from tanlu.inventory.calculate import InventoryResult
 from tanlu.inventory.lines import EmissionLines
 from tanlu.output import Writer, json_text
@@ -100,4 +103,28 @@ def inventory_files(
     if len(result.emission_lines) <= csv_max_rows:
         files[f"{stem}_lines.csv"] = lines_csv_writer(result.emission_lines)
     files.update({f"{stem}_{name}.csv": csv_writer(frame) for name, frame in tables.items()})
+    return files
+
+
+def electricity_files(result: ElectricityResult, year: int) -> dict[str, Writer]:
+    """The file of the ``electricity`` use case: ``electricity_Y.json``, its ``--json``."""
+    return {f"electricity_{year}.json": json_writer(result.to_dict())}
+
+
+def procurement_files(plan: SiteProcurement, site: str, year: int) -> dict[str, Writer]:
+    """The files ``tanlu procure --out`` writes: the plan's JSON and its hourly dispatch."""
+    stem = f"procurement_{site}_{year}"
+    return {
+        f"{stem}.json": json_writer(plan.to_dict()),
+        f"{stem}_dispatch.csv": csv_writer(plan.result.dispatch, index=True),
+    }
+
+
+def roadmap_files(document: RoadmapDocument) -> dict[str, Writer]:
+    """The files ``tanlu roadmap --out`` writes: the document's JSON and each of its tables as
+    CSV."""
+    stem = f"roadmap_{document.plan.scenario}"
+    files = {f"{stem}.json": json_writer(document.to_dict())}
+    for name, frame in document.tables().items():
+        files[f"{stem}_{name}.csv"] = csv_writer(frame)
     return files

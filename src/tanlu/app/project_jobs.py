@@ -10,18 +10,21 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
-from tanlu.app.files import inventory_files
+from tanlu.app.files import electricity_files, inventory_files, procurement_files, roadmap_files
 from tanlu.app.inputs import open_project, read_inputs
-from tanlu.app.jobs import run_inventory
+from tanlu.app.jobs import run_electricity, run_inventory, run_procurement
 from tanlu.app.projects import revision_copy, validate_revision
+from tanlu.app.roadmap import RoadmapOptions, run_roadmap
 from tanlu.app.run import count_steps, run_project
 from tanlu.errors import ConflictError, NotFoundError, StoreError, TanluError
-from tanlu.output import write_files
+from tanlu.output import Writer, write_files
+from tanlu.project import Project
 from tanlu.report.text import LANGUAGES
 from tanlu.report.write import write_run
 from tanlu.scratch import (
@@ -55,6 +58,45 @@ HEARTBEAT_S = 60.0
 _WORKER = re.compile(r"([A-Za-z0-9_]+)-(\d+)-(\d+)-\d+")
 
 
+def _year(parameters: dict[str, Any], kind: JobKind) -> int:
+    year = parameters.get("year")
+    if not isinstance(year, int) or isinstance(year, bool):
+        raise StoreError(f"a job of kind {kind.value} needs the year")
+    return year
+
+
+def check_parameters(kind: JobKind, parameters: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a job of ``kind`` takes, checked and with their defaults (those of the
+    CLI command of the same name); :class:`StoreError` naming what is missing or wrong."""
+    if kind is JobKind.INVENTORY:
+        return {"year": _year(parameters, kind)}
+    if kind is JobKind.ELECTRICITY:
+        return {"year": _year(parameters, kind), "hourly": bool(parameters.get("hourly", False))}
+    if kind is JobKind.PROCURE:
+        site, cfe = parameters.get("site"), parameters.get("cfe")
+        if not isinstance(site, str) or not site:
+            raise StoreError("a procure job needs the site")
+        if not isinstance(cfe, int | float) or not 0.0 <= cfe <= 1.0:
+            raise StoreError("a procure job needs the target cfe, from 0 to 1")
+        return {
+            "site": site,
+            "year": _year(parameters, kind),
+            "cfe": float(cfe),
+            "annual": bool(parameters.get("annual", False)),
+        }
+    if kind is JobKind.ROADMAP:
+        return {
+            "scenario": parameters.get("scenario"),
+            "from_year": parameters.get("from_year"),
+            "macc": bool(parameters.get("macc", False)),
+            "samples": parameters.get("samples"),
+        }
+    language = parameters.get("language", "zh")
+    if language not in LANGUAGES:
+        raise StoreError(f"the report's language is one of {', '.join(LANGUAGES)}")
+    return {"language": language, "pdf": bool(parameters.get("pdf", True))}
+
+
 def start_job(
     engine: Engine,
     organisation_id: int,
@@ -65,18 +107,11 @@ def start_job(
 ) -> JobInfo:
     """Queue a job on the project's newest revision, which must be valid.
 
-    ``parameters``: for an inventory, ``year``; for a run, ``language`` (``zh`` or ``en``) and
-    ``pdf`` (also print ``report.pdf``)."""
-    if kind is JobKind.INVENTORY:
-        year = parameters.get("year")
-        if not isinstance(year, int):
-            raise StoreError("an inventory job needs the year")
-        checked: dict[str, Any] = {"year": year}
-    else:
-        language = parameters.get("language", "zh")
-        if language not in LANGUAGES:
-            raise StoreError(f"the report's language is one of {', '.join(LANGUAGES)}")
-        checked = {"language": language, "pdf": bool(parameters.get("pdf", True))}
+    ``parameters``: as :func:`check_parameters` takes them: for an inventory, ``year``; for
+    electricity, ``year`` and ``hourly``; for procurement, ``site``, ``year``, ``cfe`` and
+    ``annual``; for the roadmap, ``scenario``, ``from_year``, ``macc`` and ``samples``; for a
+    run, ``language`` (``zh`` or ``en``) and ``pdf`` (also print ``report.pdf``)."""
+    checked = check_parameters(kind, parameters)
     try:
         revision, document = validate_revision(engine, organisation_id, project_id)
     except NotFoundError as error:
@@ -142,6 +177,32 @@ def _heartbeat(
             return
 
 
+def _computed(
+    project: Project, job: JobInfo, step: Callable[[str, int], None]
+) -> dict[str, Writer]:
+    """The files of an electricity, procurement or roadmap job, computed as the CLI does."""
+    given = job.parameters
+    step("reading and checking the input files", 3)
+    inputs = read_inputs(project)
+    if job.kind is JobKind.ELECTRICITY:
+        step("green electricity", 3)
+        electricity = run_electricity(project, given["year"], given["hourly"], inputs=inputs)
+        step("writing the files", 3)
+        return electricity_files(electricity, given["year"])
+    if job.kind is JobKind.PROCURE:
+        step("the procurement model (HiGHS)", 3)
+        plan = run_procurement(
+            project, given["site"], given["year"], given["cfe"], given["annual"], inputs=inputs
+        )
+        step("writing the files", 3)
+        return procurement_files(plan, given["site"], given["year"])
+    options = RoadmapOptions(given["scenario"], given["from_year"], given["macc"], given["samples"])
+    step("the roadmap (linopy and HiGHS)", 3)
+    document = run_roadmap(project, options, inputs)
+    step("writing the files", 3)
+    return roadmap_files(document)
+
+
 def run_job(engine: Engine, job: JobInfo, worker: str) -> None:
     """Compute a claimed job and store its files, or record why it failed. A job that is no
     longer this worker's (queued again after its heartbeat went stale) is given up at its next
@@ -185,13 +246,15 @@ def run_job(engine: Engine, job: JobInfo, worker: str) -> None:
                 result = run_inventory(project, year, on_step=lambda name: step(name, 3))
                 step("writing the files", 3)
                 write_files(output, inventory_files(result))
-            else:
+            elif job.kind is JobKind.RUN:
                 total = count_steps(project, validate=True) + 1
                 step("reading and checking the input files", total)
                 inputs = read_inputs(project)
                 run = run_project(project, inputs, step=lambda name: step(name, total))
                 step("writing the report", total)
                 write_run(run, output, job.parameters["language"], bool(job.parameters["pdf"]))
+            else:
+                write_files(output, _computed(project, job, step))
         if state["lost"]:
             raise JobLost
         finish_job(engine, job.id, worker, _outputs(output))

@@ -149,8 +149,21 @@ class YearDetail(YearOut):
 
 
 class NewJob(BaseModel):
+    """A job: its kind and the parameters of the CLI command of the same name that it takes
+    (``year`` for an inventory; ``year``, ``hourly`` for electricity; ``site``, ``year``,
+    ``cfe``, ``annual`` for procurement; ``scenario``, ``from_year``, ``macc``, ``samples`` for
+    the roadmap; ``language``, ``pdf`` for a run)."""
+
     kind: JobKind
     year: int | None = Field(default=None, ge=1990, le=2100)
+    hourly: bool = False
+    site: str | None = Field(default=None, min_length=1, max_length=100, pattern=PRINTABLE)
+    cfe: float | None = Field(default=None, ge=0.0, le=1.0)
+    annual: bool = False
+    scenario: str | None = Field(default=None, min_length=1, max_length=100, pattern=PRINTABLE)
+    from_year: int | None = Field(default=None, ge=1990, le=2100)
+    macc: bool = False
+    samples: int | None = Field(default=None, ge=1, le=10_000)
     language: Literal["zh", "en"] = "zh"
     pdf: bool = True
 
@@ -458,14 +471,11 @@ def add_project_routes(app: FastAPI, engine: Engine, max_upload_bytes: int) -> N
         organisation_id: int, project_id: ProjectId, body: NewJob, account: Contributor
     ) -> JobOut:
         """Queue a job on the project's newest revision, which must be valid: ``inventory``
-        (of ``year``: ``tanlu inventory --out``'s files) or ``run`` (``tanlu run``: the
-        report in ``language``, with ``report.pdf`` unless ``pdf`` is false, and the results).
-        Its progress and files are at ``GET …/jobs/{job_id}``."""
-        parameters = (
-            {"year": body.year}
-            if body.kind is JobKind.INVENTORY
-            else {"language": body.language, "pdf": body.pdf}
-        )
+        (``tanlu inventory --out``'s files), ``electricity``, ``procure``, ``roadmap`` (the
+        files of the CLI command of the same name) or ``run`` (``tanlu run``: the report in
+        ``language``, with ``report.pdf`` unless ``pdf`` is false, and the results). Its
+        progress and files are at ``GET …/jobs/{job_id}``."""
+        parameters = body.model_dump(exclude={"kind"}, exclude_none=True)
         job = start_job(engine, organisation_id, project_id, body.kind, parameters, account.email)
         return _job(job, [])
 

@@ -37,10 +37,15 @@ STALE_AFTER_S = 3600.0
 
 
 class JobKind(StrEnum):
-    """What a job computes: one year's inventory (``tanlu inventory --out``), or the main job
-    with its report (``tanlu run``)."""
+    """What a job computes, as the CLI command of the same name: one year's inventory
+    (``tanlu inventory --out``), green electricity (``tanlu electricity --json``), one site's
+    least-cost procurement (``tanlu procure --out``), the roadmap (``tanlu roadmap --out``), or
+    the main job with its report (``tanlu run``)."""
 
     INVENTORY = "inventory"
+    ELECTRICITY = "electricity"
+    PROCURE = "procure"
+    ROADMAP = "roadmap"
     RUN = "run"
 
 
