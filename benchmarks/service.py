@@ -167,32 +167,31 @@ def upload_million(
                 f"{url}/files/{relative}", content=path.read_bytes(), headers=headers, timeout=300
             ).raise_for_status()
 
-    def pieces() -> Iterator[bytes]:
-        with project.activity_file.open("rb") as stream:
-            while piece := stream.read(1024 * 1024):
-                yield piece
-
     size = project.activity_file.stat().st_size
-    began = time.perf_counter()
-    answer = httpx.put(
-        f"{url}/files/{activity}",
-        content=pieces(),
-        headers={**headers, "Content-Length": str(size)},
-        timeout=1800,
-    )
-    wall = time.perf_counter() - began
+
+    def timed_upload() -> tuple[httpx.Response, float]:
+        """The activity file streamed a MiB at a time, and the request's wall time [s]."""
+
+        def pieces() -> Iterator[bytes]:
+            with project.activity_file.open("rb") as stream:
+                while piece := stream.read(1024 * 1024):
+                    yield piece
+
+        began = time.perf_counter()
+        answer = httpx.put(
+            f"{url}/files/{activity}",
+            content=pieces(),
+            headers={**headers, "Content-Length": str(size)},
+            timeout=1800,
+        )
+        return answer, time.perf_counter() - began
+
+    answer, wall = timed_upload()
     answer.raise_for_status()
     validation = answer.json()["validation"]
     if not validation.get("valid") or validation.get("activity_rows") != UPLOAD_ROWS:
         raise AssertionError(f"the uploaded project is not valid: {validation}")
-    began = time.perf_counter()
-    again = httpx.put(
-        f"{url}/files/{activity}",
-        content=pieces(),
-        headers={**headers, "Content-Length": str(size)},
-        timeout=1800,
-    )
-    again_s = time.perf_counter() - began
+    again, again_s = timed_upload()
     if again.json()["changed"]:
         raise AssertionError("the same file again made a new revision")
     return {

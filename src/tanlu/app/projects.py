@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -71,8 +70,8 @@ def too_large(max_bytes: int) -> str:
 
 class Spool:
     """An upload as it arrives: written to a scratch file a piece at a time and hashed, never
-    held whole in memory; refused (:class:`TooLargeError`) past ``max_bytes``. Use it in a
-    ``with`` block, or :meth:`close` it: its file is removed, however the upload ended."""
+    held whole in memory; refused (:class:`TooLargeError`) past ``max_bytes``. :meth:`close`
+    it however the upload ended: its file is removed."""
 
     def __init__(self, max_bytes: int = MAX_UPLOAD_BYTES, parent: Path | None = None) -> None:
         self.max_bytes = max_bytes
@@ -95,21 +94,10 @@ class Spool:
         self._out.close()
         return self._hash.hexdigest()
 
-    def __enter__(self) -> Self:
-        return self
-
     def close(self) -> None:
         """Remove the file (and its folder)."""
         self._out.close()
         remove_scratch_folder(self._folder)
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 @contextmanager

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from tanlu.errors import NotFoundError
 from tanlu.store.audit import AuditRecord, append_in, write
 from tanlu.store.database import now, session_scope
-from tanlu.store.models import Blob, Job, JobFile, Project
-from tanlu.store.projects import FileInfo, blob_chunks, refer_blob, save_blob
+from tanlu.store.models import Blob, Job, JobFile
+from tanlu.store.projects import FileInfo, blob_chunks, owned_project, refer_blob, save_blob
 
 # A job whose worker died is queued again this many times in all, then failed.
 MAX_ATTEMPTS = 3
@@ -113,7 +113,7 @@ def create_job(
     """Queue a job (recorded in the audit log)."""
 
     def work(session: Session) -> JobInfo:
-        _project(session, organisation_id, project_id)
+        owned_project(session, organisation_id, project_id)
         job = Job(
             organisation_id=organisation_id,
             project_id=project_id,
@@ -293,14 +293,8 @@ def requeue_orphans(
     return orphans
 
 
-def _project(session: Session, organisation_id: int, project_id: int) -> None:
-    project = session.get(Project, project_id)
-    if project is None or project.organisation_id != organisation_id:
-        raise NotFoundError("no such project")
-
-
 def _job(session: Session, organisation_id: int, project_id: int, job_id: int) -> Job:
-    _project(session, organisation_id, project_id)
+    owned_project(session, organisation_id, project_id)
     job = session.get(Job, job_id)
     if job is None or job.project_id != project_id:
         raise NotFoundError("no such job")
@@ -318,7 +312,7 @@ def list_jobs(
 ) -> list[JobInfo]:
     """The project's newest jobs, newest first."""
     with session_scope(engine) as session:
-        _project(session, organisation_id, project_id)
+        owned_project(session, organisation_id, project_id)
         rows = session.scalars(
             select(Job).where(Job.project_id == project_id).order_by(Job.id.desc()).limit(limit)
         ).all()

@@ -163,7 +163,9 @@ def _latest(session: Session, project_id: int) -> ProjectRevision | None:
     ).first()
 
 
-def _project(session: Session, organisation_id: int, project_id: int) -> Project:
+def owned_project(session: Session, organisation_id: int, project_id: int) -> Project:
+    """The project if the organisation has it; :class:`NotFoundError` ("no such project") for
+    another organisation's and for none, alike, so that ids cannot be probed."""
     project = session.get(Project, project_id)
     if project is None or project.organisation_id != organisation_id:
         raise NotFoundError("no such project")
@@ -222,7 +224,7 @@ def list_projects(engine: Engine, organisation_id: int) -> list[ProjectInfo]:
 def get_project(engine: Engine, organisation_id: int, project_id: int) -> ProjectInfo:
     """One project of the organisation (:class:`NotFoundError` for another's or none)."""
     with session_scope(engine) as session:
-        project = _project(session, organisation_id, project_id)
+        project = owned_project(session, organisation_id, project_id)
         latest = _latest(session, project_id)
         return _info(project, latest.number if latest else 0)
 
@@ -370,7 +372,7 @@ def put_file(
     blob_id = save_blob(engine, organisation_id, source, sha256)
 
     def work(session: Session) -> PutResult:
-        project = _project(session, organisation_id, project_id)
+        project = owned_project(session, organisation_id, project_id)
         latest = _latest(session, project_id)
         files = {p: blob.id for p, blob in _file_rows(session, latest.id)} if latest else {}
         if latest is not None and files.get(checked) == blob_id:
@@ -399,7 +401,7 @@ def remove_file(
     revision has none there)."""
 
     def work(session: Session) -> RevisionInfo:
-        project = _project(session, organisation_id, project_id)
+        project = owned_project(session, organisation_id, project_id)
         latest = _latest(session, project_id)
         files = {p: blob for p, blob in _file_rows(session, latest.id)} if latest else {}
         if path not in files:
@@ -433,7 +435,7 @@ def remove_file(
 def _revision(
     session: Session, organisation_id: int, project_id: int, number: int | None
 ) -> ProjectRevision:
-    _project(session, organisation_id, project_id)
+    owned_project(session, organisation_id, project_id)
     if number is None:
         row = _latest(session, project_id)
     else:
@@ -466,7 +468,7 @@ def list_revisions(
 ) -> list[RevisionInfo]:
     """The project's newest revisions, newest first, at most ``limit``."""
     with session_scope(engine) as session:
-        _project(session, organisation_id, project_id)
+        owned_project(session, organisation_id, project_id)
         rows = session.scalars(
             select(ProjectRevision)
             .where(ProjectRevision.project_id == project_id)

@@ -18,10 +18,11 @@ from typing import Any
 from sqlalchemy import CursorResult, Engine, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from tanlu.errors import ConflictError, NotFoundError, StoreError
+from tanlu.errors import ConflictError, StoreError
 from tanlu.store.audit import AuditRecord, append_in, write
 from tanlu.store.database import now, session_scope
-from tanlu.store.models import Project, ReportingYear, YearEvent
+from tanlu.store.models import ReportingYear, YearEvent
+from tanlu.store.projects import owned_project
 
 MAX_REASON_LENGTH = 2000
 
@@ -121,24 +122,17 @@ def _state(project_id: int, year: int, row: ReportingYear | None) -> YearState:
     )
 
 
-def _project(session: Session, organisation_id: int, project_id: int) -> Project:
-    project = session.get(Project, project_id)
-    if project is None or project.organisation_id != organisation_id:
-        raise NotFoundError("no such project")
-    return project
-
-
 def year_state(engine: Engine, organisation_id: int, project_id: int, year: int) -> YearState:
     """The year's state (collecting, version 0, before any step)."""
     with session_scope(engine) as session:
-        _project(session, organisation_id, project_id)
+        owned_project(session, organisation_id, project_id)
         return _state(project_id, year, session.get(ReportingYear, (project_id, year)))
 
 
 def year_states(engine: Engine, organisation_id: int, project_id: int) -> list[YearState]:
     """Every year of the project that has taken a step, by year."""
     with session_scope(engine) as session:
-        _project(session, organisation_id, project_id)
+        owned_project(session, organisation_id, project_id)
         rows = session.scalars(
             select(ReportingYear)
             .where(ReportingYear.project_id == project_id)
@@ -150,7 +144,7 @@ def year_states(engine: Engine, organisation_id: int, project_id: int) -> list[Y
 def year_inventory(engine: Engine, organisation_id: int, project_id: int, year: int) -> str | None:
     """The inventory (JSON text) the year was submitted with, or ``None`` while collecting."""
     with session_scope(engine) as session:
-        _project(session, organisation_id, project_id)
+        owned_project(session, organisation_id, project_id)
         row = session.get(ReportingYear, (project_id, year))
         return row.inventory if row is not None else None
 
@@ -169,7 +163,7 @@ def year_detail(
     """The year's state and its steps, oldest first, read in one transaction (a dashboard's
     read)."""
     with session_scope(engine) as session:
-        _project(session, organisation_id, project_id)
+        owned_project(session, organisation_id, project_id)
         state = _state(project_id, year, session.get(ReportingYear, (project_id, year)))
         rows = session.scalars(_YEAR_EVENTS, {"project_id": project_id, "year": year}).all()
         return state, [
@@ -220,7 +214,7 @@ def change_year(
         raise StoreError("a submission, and only a submission, carries the year's figures")
 
     def work(session: Session) -> YearState:
-        _project(session, organisation_id, project_id)
+        owned_project(session, organisation_id, project_id)
         row = session.get(ReportingYear, (project_id, year))
         state = _state(project_id, year, row)
         if state.version != expected_version:
