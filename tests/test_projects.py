@@ -166,6 +166,8 @@ def test_an_upload_shows_every_bad_row_and_the_mended_file_validates(setup: Setu
         "activity_files": 1,
         "instruments": 0,
         "sites": 2,
+        # the base year and the reporting years of tanlu.toml, for the page's choice of year
+        "years": [2021, 2022],
     }
     # the revision's page says the same, files listed with their SHA-256
     detail = setup.client.get(f"{url}/revisions/3", headers=setup.headers["viewer"]).json()

@@ -32,6 +32,7 @@ from tanlu.errors import (
 )
 from tanlu.inventory.calculate import InventoryResult
 from tanlu.output import json_text
+from tanlu.project import load_project
 from tanlu.scratch import make_scratch_folder, remove_scratch_folder
 from tanlu.store.projects import (
     CONFIG_PATH,
@@ -147,6 +148,9 @@ def _validation(root: Path) -> dict[str, Any]:
     for issue in document.get("issues", []):
         issue["file"] = _relative(issue["file"], root)
         issue["reason"] = _relative(issue["reason"], root)
+    # the years a submission may name, for the dashboard's choice of year
+    organisation = load_project(root, confined=True).config.organisation
+    document["years"] = sorted({organisation.base_year, *organisation.reporting_years})
     return document
 
 

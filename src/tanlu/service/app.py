@@ -30,7 +30,9 @@ from tanlu.service.deps import (
     Viewer,
     access,
 )
+from tanlu.service.pages import add_pages
 from tanlu.service.projects import add_error_answers, add_project_routes
+from tanlu.service.rollups import add_rollup_routes
 from tanlu.service.security import SESSION_COOKIE, LoginLimiter, Principal
 from tanlu.store.accounts import (
     SESSION_HOURS,
@@ -188,8 +190,14 @@ def create_app(
 
     @app.get("/api/me", openapi_extra=access("user"))
     def me(principal: Caller) -> SessionOut:
-        """The caller and the organisations they act in."""
-        return SessionOut(email=principal.email, accounts=_accounts(principal))
+        """The caller and the organisations they act in; for a browser session, also its CSRF
+        token, so that a page opened later in the session can make changes (no other site's
+        page can read this answer: the service allows no cross-origin reads)."""
+        return SessionOut(
+            email=principal.email,
+            accounts=_accounts(principal),
+            csrf_token=principal.csrf_token,
+        )
 
     @app.get("/api/organisations/{organisation_id}", openapi_extra=access(Role.VIEWER.value))
     def organisation(organisation_id: int, account: Viewer) -> OrganisationOut:
@@ -267,4 +275,6 @@ def create_app(
         ]
 
     add_project_routes(app, engine, max_upload_bytes)
+    add_rollup_routes(app, engine)
+    add_pages(app)
     return app

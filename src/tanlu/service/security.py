@@ -26,6 +26,8 @@ class Principal:
     email: str
     accounts: tuple[Account, ...]
     by_token: bool
+    # a browser session's CSRF token, which its page reads back from ``GET /api/me``
+    csrf_token: str | None = None
 
     def in_organisation(self, organisation_id: int) -> Account | None:
         for account in self.accounts:
@@ -58,7 +60,9 @@ def identify(engine: Engine, request: Request) -> Principal:
         and request.headers.get(CSRF_HEADER) != signed_in.csrf_token
     ):
         raise HTTPException(403, f"a change from a browser session needs the {CSRF_HEADER} header")
-    return Principal(signed_in.email, signed_in.accounts, by_token=False)
+    return Principal(
+        signed_in.email, signed_in.accounts, by_token=False, csrf_token=signed_in.csrf_token
+    )
 
 
 def require_role(principal: Principal, organisation_id: int, minimum: Role) -> Account:
