@@ -1,0 +1,854 @@
+// tanlu's dashboard (docs/dashboard.md): pages in Chinese and English over the service's API.
+// Every figure is read from the API with the caller's session; every change sends the session's
+// CSRF token. Text from the server is only ever set as text (never parsed as HTML).
+
+const main = document.getElementById("main");
+const state = { lang: "zh", words: null, me: null, csrf: null, timer: null, charts: [] };
+const wordsCache = {};
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------------------------
+
+/** An element with attributes (on* attributes are listeners) and children (text or nodes). */
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "class") node.className = value;
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** A word of the page's language (its key when missing, so that a gap shows). */
+function t(key) {
+  return (state.words && state.words.words[key]) || key;
+}
+
+function categoryName(id) {
+  return (state.words && state.words.categories[id]) || id;
+}
+
+function leverName(id) {
+  return (state.words && state.words.levers[id]) || id;
+}
+
+function locale() {
+  return state.lang === "zh" ? "zh-CN" : "en-US";
+}
+
+/** Tonnes and MWh as whole numbers with grouped thousands (4,608,592). */
+function whole(value) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  return new Intl.NumberFormat(locale(), { maximumFractionDigits: 0 }).format(value);
+}
+
+function share(value) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(value);
+}
+
+function money(value) {
+  return whole(value);
+}
+
+function link(path) {
+  return `#/${state.lang}${path}`;
+}
+
+/** Show a page: a new address renders it through hashchange; the same one renders again. */
+function go(path) {
+  const target = link(path);
+  if (location.hash === target) render();
+  else location.hash = target;
+}
+
+class ApiError extends Error {
+  constructor(status, detail) {
+    super(typeof detail === "string" ? detail : JSON.stringify(detail));
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+/** Call the API: JSON in and out, or a file as the body; the CSRF token on every change. */
+async function api(method, path, body) {
+  const headers = {};
+  let payload;
+  if (method !== "GET" && state.csrf) headers["X-CSRF-Token"] = state.csrf;
+  if (body instanceof Blob) {
+    payload = body;
+    headers["Content-Type"] = "application/octet-stream";
+  } else if (body !== undefined) {
+    payload = JSON.stringify(body);
+    headers["Content-Type"] = "application/json";
+  }
+  const answer = await fetch(`/api${path}`, { method, headers, body: payload, credentials: "same-origin" });
+  const text = await answer.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  if (!answer.ok) {
+    const detail = data && typeof data === "object" && "detail" in data ? data.detail : data;
+    throw new ApiError(answer.status, detail);
+  }
+  return data;
+}
+
+/** The message of a refused call, in words a person reads. */
+function explain(error) {
+  if (!(error instanceof ApiError)) return String(error && error.message ? error.message : error);
+  if (Array.isArray(error.detail)) {
+    return error.detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ");
+  }
+  return `${error.status}: ${error.detail}`;
+}
+
+function notice(text, kind = "") {
+  return h("div", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, text);
+}
+
+function table(headers, rows, numeric = []) {
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      {},
+      h("thead", {}, h("tr", {}, headers.map((x, i) => h("th", { class: numeric.includes(i) ? "num" : "" }, x)))),
+      h(
+        "tbody",
+        {},
+        rows.map((row) => h("tr", {}, row.map((x, i) => h("td", { class: numeric.includes(i) ? "num" : "" }, x)))),
+      ),
+    ),
+  );
+}
+
+function figure(label, value, testid) {
+  return h("div", { class: "figure", "data-figure": testid }, h("div", { class: "value" }, value), h("div", { class: "label" }, label));
+}
+
+function statusBadge(status, prefix) {
+  return h("span", { class: `status ${status}` }, t(`${prefix}${status}`));
+}
+
+/** A chart of ECharts in a new element, drawn once the page is shown (ECharts needs the
+ * element's size); the element is marked ``data-rendered`` then. */
+function chart(name, option, tall = false) {
+  const node = h("div", { class: tall ? "chart tall" : "chart", "data-chart": name });
+  state.charts.push(() => {
+    const instance = window.echarts.init(node, null, { locale: state.lang === "zh" ? "ZH" : "EN", renderer: "canvas" });
+    instance.setOption({ animation: false, textStyle: { fontFamily: "Noto Sans CJK SC, sans-serif" }, ...option });
+    node.dataset.rendered = "1";
+  });
+  return node;
+}
+
+/** A long text cut to ``length`` characters, whole in its tooltip. */
+function cut(text, length = 160) {
+  const full = String(text ?? "");
+  return full.length <= length ? full : h("span", { title: full }, `${full.slice(0, length)}…`);
+}
+
+function base(organisationId, projectId) {
+  return `/organisations/${organisationId}/projects/${projectId}`;
+}
+
+function account(organisationId) {
+  return state.me.accounts.find((a) => a.organisation_id === Number(organisationId));
+}
+
+const RANK = { viewer: 0, contributor: 1, reviewer: 2, admin: 3 };
+
+function can(organisationId, role) {
+  const held = account(organisationId);
+  return held !== undefined && RANK[held.role] >= RANK[role];
+}
+
+function crumbs(...parts) {
+  return h("nav", { class: "crumbs" }, parts.flatMap((p, i) => (i ? [" / ", p] : [p])));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages
+// ---------------------------------------------------------------------------------------------
+
+async function signInPage() {
+  const email = h("input", { type: "email", name: "email", required: true, autocomplete: "username" });
+  const password = h("input", { type: "password", name: "password", required: true, autocomplete: "current-password" });
+  const said = h("div");
+  const form = h(
+    "form",
+    {
+      class: "card",
+      id: "sign-in",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        said.replaceChildren();
+        try {
+          const session = await api("POST", "/session", { email: email.value, password: password.value });
+          state.csrf = session.csrf_token;
+          state.me = session;
+          go("/");
+        } catch (error) {
+          said.replaceChildren(notice(explain(error), "error"));
+        }
+      },
+    },
+    h("h1", {}, t("sign_in")),
+    h("label", {}, t("email"), email),
+    h("label", {}, t("password"), password),
+    h("p", {}, h("button", { type: "submit" }, t("sign_in"))),
+    said,
+  );
+  return [h("p", { class: "muted" }, t("tagline")), form];
+}
+
+async function homePage() {
+  const parts = [h("h1", {}, t("home"))];
+  for (const held of state.me.accounts) {
+    const projects = await api("GET", `/organisations/${held.organisation_id}/projects`);
+    const section = h(
+      "section",
+      { class: "card", "data-organisation": held.organisation_id },
+      h("h2", {}, held.organisation),
+      h("p", { class: "muted" }, `${t("role")}: ${t(`role_${held.role}`)}`),
+      projects.length
+        ? h("ul", {}, projects.map((p) => h("li", {}, h("a", { href: link(base(held.organisation_id, p.id)) }, p.name), h("span", { class: "muted" }, ` · ${t("revision")} ${p.revision}`))))
+        : h("p", { class: "muted" }, t("no_projects")),
+    );
+    if (held.role === "admin") {
+      const name = h("input", { type: "text", name: "project", required: true, maxlength: 200 });
+      const said = h("div");
+      section.append(
+        h(
+          "form",
+          {
+            class: "inline",
+            onsubmit: async (event) => {
+              event.preventDefault();
+              try {
+                const made = await api("POST", `/organisations/${held.organisation_id}/projects`, { name: name.value });
+                go(base(held.organisation_id, made.id));
+              } catch (error) {
+                said.replaceChildren(notice(explain(error), "error"));
+              }
+            },
+          },
+          h("label", {}, t("new_project"), name),
+          h("button", { type: "submit" }, t("create")),
+        ),
+        said,
+      );
+    }
+    parts.push(section);
+  }
+  return parts;
+}
+
+function issuesTable(validation) {
+  if (validation.valid) {
+    return notice(`${t("valid")} ${t("activity_rows")}: ${whole(validation.activity_rows)}`);
+  }
+  return h(
+    "div",
+    { id: "problems" },
+    h("p", { class: "bad" }, `${t("invalid")}: ${validation.problem_count}`),
+    table(
+      [t("file"), t("sheet"), t("line"), t("column"), t("reason")],
+      (validation.issues || []).map((i) => [i.file, i.sheet ?? "", i.line ?? "", i.column ?? "", i.reason]),
+      [2],
+    ),
+  );
+}
+
+async function projectPage(organisationId, projectId) {
+  const url = base(organisationId, projectId);
+  const project = await api("GET", url);
+  const revision = project.revision ? await api("GET", `${url}/revisions/${project.revision}`) : null;
+  const years = await api("GET", `${url}/years`);
+  // the newest jobs, each finished one with its files
+  const jobs = await Promise.all(
+    (await api("GET", `${url}/jobs?limit=10`)).map((job) => (job.status === "done" ? api("GET", `${url}/jobs/${job.id}`) : job)),
+  );
+  const parts = [
+    crumbs(h("a", { href: link("/") }, t("home")), project.name),
+    h("h1", {}, `${t("project")}: ${project.name}`),
+  ];
+
+  // files and uploads
+  const files = h("section", { class: "card", id: "files" }, h("h2", {}, `${t("files")} · ${t("revision")} ${project.revision}`));
+  if (revision && revision.files.length) {
+    files.append(
+      table(
+        [t("path"), t("size"), ""],
+        revision.files.map((f) => [f.path, whole(f.size_bytes), h("a", { href: `/api${url}/files/${f.path.split("/").map(encodeURIComponent).join("/")}?revision=${revision.number}` }, t("download"))]),
+        [1],
+      ),
+    );
+  } else {
+    files.append(h("p", { class: "muted" }, t("no_files")));
+  }
+  if (can(organisationId, "contributor")) {
+    const chosen = h("input", { type: "file", name: "file", required: true, accept: ".csv,.xlsx,.parquet,.toml" });
+    const path = h("input", { type: "text", name: "path", required: true, maxlength: 1000, placeholder: "data/activities.csv" });
+    chosen.addEventListener("change", () => {
+      const file = chosen.files[0];
+      if (file && !path.value) path.value = file.name === "tanlu.toml" ? file.name : `data/${file.name}`;
+    });
+    const said = h("div", { id: "upload-result" });
+    files.append(
+      h(
+        "form",
+        {
+          class: "inline",
+          id: "upload",
+          onsubmit: async (event) => {
+            event.preventDefault();
+            const file = chosen.files[0];
+            if (!file) return;
+            said.replaceChildren(notice(t("uploading")));
+            try {
+              const encoded = path.value.split("/").map(encodeURIComponent).join("/");
+              const answer = await api("PUT", `${url}/files/${encoded}`, file);
+              await render();
+              const shown = document.getElementById("upload-result");
+              if (shown && !answer.changed) shown.replaceChildren(notice(t("unchanged")));
+            } catch (error) {
+              said.replaceChildren(notice(explain(error), "error"));
+            }
+          },
+        },
+        h("h3", {}, t("upload_file")),
+        h("label", {}, t("choose_file"), chosen),
+        h("label", {}, t("path"), path),
+        h("button", { type: "submit" }, t("upload")),
+      ),
+      said,
+    );
+  }
+  parts.push(files);
+
+  // what the checks found
+  if (revision && revision.validation) {
+    parts.push(h("section", { class: "card", id: "validation" }, h("h2", {}, `${t("validation")} (${t("revision")} ${revision.number})`), issuesTable(revision.validation)));
+  }
+
+  // the reporting years and their workflow
+  const known = new Map(years.map((y) => [y.year, y]));
+  const candidates = new Set([...(revision && revision.validation && revision.validation.years ? revision.validation.years : []), ...known.keys()]);
+  const yearRows = [...candidates].sort().map((year) => yearRow(organisationId, projectId, project, year, known.get(year)));
+  parts.push(
+    h(
+      "section",
+      { class: "card", id: "years" },
+      h("h2", {}, t("years")),
+      table([t("year"), t("status"), t("total_tco2e"), t("actions")], yearRows, [2]),
+      h("div", { id: "step-result" }),
+    ),
+  );
+
+  // computations
+  parts.push(jobsSection(organisationId, projectId, project, jobs));
+  return parts;
+}
+
+function yearRow(organisationId, projectId, project, year, known) {
+  const url = base(organisationId, projectId);
+  const status = known ? known.status : "collecting";
+  const reason = h("input", { type: "text", name: `reason-${year}`, maxlength: 2000, placeholder: t("reason_placeholder") });
+  const step = async (action) => {
+    const body = action === "submit" ? { revision: project.revision } : { version: known ? known.version : 0, reason: reason.value };
+    try {
+      await api("POST", `${url}/years/${year}/${action}`, body);
+      await render();
+    } catch (error) {
+      document.getElementById("step-result").replaceChildren(notice(explain(error), "error"));
+    }
+  };
+  const buttons = [];
+  const add = (action, role, allowed) => {
+    if (allowed.includes(status) && can(organisationId, role)) {
+      buttons.push(h("button", { type: "button", "data-action": action, "data-year": year, onclick: () => step(action) }, t(action)));
+    }
+  };
+  add("submit", "contributor", ["collecting"]);
+  add("review", "reviewer", ["submitted"]);
+  add("approve", "admin", ["reviewed"]);
+  add("return", "reviewer", ["submitted", "reviewed"]);
+  add("restate", "admin", ["approved"]);
+  const controls = h("div", { class: "inline" }, buttons.length ? [reason, ...buttons] : []);
+  const name = known && known.total_tco2e !== null ? h("a", { href: link(`${url}/years/${year}`) }, String(year)) : String(year);
+  return [name, h("span", { "data-status": year }, statusBadge(status, "status_")), known ? whole(known.total_tco2e) : "–", controls];
+}
+
+function jobsSection(organisationId, projectId, project, jobs) {
+  const url = base(organisationId, projectId);
+  const section = h("section", { class: "card", id: "jobs" }, h("h2", {}, t("jobs")));
+  if (can(organisationId, "contributor")) {
+    const pdf = h("input", { type: "checkbox", name: "pdf" });
+    const said = h("div");
+    section.append(
+      h(
+        "form",
+        {
+          class: "inline",
+          id: "run",
+          onsubmit: async (event) => {
+            event.preventDefault();
+            try {
+              await api("POST", `${url}/jobs`, { kind: "run", language: state.lang, pdf: pdf.checked });
+              await render();
+            } catch (error) {
+              said.replaceChildren(notice(explain(error), "error"));
+            }
+          },
+        },
+        h("button", { type: "submit", disabled: !project.revision }, t("run_job")),
+        h("label", { class: "inline-check" }, h("span", {}, t("with_pdf")), pdf),
+      ),
+      said,
+    );
+  }
+  const rows = jobs.map((job) => [
+    String(job.id),
+    job.kind,
+    `${t("revision")} ${job.revision}`,
+    h("span", { "data-job-status": job.id }, statusBadge(job.status, "job_")),
+    h("span", {}, h("progress", { max: Math.max(job.steps_total, 1), value: job.steps_done }), ` ${job.step}`, job.error ? h("div", { class: "bad" }, job.error) : null),
+    h(
+      "span",
+      {},
+      job.files.map((f) => h("a", { href: `/api${url}/jobs/${job.id}/files/${encodeURIComponent(f.path)}`, "data-file": f.path }, f.path)).flatMap((a, i) => (i ? [" · ", a] : [a])),
+      job.kind === "run" && job.status === "done" ? [" · ", h("a", { href: link(`${url}/jobs/${job.id}/results`), "data-results": job.id }, t("results_page"))] : null,
+    ),
+  ]);
+  section.append(table([t("job"), t("kind"), t("revision"), t("status"), t("progress"), t("files")], rows));
+  if (jobs.some((job) => job.status === "queued" || job.status === "running")) {
+    const shown = location.hash;
+    state.timer = setTimeout(() => {
+      if (location.hash === shown) render();
+    }, 1000);
+  }
+  return section;
+}
+
+// the inventory of a year, as submitted
+async function yearPage(organisationId, projectId, year) {
+  const url = base(organisationId, projectId);
+  const project = await api("GET", url);
+  const detail = await api("GET", `${url}/years/${year}`);
+  const parts = [
+    crumbs(h("a", { href: link("/") }, t("home")), h("a", { href: link(url) }, project.name), String(year)),
+    h("h1", {}, `${t("reporting_year_of")} ${year} · ${project.name}`),
+    h("p", {}, statusBadge(detail.status, "status_"), ` ${t("revision")} ${detail.revision ?? "–"}`),
+  ];
+  let inventory;
+  try {
+    inventory = await api("GET", `${url}/years/${year}/inventory`);
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 404 || error.status === 409)) {
+      parts.push(notice(t("not_submitted")));
+      return parts;
+    }
+    throw error;
+  }
+  const totals = inventory.totals;
+  parts.push(
+    h(
+      "div",
+      { class: "cards", id: "totals" },
+      figure(t("scope1"), whole(totals.scope1_tco2e), "scope1_tco2e"),
+      figure(t("scope2_location"), whole(totals.scope2_location_tco2e), "scope2_location_tco2e"),
+      figure(t("scope2_market"), whole(totals.scope2_market_tco2e), "scope2_market_tco2e"),
+      figure(t("scope3"), whole(totals.scope3_tco2e), "scope3_tco2e"),
+      figure(t("total_location"), whole(totals.total_location_tco2e), "total_location_tco2e"),
+      figure(t("total_market"), whole(totals.total_market_tco2e), "total_market_tco2e"),
+    ),
+  );
+  const scopes = [
+    [t("scope1"), totals.scope1_tco2e],
+    [t("scope2_location"), totals.scope2_location_tco2e],
+    [t("scope2_market"), totals.scope2_market_tco2e],
+    [t("scope3"), totals.scope3_tco2e],
+  ];
+  parts.push(
+    h(
+      "section",
+      { class: "card" },
+      h("h2", {}, t("by_scope")),
+      chart("by-scope", {
+        tooltip: {},
+        grid: { left: 110, right: 30 },
+        xAxis: { type: "value", name: "tCO2e" },
+        yAxis: { type: "category", data: scopes.map((s) => s[0]), inverse: true },
+        series: [{ type: "bar", data: scopes.map((s) => s[1]), itemStyle: { color: "#0b7a53" } }],
+      }),
+    ),
+  );
+  const sites = [...inventory.by_site].sort((a, b) => b.scope1_tco2e + b.scope2_market_tco2e + b.scope3_tco2e - (a.scope1_tco2e + a.scope2_market_tco2e + a.scope3_tco2e));
+  const siteSeries = [
+    ["scope1", "scope1_tco2e", "#b54708"],
+    ["scope2_market", "scope2_market_tco2e", "#0b7a53"],
+    ["scope3", "scope3_tco2e", "#6172f3"],
+  ].map(([key, column, color]) => ({ name: t(key), type: "bar", stack: "site", itemStyle: { color }, data: sites.map((s) => s[column]) }));
+  parts.push(
+    h(
+      "section",
+      { class: "card" },
+      h("h2", {}, t("by_site")),
+      chart("by-site", { tooltip: { trigger: "axis" }, legend: {}, grid: { left: 140, right: 30 }, xAxis: { type: "value", name: "tCO2e" }, yAxis: { type: "category", data: sites.map((s) => s.site), inverse: true }, series: siteSeries }, sites.length > 8),
+      table([t("site"), t("scope1"), t("scope2_location"), t("scope2_market"), t("scope3")], sites.map((s) => [s.site, whole(s.scope1_tco2e), whole(s.scope2_location_tco2e), whole(s.scope2_market_tco2e), whole(s.scope3_tco2e)]), [1, 2, 3, 4]),
+    ),
+  );
+  const categories = inventory.by_category.filter((c) => c.emissions_tco2e !== 0);
+  parts.push(
+    h(
+      "section",
+      { class: "card" },
+      h("h2", {}, t("by_category")),
+      chart("by-category", { tooltip: {}, grid: { left: 230, right: 30 }, xAxis: { type: "value", name: "tCO2e" }, yAxis: { type: "category", inverse: true, data: categories.map((c) => categoryName(c.category)) }, series: [{ type: "bar", data: categories.map((c) => c.emissions_tco2e), itemStyle: { color: "#6172f3" } }] }),
+    ),
+  );
+  // the years with a submitted inventory, side by side
+  const years = (await api("GET", `${url}/years`)).filter((y) => y.total_tco2e !== null);
+  if (years.length > 1) {
+    const trend = [];
+    for (const y of years) trend.push({ year: y.year, totals: (await api("GET", `${url}/years/${y.year}/inventory`)).totals });
+    trend.sort((a, b) => a.year - b.year);
+    parts.push(
+      h(
+        "section",
+        { class: "card" },
+        h("h2", {}, t("by_year")),
+        chart("by-year", {
+          tooltip: { trigger: "axis" },
+          legend: {},
+          xAxis: { type: "category", data: trend.map((x) => String(x.year)) },
+          yAxis: { type: "value", name: "tCO2e" },
+          series: [
+            ["scope1", "scope1_tco2e", "#b54708"],
+            ["scope2_market", "scope2_market_tco2e", "#0b7a53"],
+            ["scope3", "scope3_tco2e", "#6172f3"],
+          ].map(([key, column, color]) => ({ name: t(key), type: "bar", stack: "year", itemStyle: { color }, data: trend.map((x) => x.totals[column]) })),
+        }),
+      ),
+    );
+  }
+  // data quality
+  const quality = h("section", { class: "card", id: "quality" }, h("h2", {}, t("data_quality")), h("h3", {}, t("fallbacks")));
+  quality.append(
+    inventory.fallbacks.length
+      ? table([t("activity"), t("factor"), t("fallback"), t("sites")], inventory.fallbacks.map((f) => [f.activity, f.factor_id, f.fallback, f.sites]))
+      : h("p", { class: "ok" }, t("no_fallbacks")),
+  );
+  if (inventory.excluded_sites.length) {
+    quality.append(h("h3", {}, t("excluded_sites")), table([t("site"), t("reason")], inventory.excluded_sites.map((s) => [s.site ?? String(s), s.reason ?? ""])));
+  }
+  if (inventory.base_year_check) {
+    const check = inventory.base_year_check;
+    quality.append(
+      h("h3", {}, t("base_year_check")),
+      h(
+        "p",
+        {},
+        `${t("change_share")}: ${share(check.change_share)} · ${t("threshold_share")}: ${share(check.threshold_share)} · ${t("recalculation_required")}: ${check.recalculation_required ? t("yes") : t("no")}`,
+      ),
+    );
+  }
+  quality.append(
+    h("h3", {}, `${t("factors_used")} (${inventory.factors_used.length})`),
+    table([t("factor"), t("activity"), t("factor"), t("unit"), t("status"), t("source")], inventory.factors_used.map((f) => [f.factor_id, f.activity, String(f.value), f.unit, f.status, cut(f.source)]), [2]),
+  );
+  parts.push(quality);
+  parts.push(
+    h(
+      "section",
+      { class: "card", id: "history" },
+      h("h2", {}, t("history")),
+      table([t("at"), t("action"), t("actor"), t("revision"), t("reason")], detail.events.map((e) => [e.at, t(e.action), e.actor, e.revision ?? "", e.reason])),
+    ),
+  );
+  return parts;
+}
+
+// the results of a run: green electricity, the roadmap, the MACC, progress against the plan
+async function resultsPage(organisationId, projectId, jobId) {
+  const url = base(organisationId, projectId);
+  const project = await api("GET", url);
+  const job = await api("GET", `${url}/jobs/${jobId}`);
+  const parts = [
+    crumbs(h("a", { href: link("/") }, t("home")), h("a", { href: link(url) }, project.name), `${t("results_page")} · ${t("job")} ${job.id}`),
+    h("h1", {}, `${t("results_page")} · ${project.name}`),
+  ];
+  if (job.status !== "done" || !job.files.some((f) => f.path === "results.json")) {
+    parts.push(notice(t("no_results")));
+    return parts;
+  }
+  const results = await api("GET", `${url}/jobs/${job.id}/files/results.json`);
+  const report = job.files.find((f) => f.path === "report.html");
+  parts.push(
+    h(
+      "p",
+      {},
+      `${t("revision")} ${job.revision} · `,
+      report ? h("a", { href: `/api${url}/jobs/${job.id}/files/report.html`, id: "download-report" }, t("download_report")) : null,
+      job.files.filter((f) => f.path !== "report.html").map((f) => [" · ", h("a", { href: `/api${url}/jobs/${job.id}/files/${encodeURIComponent(f.path)}` }, f.path)]),
+    ),
+  );
+
+  // green electricity by year
+  const years = Object.keys(results.electricity || {}).sort();
+  if (years.length) {
+    const rows = years.map((y) => results.electricity[y].totals);
+    parts.push(
+      h(
+        "section",
+        { class: "card", id: "electricity" },
+        h("h2", {}, t("electricity")),
+        chart("green-share", {
+          tooltip: { trigger: "axis", valueFormatter: (v) => share(v) },
+          legend: {},
+          xAxis: { type: "category", data: years },
+          yAxis: { type: "value", max: 1, axisLabel: { formatter: (v) => share(v) } },
+          series: [
+            { name: t("green_share"), type: "bar", data: rows.map((r) => r.green_share), itemStyle: { color: "#0b7a53" } },
+            { name: t("re100_share"), type: "bar", data: rows.map((r) => r.re100_share), itemStyle: { color: "#6172f3" } },
+            { name: t("cfe_score"), type: "bar", data: rows.map((r) => r.cfe_score_share ?? null), itemStyle: { color: "#b54708" } },
+          ],
+        }),
+        table(
+          [t("year"), t("consumption"), t("green_share"), t("re100_share"), t("cfe_score")],
+          years.map((y, i) => [y, whole(rows[i].consumption_mwh), share(rows[i].green_share), share(rows[i].re100_share), rows[i].cfe_score_share === undefined ? "–" : share(rows[i].cfe_score_share)]),
+          [1, 2, 3, 4],
+        ),
+      ),
+    );
+  }
+
+  const roadmap = results.roadmap;
+  if (roadmap) {
+    const byYear = roadmap.by_year;
+    const scope2 = roadmap.scope2_basis === "location" ? "scope2_location_tco2e" : "scope2_market_tco2e";
+    parts.push(
+      h(
+        "section",
+        { class: "card", id: "roadmap" },
+        h("h2", {}, t("roadmap")),
+        chart(
+          "roadmap",
+          {
+            tooltip: { trigger: "axis" },
+            legend: {},
+            xAxis: { type: "category", data: byYear.map((r) => String(r.year)) },
+            yAxis: [
+              { type: "value", name: "tCO2e" },
+              { type: "value", max: 1, axisLabel: { formatter: (v) => share(v) } },
+            ],
+            series: [
+              ...[
+                ["scope1", "scope1_tco2e", "#b54708"],
+                [roadmap.scope2_basis === "location" ? "scope2_location" : "scope2_market", scope2, "#0b7a53"],
+                ["scope3", "scope3_tco2e", "#6172f3"],
+              ].map(([key, column, color]) => ({ name: t(key), type: "bar", stack: "gross", itemStyle: { color }, data: byYear.map((r) => r[column]) })),
+              { name: t("offsets_tco2e"), type: "bar", data: byYear.map((r) => -(r.offset_avoidance_tco2e + r.offset_removal_tco2e)), itemStyle: { color: "#98a2b3" } },
+              { name: t("net_tco2e"), type: "line", data: byYear.map((r) => r.net_tco2e), itemStyle: { color: "#1f2933" } },
+              { name: t("green_share"), type: "line", yAxisIndex: 1, data: byYear.map((r) => r.green_share), itemStyle: { color: "#12b76a" } },
+            ],
+          },
+          true,
+        ),
+        table(
+          [t("year"), t("gross_tco2e"), t("offsets_tco2e"), t("net_tco2e"), t("green_share")],
+          byYear.map((r) => [String(r.year), whole(r.gross_tco2e), whole(r.offset_avoidance_tco2e + r.offset_removal_tco2e), whole(r.net_tco2e), share(r.green_share)]),
+          [1, 2, 3, 4],
+        ),
+        h("h3", {}, t("targets")),
+        table(
+          [t("target"), t("year"), t("unit"), t("achieved"), t("met")],
+          roadmap.targets.map((x) => [x.target, String(x.year), x.unit, whole(x.achieved), x.met ? t("yes") : t("no")]),
+          [3],
+        ),
+      ),
+    );
+    const macc = roadmap.macc && roadmap.macc.bottom_up ? roadmap.macc.bottom_up : [];
+    if (macc.length) {
+      let left = 0;
+      const blocks = macc.map((m, i) => {
+        const block = [left, left + m.abatement_tco2e, m.cost_cny_per_tco2e, leverName(m.lever), i];
+        left += m.abatement_tco2e;
+        return block;
+      });
+      const colours = ["#0b7a53", "#6172f3", "#b54708", "#12b76a", "#7a5af8", "#f79009", "#2e90fa", "#ee46bc", "#667085", "#15b79e", "#875bf7"];
+      parts.push(
+        h(
+          "section",
+          { class: "card", id: "macc" },
+          h("h2", {}, `${t("macc")} (${roadmap.macc.year})`),
+          chart(
+            "macc",
+            {
+              tooltip: { formatter: (p) => `${p.value[3]}<br>${whole(p.value[1] - p.value[0])} tCO2e · ${whole(p.value[2])} CNY/tCO2e` },
+              grid: { left: 80, right: 30, bottom: 60 },
+              xAxis: { type: "value", name: t("abatement_tco2e"), nameLocation: "middle", nameGap: 30 },
+              yAxis: { type: "value", name: t("cost_per_tco2e") },
+              series: [
+                {
+                  type: "custom",
+                  renderItem: (params, apiOf) => {
+                    const start = apiOf.coord([apiOf.value(0), 0]);
+                    const end = apiOf.coord([apiOf.value(1), apiOf.value(2)]);
+                    return {
+                      type: "rect",
+                      shape: { x: start[0], y: Math.min(start[1], end[1]), width: Math.max(end[0] - start[0], 1), height: Math.abs(end[1] - start[1]) },
+                      style: { fill: colours[apiOf.value(4) % colours.length] },
+                    };
+                  },
+                  encode: { x: [0, 1], y: 2, tooltip: [2] },
+                  data: blocks,
+                },
+              ],
+            },
+            true,
+          ),
+          table(
+            [t("lever"), t("abatement_tco2e"), t("cost_per_tco2e")],
+            macc.map((m) => [leverName(m.lever), whole(m.abatement_tco2e), whole(m.cost_cny_per_tco2e)]),
+            [1, 2],
+          ),
+        ),
+      );
+    }
+  }
+
+  // progress against the plan
+  const progress = results.progress;
+  const section = h("section", { class: "card", id: "progress" }, h("h2", {}, t("progress_against_plan")));
+  if (progress && progress.summary && progress.summary.length) {
+    section.append(
+      chart("progress", {
+        tooltip: { trigger: "axis" },
+        legend: {},
+        xAxis: { type: "category", data: progress.summary.map((r) => String(r.year)) },
+        yAxis: { type: "value", name: "tCO2e" },
+        series: [
+          { name: t("planned"), type: "bar", data: progress.summary.map((r) => r.planned_gross_tco2e), itemStyle: { color: "#98a2b3" } },
+          { name: t("actual"), type: "bar", data: progress.summary.map((r) => r.actual_gross_tco2e), itemStyle: { color: "#0b7a53" } },
+        ],
+      }),
+      table(
+        [t("year"), t("figure"), t("planned"), t("actual"), t("on_track")],
+        progress.by_scope.map((r) => [String(r.year), t(r.figure), whole(r.planned_tco2e), whole(r.actual_tco2e), r.on_track ? t("yes") : t("no")]),
+        [2, 3],
+      ),
+    );
+  } else {
+    section.append(h("p", { class: "muted" }, t("no_progress")));
+  }
+  parts.push(section);
+  return parts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The router: #/{lang}/organisations/{o}/projects/{p}[/years/{y} | /jobs/{j}/results]
+// ---------------------------------------------------------------------------------------------
+
+async function loadWords(lang) {
+  if (!wordsCache[lang]) wordsCache[lang] = await api("GET", `/words/${lang}`);
+  return wordsCache[lang];
+}
+
+function header() {
+  document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+  document.title = `${t("app_name")}`;
+  document.getElementById("brand").textContent = t("app_name");
+  document.getElementById("brand").href = link("/");
+  const other = state.lang === "zh" ? "en" : "zh";
+  const switcher = document.getElementById("switch-language");
+  switcher.textContent = t("language");
+  const rest = location.hash.replace(/^#\/(zh|en)/, "");
+  switcher.href = `#/${other}${rest || "/"}`;
+  const who = document.getElementById("who");
+  const signOut = document.getElementById("sign-out");
+  if (state.me) {
+    who.textContent = `${t("signed_in_as")} ${state.me.email}`;
+    signOut.textContent = t("sign_out");
+    signOut.hidden = false;
+  } else {
+    who.textContent = "";
+    signOut.hidden = true;
+  }
+}
+
+async function render() {
+  clearTimeout(state.timer);
+  const match = location.hash.match(/^#\/(zh|en)(\/.*)?$/);
+  if (!match) {
+    const preferred = (navigator.language || "zh").toLowerCase().startsWith("zh") ? "zh" : "en";
+    location.replace(`#/${preferred}/`);
+    return;
+  }
+  state.lang = match[1];
+  const path = match[2] || "/";
+  // what the page shows once drawn (tests wait for it)
+  delete main.dataset.page;
+  delete main.dataset.lang;
+  state.charts = [];
+  try {
+    state.words = await loadWords(state.lang);
+    if (!state.me) {
+      try {
+        state.me = await api("GET", "/me");
+        state.csrf = state.me.csrf_token;
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 401)) throw error;
+      }
+    }
+    header();
+    if (!state.me) {
+      main.replaceChildren(...(await signInPage()));
+      return;
+    }
+    let parts;
+    let m;
+    if ((m = path.match(/^\/organisations\/(\d+)\/projects\/(\d+)\/years\/(\d+)$/))) parts = await yearPage(m[1], m[2], m[3]);
+    else if ((m = path.match(/^\/organisations\/(\d+)\/projects\/(\d+)\/jobs\/(\d+)\/results$/))) parts = await resultsPage(m[1], m[2], m[3]);
+    else if ((m = path.match(/^\/organisations\/(\d+)\/projects\/(\d+)$/))) parts = await projectPage(m[1], m[2]);
+    else parts = await homePage();
+    main.replaceChildren(...parts);
+    for (const draw of state.charts.splice(0)) draw();
+    main.dataset.page = path;
+    main.dataset.lang = state.lang;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      state.me = null;
+      state.csrf = null;
+      header();
+      main.replaceChildren(...(await signInPage()));
+      return;
+    }
+    main.replaceChildren(h("h1", {}, t("error")), notice(explain(error), "error"));
+  }
+}
+
+document.getElementById("sign-out").addEventListener("click", async () => {
+  try {
+    await api("DELETE", "/session");
+  } finally {
+    state.me = null;
+    state.csrf = null;
+    go("/");
+  }
+});
+window.addEventListener("hashchange", render);
+render();

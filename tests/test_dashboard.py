@@ -1,0 +1,395 @@
+"""The dashboard in Debian's headless Chromium, driven by Playwright, against a real `tanlu
+serve`: signing in, uploading a file with bad rows and reading every problem, mending it,
+submitting, reviewing and approving a year as three people, computing the results, the inventory
+and results pages in Chinese and English with the API's figures in their charts and tables, and
+the report downloaded. The screenshots in docs/ come from here (TANLU_UPDATE_SCREENSHOT=1)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from tanlu.report.write import find_chromium
+from tanlu.store.accounts import create_token, create_user
+from tanlu.store.database import open_engine, upgrade
+from tanlu.store.roles import Role
+
+PASSWORD = "correct horse battery"
+ORGANISATION = "Gamma Co"
+DOCS_IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
+
+# Two sites, two years, and a target: a project small enough to compute in seconds whose
+# results hold every chart of the dashboard (roadmap, MACC, progress against the plan).
+TOML = """\
+[organisation]
+name = "Gamma Co"
+name_zh = "伽马公司"
+base_year = 2021
+reporting_years = [2021, 2022]
+
+[[entities]]
+id = "parent"
+name = "Parent"
+
+[[sites]]
+id = "gz"
+name = "Guangzhou office"
+entity = "parent"
+kind = "office"
+province = "广东"
+
+[[sites]]
+id = "bj"
+name = "Beijing data centre"
+entity = "parent"
+kind = "data_centre"
+province = "Beijing"
+
+[[targets]]
+kind = "carbon_neutral"
+scopes = [1, 2]
+year = 2026
+"""
+HEADER = "site,period_start,period_end,activity,quantity,unit\n"
+GOOD = (
+    HEADER
+    + "gz,2021-01-01,2021-12-31,electricity,400,MWh\n"
+    + "bj,2021-01-01,2021-12-31,electricity,2000,MWh\n"
+    + "gz,2021-01-01,2021-12-31,natural_gas_stationary,10000,m3\n"
+    + "gz,2022-01-01,2022-12-31,electricity,380,MWh\n"
+    + "bj,2022-01-01,2022-12-31,electricity,2100,MWh\n"
+    + "gz,2022-01-01,2022-12-31,natural_gas_stationary,9000,m3\n"
+)
+# line 3: not a number; line 4: no such site
+BAD = (
+    HEADER
+    + "gz,2021-01-01,2021-12-31,electricity,400,MWh\n"
+    + "gz,2021-01-01,2021-12-31,electricity,lots,MWh\n"
+    + "xx,2021-01-01,2021-12-31,electricity,5,MWh\n"
+)
+
+pytestmark = pytest.mark.skipif(find_chromium() is None, reason="needs Chromium (make test)")
+
+
+@dataclass
+class Service:
+    base: str
+    organisation_id: int
+    token: dict[str, str]  # the admin's API token, to read what the pages should show
+    folder: Path
+    browser: Browser
+    problems: list[str] = field(default_factory=list)
+
+    def api(self, path: str) -> Any:
+        answer = httpx.get(f"{self.base}/api{path}", headers=self.token, timeout=30)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def page(self) -> Page:
+        """A new browser window, whose script errors and unexpected console errors are kept."""
+        page = self.browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+
+        def console(message: ConsoleMessage) -> None:
+            # Chromium logs every refused call: the first page asks who is signed in (401
+            # before signing in), and the test submits an invalid revision once (409)
+            expected = ("status of 401", "status of 409")
+            if message.type == "error" and not any(e in message.text for e in expected):
+                self.problems.append(message.text)
+
+        page.on("console", console)
+        page.on("pageerror", lambda error: self.problems.append(str(error)))
+        return page
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    folder = tmp_path_factory.mktemp("dashboard")
+    database = f"sqlite:///{folder / 'tanlu.db'}"
+    engine = open_engine(database)
+    upgrade(engine)
+    organisation_id = 0
+    for role in Role:
+        account = create_user(
+            engine, f"{role.value}@gamma.example.com", PASSWORD, ORGANISATION, role.value, "test"
+        )
+        organisation_id = account.organisation_id
+    token = create_token(engine, "admin@gamma.example.com", ORGANISATION, "t", "test")
+    engine.dispose()
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tanlu.cli", "serve", "--db", database, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/api/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, "tanlu serve stopped"
+                assert time.monotonic() < deadline, "tanlu serve did not answer in 60 s"
+                time.sleep(0.2)
+        chromium = find_chromium()
+        assert chromium is not None
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            yield Service(
+                base,
+                organisation_id,
+                {"Authorization": f"Bearer {token}"},
+                folder,
+                browser,
+            )
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def sign_in(page: Page, service: Service, who: str, language: str = "zh") -> None:
+    page.goto(f"{service.base}/app/#/{language}/")
+    page.locator("#sign-in").wait_for()
+    page.fill("input[name=email]", f"{who}@gamma.example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#sign-in button")
+    page.locator(f"[data-organisation='{service.organisation_id}']").wait_for()
+
+
+def show(page: Page, service: Service, path: str, language: str) -> None:
+    """Open a page of the dashboard and wait until it is drawn."""
+    page.goto(f"{service.base}/app/#/{language}{path}")
+    page.locator(f"main[data-page='{path}'][data-lang='{language}']").wait_for()
+
+
+def sign_out(page: Page) -> None:
+    page.click("#sign-out")
+    page.locator("#sign-in").wait_for()
+
+
+def upload(page: Page, path: str, content: str, folder: Path) -> None:
+    local = folder / path.replace("/", "_")
+    local.write_text(content, encoding="utf-8")
+    page.set_input_files("input[name=file]", str(local))
+    page.fill("input[name=path]", path)
+    before = page.locator("#files h2").inner_text()
+    page.click("#upload button")
+    # the page is drawn again at the new revision
+    deadline = time.monotonic() + 60
+    while page.locator("#files h2").inner_text() == before:
+        assert time.monotonic() < deadline, "the upload did not make a revision"
+        time.sleep(0.05)
+
+
+def step(page: Page, year: int, action: str) -> str:
+    """Click a step of a year's workflow; the year's status shown after it."""
+    status = page.locator(f"[data-status='{year}']")
+    before = status.inner_text()
+    page.click(f"button[data-action='{action}'][data-year='{year}']")
+    deadline = time.monotonic() + 60
+    while page.locator(f"[data-status='{year}']").inner_text() == before:
+        assert time.monotonic() < deadline, f"{action} did not change the year's status"
+        time.sleep(0.05)
+    return page.locator(f"[data-status='{year}']").inner_text()
+
+
+def screenshot(page: Page, name: str, folder: Path) -> None:
+    target = (
+        DOCS_IMAGES / f"{name}.png"
+        if os.environ.get("TANLU_UPDATE_SCREENSHOT") == "1"
+        else folder / f"{name}.png"
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 20_000
+
+
+def chart_data(page: Page, name: str) -> list[list[Any]]:
+    """The data of every series of a chart as ECharts holds it once drawn."""
+    node = page.locator(f"[data-chart='{name}'][data-rendered]")
+    node.wait_for()
+    # drawn at the element's size, not into an element that had none yet
+    assert node.evaluate("n => echarts.getInstanceByDom(n).getWidth()") > 300
+    data: list[list[Any]] = node.evaluate(
+        "n => echarts.getInstanceByDom(n).getOption().series.map(s => s.data)"
+    )
+    return data
+
+
+def whole(value: float) -> str:
+    """A figure as the pages write it: whole units, thousands grouped (both languages)."""
+    return f"{round(value):,}"
+
+
+def test_a_year_from_a_bad_upload_to_approved_figures_and_the_report(service: Service) -> None:
+    page = service.page()
+    # the admin makes the project
+    sign_in(page, service, "admin")
+    page.fill("input[name=project]", "Gamma 2021")
+    page.click(f"[data-organisation='{service.organisation_id}'] button")
+    page.locator("#files").wait_for()
+    project_url = page.url
+    sign_out(page)
+
+    # a contributor uploads the configuration and a file with two bad rows, and reads them
+    sign_in(page, service, "contributor")
+    page.goto(project_url)
+    page.locator("#upload").wait_for()
+    upload(page, "tanlu.toml", TOML, service.folder)
+    upload(page, "data/activities.csv", BAD, service.folder)
+    rows = page.locator("#problems tbody tr")
+    assert rows.count() == 2
+    shown = {tuple(rows.nth(i).locator("td").all_inner_texts()[:4]) for i in range(2)}
+    assert shown == {
+        ("data/activities.csv", "", "3", "quantity"),
+        ("data/activities.csv", "", "4", "site"),
+    }
+    assert all(r.strip() for r in page.locator("#problems tbody td:nth-child(5)").all_inner_texts())
+    # no year can be submitted from a revision with problems: the API refuses, the page says so
+    page.click("button[data-action='submit'][data-year='2021']")
+    page.locator("#step-result .error").wait_for()
+    assert "409" in page.locator("#step-result").inner_text()
+    screenshot(page, "dashboard-problems-zh", service.folder)
+    # mended: valid, then submitted, and the results computed
+    upload(page, "data/activities.csv", GOOD, service.folder)
+    assert page.locator("#problems").count() == 0
+    assert "有效" in page.locator("#validation").inner_text()
+    assert step(page, 2021, "submit") == "已提交"
+    page.click("#run button")
+    page.locator("[data-results]").wait_for(timeout=180_000)
+    sign_out(page)
+
+    # the reviewer reviews; the admin approves (neither submitted it)
+    sign_in(page, service, "reviewer")
+    page.goto(project_url)
+    page.locator("#years").wait_for()
+    assert page.locator("button[data-action='approve']").count() == 0  # not a reviewer's step
+    assert step(page, 2021, "review") == "已审核"
+    sign_out(page)
+    sign_in(page, service, "admin")
+    page.goto(project_url)
+    page.locator("#years").wait_for()
+    assert step(page, 2021, "approve") == "已批准（锁定）"
+    screenshot(page, "dashboard-project-zh", service.folder)
+
+    organisation_id, project_id = project_url.split("/organisations/")[1].split("/projects/")
+    api_project = f"/organisations/{organisation_id}/projects/{project_id}"
+    inventory = service.api(f"{api_project}/years/2021/inventory")
+    totals = inventory["totals"]
+
+    # the inventory page in both languages: the API's figures, drawn
+    for language, heading in (("zh", "排放清单 2021"), ("en", "Inventory 2021")):
+        show(page, service, f"{api_project}/years/2021", language)
+        assert heading in page.locator("h1").inner_text()
+        for column in ("scope1_tco2e", "scope2_market_tco2e", "scope3_tco2e"):
+            shown_value = page.locator(f"[data-figure='{column}'] .value").inner_text()
+            assert shown_value == whole(totals[column])
+        (by_scope,) = chart_data(page, "by-scope")
+        assert by_scope == pytest.approx(
+            [
+                totals["scope1_tco2e"],
+                totals["scope2_location_tco2e"],
+                totals["scope2_market_tco2e"],
+                totals["scope3_tco2e"],
+            ]
+        )
+        by_site = chart_data(page, "by-site")
+        assert sum(map(sum, by_site)) == pytest.approx(
+            sum(
+                s["scope1_tco2e"] + s["scope2_market_tco2e"] + s["scope3_tco2e"]
+                for s in inventory["by_site"]
+            )
+        )
+        assert "approved" in page.inner_text("main") or "已批准" in page.inner_text("main")
+        screenshot(page, f"dashboard-inventory-{language}", service.folder)
+
+    # the results page in both languages: roadmap, MACC, progress; the report downloads
+    jobs = service.api(f"{api_project}/jobs")
+    (run,) = [j for j in jobs if j["kind"] == "run"]
+    results = httpx.get(
+        f"{service.base}/api{api_project}/jobs/{run['id']}/files/results.json",
+        headers=service.token,
+    ).json()
+    roadmap = results["roadmap"]
+    for language, heading in (("zh", "路线图"), ("en", "Roadmap")):
+        show(page, service, f"{api_project}/jobs/{run['id']}/results", language)
+        assert page.locator("#roadmap h2").inner_text() == heading
+        series = chart_data(page, "roadmap")
+        net = [r["net_tco2e"] for r in roadmap["by_year"]]
+        assert net in [pytest.approx(s) for s in series]
+        macc = chart_data(page, "macc")[0]
+        assert [b[1] - b[0] for b in macc] == pytest.approx(
+            [m["abatement_tco2e"] for m in roadmap["macc"]["bottom_up"]]
+        )
+        assert len(page.locator("#progress tbody tr").all()) == len(results["progress"]["by_scope"])
+        screenshot(page, f"dashboard-results-{language}", service.folder)
+    with page.expect_download() as download:
+        page.click("#download-report")
+    saved = service.folder / "report.html"
+    download.value.save_as(saved)
+    expected = httpx.get(
+        f"{service.base}/api{api_project}/jobs/{run['id']}/files/report.html",
+        headers=service.token,
+    ).content
+    assert saved.read_bytes() == expected
+    # started from the Chinese page: the report is in Chinese, with the Chinese name
+    assert "伽马公司" in saved.read_text(encoding="utf-8")
+    assert service.problems == []
+
+
+def test_a_viewer_sees_the_project_without_the_means_to_change_it(service: Service) -> None:
+    page = service.page()
+    sign_in(page, service, "viewer", "en")
+    links = page.locator(f"[data-organisation='{service.organisation_id}'] li a")
+    links.first.wait_for()
+    links.first.click()
+    page.locator("#years").wait_for()
+    assert page.locator("#upload").count() == 0
+    assert page.locator("#run").count() == 0
+    assert page.locator("button[data-action]").count() == 0
+    assert page.locator("input[name=project]").count() == 0
+    assert service.problems == []
+
+
+def test_hostile_text_in_a_file_is_shown_as_text(service: Service) -> None:
+    page = service.page()
+    sign_in(page, service, "contributor", "en")
+    made = httpx.post(
+        f"{service.base}/api/organisations/{service.organisation_id}/projects",
+        json={"name": "<img src=x onerror=window.pwned=1>"},
+        headers=service.token,
+    )
+    assert made.status_code == 201
+    show(
+        page,
+        service,
+        f"/organisations/{service.organisation_id}/projects/{made.json()['id']}",
+        "en",
+    )
+    upload(page, "tanlu.toml", TOML, service.folder)
+    hostile = HEADER + "gz,2021-01-01,2021-12-31,electricity,<script>window.pwned=2</script>,MWh\n"
+    upload(page, "data/activities.csv", hostile, service.folder)
+    page.locator("#problems").wait_for()
+    assert "<img src=x onerror=window.pwned=1>" in page.locator("h1").inner_text()
+    assert page.locator("main img, main script").count() == 0
+    assert page.evaluate("() => window.pwned === undefined")
+    assert service.problems == []
