@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -278,3 +279,22 @@ class JobFile(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
     name: Mapped[str] = mapped_column(String(300), primary_key=True)
     blob_id: Mapped[int] = mapped_column(ForeignKey("blobs.id"))
+
+
+class LoginFailure(Base):
+    """A failed sign-in, or one under way (``pending``), counted against an e-mail
+    (``kind`` "email") or a client address (``kind`` "client") by every process of the service
+    (:class:`tanlu.service.security.DatabaseLoginLimiter`); rows older than the limit's window
+    are deleted."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_kind", "kind", "key", "at_unix_s"),
+        Index("ix_login_failures_at_unix_s", "at_unix_s"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    key: Mapped[str] = mapped_column(String(254))
+    at_unix_s: Mapped[float] = mapped_column(Float)
+    pending: Mapped[bool] = mapped_column(Boolean, default=True)
