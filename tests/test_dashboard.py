@@ -193,22 +193,23 @@ def upload(page: Page, path: str, content: str, folder: Path) -> None:
     page.fill("input[name=path]", path)
     before = page.locator("#files h2").inner_text()
     page.click("#upload button")
-    # the page is drawn again at the new revision
+    wait_for_change(page, "#files h2", before)
+
+
+def wait_for_change(page: Page, selector: str, before: str) -> None:
+    """Wait until the page is drawn again with another text at ``selector`` (the CSP forbids
+    Playwright's waits on a script)."""
     deadline = time.monotonic() + 60
-    while page.locator("#files h2").inner_text() == before:
-        assert time.monotonic() < deadline, "the upload did not make a revision"
+    while page.locator(selector).inner_text() == before:
+        assert time.monotonic() < deadline, f"{selector} still says {before!r}"
         time.sleep(0.05)
 
 
 def step(page: Page, year: int, action: str) -> str:
     """Click a step of a year's workflow; the year's status shown after it."""
-    status = page.locator(f"[data-status='{year}']")
-    before = status.inner_text()
+    before = page.locator(f"[data-status='{year}']").inner_text()
     page.click(f"button[data-action='{action}'][data-year='{year}']")
-    deadline = time.monotonic() + 60
-    while page.locator(f"[data-status='{year}']").inner_text() == before:
-        assert time.monotonic() < deadline, f"{action} did not change the year's status"
-        time.sleep(0.05)
+    wait_for_change(page, f"[data-status='{year}']", before)
     return page.locator(f"[data-status='{year}']").inner_text()
 
 
@@ -254,7 +255,16 @@ def test_a_year_from_a_bad_upload_to_approved_figures_and_the_report(service: Se
     sign_in(page, service, "contributor")
     page.goto(project_url)
     page.locator("#upload").wait_for()
-    upload(page, "tanlu.toml", TOML, service.folder)
+    # tanlu.toml typed into the page's editor, the data file uploaded
+    before = page.locator("#files h2").inner_text()
+    page.fill("textarea[name=configuration]", TOML)
+    page.click("#configuration button")
+    wait_for_change(page, "#files h2", before)
+    sizes = dict(
+        tuple(row.locator("td").all_inner_texts()[:2])
+        for row in page.locator("#files tbody tr").all()
+    )
+    assert sizes == {"tanlu.toml": f"{len(TOML.encode()):,}"}
     upload(page, "data/activities.csv", BAD, service.folder)
     rows = page.locator("#problems tbody tr")
     assert rows.count() == 2
@@ -287,6 +297,8 @@ def test_a_year_from_a_bad_upload_to_approved_figures_and_the_report(service: Se
     sign_out(page)
     sign_in(page, service, "admin")
     page.goto(project_url)
+    # a page loaded afresh in the session reads its CSRF token from GET /api/me
+    page.reload()
     page.locator("#years").wait_for()
     assert step(page, 2021, "approve") == "已批准（锁定）"
     screenshot(page, "dashboard-project-zh", service.folder)

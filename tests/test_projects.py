@@ -791,6 +791,23 @@ def test_an_uploaded_configuration_reads_no_file_outside_its_project(
     assert issue["reason"] == f"tanlu.toml: data.activities: '{pattern}' {reason}"
 
 
+def test_a_bad_roadmap_scenario_makes_the_revision_invalid_and_no_job_starts(
+    setup: Setup,
+) -> None:
+    url = setup.project("scenario")
+    setup.put(url, "data/activities.csv", ACTIVITY_HEADER + GOOD_ROWS)
+    toml = BASIC_TOML + "\n[roadmap.scenarios.boom]\ngrowth_share_per_year = { office = 99 }\n"
+    validation = setup.put(url, "tanlu.toml", toml).json()["validation"]
+    assert validation["valid"] is False
+    [issue] = validation["issues"]
+    assert issue["file"] == "tanlu.toml"
+    assert issue["reason"].startswith("tanlu.toml: roadmap.scenarios.boom: growth_share_per_year")
+    refused = setup.client.post(
+        f"{url}/jobs", json={"kind": "run"}, headers=setup.headers["contributor"]
+    )
+    assert refused.status_code == 409
+
+
 def test_an_uploaded_configuration_does_not_choose_the_services_engine(setup: Setup) -> None:
     url = setup.project("engine")
     toml = BASIC_TOML + '\n[engine]\nbackend = "spark"\nspark_master = "spark://elsewhere:7077"\n'

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import tanlu
+from tanlu.app import validate_project
 from tanlu.errors import InputError, InputIssue, ProjectError
 from tanlu.ingest import check_inputs, load_inputs
 
@@ -794,3 +795,50 @@ def test_toml_key_lines() -> None:
     lines = toml_key_lines(tricky)
     assert lines[("organisation", "base_year")] == 6
     assert ("organisation", "kind") not in lines
+
+
+@pytest.mark.parametrize(
+    ("roadmap", "message"),
+    [
+        # a scenario's override out of its range
+        (
+            "[roadmap.scenarios.boom]\ngrowth_share_per_year = { office = 99 }\n",
+            "roadmap.scenarios.boom: growth_share_per_year.office: Input should be less than or "
+            "equal to 10",
+        ),
+        # a scenario naming a site the project does not have
+        (
+            "[roadmap.scenarios.elsewhere]\nsite_growth_share_per_year = { nowhere = 0.1 }\n",
+            "roadmap.scenarios.elsewhere: roadmap.site_growth_share_per_year: unknown site "
+            "'nowhere'",
+        ),
+        # a scenario naming a lever that does not exist
+        (
+            "[roadmap.scenarios.fiction]\nlevers = { teleport = { enabled = true } }\n",
+            "roadmap.scenarios.fiction: roadmap.levers.teleport: unknown lever",
+        ),
+        # a scenario's negative price
+        (
+            "[roadmap.scenarios.cheap]\nlevers = { gec = { price_cny_per_mwh = -50 } }\n",
+            "roadmap.scenarios.cheap: roadmap.levers.gec.price_cny_per_mwh: -50 is negative",
+        ),
+        # the settings as written: an unknown lever parameter
+        (
+            "[roadmap.levers.gec]\nwarp_factor = 3\n",
+            "roadmap.levers.gec.warp_factor: unknown parameter",
+        ),
+    ],
+)
+def test_validation_reads_the_roadmap_settings_and_every_scenario(
+    make_project: MakeProject, roadmap: str, message: str
+) -> None:
+    """`tanlu validate` fails on a roadmap setting a roadmap would fail on, naming the scenario,
+    rather than a job or a report failing later on the same tanlu.toml."""
+    root = make_project(GOOD, toml=BASIC_TOML + "\n" + roadmap)
+    with pytest.raises(ProjectError) as caught:
+        validate_project(root)
+    assert message in str(caught.value)
+    assert str(root / "tanlu.toml") in str(caught.value)
+    # the same settings, good: the project is valid
+    fine = make_project(GOOD, toml=BASIC_TOML, name="fine")
+    assert validate_project(fine).to_dict()["valid"] is True

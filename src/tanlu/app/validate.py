@@ -11,6 +11,7 @@ from tanlu.app.inputs import OnRows, open_project, read_inputs
 from tanlu.errors import InputError, InputIssue
 from tanlu.ingest.inputs import InputTables
 from tanlu.project import Project
+from tanlu.roadmap.plan import check_roadmap_settings
 
 # How many problems of one kind ``tanlu validate`` prints before it counts the rest: enough to
 # see the pattern, few enough that three million bad rows do not flood the terminal.
@@ -135,6 +136,8 @@ def validate_project(
     """
     try:
         opened = open_project(project, confined)
+        # the roadmap's settings and every scenario's overrides, as a roadmap would read them
+        check_roadmap_settings(opened)
         inputs = read_inputs(opened, on_rows, tables, errors_out)
     except InputError as error:
         return ValidationDocument(

@@ -710,6 +710,35 @@ def held_mwh(inventory: InventoryResult) -> dict[str, float]:
     }
 
 
+def check_roadmap_settings(project: Project) -> None:
+    """Check the ``[roadmap]`` settings as a roadmap would read them, for the settings as
+    written and under each of ``[roadmap.scenarios]``: each scenario's overrides, the levers and
+    their parameters, the sites named, and the reduction targets' paths; what ``tanlu
+    validate`` checks so that no later roadmap fails on ``tanlu.toml``.
+
+    Raises
+    ------
+    ProjectError
+        Naming the scenario (``roadmap.scenarios.NAME: ...``) when the problem is one of its
+        overrides.
+    """
+    config = project.config_file
+    site_ids = {site.id for site in project.config.sites}
+    for scenario in [None, *project.config.roadmap.scenarios]:
+        settings = scenario_settings(project, scenario)
+        try:
+            levers = select_levers(settings, config)
+            problem = settings.excluded_site_problem(site_ids)
+            if problem is not None:
+                raise ProjectError(f"{config}: {problem}")
+            _check_reduction_paths(project, levers.general["sbti_linear_reduction_share_per_year"])
+        except ProjectError as error:
+            if scenario is None:
+                raise
+            message = str(error).removeprefix(f"{config}: ")
+            raise ProjectError(f"{config}: roadmap.scenarios.{scenario}: {message}") from None
+
+
 def _check_reduction_paths(project: Project, default_rate: float) -> None:
     """A reduction target whose straight line reaches zero is a neutrality target in disguise
     (and offsets cannot meet it): say so rather than fail to solve."""

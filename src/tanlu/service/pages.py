@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tanlu.app.words import page_words
 from tanlu.service.deps import access
-from tanlu.service.words import page_words
 
 STATIC = Path(__file__).resolve().parent / "static"
 PAGES_PATH = "/app"

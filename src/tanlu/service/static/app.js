@@ -338,6 +338,7 @@ async function projectPage(organisationId, projectId) {
     );
   }
   parts.push(files);
+  if (can(organisationId, "contributor")) parts.push(await configurationEditor(url, revision));
 
   // what the checks found
   if (revision && revision.validation) {
@@ -361,6 +362,46 @@ async function projectPage(organisationId, projectId) {
   // computations
   parts.push(jobsSection(organisationId, projectId, project, jobs));
   return parts;
+}
+
+/** tanlu.toml edited in the page: the newest revision's text, saved as an upload of it. */
+async function configurationEditor(url, revision) {
+  const held = revision && revision.files.some((f) => f.path === "tanlu.toml");
+  let text = "";
+  if (held) {
+    const answer = await fetch(`/api${url}/files/tanlu.toml?revision=${revision.number}`, { credentials: "same-origin" });
+    if (!answer.ok) throw new ApiError(answer.status, await answer.text());
+    text = await answer.text();
+  }
+  const editor = h("textarea", { name: "configuration", rows: 18, spellcheck: "false" });
+  editor.value = text;
+  const said = h("div");
+  return h(
+    "section",
+    { class: "card", id: "configuration" },
+    h("details", { open: !held },
+      h("summary", {}, t("edit_configuration")),
+      h(
+        "form",
+        {
+          onsubmit: async (event) => {
+            event.preventDefault();
+            try {
+              const answer = await api("PUT", `${url}/files/tanlu.toml`, new Blob([editor.value], { type: "text/plain" }));
+              await render();
+              const shown = document.getElementById("upload-result");
+              if (shown && !answer.changed) shown.replaceChildren(notice(t("unchanged")));
+            } catch (error) {
+              said.replaceChildren(notice(explain(error), "error"));
+            }
+          },
+        },
+        editor,
+        h("p", {}, h("button", { type: "submit" }, t("save"))),
+        said,
+      ),
+    ),
+  );
 }
 
 function yearRow(organisationId, projectId, project, year, known) {

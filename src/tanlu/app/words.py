@@ -49,6 +49,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "download": ("Download", "下载"),
     "upload": ("Upload", "上传"),
     "upload_file": ("Upload a file", "上传文件"),
+    "edit_configuration": ("Edit tanlu.toml", "编辑 tanlu.toml"),
+    "save": ("Save as a new revision", "保存为新版本"),
     "choose_file": ("File", "文件"),
     "uploading": ("Uploading…", "正在上传…"),
     "unchanged": (
