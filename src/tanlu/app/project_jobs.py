@@ -1,16 +1,31 @@
 """The service's jobs: the inventory of a year, or the main job with its report, computed by the
 same use cases as ``tanlu inventory --out`` and ``tanlu run`` on a copy of one revision of a
 project, by worker threads of the service (:class:`JobWorker`), with each step recorded for the
-page's progress bar and every file written stored with the job when it ends."""
+page's progress bar and every file written stored with the job when it ends.
+
+Each job computes in a process of its own (forked from a server process that has imported
+tanlu once, so a job starts in milliseconds), which the worker thread stops when the job runs
+past its time or its process past its memory (:class:`JobLimits`), and which never touches the
+database: the worker stores what it wrote. A job's computation therefore neither holds the
+service's interpreter from answering requests nor takes the service down when it fails."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import multiprocessing
 import os
 import re
+import signal
 import threading
 import time
+import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, replace
+from multiprocessing import forkserver
+from multiprocessing.connection import Connection
+from multiprocessing.context import ForkServerContext
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +39,7 @@ from tanlu.app.roadmap import RoadmapOptions, run_roadmap
 from tanlu.app.run import count_steps, run_project
 from tanlu.errors import ConflictError, NotFoundError, StoreError, TanluError
 from tanlu.output import Writer, write_files
-from tanlu.project import Project
+from tanlu.project import EngineSettings, Project
 from tanlu.report.text import LANGUAGES
 from tanlu.report.write import write_run
 from tanlu.scratch import (
@@ -56,6 +71,38 @@ ORPHAN_CHECK_S = 30.0
 # is older than tanlu.store.jobs.STALE_AFTER_S is taken to have lost its worker.
 HEARTBEAT_S = 60.0
 _WORKER = re.compile(r"([A-Za-z0-9_]+)-(\d+)-(\d+)-\d+")
+# How often a worker looks at its job's process: a message, its time, its memory [s].
+WATCH_S = 0.5
+# The share of a job's memory limit given to DuckDB, which spills to disk past it; the rest is
+# for pandas, the solver and the report.
+ENGINE_MEMORY_SHARE = 0.5
+
+
+def machine_memory_bytes() -> int | None:
+    """The machine's physical memory, or None where the system does not say."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    """What a job may take (``tanlu serve --job-timeout-s``, ``--job-memory-gib``,
+    ``--jobs-per-organisation``): its wall-clock seconds; its process's memory [GiB] (None:
+    half the machine's memory shared among the worker threads); how many jobs an organisation
+    may have queued or running at once."""
+
+    timeout_s: float = 3600.0
+    memory_gib: float | None = None
+    jobs_per_organisation: int = 20
+
+    def memory_bytes(self, threads: int = 1) -> int | None:
+        """The memory one job's process may use [bytes]; None where it cannot be known."""
+        if self.memory_gib is not None:
+            return int(self.memory_gib * 2**30)
+        machine = machine_memory_bytes()
+        return machine // (2 * max(threads, 1)) if machine else None
 
 
 def _year(parameters: dict[str, Any], kind: JobKind) -> int:
@@ -104,13 +151,16 @@ def start_job(
     kind: JobKind,
     parameters: dict[str, Any],
     actor: str,
+    limits: JobLimits | None = None,
 ) -> JobInfo:
-    """Queue a job on the project's newest revision, which must be valid.
+    """Queue a job on the project's newest revision, which must be valid, if the organisation
+    has fewer than ``limits.jobs_per_organisation`` jobs queued or running.
 
     ``parameters``: as :func:`check_parameters` takes them: for an inventory, ``year``; for
     electricity, ``year`` and ``hourly``; for procurement, ``site``, ``year``, ``cfe`` and
     ``annual``; for the roadmap, ``scenario``, ``from_year``, ``macc`` and ``samples``; for a
     run, ``language`` (``zh`` or ``en``) and ``pdf`` (also print ``report.pdf``)."""
+    limits = limits or JobLimits()
     checked = check_parameters(kind, parameters)
     try:
         revision, document = validate_revision(engine, organisation_id, project_id)
@@ -123,7 +173,16 @@ def start_job(
             f"revision {revision.number} has {document.get('problem_count', 0):,} problems: "
             "mend them first"
         )
-    return create_job(engine, organisation_id, project_id, revision.number, kind, checked, actor)
+    return create_job(
+        engine,
+        organisation_id,
+        project_id,
+        revision.number,
+        kind,
+        checked,
+        actor,
+        most_unfinished=limits.jobs_per_organisation,
+    )
 
 
 def _outputs(folder: Path) -> dict[str, Path]:
@@ -203,10 +262,183 @@ def _computed(
     return roadmap_files(document)
 
 
-def run_job(engine: Engine, job: JobInfo, worker: str) -> None:
-    """Compute a claimed job and store its files, or record why it failed. A job that is no
-    longer this worker's (queued again after its heartbeat went stale) is given up at its next
-    step and left to the worker that has it."""
+def _compute(
+    project: Project, job: JobInfo, output: Path, step: Callable[[str, int], None]
+) -> None:
+    """Compute a job's files into ``output`` as the CLI command of its kind does."""
+    if job.kind is JobKind.INVENTORY:
+        year = int(job.parameters["year"])
+        organisation = project.config.organisation
+        if year not in {organisation.base_year, *organisation.reporting_years}:
+            raise ConflictError(
+                f"{year} is neither the base year nor a reporting year of tanlu.toml"
+            )
+        step("reading and checking the input files", 3)
+        result = run_inventory(project, year, on_step=lambda name: step(name, 3))
+        step("writing the files", 3)
+        write_files(output, inventory_files(result))
+    elif job.kind is JobKind.RUN:
+        total = count_steps(project, validate=True) + 1
+        step("reading and checking the input files", total)
+        inputs = read_inputs(project)
+        run = run_project(project, inputs, step=lambda name: step(name, total))
+        step("writing the report", total)
+        write_run(run, output, job.parameters["language"], bool(job.parameters["pdf"]))
+    else:
+        write_files(output, _computed(project, job, step))
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when the process that forked it ends (so that a job's
+    process does not outlive a killed service); nothing elsewhere."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _job_process(
+    root: str, output: str, job: JobInfo, engine_memory_gib: float | None, channel: Connection
+) -> None:
+    """A job's process: compute the job on the revision's copy at ``root`` into ``output``,
+    telling the worker each step (``("step", name, total)``) and how it ended (``("done",)``,
+    ``("failed", message)`` for a problem of the project, ``("internal", kind, traceback)``)."""
+    _die_with_parent()
+
+    def step(name: str, total: int) -> None:
+        channel.send(("step", name, total))
+
+    try:
+        project = open_project(Path(root), confined=True)
+        if engine_memory_gib is not None:
+            engine = EngineSettings(memory_limit_gib=engine_memory_gib)
+            project = replace(project, config=project.config.model_copy(update={"engine": engine}))
+        _compute(project, job, Path(output), step)
+        channel.send(("done",))
+    except TanluError as error:
+        channel.send(("failed", str(error)))
+    except BaseException as error:
+        channel.send(("internal", type(error).__name__, traceback.format_exc()))
+    finally:
+        channel.close()
+
+
+_CONTEXT: ForkServerContext | None = None
+_CONTEXT_LOCK = threading.Lock()
+
+
+def _context() -> ForkServerContext:
+    """The processes' context: forked from a server process that has imported this module."""
+    global _CONTEXT
+    with _CONTEXT_LOCK:
+        if _CONTEXT is None:
+            context = multiprocessing.get_context("forkserver")
+            assert isinstance(context, ForkServerContext)
+            context.set_forkserver_preload([__name__])
+            _CONTEXT = context
+        return _CONTEXT
+
+
+def _start_forkserver() -> None:
+    """Start the server process jobs are forked from, if it is not running yet."""
+    _context()
+    try:
+        forkserver.ensure_running()
+    except Exception:  # the first job starts it, or says why it cannot
+        LOG.warning("the jobs' fork server did not start", exc_info=True)
+
+
+def _resident_bytes(pid: int) -> int | None:
+    """A process's resident memory (Linux's /proc), or None."""
+    try:
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * int(os.sysconf("SC_PAGE_SIZE"))
+
+
+class JobStopped(TanluError):
+    """A job stopped by its worker: past its time or its memory."""
+
+
+def _watch(
+    root: Path,
+    output: Path,
+    job: JobInfo,
+    limits: JobLimits,
+    memory_bytes: int | None,
+    step: Callable[[str, int], None],
+) -> None:
+    """Run a job in a process of its own and watch it until it ends: its steps go to ``step``
+    (which raises :class:`JobLost` when the job is no longer this worker's), and the process is
+    killed past ``limits.timeout_s`` or ``memory_bytes``.
+
+    Raises
+    ------
+    TanluError
+        The job's own problem (as the CLI would say it), or :class:`JobStopped`.
+    RuntimeError
+        A fault of tanlu's in the job's process (its traceback is logged).
+    """
+    engine_gib = memory_bytes * ENGINE_MEMORY_SHARE / 2**30 if memory_bytes else None
+    receive, send = _context().Pipe(duplex=False)
+    process = _context().Process(
+        target=_job_process,
+        args=(str(root), str(output), job, engine_gib, send),
+        name=f"tanlu-job-{job.id}",
+    )
+    process.start()
+    send.close()
+    started = time.monotonic()
+    try:
+        while True:
+            if receive.poll(WATCH_S):
+                try:
+                    message = receive.recv()
+                except EOFError:  # the process ended without a word: killed from outside
+                    process.join(5)
+                    raise RuntimeError(
+                        f"the job's process ended with exit code {process.exitcode}"
+                    ) from None
+                if message[0] == "step":
+                    step(message[1], message[2])
+                    continue
+                if message[0] == "done":
+                    return
+                if message[0] == "failed":
+                    raise TanluError(message[1])
+                LOG.error("job %s failed in its process:\n%s", job.id, message[2])
+                raise RuntimeError(message[1])
+            if time.monotonic() - started > limits.timeout_s:
+                raise JobStopped(
+                    f"stopped after {limits.timeout_s:,.0f} s, the most a job may run "
+                    "(tanlu serve --job-timeout-s)"
+                )
+            resident = _resident_bytes(process.pid) if process.pid else None
+            if memory_bytes is not None and resident is not None and resident > memory_bytes:
+                raise JobStopped(
+                    f"stopped when its process used {resident / 2**30:.2f} GiB of memory, more "
+                    f"than the {memory_bytes / 2**30:.2f} GiB a job may use "
+                    "(tanlu serve --job-memory-gib)"
+                )
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receive.close()
+
+
+def run_job(
+    engine: Engine,
+    job: JobInfo,
+    worker: str,
+    limits: JobLimits | None = None,
+    memory_bytes: int | None = None,
+) -> None:
+    """Compute a claimed job in a process of its own and store its files, or record why it
+    failed. A job that is no longer this worker's (queued again after its heartbeat went
+    stale) is given up at its next step and left to the worker that has it. ``limits``: its
+    time and memory (``memory_bytes`` when given, else ``limits.memory_bytes()``)."""
+    limits = limits or JobLimits()
+    memory = memory_bytes if memory_bytes is not None else limits.memory_bytes()
     state: dict[str, Any] = {"step": "", "done": 0, "total": 0, "lost": False}
 
     def step(name: str, total: int) -> None:
@@ -234,27 +466,7 @@ def run_job(engine: Engine, job: JobInfo, worker: str) -> None:
             engine, job.organisation_id, job.project_id, job.revision_number
         ) as root:
             copy.append(root)
-            project = open_project(root, confined=True)
-            if job.kind is JobKind.INVENTORY:
-                year = int(job.parameters["year"])
-                organisation = project.config.organisation
-                if year not in {organisation.base_year, *organisation.reporting_years}:
-                    raise ConflictError(
-                        f"{year} is neither the base year nor a reporting year of tanlu.toml"
-                    )
-                step("reading and checking the input files", 3)
-                result = run_inventory(project, year, on_step=lambda name: step(name, 3))
-                step("writing the files", 3)
-                write_files(output, inventory_files(result))
-            elif job.kind is JobKind.RUN:
-                total = count_steps(project, validate=True) + 1
-                step("reading and checking the input files", total)
-                inputs = read_inputs(project)
-                run = run_project(project, inputs, step=lambda name: step(name, total))
-                step("writing the report", total)
-                write_run(run, output, job.parameters["language"], bool(job.parameters["pdf"]))
-            else:
-                write_files(output, _computed(project, job, step))
+            _watch(root, output, job, limits, memory, step)
         if state["lost"]:
             raise JobLost
         finish_job(engine, job.id, worker, _outputs(output))
@@ -267,7 +479,7 @@ def run_job(engine: Engine, job: JobInfo, worker: str) -> None:
         fail_job(engine, job.id, worker, message)
     except Exception as error:
         # a fault of tanlu's: recorded on the job, and the traceback goes to the log
-        fail_job(engine, job.id, worker, f"internal error ({type(error).__name__}); see the log")
+        fail_job(engine, job.id, worker, f"internal error ({error}); see the log")
         raise
     finally:
         stop.set()
@@ -281,15 +493,21 @@ class JobWorker:
     machine; on any, once their heartbeat is stale) and removes the blobs nothing refers to
     (:func:`tanlu.store.projects.remove_unused_blobs`)."""
 
-    def __init__(self, engine: Engine, threads: int = 1) -> None:
+    def __init__(self, engine: Engine, threads: int = 1, limits: JobLimits | None = None) -> None:
         self.engine = engine
         self.count = threads
+        self.limits = limits or JobLimits()
+        # each thread's job gets its share of the memory
+        self.memory_bytes = self.limits.memory_bytes(threads)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        """Start the threads (a worker of no threads does nothing)."""
+        """Start the threads (a worker of no threads does nothing), and the server process the
+        jobs' processes are forked from, in the background (it imports tanlu once)."""
         self._stop.clear()
+        if self.count:
+            threading.Thread(target=_start_forkserver, name="tanlu-forkserver", daemon=True).start()
         for index in range(self.count):
             thread = threading.Thread(
                 target=self._loop,
@@ -319,7 +537,7 @@ class JobWorker:
                 if job is None:
                     self._stop.wait(POLL_S)
                     continue
-                run_job(self.engine, job, worker)
+                run_job(self.engine, job, worker, self.limits, self.memory_bytes)
             except Exception:
                 # the database away, or a fault of tanlu's in a job (which records it): the
                 # worker logs it and goes on with the next job

@@ -19,10 +19,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, select, update
+from sqlalchemy import CursorResult, Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from tanlu.errors import NotFoundError
+from tanlu.errors import ConflictError, NotFoundError
 from tanlu.store.audit import AuditRecord, append_in, write
 from tanlu.store.database import now, session_scope
 from tanlu.store.models import Blob, Job, JobFile
@@ -109,11 +109,28 @@ def create_job(
     kind: JobKind,
     parameters: dict[str, Any],
     actor: str,
+    most_unfinished: int | None = None,
 ) -> JobInfo:
-    """Queue a job (recorded in the audit log)."""
+    """Queue a job (recorded in the audit log); refused (:class:`ConflictError`) when the
+    organisation already has ``most_unfinished`` jobs queued or running."""
 
     def work(session: Session) -> JobInfo:
         owned_project(session, organisation_id, project_id)
+        if most_unfinished is not None:
+            unfinished = session.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(
+                    Job.organisation_id == organisation_id,
+                    Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
+                )
+            )
+            if (unfinished or 0) >= most_unfinished:
+                raise ConflictError(
+                    f"the organisation has {unfinished} jobs queued or running, the most it "
+                    "may have (tanlu serve --jobs-per-organisation): start this one when one "
+                    "of them has ended"
+                )
         job = Job(
             organisation_id=organisation_id,
             project_id=project_id,
