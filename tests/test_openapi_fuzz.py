@@ -23,12 +23,23 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from schemathesis import Case
+from jsonschema_rs import validator_for
+from schemathesis import Case, CheckContext, HookContext, Response
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    is_unexpected_http_status_case,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    unsupported_method,
+)
 
-from tanlu.service import LoginLimiter, create_app
+from tanlu.service import ACCESS_KEY, LoginLimiter, create_app
 from tanlu.store.accounts import create_token, create_user
 from tanlu.store.database import open_engine, upgrade
 from tanlu.store.jobs import JobKind, create_job
@@ -109,10 +120,24 @@ schema = schemathesis.openapi.from_dict(
 )
 
 
+# FastAPI ignores query parameters that a route does not name (the spec does not say that they
+# are refused): requests with extra ones are not made, as they would be valid
+schema.config.generation.update(allow_extra_parameters=False)
+
+
+def _valid(context: HookContext, key: str, value: Any) -> bool:
+    """Whether ``value`` is valid for the operation's path parameter ``key`` by its schema."""
+    for parameter in context.operation.path_parameters if context.operation else ():
+        if parameter.name == key:
+            return bool(validator_for(parameter.definition.get("schema", {})).is_valid(value))
+    return True
+
+
 @schema.hook
-def flatmap_path_parameters(_context: Any, parameters: dict[str, Any] | None) -> Any:
+def flatmap_path_parameters(context: HookContext, parameters: dict[str, Any] | None) -> Any:
     """The fuzzing phase's path parameters: three times in four one that exists (so that the
-    call reaches the route's body, not only its 404), else schemathesis's own."""
+    call reaches the route's body, not only its 404), else schemathesis's own. A value that is
+    not valid (a negative case's) is kept, so that its refusal is checked."""
     if not parameters or not CURRENT:
         return st.just(parameters)
     existing = CURRENT[-1].existing
@@ -120,7 +145,9 @@ def flatmap_path_parameters(_context: Any, parameters: dict[str, Any] | None) ->
         {
             key: st.integers(0, 3).flatmap(
                 lambda pick, key=key, value=value: (
-                    st.sampled_from(existing[key]) if pick and key in existing else st.just(value)
+                    st.sampled_from(existing[key])
+                    if pick and key in existing and _valid(context, key, value)
+                    else st.just(value)
                 )
             )
             for key, value in parameters.items()
@@ -128,17 +155,43 @@ def flatmap_path_parameters(_context: Any, parameters: dict[str, Any] | None) ->
     )
 
 
-# Only the check for 5xx: schemathesis's conformance checks fail on answers that are right but
-# that the spec, as FastAPI writes it, does not declare:
-# - status_code_conformance: the spec declares 200 and 422, not the 401, 403, 404, 409, 413 and
-#   503 the routes answer (tests/test_service.py checks those);
-# - response_schema_conformance: the 422 of the service's own refusals (a StoreError, a path
-#   that is no project file's) is {"detail": "why"}, not the list of fields of FastAPI's request
-#   validation that the spec declares for every 422;
-# - content_type_conformance: a file download is text/csv (its type by its name, as
-#   mimetypes guesses it), the spec declares application/octet-stream;
-# - response_headers_conformance: passes, but the spec declares no response headers to check.
-CHECKS = [not_a_server_error]
+@schemathesis.check
+def valid_requests_pass_validation(ctx: CheckContext, response: Response, case: Case) -> None:
+    """A request that the spec says is valid passes the service's request validation: never
+    a 400 (a body that is not JSON) nor a 422 with FastAPI's list of fields. The service's own
+    refusals of what no schema can say (a 422 whose detail is the reason as text: an e-mail
+    without @, a path that no project file has, a job's parameters for another kind) are
+    answers, which schemathesis's positive_data_acceptance would count as failures."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive:
+        return None
+    if is_unexpected_http_status_case(case):  # a probe of the request's shape
+        return None
+    detail = response.json().get("detail") if response.status_code in (400, 422) else None
+    if response.status_code == 400 or isinstance(detail, list):
+        raise AssertionError(f"a valid request refused: {response.status_code} {detail}")
+    return None
+
+
+# Whatever the request, the answer is no server error and is what the spec declares: its status
+# code, its content type, its body's schema and its headers (Retry-After on a 429 or 503; a
+# download's Content-Disposition and ETag); a request the spec says is not valid is refused
+# (4xx), one it says is valid passes validation, and a method the spec does not name answers
+# 405 with Allow. Not enabled: positive_data_acceptance (in its place
+# valid_requests_pass_validation: a valid request may be refused with a reason, above);
+# ignored_auth, use_after_free, ensure_resource_availability and the other stateful checks (the
+# spec declares no security scheme nor links between operations: tests/test_service.py checks
+# every route's access under every role instead).
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    negative_data_rejection,
+    unsupported_method,
+    valid_requests_pass_validation,
+]
 
 
 @schema.parametrize()
@@ -160,3 +213,28 @@ def test_no_operation_answers_a_server_error(case: Case, seeded: Seeded) -> None
             if key != varied and key in seeded.existing:
                 case.path_parameters[key] = seeded.existing[key][0]
     case.call_and_validate(app=seeded.app, base_url=BASE_URL, headers=seeded.headers, checks=CHECKS)
+
+
+def test_every_route_declares_its_error_answers() -> None:
+    """Every route of the application's route table (the pages' and roll-ups' too) declares in
+    the application's own OpenAPI document 401 unless it is public, 422, and every error with
+    the one error schema; a file download declares any content type."""
+    app = create_app(open_engine("sqlite://"), job_threads=0)
+    document = app.openapi()
+    routes = [r for r in app.routes if isinstance(r, APIRoute) and r.include_in_schema]
+    assert len(routes) >= 30
+    for route in routes:
+        for method in route.methods:
+            operation = document["paths"][route.path_format][method.lower()]
+            responses = operation["responses"]
+            public = operation[ACCESS_KEY] == "public"
+            assert public or "401" in responses, (method, route.path_format)
+            assert "422" in responses, (method, route.path_format)
+            for status, answer in responses.items():
+                if int(status) >= 400:
+                    schema = answer["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (status, route)
+            if "/files/" in route.path_format and method == "GET":
+                assert "*/*" in responses["200"]["content"]
+    detail = document["components"]["schemas"]["ErrorOut"]["properties"]["detail"]
+    assert [kind.get("type") for kind in detail["anyOf"]] == ["string", "array"]

@@ -892,8 +892,18 @@ def serve(
         int,
         typer.Option(
             "--job-threads",
-            help="Threads that run queued jobs (inventories, runs) in this process; 0: none.",
+            help="Threads that run queued jobs (inventories, runs) in each worker process; "
+            "0: none.",
             min=0,
+        ),
+    ] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="Worker processes that serve requests (uvicorn's), sharing the database: "
+            "sessions, the sign-in limit and the job queue.",
+            min=1,
         ),
     ] = 1,
 ) -> None:
@@ -904,6 +914,7 @@ def serve(
 
     from tanlu.app.accounts import open_engine, upgrade_new_database
     from tanlu.service import create_app
+    from tanlu.service.app import FACTORY, service_environment
 
     try:
         prepared = upgrade_new_database(database)
@@ -911,12 +922,17 @@ def serve(
         raise _fail(error) from None
     if prepared.before is None:
         out.print(f"{prepared.database}: new database, schema {prepared.after}", highlight=False)
-    engine = open_engine(database)
-    application = create_app(
-        engine, max_upload_bytes=max_upload_mib * 1024 * 1024, job_threads=job_threads
-    )
+    max_upload_bytes = max_upload_mib * 1024 * 1024
     out.print(f"tanlu service on http://{host}:{port}/ (OpenAPI: /docs)", highlight=False)
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    if workers == 1:
+        application = create_app(
+            open_engine(database), max_upload_bytes=max_upload_bytes, job_threads=job_threads
+        )
+        uvicorn.run(application, host=host, port=port, log_level="info")
+        return
+    # each worker process builds its own application from the settings in its environment
+    os.environ.update(service_environment(database, max_upload_bytes, job_threads))
+    uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port, log_level="info")
 
 
 @db_app.command("upgrade")

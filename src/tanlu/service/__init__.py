@@ -3,6 +3,19 @@
 
 from tanlu.service.app import create_app
 from tanlu.service.deps import ACCESS_KEY, TOKEN_KEY
-from tanlu.service.security import CSRF_HEADER, SESSION_COOKIE, LoginLimiter
+from tanlu.service.security import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    DatabaseLoginLimiter,
+    LoginLimiter,
+)
 
-__all__ = ["ACCESS_KEY", "CSRF_HEADER", "SESSION_COOKIE", "TOKEN_KEY", "LoginLimiter", "create_app"]
+__all__ = [
+    "ACCESS_KEY",
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "TOKEN_KEY",
+    "DatabaseLoginLimiter",
+    "LoginLimiter",
+    "create_app",
+]

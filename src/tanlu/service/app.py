@@ -8,6 +8,7 @@ from another organisation against that statement.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -24,16 +25,19 @@ from tanlu.errors import StoreError
 from tanlu.service.deps import (
     PRINTABLE,
     Admin,
+    Body,
     Caller,
     Reviewer,
     SignedInCaller,
     Viewer,
     access,
 )
+from tanlu.service.openapi import declare_answers
 from tanlu.service.pages import add_pages
 from tanlu.service.projects import add_error_answers, add_project_routes
 from tanlu.service.rollups import add_rollup_routes
-from tanlu.service.security import SESSION_COOKIE, LoginLimiter, Principal
+from tanlu.service.security import SESSION_COOKIE, DatabaseLoginLimiter, Principal, SignInLimit
+from tanlu.store import URL_VARIABLE
 from tanlu.store.accounts import (
     SESSION_HOURS,
     authenticate,
@@ -46,10 +50,17 @@ from tanlu.store.accounts import (
     warm_up,
 )
 from tanlu.store.audit import organisation_entries
+from tanlu.store.database import database_url, open_engine
 from tanlu.store.roles import Role
 
+# The application factory that `tanlu serve --workers N` gives uvicorn, and the environment
+# variables it reads the service's settings from (set by the command for its worker processes)
+FACTORY = "tanlu.service.app:app_from_environment"
+MAX_UPLOAD_VARIABLE = "TANLU_MAX_UPLOAD_BYTES"
+JOB_THREADS_VARIABLE = "TANLU_JOB_THREADS"
 
-class SignIn(BaseModel):
+
+class SignIn(Body):
     email: str = Field(min_length=3, max_length=254, pattern=PRINTABLE)
     password: str = Field(min_length=1, max_length=1024)
 
@@ -66,7 +77,7 @@ class SessionOut(BaseModel):
     csrf_token: str | None = None
 
 
-class NewMember(BaseModel):
+class NewMember(Body):
     email: str = Field(min_length=3, max_length=254, pattern=PRINTABLE)
     password: str = Field(min_length=1, max_length=1024)
     role: Role
@@ -85,7 +96,7 @@ class OrganisationOut(BaseModel):
     parent_id: int | None
 
 
-class NewToken(BaseModel):
+class NewToken(Body):
     name: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
 
 
@@ -110,14 +121,16 @@ class AuditEntryOut(BaseModel):
 def create_app(
     engine: Engine,
     *,
-    limiter: LoginLimiter | None = None,
+    limiter: SignInLimit | None = None,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     job_threads: int = 1,
 ) -> FastAPI:
     """The application on a database already at the newest schema (``tanlu db upgrade``);
-    uploads larger than ``max_upload_bytes`` are refused (413); ``job_threads`` run the queued
-    jobs while the application runs (none: jobs wait in the queue for another process)."""
-    limits = limiter or LoginLimiter()
+    sign-ins are limited by ``limiter`` (by default counted in the database, shared by every
+    process of the service); uploads larger than ``max_upload_bytes`` are refused (413);
+    ``job_threads`` run the queued jobs while the application runs (none: jobs wait in the
+    queue for another process)."""
+    limits = limiter or DatabaseLoginLimiter(engine)
     warm_up()
     worker = JobWorker(engine, job_threads)
 
@@ -277,4 +290,29 @@ def create_app(
     add_project_routes(app, engine, max_upload_bytes)
     add_rollup_routes(app, engine)
     add_pages(app)
+    # last: the answers of every route above, wherever it was added
+    declare_answers(app)
     return app
+
+
+def service_environment(
+    database: str | None, max_upload_bytes: int, job_threads: int
+) -> dict[str, str]:
+    """The environment that :func:`app_from_environment` reads its settings from."""
+    return {
+        URL_VARIABLE: database_url(database),
+        MAX_UPLOAD_VARIABLE: str(max_upload_bytes),
+        JOB_THREADS_VARIABLE: str(job_threads),
+    }
+
+
+def app_from_environment() -> FastAPI:
+    """The application of one worker process of ``tanlu serve --workers N``, on the database
+    of ``$TANLU_DATABASE_URL`` with the settings of :func:`service_environment`. Every worker
+    runs its own job threads: a job is claimed by one worker of all processes (its claim is a
+    transaction), and the sign-in limit, sessions and everything else live in the database."""
+    return create_app(
+        open_engine(os.environ.get(URL_VARIABLE)),
+        max_upload_bytes=int(os.environ.get(MAX_UPLOAD_VARIABLE, MAX_UPLOAD_BYTES)),
+        job_threads=int(os.environ.get(JOB_THREADS_VARIABLE, 1)),
+    )

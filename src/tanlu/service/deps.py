@@ -3,9 +3,10 @@ account in the organisation of its path at the role the route needs."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import Depends, HTTPException, Request
+from pydantic import BaseModel, ValidationInfo, field_validator
 
 from tanlu.service.security import Principal, identify, require_role
 from tanlu.store.accounts import Account
@@ -19,6 +20,25 @@ def access(level: str, tokens: bool = True) -> dict[str, Any]:
     """The ``openapi_extra`` that states who may call a route: ``level`` and whether an API
     token may (``tokens``) or only a signed-in browser session."""
     return {ACCESS_KEY: level, TOKEN_KEY: tokens}
+
+
+class Body(BaseModel):
+    """A request's JSON body whose numbers take JSON numbers only (``1`` and ``1.0``, not
+    ``"1"`` nor ``true``) and whose flags take JSON's true and false only (not ``0``), so that
+    the service refuses what its OpenAPI document says is not valid (pydantic alone converts
+    them; its strict mode would refuse ``1.0`` for an integer and, as FastAPI validates,
+    an enumeration's text)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_types(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields[info.field_name] if info.field_name else None
+        kinds = set(get_args(field.annotation) or (field.annotation,)) if field else set()
+        if bool in kinds and value is not None and not isinstance(value, bool):
+            raise ValueError("should be true or false")
+        if kinds & {int, float} and isinstance(value, str | bytes | bool):
+            raise ValueError("should be a number, not text nor true or false")
+        return value
 
 
 # printable text only: no control characters (PostgreSQL's text cannot hold NUL)

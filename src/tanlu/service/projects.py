@@ -29,7 +29,15 @@ from tanlu.app.projects import (
     validate_revision,
 )
 from tanlu.errors import BusyError, ConflictError, NotFoundError, StoreError, TooLargeError
-from tanlu.service.deps import PRINTABLE, Admin, Contributor, Reviewer, Viewer, access
+from tanlu.service.deps import (
+    PRINTABLE,
+    Admin,
+    Body,
+    Contributor,
+    Reviewer,
+    Viewer,
+    access,
+)
 from tanlu.store.jobs import JobInfo, JobKind, get_job, job_files, list_jobs, read_job_file
 from tanlu.store.projects import (
     FileInfo,
@@ -65,7 +73,7 @@ JobId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 FilePath = Annotated[str, PathParam(min_length=1, max_length=200)]
 
 
-class NewProject(BaseModel):
+class NewProject(Body):
     name: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
 
 
@@ -108,7 +116,7 @@ class UploadOut(BaseModel):
 LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
-class Step(BaseModel):
+class Step(Body):
     """A step of the workflow: the year's ``version`` the caller saw (``GET …/years/{year}``),
     so that a step decided on what has since changed is refused (409), and why."""
 
@@ -116,7 +124,7 @@ class Step(BaseModel):
     reason: str = Field(default="", max_length=MAX_REASON_LENGTH, pattern=LINES)
 
 
-class Submit(BaseModel):
+class Submit(Body):
     """A submission: the revision the caller checked, which must still be the newest."""
 
     revision: int = Field(ge=1, le=2**31 - 1)
@@ -148,7 +156,7 @@ class YearDetail(YearOut):
     events: list[YearEventOut]
 
 
-class NewJob(BaseModel):
+class NewJob(Body):
     """A job: its kind and the parameters of the CLI command of the same name that it takes
     (``year`` for an inventory; ``year``, ``hourly`` for electricity; ``site``, ``year``,
     ``cfe``, ``annual`` for procurement; ``scenario``, ``from_year``, ``macc``, ``samples`` for
@@ -347,8 +355,9 @@ def add_project_routes(app: FastAPI, engine: Engine, max_upload_bytes: int) -> N
         PROJECTS + "/{project_id}/files/{path:path}",
         openapi_extra=access(Role.CONTRIBUTOR.value)
         | {
+            # an empty body is an empty file
             "requestBody": {
-                "required": True,
+                "required": False,
                 "content": {"application/octet-stream": {"schema": {"type": "string"}}},
             }
         },

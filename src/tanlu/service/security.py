@@ -7,11 +7,20 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Protocol
 
 from fastapi import HTTPException, Request
 from sqlalchemy import Engine
 
 from tanlu.store.accounts import Account, SignedIn, session_user, token_account
+from tanlu.store.login_failures import (
+    Key,
+    clear_failures,
+    count_attempts,
+    drop_attempt,
+    record_failure,
+    reserve_attempt,
+)
 from tanlu.store.roles import Role
 
 SESSION_COOKIE = "tanlu_session"
@@ -78,6 +87,28 @@ def require_role(principal: Principal, organisation_id: int, minimum: Role) -> A
     return account
 
 
+class SignInLimit(Protocol):
+    """The sign-in limit as ``POST /api/session`` uses it: :meth:`check` before the password
+    is checked (429 beyond the limit; otherwise the attempt is reserved), then exactly one of
+    :meth:`failed` or :meth:`succeeded`."""
+
+    def check(self, email: str, client: str) -> None: ...
+
+    def failed(self, email: str, client: str) -> None: ...
+
+    def succeeded(self, email: str, client: str) -> None: ...
+
+
+def too_many(wait_s: float) -> HTTPException:
+    """The answer to a sign-in beyond the limit: 429, ``Retry-After`` when the oldest failure
+    in the window leaves it [s]."""
+    return HTTPException(
+        429,
+        "too many failed sign-ins: try again later",
+        headers={"Retry-After": str(max(int(wait_s), 0) + 1)},
+    )
+
+
 class LoginLimiter:
     """Failed sign-ins allowed per e-mail and per client address in a sliding window; beyond
     them, 429 with ``Retry-After`` (OWASP Authentication Cheat Sheet: limit failed attempts).
@@ -87,7 +118,7 @@ class LoginLimiter:
     all pass the check while their passwords are being hashed. Only failures are kept, and keys
     with none left in the window are dropped once the table holds :attr:`max_keys`, so that
     sign-ins with ever new e-mails cannot grow it without end. Kept in the process: several
-    worker processes each keep their own count.
+    worker processes each keep their own count (:class:`DatabaseLoginLimiter` shares it).
     """
 
     max_keys = 100_000
@@ -117,12 +148,7 @@ class LoginLimiter:
             for key, limit in self._keys(email, client):
                 if self._count(key, now) >= limit:
                     times = self._failures.get(key)
-                    wait = int(times[0] + self.window_s - now) + 1 if times else 1
-                    raise HTTPException(
-                        429,
-                        "too many failed sign-ins: try again later",
-                        headers={"Retry-After": str(wait)},
-                    )
+                    raise too_many(times[0] + self.window_s - now if times else 0)
             for key, _ in self._keys(email, client):
                 self._pending[key] = self._pending.get(key, 0) + 1
 
@@ -148,3 +174,62 @@ class LoginLimiter:
         with self._lock:
             self._settle(email, client)
             self._failures.pop(f"e:{email}", None)
+
+
+class DatabaseLoginLimiter:
+    """The same limit as :class:`LoginLimiter`, counted in the service's database
+    (:mod:`tanlu.store.login_failures`), so that every process of the service shares it.
+
+    :meth:`check` first records the attempt as under way, committed, and only then counts the
+    key's rows in the window, its own among them: of sign-ins sent at once, in one process or
+    in several, each counts every other that was recorded before it counted, so that no more
+    than the limit can pass (at the limit, several may all be refused). The attempt's rows are
+    settled by the same process (it keeps their ids until then); the rows of a process that
+    died mid-attempt count as failures until they leave the window. Rows older than the
+    window are deleted as each attempt starts.
+    """
+
+    def __init__(
+        self, engine: Engine, per_email: int = 5, per_client: int = 50, window_s: float = 900.0
+    ) -> None:
+        self.engine = engine
+        self.per_email, self.per_client, self.window_s = per_email, per_client, window_s
+        # the ids of this process's attempts under way, by e-mail and client
+        self._reserved: dict[tuple[str, str], list[list[int]]] = {}
+        self._lock = threading.Lock()
+
+    def _keys(self, email: str, client: str) -> list[tuple[Key, int]]:
+        return [(Key("email", email), self.per_email), (Key("client", client), self.per_client)]
+
+    def check(self, email: str, client: str) -> None:
+        """Raise 429 when the e-mail or the client has failed too often lately; otherwise
+        reserve the attempt (settle it with :meth:`failed` or :meth:`succeeded`)."""
+        now = time.time()
+        keys = self._keys(email, client)
+        ids = reserve_attempt(self.engine, [key for key, _ in keys], now, self.window_s)
+        for key, limit in keys:
+            count = count_attempts(self.engine, key, now, self.window_s)
+            # the count holds this attempt too
+            if count.attempts > limit:
+                drop_attempt(self.engine, ids)
+                oldest = now if count.oldest_unix_s is None else count.oldest_unix_s
+                raise too_many(oldest + self.window_s - now)
+        with self._lock:
+            self._reserved.setdefault((email, client), []).append(ids)
+
+    def _settle(self, email: str, client: str) -> list[int]:
+        with self._lock:
+            reserved = self._reserved.get((email, client))
+            if not reserved:
+                return []
+            ids = reserved.pop()
+            if not reserved:
+                del self._reserved[(email, client)]
+            return ids
+
+    def failed(self, email: str, client: str) -> None:
+        ids = self._settle(email, client)
+        record_failure(self.engine, ids, [key for key, _ in self._keys(email, client)], time.time())
+
+    def succeeded(self, email: str, client: str) -> None:
+        clear_failures(self.engine, self._settle(email, client), Key("email", email))
