@@ -207,13 +207,16 @@ class DatabaseLoginLimiter:
         now = time.time()
         keys = self._keys(email, client)
         ids = reserve_attempt(self.engine, [key for key, _ in keys], now, self.window_s)
-        for key, limit in keys:
-            count = count_attempts(self.engine, key, now, self.window_s)
-            # the count holds this attempt too
-            if count.attempts > limit:
-                drop_attempt(self.engine, ids)
-                oldest = now if count.oldest_unix_s is None else count.oldest_unix_s
-                raise too_many(oldest + self.window_s - now)
+        try:
+            for key, limit in keys:
+                count = count_attempts(self.engine, key, now, self.window_s)
+                # the count holds this attempt too
+                if count.attempts > limit:
+                    oldest = now if count.oldest_unix_s is None else count.oldest_unix_s
+                    raise too_many(oldest + self.window_s - now)
+        except BaseException:
+            drop_attempt(self.engine, ids)
+            raise
         with self._lock:
             self._reserved.setdefault((email, client), []).append(ids)
 
