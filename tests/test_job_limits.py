@@ -73,7 +73,9 @@ def project(tmp_path: Path) -> Iterator[Project]:
 
 
 def _job_processes() -> list[multiprocessing.Process]:
-    return [p for p in multiprocessing.active_children() if p.name.startswith("tanlu-job-")]
+    """The job processes this test's worker started (another module's service may have its
+    own in the same test process)."""
+    return [p for p in multiprocessing.active_children() if p.name.endswith(f"-{WORKER}")]
 
 
 def test_a_job_computes_in_a_process_of_its_own_and_stores_its_files(project: Project) -> None:

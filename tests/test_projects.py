@@ -16,17 +16,19 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, func, select, update
 
-from tanlu.app import run_electricity, run_inventory
-from tanlu.app.project_jobs import run_job, worker_gone, worker_name
+from tanlu.app import project_jobs, run_electricity, run_inventory
+from tanlu.app.project_jobs import check_parameters, run_job, worker_gone, worker_name
+from tanlu.app.roadmap import RoadmapOptions
+from tanlu.electricity.procurement import ProcurementLimits
 from tanlu.errors import StoreError
 from tanlu.output import json_text
 from tanlu.scratch import host_name
@@ -37,6 +39,7 @@ from tanlu.store.database import open_engine, session_scope, upgrade
 from tanlu.store.jobs import (
     JobInfo,
     JobKind,
+    JobStatus,
     create_job,
     fail_job,
     finish_job,
@@ -696,7 +699,7 @@ def test_a_server_killed_in_the_middle_of_a_job_leaves_no_files_and_the_job_runs
             state = httpx.get(f"{url}/jobs/{job['id']}", headers=headers).json()
             if state["status"] == "running" and state["steps_done"] >= 1:
                 break
-            assert state["status"] in ("queued", "running"), state
+            assert state["status"] in ("queued", "running"), state.get("error")
             assert time.monotonic() < deadline, state
             time.sleep(0.05)
         server.send_signal(signal.SIGKILL)
@@ -998,6 +1001,102 @@ def test_every_computation_of_the_cli_runs_as_a_job(setup: Setup) -> None:
         {"kind": "procure", "site": "gz", "year": 2021},
         {"kind": "procure", "site": "gz", "year": 2021, "cfe": 1.5},
         {"kind": "roadmap", "samples": 0},
+        {"kind": "procure", "site": "gz", "year": 2021, "cfe": 0.9, "curve": [0.5, 1.2]},
+        {"kind": "procure", "site": "gz", "year": 2021, "cfe": 0.9, "wind_max_mw": -1},
+        {"kind": "roadmap", "sweep_path": "discount_rate_share"},  # no values
+        {"kind": "roadmap", "sweep_values": [0.1]},  # no path
+        {"kind": "roadmap", "sweep_path": "a b", "sweep_values": [0.1]},
     ):
         refused = setup.client.post(f"{url}/jobs", json=body, headers=contributor)
         assert refused.status_code == 422, (body, refused.text)
+    # `procure --curve` and its capacity limits, and `roadmap --sweep`, as the job's parameters
+    curve = {"curve": [0.5, 0.8], "wind_max_mw": 0.1, "pv_max_kw": 0}
+    queued = setup.client.post(
+        f"{url}/jobs",
+        json={"kind": "procure", "site": "gz", "year": 2021, "cfe": 0.9, **curve},
+        headers=contributor,
+    )
+    assert queued.status_code == 202, queued.text
+    assert queued.json()["parameters"] == {
+        "site": "gz",
+        "year": 2021,
+        "cfe": 0.9,
+        "annual": False,
+        "curve": [0.5, 0.8],
+        "pv_max_kw": 0.0,
+        "wind_max_mw": 0.1,
+        "solar_max_mw": None,
+        "battery_max_mwh": None,
+    }
+    sweep = {"sweep_path": "growth_share_per_year.office", "sweep_values": [0, 0.1]}
+    queued = setup.client.post(
+        f"{url}/jobs", json={"kind": "roadmap", **sweep}, headers=contributor
+    )
+    assert queued.status_code == 202, queued.text
+    assert queued.json()["parameters"]["sweep_values"] == [0.0, 0.1]
+    assert queued.json()["parameters"]["sweep_path"] == "growth_share_per_year.office"
+
+
+def test_a_jobs_curve_limits_and_sweep_reach_the_clis_use_cases(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a procurement or roadmap job computes with: the same arguments as `tanlu procure
+    --curve 0.5,0.8 --wind-max-mw 0.1` and `tanlu roadmap --sweep PATH=0,0.1` pass."""
+    seen: dict[str, Any] = {}
+
+    def procurement(*arguments: Any, **keywords: Any) -> Any:
+        seen["procure"] = (arguments, keywords)
+        raise StoreError("stop here")
+
+    def roadmap(project: Any, options: RoadmapOptions, inputs: Any) -> Any:
+        seen["roadmap"] = options
+        raise StoreError("stop here")
+
+    monkeypatch.setattr(project_jobs, "run_procurement", procurement)
+    monkeypatch.setattr(project_jobs, "run_roadmap", roadmap)
+    monkeypatch.setattr(project_jobs, "read_inputs", lambda project: "inputs")
+    given = check_parameters(
+        JobKind.PROCURE,
+        {"site": "gz", "year": 2021, "cfe": 0.9, "curve": [0.5, 0.8], "wind_max_mw": 0.1},
+    )
+    job = JobInfo(
+        1,
+        1,
+        1,
+        1,
+        JobKind.PROCURE,
+        given,
+        JobStatus.RUNNING,
+        "",
+        0,
+        0,
+        1,
+        "w",
+        None,
+        "t",
+        "t",
+        None,
+        None,
+    )
+    with pytest.raises(StoreError, match="stop here"):
+        project_jobs._computed(cast(Any, "project"), job, lambda name, total: None)
+    arguments, keywords = seen["procure"]
+    assert arguments == (
+        "project",
+        "gz",
+        2021,
+        0.9,
+        False,
+        ProcurementLimits(None, 0.1, None, None),
+        [0.5, 0.8],
+    )
+    assert keywords == {"inputs": "inputs"}
+    given = check_parameters(
+        JobKind.ROADMAP, {"sweep_path": "growth_share_per_year.office", "sweep_values": [0, 1]}
+    )
+    job = replace(job, kind=JobKind.ROADMAP, parameters=given)
+    with pytest.raises(StoreError, match="stop here"):
+        project_jobs._computed(cast(Any, "project"), job, lambda name, total: None)
+    assert seen["roadmap"] == RoadmapOptions(
+        None, None, False, None, "growth_share_per_year.office", (0.0, 1.0)
+    )

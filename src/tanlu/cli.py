@@ -906,6 +906,27 @@ def serve(
             min=1,
         ),
     ] = 1,
+    job_timeout_s: Annotated[
+        float,
+        typer.Option("--job-timeout-s", help="The longest a job may run [s].", min=1.0),
+    ] = 3600.0,
+    job_memory_gib: Annotated[
+        float | None,
+        typer.Option(
+            "--job-memory-gib",
+            help="The most memory a job's process may use [GiB]; default: half the machine's, "
+            "shared among all job threads of all worker processes.",
+            min=0.01,
+        ),
+    ] = None,
+    jobs_per_organisation: Annotated[
+        int,
+        typer.Option(
+            "--jobs-per-organisation",
+            help="The most jobs an organisation may have queued or running at once.",
+            min=1,
+        ),
+    ] = 20,
 ) -> None:
     """Run the web service (a new database gets its schema first; an older one needs
     `tanlu db upgrade`). Its cookies are Secure: browsers send them over HTTPS, and to
@@ -913,6 +934,7 @@ def serve(
     import uvicorn
 
     from tanlu.app.accounts import open_engine, upgrade_new_database
+    from tanlu.app.project_jobs import JobLimits
     from tanlu.service import create_app
     from tanlu.service.app import FACTORY, service_environment
 
@@ -923,15 +945,23 @@ def serve(
     if prepared.before is None:
         out.print(f"{prepared.database}: new database, schema {prepared.after}", highlight=False)
     max_upload_bytes = max_upload_mib * 1024 * 1024
+    # the default memory of a job: its share of half the machine among every job thread
+    if job_memory_gib is None:
+        share = JobLimits().memory_bytes(job_threads * workers)
+        job_memory_gib = share / 2**30 if share is not None else None
+    limits = JobLimits(job_timeout_s, job_memory_gib, jobs_per_organisation)
     out.print(f"tanlu service on http://{host}:{port}/ (OpenAPI: /docs)", highlight=False)
     if workers == 1:
         application = create_app(
-            open_engine(database), max_upload_bytes=max_upload_bytes, job_threads=job_threads
+            open_engine(database),
+            max_upload_bytes=max_upload_bytes,
+            job_threads=job_threads,
+            job_limits=limits,
         )
         uvicorn.run(application, host=host, port=port, log_level="info")
         return
     # each worker process builds its own application from the settings in its environment
-    os.environ.update(service_environment(database, max_upload_bytes, job_threads))
+    os.environ.update(service_environment(database, max_upload_bytes, job_threads, limits))
     uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port, log_level="info")
 
 

@@ -11,13 +11,16 @@ service's interpreter from answering requests nor takes the service down when it
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import logging
 import multiprocessing
 import os
 import re
+import shutil
 import signal
+import tempfile
 import threading
 import time
 import traceback
@@ -37,6 +40,7 @@ from tanlu.app.jobs import run_electricity, run_inventory, run_procurement
 from tanlu.app.projects import revision_copy, validate_revision
 from tanlu.app.roadmap import RoadmapOptions, run_roadmap
 from tanlu.app.run import count_steps, run_project
+from tanlu.electricity.procurement import ProcurementLimits
 from tanlu.errors import ConflictError, NotFoundError, StoreError, TanluError
 from tanlu.output import Writer, write_files
 from tanlu.project import EngineSettings, Project
@@ -112,6 +116,18 @@ def _year(parameters: dict[str, Any], kind: JobKind) -> int:
     return year
 
 
+# The capacity limits of `tanlu procure` (tanlu.electricity.procurement.ProcurementLimits).
+PROCUREMENT_LIMITS = ("pv_max_kw", "wind_max_mw", "solar_max_mw", "battery_max_mwh")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_share(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+
+
 def check_parameters(kind: JobKind, parameters: dict[str, Any]) -> dict[str, Any]:
     """The parameters a job of ``kind`` takes, checked and with their defaults (those of the
     CLI command of the same name); :class:`StoreError` naming what is missing or wrong."""
@@ -123,20 +139,39 @@ def check_parameters(kind: JobKind, parameters: dict[str, Any]) -> dict[str, Any
         site, cfe = parameters.get("site"), parameters.get("cfe")
         if not isinstance(site, str) or not site:
             raise StoreError("a procure job needs the site")
-        if not isinstance(cfe, int | float) or not 0.0 <= cfe <= 1.0:
+        if not isinstance(cfe, int | float) or not _is_share(cfe):
             raise StoreError("a procure job needs the target cfe, from 0 to 1")
+        curve = parameters.get("curve") or []
+        if not isinstance(curve, list) or not all(_is_share(c) for c in curve):
+            raise StoreError("a procure job's curve is a list of targets, each from 0 to 1")
+        limits: dict[str, float | None] = {}
+        for name in PROCUREMENT_LIMITS:
+            value = parameters.get(name)
+            if value is not None and (not _is_number(value) or value < 0):
+                raise StoreError(f"a procure job's {name} is a number of 0 or more")
+            limits[name] = None if value is None else float(value)
         return {
             "site": site,
             "year": _year(parameters, kind),
             "cfe": float(cfe),
             "annual": bool(parameters.get("annual", False)),
+            "curve": [float(c) for c in curve],
+            **limits,
         }
     if kind is JobKind.ROADMAP:
+        sweep_path = parameters.get("sweep_path") or ""
+        sweep_values = parameters.get("sweep_values") or []
+        if not isinstance(sweep_values, list) or not all(_is_number(v) for v in sweep_values):
+            raise StoreError("a roadmap job's sweep_values is a list of numbers")
+        if bool(sweep_path) != bool(sweep_values):
+            raise StoreError("a roadmap job's sweep needs both sweep_path and sweep_values")
         return {
             "scenario": parameters.get("scenario"),
             "from_year": parameters.get("from_year"),
             "macc": bool(parameters.get("macc", False)),
             "samples": parameters.get("samples"),
+            "sweep_path": sweep_path,
+            "sweep_values": [float(v) for v in sweep_values],
         }
     language = parameters.get("language", "zh")
     if language not in LANGUAGES:
@@ -250,12 +285,27 @@ def _computed(
         return electricity_files(electricity, given["year"])
     if job.kind is JobKind.PROCURE:
         step("the procurement model (HiGHS)", 3)
+        limits = ProcurementLimits(*(given.get(name) for name in PROCUREMENT_LIMITS))
         plan = run_procurement(
-            project, given["site"], given["year"], given["cfe"], given["annual"], inputs=inputs
+            project,
+            given["site"],
+            given["year"],
+            given["cfe"],
+            given["annual"],
+            limits,
+            given.get("curve") or [],
+            inputs=inputs,
         )
         step("writing the files", 3)
         return procurement_files(plan, given["site"], given["year"])
-    options = RoadmapOptions(given["scenario"], given["from_year"], given["macc"], given["samples"])
+    options = RoadmapOptions(
+        given["scenario"],
+        given["from_year"],
+        given["macc"],
+        given["samples"],
+        given.get("sweep_path") or "",
+        tuple(given.get("sweep_values") or ()),
+    )
     step("the roadmap (linopy and HiGHS)", 3)
     document = run_roadmap(project, options, inputs)
     step("writing the files", 3)
@@ -325,11 +375,32 @@ _CONTEXT: ForkServerContext | None = None
 _CONTEXT_LOCK = threading.Lock()
 
 
+# The longest temporary folder the fork server's socket fits under: a Unix socket's path has at
+# most 107 bytes on Linux, and Python 3.11 puts it at TMPDIR/pymp-XXXXXXXX/listener-XXXXXXXX
+# (Python 3.12 falls back to /tmp itself).
+SOCKET_FOLDER_ROOM = 70
+
+
+def _short_socket_folder() -> None:
+    """Give multiprocessing a folder under /tmp for its sockets when the temporary folder is too
+    deep for a socket's path (a service run with a long TMPDIR)."""
+    config: dict[str, Any] | None = getattr(multiprocessing.current_process(), "_config", None)
+    deep = len(tempfile.gettempdir()) > SOCKET_FOLDER_ROOM
+    if config is None or config.get("tempdir") is not None or not deep:
+        return
+    if not os.path.isdir("/tmp"):
+        return
+    folder = tempfile.mkdtemp(prefix="pymp-", dir="/tmp")
+    atexit.register(shutil.rmtree, folder, True)
+    config["tempdir"] = folder
+
+
 def _context() -> ForkServerContext:
     """The processes' context: forked from a server process that has imported this module."""
     global _CONTEXT
     with _CONTEXT_LOCK:
         if _CONTEXT is None:
+            _short_socket_folder()
             context = multiprocessing.get_context("forkserver")
             assert isinstance(context, ForkServerContext)
             context.set_forkserver_preload([__name__])
@@ -383,7 +454,7 @@ def _watch(
     process = _context().Process(
         target=_job_process,
         args=(str(root), str(output), job, engine_gib, send),
-        name=f"tanlu-job-{job.id}",
+        name=f"tanlu-job-{job.id}-{job.worker}",
     )
     process.start()
     send.close()

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from tanlu import __version__
-from tanlu.app.project_jobs import JobWorker
+from tanlu.app.project_jobs import JobLimits, JobWorker
 from tanlu.app.projects import MAX_UPLOAD_BYTES
 from tanlu.errors import StoreError
 from tanlu.service.deps import (
@@ -58,6 +58,9 @@ from tanlu.store.roles import Role
 FACTORY = "tanlu.service.app:app_from_environment"
 MAX_UPLOAD_VARIABLE = "TANLU_MAX_UPLOAD_BYTES"
 JOB_THREADS_VARIABLE = "TANLU_JOB_THREADS"
+JOB_TIMEOUT_VARIABLE = "TANLU_JOB_TIMEOUT_S"
+JOB_MEMORY_VARIABLE = "TANLU_JOB_MEMORY_GIB"
+JOBS_PER_ORGANISATION_VARIABLE = "TANLU_JOBS_PER_ORGANISATION"
 
 
 class SignIn(Body):
@@ -124,15 +127,18 @@ def create_app(
     limiter: SignInLimit | None = None,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     job_threads: int = 1,
+    job_limits: JobLimits | None = None,
 ) -> FastAPI:
     """The application on a database already at the newest schema (``tanlu db upgrade``);
     sign-ins are limited by ``limiter`` (by default counted in the database, shared by every
     process of the service); uploads larger than ``max_upload_bytes`` are refused (413);
     ``job_threads`` run the queued jobs while the application runs (none: jobs wait in the
-    queue for another process)."""
+    queue for another process), each job in a process of its own within ``job_limits`` (its
+    time and memory, and how many jobs an organisation may have queued or running)."""
     limits = limiter or DatabaseLoginLimiter(engine)
     warm_up()
-    worker = JobWorker(engine, job_threads)
+    job_limits = job_limits or JobLimits()
+    worker = JobWorker(engine, job_threads, job_limits)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -287,7 +293,7 @@ def create_app(
             for entry in organisation_entries(engine, organisation_id, after, limit)
         ]
 
-    add_project_routes(app, engine, max_upload_bytes)
+    add_project_routes(app, engine, max_upload_bytes, job_limits)
     add_rollup_routes(app, engine)
     add_pages(app)
     # last: the answers of every route above, wherever it was added
@@ -296,14 +302,19 @@ def create_app(
 
 
 def service_environment(
-    database: str | None, max_upload_bytes: int, job_threads: int
+    database: str | None, max_upload_bytes: int, job_threads: int, job_limits: JobLimits
 ) -> dict[str, str]:
     """The environment that :func:`app_from_environment` reads its settings from."""
-    return {
+    settings = {
         URL_VARIABLE: database_url(database),
         MAX_UPLOAD_VARIABLE: str(max_upload_bytes),
         JOB_THREADS_VARIABLE: str(job_threads),
+        JOB_TIMEOUT_VARIABLE: repr(job_limits.timeout_s),
+        JOBS_PER_ORGANISATION_VARIABLE: str(job_limits.jobs_per_organisation),
     }
+    if job_limits.memory_gib is not None:
+        settings[JOB_MEMORY_VARIABLE] = repr(job_limits.memory_gib)
+    return settings
 
 
 def app_from_environment() -> FastAPI:
@@ -315,4 +326,11 @@ def app_from_environment() -> FastAPI:
         open_engine(os.environ.get(URL_VARIABLE)),
         max_upload_bytes=int(os.environ.get(MAX_UPLOAD_VARIABLE, MAX_UPLOAD_BYTES)),
         job_threads=int(os.environ.get(JOB_THREADS_VARIABLE, 1)),
+        job_limits=JobLimits(
+            timeout_s=float(os.environ.get(JOB_TIMEOUT_VARIABLE, JobLimits.timeout_s)),
+            memory_gib=float(memory) if (memory := os.environ.get(JOB_MEMORY_VARIABLE)) else None,
+            jobs_per_organisation=int(
+                os.environ.get(JOBS_PER_ORGANISATION_VARIABLE, JobLimits.jobs_per_organisation)
+            ),
+        ),
     )

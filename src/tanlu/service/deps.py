@@ -41,6 +41,14 @@ class Body(BaseModel):
         return value
 
 
+def json_number(value: Any) -> Any:
+    """A list item that takes a JSON number only (``Annotated[float, BeforeValidator(...)]``):
+    :class:`Body` checks its fields, not what their lists hold."""
+    if isinstance(value, str | bytes | bool):
+        raise ValueError("should be a number, not text nor true or false")
+    return value
+
+
 # printable text only: no control characters (PostgreSQL's text cannot hold NUL)
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 

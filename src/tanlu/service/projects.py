@@ -16,10 +16,10 @@ from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from sqlalchemy import Engine
 
-from tanlu.app.project_jobs import start_job
+from tanlu.app.project_jobs import JobLimits, start_job
 from tanlu.app.projects import (
     Spool,
     step_year,
@@ -37,6 +37,7 @@ from tanlu.service.deps import (
     Reviewer,
     Viewer,
     access,
+    json_number,
 )
 from tanlu.store.jobs import JobInfo, JobKind, get_job, job_files, list_jobs, read_job_file
 from tanlu.store.projects import (
@@ -159,8 +160,9 @@ class YearDetail(YearOut):
 class NewJob(Body):
     """A job: its kind and the parameters of the CLI command of the same name that it takes
     (``year`` for an inventory; ``year``, ``hourly`` for electricity; ``site``, ``year``,
-    ``cfe``, ``annual`` for procurement; ``scenario``, ``from_year``, ``macc``, ``samples`` for
-    the roadmap; ``language``, ``pdf`` for a run)."""
+    ``cfe``, ``annual``, ``curve`` and the capacity limits for procurement; ``scenario``,
+    ``from_year``, ``macc``, ``samples``, ``sweep_path`` and ``sweep_values`` for the roadmap;
+    ``language``, ``pdf`` for a run)."""
 
     kind: JobKind
     year: int | None = Field(default=None, ge=1990, le=2100)
@@ -168,10 +170,26 @@ class NewJob(Body):
     site: str | None = Field(default=None, min_length=1, max_length=100, pattern=PRINTABLE)
     cfe: float | None = Field(default=None, ge=0.0, le=1.0)
     annual: bool = False
+    # `tanlu procure --curve 0.8,0.9,1`: also solve these targets
+    curve: list[Annotated[float, Field(ge=0.0, le=1.0), BeforeValidator(json_number)]] | None = (
+        Field(default=None, max_length=20)
+    )
+    # `tanlu procure --pv-max-kw` ...: the most that may be built or contracted
+    pv_max_kw: float | None = Field(default=None, ge=0.0, le=1e9)
+    wind_max_mw: float | None = Field(default=None, ge=0.0, le=1e9)
+    solar_max_mw: float | None = Field(default=None, ge=0.0, le=1e9)
+    battery_max_mwh: float | None = Field(default=None, ge=0.0, le=1e9)
     scenario: str | None = Field(default=None, min_length=1, max_length=100, pattern=PRINTABLE)
     from_year: int | None = Field(default=None, ge=1990, le=2100)
     macc: bool = False
     samples: int | None = Field(default=None, ge=1, le=10_000)
+    # `tanlu roadmap --sweep PATH=V1,V2`: one plan per value of the setting at PATH
+    sweep_path: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.]+$"
+    )
+    sweep_values: (
+        list[Annotated[float, Field(ge=-1e12, le=1e12), BeforeValidator(json_number)]] | None
+    ) = Field(default=None, min_length=1, max_length=50)
     language: Literal["zh", "en"] = "zh"
     pdf: bool = True
 
@@ -309,7 +327,9 @@ def add_error_answers(app: FastAPI) -> None:
     app.add_exception_handler(StoreError, answer(422))
 
 
-def add_project_routes(app: FastAPI, engine: Engine, max_upload_bytes: int) -> None:
+def add_project_routes(
+    app: FastAPI, engine: Engine, max_upload_bytes: int, job_limits: JobLimits | None = None
+) -> None:
     """The project routes, on ``app``."""
 
     @app.get(PROJECTS, openapi_extra=access(Role.VIEWER.value))
@@ -485,7 +505,9 @@ def add_project_routes(app: FastAPI, engine: Engine, max_upload_bytes: int) -> N
         ``language``, with ``report.pdf`` unless ``pdf`` is false, and the results). Its
         progress and files are at ``GET …/jobs/{job_id}``."""
         parameters = body.model_dump(exclude={"kind"}, exclude_none=True)
-        job = start_job(engine, organisation_id, project_id, body.kind, parameters, account.email)
+        job = start_job(
+            engine, organisation_id, project_id, body.kind, parameters, account.email, job_limits
+        )
         return _job(job, [])
 
     @app.get(jobs_path, openapi_extra=access(Role.VIEWER.value))
