@@ -1080,6 +1080,207 @@ def audit_verify(database: DatabaseOption = None) -> None:
     )
 
 
+# --- tanlu ledger: the carbon-inclusion (碳普惠) ledger (docs/ledger.md) -----------------------
+
+ledger_app = typer.Typer(
+    help="The carbon-inclusion (碳普惠) ledger: credited low-carbon actions.", no_args_is_help=True
+)
+app.add_typer(ledger_app, name="ledger")
+LedgerDir = Annotated[Path, typer.Argument(help="Ledger folder (made by the first ingest).")]
+LedgerEngine = Annotated[
+    str, typer.Option("--engine", help="Where the rules run: duckdb (embedded) or spark.")
+]
+
+
+def _china_time(text: str | None) -> Any:
+    """A time given on the command line (China time), or None."""
+    if text is None:
+        return None
+    stamp = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    if pd.isna(stamp) or stamp.tzinfo is not None:
+        raise _fail(TanluError(f"'{text}' is not a time (YYYY-MM-DD[ HH:MM], China time)"))
+    return stamp.to_pydatetime()
+
+
+@ledger_app.command("ingest")
+def ledger_ingest(
+    ledger_dir: LedgerDir,
+    batches: Annotated[list[Path], typer.Argument(help="Batch files (CSV or Parquet).")],
+    consent: Annotated[
+        Path | None, typer.Option("--consent", help="Consent file (user, scenario, granted_at).")
+    ] = None,
+    received: Annotated[
+        str | None,
+        typer.Option("--received", help="When the batch was received, China time (default now)."),
+    ] = None,
+    engine: LedgerEngine = "duckdb",
+    master: MasterOption = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Check, judge and append a batch of action events; a replayed event changes nothing."""
+    from tanlu.app.ledger import ingest_batches
+
+    progress = Progress(
+        TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True,
+        disable=not err.is_terminal,
+    )  # fmt: skip
+    try:
+        with progress:
+            task = progress.add_task("ledger", total=None)
+            summary = ingest_batches(
+                ledger_dir,
+                batches,
+                consent,
+                _china_time(received),
+                engine,
+                master,
+                on_step=lambda name: progress.update(task, description=f"ledger: {name}"),
+            )
+    except TanluError as error:
+        raise _failed(error) from None
+    document = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(summary).items()}
+    if json_out:
+        _print_json(document)
+        return
+    where = f"batch {summary.batch} ({summary.file})" if summary.batch else "nothing new written"
+    out.print(
+        f"{summary.rows_read:,} rows read; {summary.replays:,} already in the ledger "
+        f"({summary.conflicting_replays:,} with other content, ignored); {summary.entries:,} new "
+        f"entries: {where}",
+        highlight=False,
+    )
+    for name, counts in (("status", summary.by_status), ("reason", summary.by_reason)):
+        if counts:
+            out.print(f"  by {name}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
+    out.print(f"  credited {summary.credited_gco2e:,.3f} gCO2e", highlight=False)
+
+
+def _print_frame(frame: pd.DataFrame, title: str, json_out: bool) -> None:
+    if json_out:
+        _print_json(records(frame))
+        return
+    table = Table(title=title)
+    for column in frame.columns:
+        numeric = frame[column].dtype.kind in "if"
+        table.add_column(str(column), justify="right" if numeric else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(f"{v:,.3f}" if isinstance(v, float) else str(v) for v in row))
+    out.print(table)
+
+
+@ledger_app.command("balances")
+def ledger_balances_command(
+    ledger_dir: LedgerDir,
+    user: Annotated[str | None, typer.Option("--user", help="One user's balance.")] = None,
+    engine: LedgerEngine = "duckdb",
+    master: MasterOption = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Balances per user: credited, reversed, redeemed [gCO2e]."""
+    from tanlu.app.ledger import ledger_balances
+
+    try:
+        document = ledger_balances(ledger_dir, user, engine, master)
+    except TanluError as error:
+        raise _failed(error) from None
+    _print_frame(document.table, "Balances (gCO2e)", json_out)
+
+
+@ledger_app.command("totals")
+def ledger_totals_command(
+    ledger_dir: LedgerDir,
+    by: Annotated[str, typer.Option("--by", help="city, methodology or month.")] = "month",
+    engine: LedgerEngine = "duckdb",
+    master: MasterOption = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Reductions credited (less reversals) by city, methodology or month [gCO2e]."""
+    from tanlu.app.ledger import ledger_totals
+
+    try:
+        document = ledger_totals(ledger_dir, by, engine, master)
+    except TanluError as error:
+        raise _failed(error) from None
+    _print_frame(document.table, f"Reductions by {by} (gCO2e)", json_out)
+
+
+@ledger_app.command("reverse")
+def ledger_reverse_command(
+    ledger_dir: LedgerDir,
+    operator: Annotated[str, typer.Option("--operator", help="The credit's operator.")],
+    event_id: Annotated[str, typer.Option("--event-id", help="The credit's event id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is reversed.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Reverse an accepted credit by a new entry (the credit is never edited)."""
+    from tanlu.app.ledger import ledger_reverse
+
+    try:
+        document = ledger_reverse(ledger_dir, operator, event_id, reason)
+    except TanluError as error:
+        raise _failed(error) from None
+    if json_out:
+        _print_json({"new": document.new, "entry": document.entry})
+        return
+    entry = document.entry
+    done = "reversed" if document.new else "already reversed"
+    out.print(
+        f"{done}: {operator}/{event_id}, {-entry['credited_mgco2e'] / 1000:,.3f} gCO2e off user "
+        f"'{entry['user']}' (batch {entry['batch']})",
+        highlight=False,
+    )
+
+
+@ledger_app.command("redeem")
+def ledger_redeem_command(
+    ledger_dir: LedgerDir,
+    user: Annotated[str, typer.Option("--user", help="The user redeeming.")],
+    amount: Annotated[float, typer.Option("--gco2e", help="How much to redeem [gCO2e].")],
+    redemption_id: Annotated[str, typer.Option("--id", help="The redemption's id (once only).")],
+    operator: Annotated[str, typer.Option("--operator", help="Who redeems it.")] = "redemption",
+    json_out: JsonFlag = False,
+) -> None:
+    """Redeem part of a user's balance, once per (operator, id)."""
+    from tanlu.app.ledger import ledger_redeem
+
+    try:
+        document = ledger_redeem(ledger_dir, user, amount, redemption_id, operator)
+    except TanluError as error:
+        raise _failed(error) from None
+    if json_out:
+        _print_json({"new": document.new, "entry": document.entry})
+        return
+    done = "redeemed" if document.new else "already redeemed"
+    out.print(f"{done}: {amount:,.3f} gCO2e of user '{user}' ({operator}/{redemption_id})")
+
+
+@ledger_app.command("methodologies")
+def ledger_methodologies_command(
+    ledger_dir: Annotated[
+        Path | None, typer.Argument(help="Ledger folder whose own methodologies to include.")
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """The methodologies credits are given by: bundled and the ledger's own, with sources."""
+    from tanlu.app.ledger import ledger_methodologies
+
+    try:
+        registry = ledger_methodologies(ledger_dir)
+    except TanluError as error:
+        raise _failed(error) from None
+    frame = registry.table
+    if json_out:
+        _print_json(records(frame.drop(columns=["level", "source_line"])))
+        return
+    shown = frame[
+        ["methodology_id", "version", "action", "region", "valid_from", "valid_until", "unit",
+         "reduction_gco2e_per_unit", "daily_cap_gco2e", "monthly_cap_gco2e", "status"]
+    ].astype(object).where(frame.notna(), "")  # fmt: skip
+    for column in ("valid_from", "valid_until"):
+        shown[column] = [v.date().isoformat() if v != "" else "" for v in shown[column]]
+    _print_frame(shown.astype(str), "Methodologies (docs/ledger.md)", False)
+
+
 def exit_on_sigterm() -> None:
     """Turn SIGTERM (``kill``, a job scheduler, a container stopping) into a normal exit with
     code 143, so that open files are closed and the engine's spill folder removed, as on

@@ -176,6 +176,19 @@ def keep(con: Any, expr: ir.Table, name: str) -> ir.Table:
     return table
 
 
+def read_parquet_folder(con: Any, folder: Path, name: str) -> ir.Table:
+    """The Parquet files directly in ``folder`` (``*.parquet``, one schema) as the table
+    ``name``, read by the engine itself: DuckDB's ``read_parquet`` of the files, Spark's
+    reader of the folder (which skips names starting with ``.`` or ``_``, as a file being
+    written is named). Dropped at :func:`close`."""
+    if backend_name(con) == "spark":
+        table = con.read_parquet(str(folder), table_name=name)
+    else:
+        table = con.read_parquet(sorted(str(p) for p in folder.glob("*.parquet")), table_name=name)
+    _REGISTERED.setdefault(id(con), []).append(name)
+    return table
+
+
 def close(con: Any) -> None:
     """End the use of a connection from :func:`connect` (DuckDB: closed with its tables;
     Spark: tanlu's tables dropped, the session kept for the next connection)."""
@@ -199,6 +212,7 @@ __all__ = [
     "float_sum",
     "keep",
     "line_totals",
+    "read_parquet_folder",
     "summarise",
     "summarise_lines",
     "summarise_totals",
