@@ -140,6 +140,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="seconds each read is loaded for, per database and concurrency (default %(default)s)",
     )
     parser.add_argument(
+        "--service-workers",
+        type=_counts,
+        default=(1, 2),
+        help="the service's worker processes, each count in turn, comma-separated (default 1,2)",
+    )
+    parser.add_argument(
+        "--service-databases",
+        type=lambda text: tuple(text.split(",")),
+        default=("sqlite", "postgresql"),
+        help="the service's databases, comma-separated (default sqlite,postgresql)",
+    )
+    parser.add_argument(
+        "--service-upload",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time the upload of a million rows (default: yes)",
+    )
+    parser.add_argument(
         "--scale-rows",
         type=_counts,
         default=None,
@@ -284,7 +302,13 @@ def main(argv: list[str] | None = None) -> int:
         run_roadmap(args)
     if args.only in (None, "service"):
         console.print("[bold]the service under load[/bold] (a real tanlu serve on loopback)")
-        service.run(console.print, duration_s=args.service_duration)
+        service.run(
+            console.print,
+            kinds=args.service_databases,
+            duration_s=args.service_duration,
+            upload=args.service_upload,
+            workers=tuple(args.service_workers),
+        )
     console.print(f"benchmark finished in {time.perf_counter() - began:.0f} s")
     return 0
 

@@ -57,13 +57,14 @@ def database(kind: str, folder: Path) -> Iterator[str]:
 
 
 @contextmanager
-def server(url: str, folder: Path) -> Iterator[tuple[str, int]]:
-    """``tanlu serve`` on the database (no job threads), its base URL and process id."""
+def server(url: str, folder: Path, workers: int = 1) -> Iterator[tuple[str, int]]:
+    """``tanlu serve`` on the database (no job threads) with ``workers`` processes, its base URL
+    and process id."""
     port = _free_port()
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "tanlu.cli", "serve", "--db", url),
-            *("--port", str(port), "--job-threads", "0"),
+            *("--port", str(port), "--job-threads", "0", "--workers", str(workers)),
         ],
         stdout=subprocess.DEVNULL,
         stderr=(folder / "server.log").open("wb"),
@@ -210,8 +211,10 @@ def run(
     concurrency: tuple[int, ...] = CONCURRENCY,
     duration_s: float = DURATION_S,
     upload: bool = True,
+    workers: tuple[int, ...] = (1,),
 ) -> list[dict[str, Any]]:
-    """Every figure: one record per database, read and concurrency, and one per upload."""
+    """Every figure: one record per database, number of worker processes, read and
+    concurrency, and one per upload (with one worker process, whose memory is the server's)."""
     records: list[dict[str, Any]] = []
     for kind in kinds:
         with tempfile.TemporaryDirectory(prefix="tanlu-bench-service-") as temp:
@@ -223,35 +226,64 @@ def run(
                 token = create_token(engine, "admin@bench.example.com", "Bench", "t", "bench")
                 engine.dispose()
                 headers = {"Authorization": f"Bearer {token}"}
-                with server(url, folder) as (base, pid):
-                    log(f"{kind}: seeding the example project and submitting 2021 ...")
-                    project = seed(base, headers)
-                    reads = {
-                        "dashboard: a year's status and steps": f"{project}/years/2021",
-                        "dashboard: a year's inventory (JSON)": f"{project}/years/2021/inventory",
-                        "API: the caller (/api/me)": f"{base}/api/me",
-                    }
-                    for name, target in reads.items():
-                        for clients in concurrency:
-                            figures = asyncio.run(_load(target, headers, clients, duration_s))
-                            record = {"database": kind, "read": name, "clients": clients, **figures}
-                            records.append(record)
-                            errors = figures["errors"]
-                            log(
-                                f"{kind:10} {name:40} {clients:3} clients: "
-                                f"{figures['requests_per_s']:7.1f} req/s, p50 "
-                                f"{figures['p50_ms']:6.1f} ms, p99 {figures['p99_ms']:6.1f} ms"
-                                + (f", {errors} errors" if errors else "")
-                            )
-                    if upload:
-                        log(f"{kind}: uploading {UPLOAD_ROWS:,} activity rows ...")
-                        figures = upload_million(base, headers, log, pid)
-                        records.append({"database": kind, "read": "upload", **figures})
-                        log(
-                            f"{kind:10} upload of {figures['rows']:,} rows "
-                            f"({figures['size_mib']:.0f} MiB): {figures['upload_s']:.1f} s "
-                            f"({figures['rows_per_s']:,.0f} rows/s) stored and validated; the "
-                            f"same file again {figures['same_again_s']:.1f} s; server peak "
-                            f"{figures['server_peak_rss_mib']:.0f} MiB"
+                project = ""
+                for count in workers:
+                    with server(url, folder, count) as (base, pid):
+                        if not project:
+                            log(f"{kind}: seeding the example project and submitting 2021 ...")
+                            project = seed(base, headers).removeprefix(base)
+                        records += _reads(
+                            base, project, headers, kind, count, concurrency, log, duration_s
                         )
+                        if upload and count == 1:
+                            records.append(_upload(base, headers, kind, pid, log))
     return records
+
+
+def _reads(
+    base: str,
+    project: str,
+    headers: dict[str, str],
+    kind: str,
+    workers: int,
+    concurrency: tuple[int, ...],
+    log: Callable[[str], Any],
+    duration_s: float,
+) -> list[dict[str, Any]]:
+    """The dashboard's and the API's reads at each concurrency."""
+    records = []
+    reads = {
+        "dashboard: a year's status and steps": f"{base}{project}/years/2021",
+        "dashboard: a year's inventory (JSON)": f"{base}{project}/years/2021/inventory",
+        "API: the caller (/api/me)": f"{base}/api/me",
+    }
+    for name, target in reads.items():
+        for clients in concurrency:
+            figures = asyncio.run(_load(target, headers, clients, duration_s))
+            records.append(
+                {"database": kind, "workers": workers, "read": name, "clients": clients, **figures}
+            )
+            errors = figures["errors"]
+            log(
+                f"{kind:10} {workers} worker(s) {name:40} {clients:3} clients: "
+                f"{figures['requests_per_s']:7.1f} req/s, p50 "
+                f"{figures['p50_ms']:6.1f} ms, p99 {figures['p99_ms']:6.1f} ms"
+                + (f", {errors} errors" if errors else "")
+            )
+    return records
+
+
+def _upload(
+    base: str, headers: dict[str, str], kind: str, pid: int, log: Callable[[str], Any]
+) -> dict[str, Any]:
+    """The million-row upload, timed."""
+    log(f"{kind}: uploading {UPLOAD_ROWS:,} activity rows ...")
+    figures = upload_million(base, headers, log, pid)
+    log(
+        f"{kind:10} upload of {figures['rows']:,} rows "
+        f"({figures['size_mib']:.0f} MiB): {figures['upload_s']:.1f} s "
+        f"({figures['rows_per_s']:,.0f} rows/s) stored and validated; the "
+        f"same file again {figures['same_again_s']:.1f} s; server peak "
+        f"{figures['server_peak_rss_mib']:.0f} MiB"
+    )
+    return {"database": kind, "read": "upload", **figures}

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, bindparam, select, update
+from sqlalchemy import Connection, CursorResult, Engine, Row, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from tanlu.errors import ConflictError, StoreError
+from tanlu.errors import ConflictError, NotFoundError, StoreError
 from tanlu.store.audit import AuditRecord, append_in, write
 from tanlu.store.database import now, session_scope
-from tanlu.store.models import ReportingYear, YearEvent
+from tanlu.store.models import Project, ReportingYear, YearEvent
 from tanlu.store.projects import owned_project
 
 MAX_REASON_LENGTH = 2000
@@ -103,7 +103,7 @@ class YearEventInfo:
     detail: dict[str, Any] | None
 
 
-def _state(project_id: int, year: int, row: ReportingYear | None) -> YearState:
+def _state(project_id: int, year: int, row: ReportingYear | Row[Any] | None) -> YearState:
     if row is None:
         return YearState(
             project_id, year, YearStatus.COLLECTING, 0, None, None, None, None, None, None
@@ -141,20 +141,40 @@ def year_states(engine: Engine, organisation_id: int, project_id: int) -> list[Y
         return [_state(project_id, row.year, row) for row in rows]
 
 
-def year_inventory(engine: Engine, organisation_id: int, project_id: int, year: int) -> str | None:
-    """The inventory (JSON text) the year was submitted with, or ``None`` while collecting."""
-    with session_scope(engine) as session:
-        owned_project(session, organisation_id, project_id)
-        row = session.get(ReportingYear, (project_id, year))
-        return row.inventory if row is not None else None
-
-
-# built once: a dashboard reads it on every view
+# The dashboard's reads, built once and run on a connection without the ORM (a year's page is
+# the service's most frequent read): the project's ownership and the year's row in one query
+# (an outer join: no project row, no such project; no year row, a year still collecting).
+_OWNED_YEAR = (
+    select(Project.id, *(getattr(ReportingYear, c.key) for c in ReportingYear.__table__.c))
+    .outerjoin(
+        ReportingYear,
+        and_(ReportingYear.project_id == Project.id, ReportingYear.year == bindparam("year")),
+    )
+    .where(Project.id == bindparam("project_id"), Project.organisation_id == bindparam("org"))
+)
 _YEAR_EVENTS = (
-    select(YearEvent)
+    select(*YearEvent.__table__.c)
     .where(YearEvent.project_id == bindparam("project_id"), YearEvent.year == bindparam("year"))
     .order_by(YearEvent.id)
 )
+
+
+def _owned_year(
+    connection: Connection, organisation_id: int, project_id: int, year: int
+) -> Row[Any]:
+    row = connection.execute(
+        _OWNED_YEAR, {"org": organisation_id, "project_id": project_id, "year": year}
+    ).first()
+    if row is None:
+        raise NotFoundError("no such project")
+    return row
+
+
+def year_inventory(engine: Engine, organisation_id: int, project_id: int, year: int) -> str | None:
+    """The inventory (JSON text) the year was submitted with, or ``None`` while collecting."""
+    with engine.connect() as connection:
+        inventory: str | None = _owned_year(connection, organisation_id, project_id, year).inventory
+        return inventory
 
 
 def year_detail(
@@ -162,10 +182,10 @@ def year_detail(
 ) -> tuple[YearState, list[YearEventInfo]]:
     """The year's state and its steps, oldest first, read in one transaction (a dashboard's
     read)."""
-    with session_scope(engine) as session:
-        owned_project(session, organisation_id, project_id)
-        state = _state(project_id, year, session.get(ReportingYear, (project_id, year)))
-        rows = session.scalars(_YEAR_EVENTS, {"project_id": project_id, "year": year}).all()
+    with engine.connect() as connection, connection.begin():
+        row = _owned_year(connection, organisation_id, project_id, year)
+        state = _state(project_id, year, row if row.year is not None else None)
+        rows = connection.execute(_YEAR_EVENTS, {"project_id": project_id, "year": year}).all()
         return state, [
             YearEventInfo(
                 row.id,
