@@ -335,11 +335,12 @@ def check_events(
         )
     for end in ("start", "end"):
         lat, lon = out[f"{end}_lat"], out[f"{end}_lon"]
-        checks.rule(
-            lat.isna() != lon.isna(),
-            f"{end}_lat" if lat.isna().any() else f"{end}_lon",
-            f"give both {end}_lat and {end}_lon, or neither",
-        )
+        for given, missing in ((lat, f"{end}_lon"), (lon, f"{end}_lat")):
+            checks.rule(
+                given.notna() & out[missing].isna(),
+                missing,
+                f"give both {end}_lat and {end}_lon, or neither",
+            )
     for column in COORDINATES:
         out[column] = out[column].round(COORDINATE_DECIMALS)
     out["source_line"] = frame["source_line"].astype("int64")

@@ -19,12 +19,13 @@ The rules, in the order a reason is given (the first that applies; docs/ledger.m
 5. ``impossible_speed``: a trip whose distance over its duration is above the action's speed
    limit (rejected).
 6. ``duplicate``: the same trip (same user and action, start and end within
-   ``duplicate_tolerance_s``) arrived already, through another channel, operator or event id;
-   the one kept is the one already in the ledger, else the first in time (rejected).
+   ``duplicate_tolerance_s``, overlapping in time) arrived already, through another channel,
+   operator or event id; the one kept is the one already in the ledger, else the first in
+   time (rejected).
 7. ``overlap``: a trip that overlaps another trip of the same user (held).
-8. ``teleport``: a trip that starts farther from where the user's previous trip ended (or ends
-   farther from where their next begins) than ``max_transfer_speed_kmh`` allows in the time
-   between, beyond ``teleport_slack_km`` (held).
+8. ``teleport``: a trip that starts farther from where the user's previous trip ended than
+   ``max_transfer_speed_kmh`` allows in the time between, beyond ``teleport_slack_km`` (held;
+   also a new trip that ends too far from where a later trip already in the ledger starts).
 9. ``repeated_trip``: the same trip (same user, action, start and end place) more than
    ``max_identical_trips_per_day`` times in a day (the later ones held).
 10. ``burst``: more than ``burst_max_events`` trips of one user starting within
@@ -461,10 +462,13 @@ def judge_events(
     pool = pool.mutate(
         prev_start=pool.start_s.lag().over(by_time), prev_end=pool.end_s.lag().over(by_time)
     )
+    # one trip: starts and ends within the tolerance, and the two overlap in time (or are
+    # the same instant), so that two short rides a minute apart stay two rides
     fresh = (
         pool.prev_start.isnull()
         | (pool.start_s - pool.prev_start > tol)
         | ((pool.end_s - pool.prev_end).abs() > tol)
+        | ((pool.start_s >= pool.prev_end) & (pool.start_s != pool.prev_start))
     )
     pool = pool.mutate(run_start=ibis.ifelse(fresh, 1, 0))
     pool = pool.mutate(
@@ -502,6 +506,7 @@ def judge_events(
         prev_end_lon=trips.end_lon.lag().over(along),
         next_operator=trips.operator.lead().over(along),
         next_event_id=trips.event_id.lead().over(along),
+        next_is_new=trips.is_new.lead().over(along),
         next_start_lat=trips.start_lat.lead().over(along),
         next_start_lon=trips.start_lon.lead().over(along),
         burst_start=trips.start_s.lag(rules.burst_max_events).over(along),
@@ -517,7 +522,11 @@ def judge_events(
     gap_out = ibis.greatest(trips.next_start - trips.end_s, 0).cast("float64")
     slack = rules.teleport_slack_km
     teleport_in = leg_in.notnull() & (leg_in > slack + reach_per_s * gap_in)
-    teleport_out = leg_out.notnull() & (leg_out > slack + reach_per_s * gap_out)
+    # of two new trips too far apart the later is held (the earlier places the user); a new
+    # trip too far from a later one already in the ledger is held itself
+    teleport_out = (
+        leg_out.notnull() & (trips.next_is_new == 0) & (leg_out > slack + reach_per_s * gap_out)
+    )
     trips = trips.mutate(
         overlap_prev=overlap_prev.fill_null(False),
         overlap_next=overlap_next.fill_null(False),
