@@ -29,6 +29,7 @@ from benchmarks import (
     cfe,
     command,
     inventory,
+    ledger,
     procurement,
     roadmap,
     scale,
@@ -129,7 +130,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=("inventory", "command", "scale", "cfe", "procurement", "roadmap", "service"),
+        choices=(
+            "inventory",
+            "command",
+            "scale",
+            "cfe",
+            "procurement",
+            "roadmap",
+            "service",
+            "ledger",
+        ),
         default=None,
         help="run one benchmark (default: all but scale)",
     )
@@ -156,6 +166,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="also time the upload of a million rows (default: yes)",
+    )
+    parser.add_argument(
+        "--ledger-events",
+        type=int,
+        default=ledger.DEFAULT_EVENTS,
+        help="events of the ledger ingest, half of them replays (default %(default)s)",
     )
     parser.add_argument(
         "--scale-rows",
@@ -308,6 +324,14 @@ def main(argv: list[str] | None = None) -> int:
             duration_s=args.service_duration,
             upload=args.service_upload,
             workers=tuple(args.service_workers),
+        )
+    if args.only in (None, "ledger"):
+        console.print("[bold]ledger ingest[/bold] (tanlu ledger ingest as a whole process)")
+        ledger.run(
+            console.print,
+            events=args.ledger_events,
+            repeat=min(args.command_repeat, 3),
+            data_dir=args.data_dir,
         )
     console.print(f"benchmark finished in {time.perf_counter() - began:.0f} s")
     return 0
