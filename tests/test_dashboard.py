@@ -405,3 +405,33 @@ def test_hostile_text_in_a_file_is_shown_as_text(service: Service) -> None:
     assert page.locator("main img, main script").count() == 0
     assert page.evaluate("() => window.pwned === undefined")
     assert service.problems == []
+
+
+def test_every_answer_carries_the_security_headers(service: Service) -> None:
+    """The pages with their Content Security Policy; every answer, the API's and its refusals
+    included, with nosniff, no referrer and no framing."""
+    everywhere = {
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        "x-frame-options": "DENY",
+    }
+    for path, status in (
+        ("/app/", 200),
+        ("/app/app.js", 200),
+        ("/api/health", 200),
+        ("/api/me", 401),
+        ("/api/words/en", 200),
+        ("/api/words/fr", 422),
+    ):
+        answer = httpx.get(f"{service.base}{path}", timeout=30)
+        assert answer.status_code == status, path
+        for name, value in everywhere.items():
+            assert answer.headers.get(name) == value, (path, name)
+        policy = answer.headers.get("content-security-policy")
+        if path.startswith("/app/"):
+            assert policy is not None and "script-src 'self'" in policy
+            assert "frame-ancestors 'none'" in policy
+        else:
+            assert policy is None
+    home = httpx.get(f"{service.base}/", timeout=30)
+    assert (home.status_code, home.headers["location"]) == (307, "/app/")

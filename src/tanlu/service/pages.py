@@ -58,13 +58,14 @@ class SecurityHeaders:
             return
         path: str = scope.get("path", "")
         extra = EVERY_ANSWER + (PAGE_ANSWER if not path.startswith("/api/") else ())
+        replaced = {name for name, _ in extra}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [
                     (name, value)
                     for name, value in message.get("headers", [])
-                    if name.lower() not in {name for name, _ in extra}
+                    if name.lower() not in replaced
                 ]
                 message = {**message, "headers": headers + list(extra)}
             await send(message)
