@@ -71,6 +71,8 @@ class Service:
             .replace("{path:path}", PROJECT_FILE)
             .replace("{job_id}", str(self.alpha_job))
             .replace("{name:path}", "results.json")
+            # a share that is not there: its routes answer 404 "no such share" to those allowed
+            .replace("{share_id}", "1")
         )
 
     def as_(self, who: str) -> dict[str, str]:

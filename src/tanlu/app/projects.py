@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from tanlu.app.inputs import open_project
 from tanlu.app.jobs import run_inventory
+from tanlu.app.provinces import province_totals, province_totals_json, site_provinces
 from tanlu.app.validate import validate_project
 from tanlu.errors import (
     ConflictError,
@@ -264,7 +265,8 @@ def submit_year(
     newest and valid; the year's inventory is computed from it (the same figures as ``tanlu
     inventory``) and pinned with it, so that later uploads do not change what is reviewed and
     approved. A restated year's submission carries the restatement's check
-    (:func:`restatement_check`)."""
+    (:func:`restatement_check`), and every submission the inventory's scope totals by province
+    (:func:`tanlu.app.provinces.province_totals`), for a regulator's roll-up."""
     state = year_state(engine, organisation_id, project_id, year)
     if state.status.value != "collecting":
         raise ConflictError(f"{year} is {state.status.value}: only a collecting year is submitted")
@@ -297,11 +299,16 @@ def submit_year(
         if state.restatement is not None
         else None
     )
+    figures = result.to_dict()
     submission = Submission(
         revision_number=revision.number,
-        inventory=json_text(result.to_dict()),
+        inventory=json_text(figures),
         total_tco2e=result.total_location_tco2e,
         check=check,
+        # the roll-ups' provinces, pinned with the figures (docs/service.md "Roll-ups")
+        by_province=province_totals_json(
+            province_totals(figures["by_site"], site_provinces(project.sites))
+        ),
     )
     return change_year(
         engine,

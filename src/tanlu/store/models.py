@@ -224,6 +224,8 @@ class ReportingYear(Base):
     approved_total_tco2e: Mapped[float | None] = mapped_column(Float, default=None)
     restatement: Mapped[str | None] = mapped_column(Text, default=None)
     updated_at: Mapped[str] = mapped_column(String(32))
+    # the submitted inventory's scope totals by province (JSON, ``0005``; docs/database.md)
+    by_province: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class YearEvent(Base):
@@ -298,3 +300,31 @@ class LoginFailure(Base):
     key: Mapped[str] = mapped_column(String(254))
     at_unix_s: Mapped[float] = mapped_column(Float)
     pending: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Share(Base):
+    """A project's approved years shared by its organisation (``organisation_id``) with another
+    (``target_id``), as its parent (``relation`` "parent": the parent's ``ownership_share`` of
+    the organisation and whether it has operational and financial control of it) or with a
+    regulator (``relation`` "regulator": the organisation's GB/T 4754-2017 ``sector``).
+    Revoked shares stay, with when and by whom (docs/service.md "Roll-ups")."""
+
+    __tablename__ = "shares"
+    __table_args__ = (
+        Index("ix_shares_target", "target_id", "relation", "revoked_at"),
+        Index("ix_shares_organisation", "organisation_id", "revoked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    relation: Mapped[str] = mapped_column(String(20))
+    ownership_share: Mapped[float | None] = mapped_column(Float, default=None)
+    operational_control: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    financial_control: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    sector: Mapped[str | None] = mapped_column(String(1), default=None)
+    created_at: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(254))
+    revoked_at: Mapped[str | None] = mapped_column(String(32), default=None)
+    revoked_by: Mapped[str | None] = mapped_column(String(254), default=None)

@@ -65,13 +65,15 @@ NOT_BY_SUBMITTER = frozenset({YearAction.REVIEW, YearAction.APPROVE})
 @dataclass(frozen=True)
 class Submission:
     """What a submission pins: the revision, the inventory computed from it (JSON text, the
-    CLI's ``tanlu inventory --json``), its total, and, for a restated year, the restatement's
-    check (:func:`tanlu.app.projects.restatement_check`)."""
+    CLI's ``tanlu inventory --json``), its total, for a restated year the restatement's
+    check (:func:`tanlu.app.projects.restatement_check`), and the inventory's scope totals by
+    province (JSON text, :func:`tanlu.app.provinces.province_totals`)."""
 
     revision_number: int
     inventory: str
     total_tco2e: float
     check: dict[str, Any] | None = None
+    by_province: str | None = None
 
 
 @dataclass(frozen=True)
@@ -261,10 +263,11 @@ def change_year(
                 inventory=submission.inventory,
                 total_tco2e=submission.total_tco2e,
                 submitted_by=actor,
+                by_province=submission.by_province,
             )
             detail = submission.check
         elif action is YearAction.RETURN:
-            values.update(inventory=None, total_tco2e=None, submitted_by=None)
+            values.update(inventory=None, total_tco2e=None, submitted_by=None, by_province=None)
         elif action is YearAction.APPROVE:
             values.update(approved_total_tco2e=state.total_tco2e, restatement=None)
             detail = state.restatement
@@ -281,6 +284,7 @@ def change_year(
                 inventory=None,
                 total_tco2e=None,
                 submitted_by=None,
+                by_province=None,
             )
         if row is None:
             session.add(
