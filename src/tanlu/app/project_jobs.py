@@ -376,7 +376,7 @@ _CONTEXT_LOCK = threading.Lock()
 
 
 # The longest temporary folder the fork server's socket fits under: a Unix socket's path has at
-# most 107 bytes on Linux, and Python 3.11 puts it at TMPDIR/pymp-XXXXXXXX/listener-XXXXXXXX
+# most 107 bytes on Linux, and Python 3.11 puts it at TMPDIR/pymp-<8 random>/listener-<8 random>
 # (Python 3.12 falls back to /tmp itself).
 SOCKET_FOLDER_ROOM = 70
 

@@ -81,7 +81,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "approve": ("Approve", "批准"),
     "return": ("Return", "退回"),
     "restate": ("Restate", "重述"),
-    "reason_placeholder": ("Reason (needed to return or restate)", "原因（退回或重述时必填）"),
+    "reason_hint": ("Reason (needed to return or restate)", "原因（退回或重述时必填）"),
     "inventory_page": ("Inventory", "排放清单"),
     "jobs": ("Computations", "计算任务"),
     "run_job": ("Compute the results and the report", "计算结果并生成报告"),

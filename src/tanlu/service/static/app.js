@@ -301,7 +301,7 @@ async function projectPage(organisationId, projectId) {
   }
   if (can(organisationId, "contributor")) {
     const chosen = h("input", { type: "file", name: "file", required: true, accept: ".csv,.xlsx,.parquet,.toml" });
-    const path = h("input", { type: "text", name: "path", required: true, maxlength: 1000, placeholder: "data/activities.csv" });
+    const path = h("input", { type: "text", name: "path", required: true, maxlength: 1000, title: "data/activities.csv" });
     chosen.addEventListener("change", () => {
       const file = chosen.files[0];
       if (file && !path.value) path.value = file.name === "tanlu.toml" ? file.name : `data/${file.name}`;
@@ -407,7 +407,7 @@ async function configurationEditor(url, revision) {
 function yearRow(organisationId, projectId, project, year, known) {
   const url = base(organisationId, projectId);
   const status = known ? known.status : "collecting";
-  const reason = h("input", { type: "text", name: `reason-${year}`, maxlength: 2000, placeholder: t("reason_placeholder") });
+  const reason = h("input", { type: "text", name: `reason-${year}`, maxlength: 2000, title: t("reason_hint"), "aria-label": t("reason_hint") });
   const step = async (action) => {
     const body = action === "submit" ? { revision: project.revision } : { version: known ? known.version : 0, reason: reason.value };
     try {
@@ -428,7 +428,7 @@ function yearRow(organisationId, projectId, project, year, known) {
   add("approve", "admin", ["reviewed"]);
   add("return", "reviewer", ["submitted", "reviewed"]);
   add("restate", "admin", ["approved"]);
-  const controls = h("div", { class: "inline" }, buttons.length ? [reason, ...buttons] : []);
+  const controls = h("div", { class: "inline" }, buttons.length ? [h("label", {}, t("reason_hint"), reason), ...buttons] : []);
   const name = known && known.total_tco2e !== null ? h("a", { href: link(`${url}/years/${year}`) }, String(year)) : String(year);
   return [name, h("span", { "data-status": year }, statusBadge(status, "status_")), known ? whole(known.total_tco2e) : "–", controls];
 }
