@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -307,6 +308,28 @@ def test_the_minimum_of_a_cell_is_never_below_three(monkeypatch: pytest.MonkeyPa
     assert min_cell_organisations() == 5
     with pytest.raises(ValueError, match="at least 3"):
         min_cell_organisations(2)
+
+
+def test_tanlu_serve_takes_the_minimum_of_a_cell_never_below_three(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from tanlu.cli import app as cli
+
+    served: list[int] = []
+    # the service is not started: its application is built and its minimum read, as at start
+    monkeypatch.setattr(uvicorn, "run", lambda *_a, **_k: served.append(min_cell_organisations()))
+    # set through monkeypatch so that what `serve` writes into the environment is undone after
+    monkeypatch.setenv(MIN_CELL_VARIABLE, "3")
+    database = ["--db", f"sqlite:///{tmp_path / 'tanlu.db'}"]
+    refused = CliRunner().invoke(cli, ["serve", *database, "--min-cell-organisations", "2"])
+    assert refused.exit_code == 2
+    assert "--min-cell-organisations" in refused.output and not served
+    result = CliRunner().invoke(cli, ["serve", *database, "--min-cell-organisations", "5"])
+    assert result.exit_code == 0, result.output
+    assert served == [5]
 
 
 def test_the_sections_are_gbt_4754_2017s_twenty() -> None:

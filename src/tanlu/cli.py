@@ -927,6 +927,15 @@ def serve(
             min=1,
         ),
     ] = 20,
+    min_cell_organisations: Annotated[
+        int | None,
+        typer.Option(
+            "--min-cell-organisations",
+            help="The fewest organisations a regulator's published cell may hold (the threshold "
+            "rule); default: $TANLU_MIN_CELL_ORGANISATIONS, else 3, never fewer than 3.",
+            min=3,
+        ),
+    ] = None,
 ) -> None:
     """Run the web service (a new database gets its schema first; an older one needs
     `tanlu db upgrade`). Its cookies are Secure: browsers send them over HTTPS, and to
@@ -942,6 +951,9 @@ def serve(
         prepared = upgrade_new_database(database)
     except TanluError as error:
         raise _fail(error) from None
+    if min_cell_organisations is not None:
+        # read by every worker process's application (tanlu.service.rollups.min_cell_organisations)
+        os.environ["TANLU_MIN_CELL_ORGANISATIONS"] = str(min_cell_organisations)
     if prepared.before is None:
         out.print(f"{prepared.database}: new database, schema {prepared.after}", highlight=False)
     max_upload_bytes = max_upload_mib * 1024 * 1024
