@@ -1293,6 +1293,84 @@ def ledger_methodologies_command(
     _print_frame(shown.astype(str), "Methodologies (docs/ledger.md)", False)
 
 
+# --- tanlu footprint: a person's, a household's or a small firm's footprint (docs/footprint.md)
+
+footprint_app = typer.Typer(
+    help="Footprints of a person, a household or a small firm, with their sources.",
+    no_args_is_help=True,
+)
+app.add_typer(footprint_app, name="footprint")
+AnswersFile = Annotated[Path, typer.Argument(help="The answers: a TOML or JSON file.")]
+FootprintLang = Annotated[str, typer.Option("--lang", help="Names in zh or en.")]
+
+
+def _print_footprint(document: dict[str, Any], totals: list[tuple[str, float]], lang: str) -> None:
+    """The lines, totals and comparisons of a footprint's document as tables [tCO2e]."""
+    name = "name_zh" if lang == "zh" else "name_en"
+    lines = Table(title=f"{document['year']}, {document['province']}")
+    for column in ("line", "name", "quantity", "unit", "factor_id", "status", "tCO2e"):
+        lines.add_column(column, justify="right" if column in ("quantity", "tCO2e") else "left")
+    for line in document["lines"]:
+        factor = line["factors"][0]
+        emissions = f"{line['emissions_tco2e']:,.3f}"
+        lines.add_row(line["line_id"], line[name], f"{line['quantity']:,.4g}", line["unit"],
+                      factor["factor_id"], factor["status"], emissions)  # fmt: skip
+    out.print(lines)
+    for label, value in totals:
+        out.print(f"{label}: {value:,.3f} tCO2e", highlight=False)
+    for item in document["comparisons"]:
+        out.print(
+            f"{item[name]}: {item['value']:,.4g} vs {item['average_value']:,.4g} {item['unit']} "
+            f"({item['ratio']:.0%}; {item['average_id']}, {item['status']})",
+            highlight=False,
+        )
+    for note in document["fallbacks"]:
+        out.print(f"fallback: {note}", highlight=False)
+
+
+@footprint_app.command("person")
+def footprint_person(
+    file: AnswersFile, json_out: JsonFlag = False, lang: FootprintLang = "en"
+) -> None:
+    """A person's or household's footprint from a questionnaire."""
+    from tanlu.app.footprint import household_footprint_from_file
+
+    try:
+        result = household_footprint_from_file(file)
+    except TanluError as error:
+        raise _failed(error) from None
+    if json_out:
+        _print_json(result.to_document())
+        return
+    totals = [("total", result.total_tco2e), ("per person", result.per_person_tco2e)]
+    _print_footprint(result.to_document(), totals, lang)
+
+
+@footprint_app.command("firm")
+def footprint_firm(
+    file: AnswersFile, json_out: JsonFlag = False, lang: FootprintLang = "en"
+) -> None:
+    """A small firm's light inventory from its bills, spend and certificates."""
+    from tanlu.app.footprint import firm_footprint_from_file
+
+    try:
+        result = firm_footprint_from_file(file)
+    except TanluError as error:
+        raise _failed(error) from None
+    if json_out:
+        _print_json(result.to_document())
+        return
+    totals = [
+        ("scope 1", result.scope1_tco2e),
+        ("scope 2 location-based", result.scope2_location_tco2e),
+        ("scope 2 market-based", result.scope2_market_tco2e),
+        ("scope 3", result.scope3_tco2e),
+        ("total location-based", result.total_location_tco2e),
+        ("total market-based", result.total_market_tco2e),
+    ]
+    _print_footprint(result.to_document(), totals, lang)
+
+
 def exit_on_sigterm() -> None:
     """Turn SIGTERM (``kill``, a job scheduler, a container stopping) into a normal exit with
     code 143, so that open files are closed and the engine's spill folder removed, as on
