@@ -239,8 +239,9 @@ def validation_issues(
         leading = _FIELD_PREFIX.match(reason)
         if leading and item["type"] == "value_error":
             named = leading.group(1)
-            if "," not in named:
-                path += [int(p) if p.isdigit() else p for p in re.split(r"[\[\]]+", named) if p]
+            extra = [int(p) if p.isdigit() else p for p in re.split(r"[\[\]]+", named) if p]
+            if "," not in named and path[-len(extra) :] != extra:
+                path += extra
             reason = reason[leading.end() :] if "," not in named else reason
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
         issues.append(
