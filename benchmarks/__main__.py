@@ -156,6 +156,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="the service's worker processes, each count in turn, comma-separated (default 1,2)",
     )
     parser.add_argument(
+        "--service-request-threads",
+        type=_counts,
+        default=(8,),
+        help="the threads of each worker process's routes (tanlu serve --request-threads), "
+        "each count in turn, comma-separated (default 8)",
+    )
+    parser.add_argument(
         "--service-databases",
         type=lambda text: tuple(text.split(",")),
         default=("sqlite", "postgresql"),
@@ -324,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             duration_s=args.service_duration,
             upload=args.service_upload,
             workers=tuple(args.service_workers),
+            request_threads=tuple(args.service_request_threads),
         )
     if args.only in (None, "ledger"):
         console.print("[bold]ledger ingest[/bold] (tanlu ledger ingest as a whole process)")

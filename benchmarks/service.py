@@ -10,6 +10,7 @@ same 2 CPUs as the server: the figures are of the whole machine serving and aski
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import socket
 import statistics
@@ -25,6 +26,7 @@ from typing import Any
 import httpx2 as httpx
 
 from benchmarks import command
+from tanlu.service.security import SESSION_COOKIE
 from tanlu.store.accounts import create_token, create_user
 from tanlu.store.database import open_engine, upgrade
 
@@ -57,14 +59,17 @@ def database(kind: str, folder: Path) -> Iterator[str]:
 
 
 @contextmanager
-def server(url: str, folder: Path, workers: int = 1) -> Iterator[tuple[str, int]]:
-    """``tanlu serve`` on the database (no job threads) with ``workers`` processes, its base URL
-    and process id."""
+def server(
+    url: str, folder: Path, workers: int = 1, request_threads: int | None = None
+) -> Iterator[tuple[str, int]]:
+    """``tanlu serve`` on the database (no job threads) with ``workers`` processes (and
+    ``request_threads`` in each, else the command's default), its base URL and process id."""
     port = _free_port()
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "tanlu.cli", "serve", "--db", url),
             *("--port", str(port), "--job-threads", "0", "--workers", str(workers)),
+            *(("--request-threads", str(request_threads)) if request_threads else ()),
         ],
         stdout=subprocess.DEVNULL,
         stderr=(folder / "server.log").open("wb"),
@@ -212,9 +217,11 @@ def run(
     duration_s: float = DURATION_S,
     upload: bool = True,
     workers: tuple[int, ...] = (1,),
+    request_threads: tuple[int, ...] = (8,),
 ) -> list[dict[str, Any]]:
-    """Every figure: one record per database, number of worker processes, read and
-    concurrency, and one per upload (with one worker process, whose memory is the server's)."""
+    """Every figure: one record per database, number of worker processes and of their route
+    threads, read and concurrency, and one per upload (with one worker process, whose memory
+    is the server's)."""
     records: list[dict[str, Any]] = []
     for kind in kinds:
         with tempfile.TemporaryDirectory(prefix="tanlu-bench-service-") as temp:
@@ -227,15 +234,16 @@ def run(
                 engine.dispose()
                 headers = {"Authorization": f"Bearer {token}"}
                 project = ""
-                for count in workers:
-                    with server(url, folder, count) as (base, pid):
+                for count, threads in itertools.product(workers, request_threads):
+                    with server(url, folder, count, threads) as (base, pid):
                         if not project:
                             log(f"{kind}: seeding the example project and submitting 2021 ...")
                             project = seed(base, headers).removeprefix(base)
+                        setting = {"database": kind, "workers": count, "request_threads": threads}
                         records += _reads(
-                            base, project, headers, kind, count, concurrency, log, duration_s
+                            base, project, headers, setting, concurrency, log, duration_s
                         )
-                        if upload and count == 1:
+                        if upload and count == 1 and threads == request_threads[0]:
                             records.append(_upload(base, headers, kind, pid, log))
     return records
 
@@ -244,28 +252,33 @@ def _reads(
     base: str,
     project: str,
     headers: dict[str, str],
-    kind: str,
-    workers: int,
+    setting: dict[str, Any],
     concurrency: tuple[int, ...],
     log: Callable[[str], Any],
     duration_s: float,
 ) -> list[dict[str, Any]]:
-    """The dashboard's and the API's reads at each concurrency."""
+    """The dashboard's reads, as its pages make them (with a browser session's cookie), and
+    the API's (with a token), at each concurrency."""
     records = []
+    signed_in = httpx.post(
+        f"{base}/api/session", json={"email": "admin@bench.example.com", "password": PASSWORD}
+    )
+    signed_in.raise_for_status()
+    # the cookie is Secure: sent by hand, as a browser sends it to localhost
+    browser = {"Cookie": f"{SESSION_COOKIE}={signed_in.cookies[SESSION_COOKIE]}"}
     reads = {
-        "dashboard: a year's status and steps": f"{base}{project}/years/2021",
-        "dashboard: a year's inventory (JSON)": f"{base}{project}/years/2021/inventory",
-        "API: the caller (/api/me)": f"{base}/api/me",
+        "dashboard: a year's status and steps": (f"{base}{project}/years/2021", browser),
+        "dashboard: a year's inventory (JSON)": (f"{base}{project}/years/2021/inventory", browser),
+        "API: the caller (/api/me)": (f"{base}/api/me", headers),
     }
-    for name, target in reads.items():
+    for name, (target, credentials) in reads.items():
         for clients in concurrency:
-            figures = asyncio.run(_load(target, headers, clients, duration_s))
-            records.append(
-                {"database": kind, "workers": workers, "read": name, "clients": clients, **figures}
-            )
+            figures = asyncio.run(_load(target, credentials, clients, duration_s))
+            records.append({**setting, "read": name, "clients": clients, **figures})
             errors = figures["errors"]
             log(
-                f"{kind:10} {workers} worker(s) {name:40} {clients:3} clients: "
+                f"{setting['database']:10} {setting['workers']} worker(s) "
+                f"{setting['request_threads']} threads {name:40} {clients:3} clients: "
                 f"{figures['requests_per_s']:7.1f} req/s, p50 "
                 f"{figures['p50_ms']:6.1f} ms, p99 {figures['p99_ms']:6.1f} ms"
                 + (f", {errors} errors" if errors else "")

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -405,3 +406,61 @@ def test_tanlu_serve_starts_a_new_database_and_answers(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=30)[0].decode()
     assert "new database, schema" in output
+
+
+def test_the_routes_run_on_the_request_threads_given(tmp_path: Path) -> None:
+    import anyio.to_thread
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'tanlu.db'}")
+    upgrade(engine)
+    with TestClient(create_app(engine, job_threads=0, request_threads=3)) as client:
+        tokens = client.portal.call(
+            lambda: anyio.to_thread.current_default_thread_limiter().total_tokens
+        )
+        assert client.get("/api/health").status_code == 200
+    engine.dispose()
+    assert tokens == 3
+    with pytest.raises(ValueError, match="at least one thread"):
+        create_app(engine, request_threads=0)
+
+
+def test_heavy_work_runs_on_at_most_its_threads_and_passes_errors_on() -> None:
+    import anyio
+
+    from tanlu.service.threads import HeavyThreads
+
+    heavy = HeavyThreads(2)
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def work(seconds: float) -> float:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(seconds)
+        with lock:
+            running[0] -= 1
+        return seconds
+
+    def fail() -> None:
+        raise HTTPException(409, "refused")
+
+    async def main() -> list[float]:
+        answers: list[float] = []
+
+        async def one() -> None:
+            answers.append(await heavy.run(work, 0.05))
+
+        async with anyio.create_task_group() as group:
+            for _ in range(6):
+                group.start_soon(one)
+        with pytest.raises(HTTPException, match="refused"):
+            await heavy.run(fail)
+        return answers
+
+    # two event loops one after the other (as test clients make them): each has its limiter
+    for _ in range(2):
+        assert anyio.run(main) == [0.05] * 6
+    assert most[0] == 2
+    with pytest.raises(ValueError, match="at least one thread"):
+        HeavyThreads(0)

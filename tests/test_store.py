@@ -24,7 +24,8 @@ from tanlu.store.accounts import (
     token_account,
 )
 from tanlu.store.audit import GENESIS, AuditRecord, append, entry_hash, verify_chain
-from tanlu.store.database import open_engine, require_current, upgrade
+from tanlu.store import database
+from tanlu.store.database import open_engine, read_connection, require_current, upgrade
 from tanlu.store.models import Base
 from tanlu.store.roles import Role
 
@@ -279,3 +280,53 @@ def test_the_database_url_comes_from_the_environment_and_bad_ones_are_named(
     stale = runner.invoke(app, ["audit", "verify", "--db", f"sqlite:///{tmp_path / 'new.db'}"])
     assert stale.exit_code == 2
     assert "run `tanlu db upgrade` first" in stale.output
+
+
+def test_a_read_connection_is_in_autocommit_on_postgresql_and_restored_after(
+    engine: Engine,
+) -> None:
+    postgresql = engine.dialect.name == "postgresql"
+    with read_connection(engine) as connection:
+        assert connection.execute(text("SELECT 1")).scalar() == 1
+        driver = connection.connection.driver_connection
+        # psycopg's connection in autocommit; SQLite's in its transactions
+        assert getattr(driver, "autocommit", False) is postgresql
+    # the pooled connection goes back to transactions for the next user
+    with engine.connect() as connection:
+        assert connection.connection.driver_connection is driver
+        assert getattr(driver, "autocommit", False) is False
+
+
+def test_a_pooled_connection_that_dropped_while_idle_is_replaced(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name == "sqlite":
+        pytest.skip("a SQLite file's connections cannot drop")
+    with engine.connect() as connection:
+        backend = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+    # the server ends the pooled connection (as a restart or an idle timeout would)
+    admin = open_engine(engine.url.render_as_string(hide_password=False))
+    with admin.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    admin.dispose()
+    # idle long enough to be pinged: the dead connection is found and replaced, no error
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_S", 0.0)
+    with read_connection(engine) as connection:
+        assert connection.execute(text("SELECT pg_backend_pid()")).scalar() != backend
+
+
+def test_a_connection_in_use_a_moment_ago_is_not_pinged(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite's connections are not pinged")
+    with engine.connect():
+        pass
+    pings: list[object] = []
+    original = engine.dialect.do_ping
+    engine.dialect.do_ping = lambda c: pings.append(c) or original(c)  # type: ignore[method-assign]
+    try:
+        for _ in range(3):
+            with read_connection(engine) as connection:
+                connection.execute(text("SELECT 1"))
+    finally:
+        del engine.dialect.do_ping
+    assert pings == []

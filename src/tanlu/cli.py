@@ -927,6 +927,24 @@ def serve(
             min=1,
         ),
     ] = 20,
+    request_threads: Annotated[
+        int,
+        typer.Option(
+            "--request-threads",
+            help="Threads that run the routes in each worker process (few keep reads fast "
+            "under load: docs/performance.md).",
+            min=1,
+        ),
+    ] = 8,
+    heavy_threads: Annotated[
+        int,
+        typer.Option(
+            "--heavy-threads",
+            help="Threads for uploads, submissions and sign-ins in each worker process, apart "
+            "from the routes' threads.",
+            min=1,
+        ),
+    ] = 2,
     min_cell_organisations: Annotated[
         int | None,
         typer.Option(
@@ -969,11 +987,17 @@ def serve(
             max_upload_bytes=max_upload_bytes,
             job_threads=job_threads,
             job_limits=limits,
+            request_threads=request_threads,
+            heavy_threads=heavy_threads,
         )
         uvicorn.run(application, host=host, port=port, log_level="info")
         return
     # each worker process builds its own application from the settings in its environment
-    os.environ.update(service_environment(database, max_upload_bytes, job_threads, limits))
+    os.environ.update(
+        service_environment(
+            database, max_upload_bytes, job_threads, limits, request_threads, heavy_threads
+        )
+    )
     uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port, log_level="info")
 
 

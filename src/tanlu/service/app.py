@@ -37,6 +37,12 @@ from tanlu.service.pages import add_pages
 from tanlu.service.projects import add_error_answers, add_project_routes
 from tanlu.service.rollups import add_rollup_routes
 from tanlu.service.security import SESSION_COOKIE, DatabaseLoginLimiter, Principal, SignInLimit
+from tanlu.service.threads import (
+    HEAVY_THREADS,
+    REQUEST_THREADS,
+    HeavyThreads,
+    use_request_threads,
+)
 from tanlu.store import URL_VARIABLE
 from tanlu.store.accounts import (
     SESSION_HOURS,
@@ -61,6 +67,8 @@ JOB_THREADS_VARIABLE = "TANLU_JOB_THREADS"
 JOB_TIMEOUT_VARIABLE = "TANLU_JOB_TIMEOUT_S"
 JOB_MEMORY_VARIABLE = "TANLU_JOB_MEMORY_GIB"
 JOBS_PER_ORGANISATION_VARIABLE = "TANLU_JOBS_PER_ORGANISATION"
+REQUEST_THREADS_VARIABLE = "TANLU_REQUEST_THREADS"
+HEAVY_THREADS_VARIABLE = "TANLU_HEAVY_THREADS"
 
 
 class SignIn(Body):
@@ -128,13 +136,20 @@ def create_app(
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     job_threads: int = 1,
     job_limits: JobLimits | None = None,
+    request_threads: int = REQUEST_THREADS,
+    heavy_threads: int = HEAVY_THREADS,
 ) -> FastAPI:
     """The application on a database already at the newest schema (``tanlu db upgrade``);
     sign-ins are limited by ``limiter`` (by default counted in the database, shared by every
     process of the service); uploads larger than ``max_upload_bytes`` are refused (413);
     ``job_threads`` run the queued jobs while the application runs (none: jobs wait in the
     queue for another process), each job in a process of its own within ``job_limits`` (its
-    time and memory, and how many jobs an organisation may have queued or running)."""
+    time and memory, and how many jobs an organisation may have queued or running). Routes
+    run on ``request_threads`` threads, uploads, submissions and sign-ins on ``heavy_threads``
+    more (:mod:`tanlu.service.threads`)."""
+    if request_threads < 1:
+        raise ValueError(f"the routes need at least one thread, not {request_threads}")
+    heavy = HeavyThreads(heavy_threads)
     limits = limiter or DatabaseLoginLimiter(engine)
     warm_up()
     job_limits = job_limits or JobLimits()
@@ -142,6 +157,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        use_request_threads(request_threads)
         worker.start()
         try:
             yield
@@ -171,11 +187,15 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     @app.post("/api/session", openapi_extra=access("public"))
-    def sign_in(body: SignIn, request: Request, response: Response) -> SessionOut:
+    async def sign_in(body: SignIn, request: Request, response: Response) -> SessionOut:
         """Sign in with e-mail and password: sets the session cookie and returns the CSRF
         token that the page sends back on every change."""
-        email = body.email.strip().lower()
         client = request.client.host if request.client else "unknown"
+        # the password's hash takes a while: on the heavy threads
+        return await heavy.run(check_password, body, client, response)
+
+    def check_password(body: SignIn, client: str, response: Response) -> SessionOut:
+        email = body.email.strip().lower()
         limits.check(email, client)
         try:
             accounts = authenticate(engine, email, body.password)
@@ -293,7 +313,7 @@ def create_app(
             for entry in organisation_entries(engine, organisation_id, after, limit)
         ]
 
-    add_project_routes(app, engine, max_upload_bytes, job_limits)
+    add_project_routes(app, engine, max_upload_bytes, job_limits, heavy)
     add_rollup_routes(app, engine)
     add_pages(app)
     # last: the answers of every route above, wherever it was added
@@ -302,10 +322,17 @@ def create_app(
 
 
 def service_environment(
-    database: str | None, max_upload_bytes: int, job_threads: int, job_limits: JobLimits
+    database: str | None,
+    max_upload_bytes: int,
+    job_threads: int,
+    job_limits: JobLimits,
+    request_threads: int = REQUEST_THREADS,
+    heavy_threads: int = HEAVY_THREADS,
 ) -> dict[str, str]:
     """The environment that :func:`app_from_environment` reads its settings from."""
     settings = {
+        REQUEST_THREADS_VARIABLE: str(request_threads),
+        HEAVY_THREADS_VARIABLE: str(heavy_threads),
         URL_VARIABLE: database_url(database),
         MAX_UPLOAD_VARIABLE: str(max_upload_bytes),
         JOB_THREADS_VARIABLE: str(job_threads),
@@ -326,6 +353,8 @@ def app_from_environment() -> FastAPI:
         open_engine(os.environ.get(URL_VARIABLE)),
         max_upload_bytes=int(os.environ.get(MAX_UPLOAD_VARIABLE, MAX_UPLOAD_BYTES)),
         job_threads=int(os.environ.get(JOB_THREADS_VARIABLE, 1)),
+        request_threads=int(os.environ.get(REQUEST_THREADS_VARIABLE, REQUEST_THREADS)),
+        heavy_threads=int(os.environ.get(HEAVY_THREADS_VARIABLE, HEAVY_THREADS)),
         job_limits=JobLimits(
             timeout_s=float(os.environ.get(JOB_TIMEOUT_VARIABLE, JobLimits.timeout_s)),
             memory_gib=float(memory) if (memory := os.environ.get(JOB_MEMORY_VARIABLE)) else None,

@@ -39,6 +39,7 @@ from tanlu.service.deps import (
     access,
     json_number,
 )
+from tanlu.service.threads import HeavyThreads
 from tanlu.store.jobs import JobInfo, JobKind, get_job, job_files, list_jobs, read_job_file
 from tanlu.store.projects import (
     FileInfo,
@@ -328,9 +329,14 @@ def add_error_answers(app: FastAPI) -> None:
 
 
 def add_project_routes(
-    app: FastAPI, engine: Engine, max_upload_bytes: int, job_limits: JobLimits | None = None
+    app: FastAPI,
+    engine: Engine,
+    max_upload_bytes: int,
+    job_limits: JobLimits | None = None,
+    heavy: HeavyThreads | None = None,
 ) -> None:
-    """The project routes, on ``app``."""
+    """The project routes, on ``app``; uploads and submissions on the ``heavy`` threads."""
+    heavy = heavy or HeavyThreads()
 
     @app.get(PROJECTS, openapi_extra=access(Role.VIEWER.value))
     def projects(organisation_id: int, account: Viewer) -> list[ProjectOut]:
@@ -412,7 +418,7 @@ def add_project_routes(
                     await run_in_threadpool(spool.write, bytes(pending))
                     pending.clear()
             await run_in_threadpool(spool.write, bytes(pending))
-            done = await run_in_threadpool(
+            done = await heavy.run(
                 upload_file, engine, organisation_id, project_id, checked, spool, account.email
             )
         finally:
@@ -485,14 +491,15 @@ def add_project_routes(
         PROJECTS + "/{project_id}/years/{year}/submit",
         openapi_extra=access(Role.CONTRIBUTOR.value),
     )
-    def submit(
+    async def submit(
         organisation_id: int, project_id: ProjectId, year: Year, body: Submit, account: Contributor
     ) -> YearOut:
         """Submit the year with ``revision``, which must be the project's newest and valid: the
         year's inventory is computed from it and pinned with it for review."""
-        return _year(
-            submit_year(engine, organisation_id, project_id, year, account.email, body.revision)
+        submitted = await heavy.run(
+            submit_year, engine, organisation_id, project_id, year, account.email, body.revision
         )
+        return _year(submitted)
 
     jobs_path = PROJECTS + "/{project_id}/jobs"
 

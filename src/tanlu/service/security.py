@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -190,9 +191,16 @@ class DatabaseLoginLimiter:
     """
 
     def __init__(
-        self, engine: Engine, per_email: int = 5, per_client: int = 50, window_s: float = 900.0
+        self,
+        engine: Engine,
+        per_email: int = 5,
+        per_client: int = 50,
+        window_s: float = 900.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine = engine
+        # the time [s since the epoch] (the tests' own clock)
+        self.clock = clock
         self.per_email, self.per_client, self.window_s = per_email, per_client, window_s
         # the ids of this process's attempts under way, by e-mail and client
         self._reserved: dict[tuple[str, str], list[list[int]]] = {}
@@ -204,7 +212,7 @@ class DatabaseLoginLimiter:
     def check(self, email: str, client: str) -> None:
         """Raise 429 when the e-mail or the client has failed too often lately; otherwise
         reserve the attempt (settle it with :meth:`failed` or :meth:`succeeded`)."""
-        now = time.time()
+        now = self.clock()
         keys = self._keys(email, client)
         ids = reserve_attempt(self.engine, [key for key, _ in keys], now, self.window_s)
         try:
@@ -232,7 +240,9 @@ class DatabaseLoginLimiter:
 
     def failed(self, email: str, client: str) -> None:
         ids = self._settle(email, client)
-        record_failure(self.engine, ids, [key for key, _ in self._keys(email, client)], time.time())
+        record_failure(
+            self.engine, ids, [key for key, _ in self._keys(email, client)], self.clock()
+        )
 
     def succeeded(self, email: str, client: str) -> None:
         clear_failures(self.engine, self._settle(email, client), Key("email", email))

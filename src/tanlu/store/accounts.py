@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from tanlu.errors import StoreError
 from tanlu.store.audit import AuditRecord, append_in, write
-from tanlu.store.database import now, session_scope
+from tanlu.store.database import now, read_connection, session_scope
 from tanlu.store.models import ApiToken, BrowserSession, Membership, Organisation, User
 from tanlu.store.roles import OrganisationKind, Role
 
@@ -260,7 +260,7 @@ def token_account(engine: Engine, token: str) -> Account | None:
     One query: every request by token asks it."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         row = connection.execute(_TOKEN_ACCOUNT, {"token_sha256": _token_hash(token)}).first()
     if row is None:
         return None
@@ -331,16 +331,45 @@ def start_session(engine: Engine, email: str) -> tuple[str, str]:
     return cookie, csrf
 
 
+# A session's user and memberships in one statement (every page's request by cookie asks it):
+# the session outer-joined to the user's memberships and their organisations, by name.
+_SESSION_USER = (
+    select(
+        User.id,
+        User.email,
+        BrowserSession.csrf_token,
+        Membership.role,
+        Organisation.id.label("organisation_id"),
+        Organisation.name,
+    )
+    .select_from(BrowserSession)
+    .join(User, User.id == BrowserSession.user_id)
+    .outerjoin(Membership, Membership.user_id == User.id)
+    .outerjoin(Organisation, Organisation.id == Membership.organisation_id)
+    .where(
+        BrowserSession.id_sha256 == bindparam("id_sha256"),
+        BrowserSession.expires_at > bindparam("now"),
+        User.active.is_(True),
+    )
+    .order_by(Organisation.name)
+)
+
+
 def session_user(engine: Engine, cookie: str) -> SignedIn | None:
     """The signed-in user of an unexpired session of an active user; ``None`` otherwise."""
-    with session_scope(engine) as session:
-        row = session.get(BrowserSession, _token_hash(cookie))
-        if row is None or row.expires_at <= now():
-            return None
-        user = session.get(User, row.user_id)
-        if user is None or not user.active:
-            return None
-        return SignedIn(user.email, tuple(_accounts(session, user)), row.csrf_token)
+    with read_connection(engine) as connection:
+        rows = connection.execute(
+            _SESSION_USER, {"id_sha256": _token_hash(cookie), "now": now()}
+        ).all()
+    if not rows:
+        return None
+    user_id, email, csrf_token = rows[0].id, rows[0].email, rows[0].csrf_token
+    accounts = tuple(
+        Account(user_id, email, row.organisation_id, row.name, Role(row.role))
+        for row in rows
+        if row.organisation_id is not None
+    )
+    return SignedIn(email, accounts, csrf_token)
 
 
 def end_session(engine: Engine, cookie: str) -> None:

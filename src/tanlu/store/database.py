@@ -9,7 +9,8 @@ project, so that a password in it stays out of version control.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,9 +20,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tanlu.errors import StoreError
@@ -93,21 +94,61 @@ def _cannot_open(engine: Engine, error: DBAPIError) -> StoreError:
     )
 
 
+# A server's pooled connection can drop while it lies in the pool (a restart, an idle timeout).
+# One that has lain idle this long is pinged as it is taken, and replaced if dead; one in use a
+# moment ago is not, so that a busy service spends no round trip on it (a connection that drops
+# while in use fails its request whatever is pinged, and SQLAlchemy then renews the whole pool).
+PING_AFTER_IDLE_S = 10.0
+
+
+def _returned(_dbapi_connection: Any, record: Any) -> None:
+    record.info["returned_at"] = time.monotonic()
+
+
+def _ping_idle(engine: Engine) -> Callable[[Any, Any, Any], None]:
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error:
+            # the server's answer was an error (psycopg's AdminShutdown after a restart)
+            alive = False
+        if not alive:
+            # the pool closes it and takes (or opens) another
+            raise DisconnectionError("the pooled connection had dropped")
+
+    return ping
+
+
 def open_engine(url: str | None = None) -> Engine:
     """A SQLAlchemy engine on the database (SQLite with its foreign keys enforced)."""
     resolved = _driver_url(database_url(url))
-    # a server's connections can drop while pooled (a restart, an idle timeout): each is
-    # checked as it is taken; a SQLite file's cannot
     sqlite = resolved.startswith("sqlite")
     engine = create_engine(
-        resolved,
-        pool_pre_ping=not sqlite,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S} if sqlite else {},
+        resolved, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S} if sqlite else {}
     )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
+    else:
+        event.listen(engine.pool, "checkin", _returned)
+        event.listen(engine.pool, "checkout", _ping_idle(engine))
     return engine
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for a read of one statement: on PostgreSQL in autocommit, so that the read
+    costs one round trip, not three (BEGIN, the query, ROLLBACK), and sees one snapshot of the
+    database on its own. SQLite's reads stay in their transaction (its BEGIN is no round
+    trip)."""
+    with engine.connect() as connection:
+        if engine.dialect.name != "sqlite":
+            # client-side on psycopg; SQLAlchemy restores the isolation level on return
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
 
 
 @contextmanager

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, Row, and_, bindparam, select, update
+from sqlalchemy import CursorResult, Engine, Row, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from tanlu.errors import ConflictError, NotFoundError, StoreError
 from tanlu.store.audit import AuditRecord, append_in, write
-from tanlu.store.database import now, session_scope
+from tanlu.store.database import now, read_connection, session_scope
 from tanlu.store.models import Project, ReportingYear, YearEvent
 from tanlu.store.projects import owned_project
 
@@ -144,63 +144,74 @@ def year_states(engine: Engine, organisation_id: int, project_id: int) -> list[Y
 
 
 # The dashboard's reads, built once and run on a connection without the ORM (a year's page is
-# the service's most frequent read): the project's ownership and the year's row in one query
-# (an outer join: no project row, no such project; no year row, a year still collecting).
-_OWNED_YEAR = (
-    select(Project.id, *(getattr(ReportingYear, c.key) for c in ReportingYear.__table__.c))
+# the service's most frequent read), each one statement on a read connection (autocommit on
+# PostgreSQL: no BEGIN and ROLLBACK around it), so that it is consistent on its own: the
+# project's ownership, outer-joined to the year's row (no project row: no such project; no year
+# row: a year still collecting) and to its steps or to its inventory.
+_YEAR_COLUMNS = [c for c in ReportingYear.__table__.c if c.key != "inventory"]
+_EVENT_COLUMNS = [c.label(f"event_{c.key}") for c in YearEvent.__table__.c]
+_OWNED_YEAR_EVENTS = (
+    select(Project.id.label("owned_project_id"), *_YEAR_COLUMNS, *_EVENT_COLUMNS)
+    .outerjoin(
+        ReportingYear,
+        and_(ReportingYear.project_id == Project.id, ReportingYear.year == bindparam("year")),
+    )
+    .outerjoin(
+        YearEvent,
+        and_(YearEvent.project_id == Project.id, YearEvent.year == bindparam("year")),
+    )
+    .where(Project.id == bindparam("project_id"), Project.organisation_id == bindparam("org"))
+    .order_by(YearEvent.id)
+)
+_OWNED_YEAR_INVENTORY = (
+    select(Project.id, ReportingYear.inventory)
     .outerjoin(
         ReportingYear,
         and_(ReportingYear.project_id == Project.id, ReportingYear.year == bindparam("year")),
     )
     .where(Project.id == bindparam("project_id"), Project.organisation_id == bindparam("org"))
 )
-_YEAR_EVENTS = (
-    select(*YearEvent.__table__.c)
-    .where(YearEvent.project_id == bindparam("project_id"), YearEvent.year == bindparam("year"))
-    .order_by(YearEvent.id)
-)
-
-
-def _owned_year(
-    connection: Connection, organisation_id: int, project_id: int, year: int
-) -> Row[Any]:
-    row = connection.execute(
-        _OWNED_YEAR, {"org": organisation_id, "project_id": project_id, "year": year}
-    ).first()
-    if row is None:
-        raise NotFoundError("no such project")
-    return row
 
 
 def year_inventory(engine: Engine, organisation_id: int, project_id: int, year: int) -> str | None:
     """The inventory (JSON text) the year was submitted with, or ``None`` while collecting."""
-    with engine.connect() as connection:
-        inventory: str | None = _owned_year(connection, organisation_id, project_id, year).inventory
-        return inventory
+    with read_connection(engine) as connection:
+        row = connection.execute(
+            _OWNED_YEAR_INVENTORY, {"org": organisation_id, "project_id": project_id, "year": year}
+        ).first()
+    if row is None:
+        raise NotFoundError("no such project")
+    inventory: str | None = row.inventory
+    return inventory
 
 
 def year_detail(
     engine: Engine, organisation_id: int, project_id: int, year: int
 ) -> tuple[YearState, list[YearEventInfo]]:
-    """The year's state and its steps, oldest first, read in one transaction (a dashboard's
+    """The year's state and its steps, oldest first, read in one statement (a dashboard's
     read)."""
-    with engine.connect() as connection, connection.begin():
-        row = _owned_year(connection, organisation_id, project_id, year)
-        state = _state(project_id, year, row if row.year is not None else None)
-        rows = connection.execute(_YEAR_EVENTS, {"project_id": project_id, "year": year}).all()
-        return state, [
-            YearEventInfo(
-                row.id,
-                row.year,
-                row.action,
-                row.actor,
-                row.at,
-                row.reason,
-                row.revision_number,
-                json.loads(row.detail) if row.detail else None,
-            )
-            for row in rows
-        ]
+    with read_connection(engine) as connection:
+        rows = connection.execute(
+            _OWNED_YEAR_EVENTS, {"org": organisation_id, "project_id": project_id, "year": year}
+        ).all()
+    if not rows:
+        raise NotFoundError("no such project")
+    first = rows[0]
+    state = _state(project_id, year, first if first.year is not None else None)
+    return state, [
+        YearEventInfo(
+            row.event_id,
+            row.event_year,
+            row.event_action,
+            row.event_actor,
+            row.event_at,
+            row.event_reason,
+            row.event_revision_number,
+            json.loads(row.event_detail) if row.event_detail else None,
+        )
+        for row in rows
+        if row.event_id is not None
+    ]
 
 
 def change_year(
