@@ -945,6 +945,14 @@ def serve(
             min=1,
         ),
     ] = 2,
+    ledger_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--ledger-dir",
+            help="The folder of the cities' carbon-inclusion ledgers; default: "
+            "$TANLU_LEDGER_DIR, else ledgers/ in the working folder.",
+        ),
+    ] = None,
     min_cell_organisations: Annotated[
         int | None,
         typer.Option(
@@ -989,13 +997,20 @@ def serve(
             job_limits=limits,
             request_threads=request_threads,
             heavy_threads=heavy_threads,
+            ledger_dir=ledger_dir,
         )
         uvicorn.run(application, host=host, port=port, log_level="info")
         return
     # each worker process builds its own application from the settings in its environment
     os.environ.update(
         service_environment(
-            database, max_upload_bytes, job_threads, limits, request_threads, heavy_threads
+            database,
+            max_upload_bytes,
+            job_threads,
+            limits,
+            request_threads,
+            heavy_threads,
+            ledger_dir,
         )
     )
     uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port, log_level="info")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
@@ -19,6 +20,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from tanlu import __version__
+from tanlu.app.ledger_service import LEDGER_DIR_VARIABLE, ledger_root
 from tanlu.app.project_jobs import JobLimits, JobWorker
 from tanlu.app.projects import MAX_UPLOAD_BYTES
 from tanlu.errors import StoreError
@@ -32,6 +34,7 @@ from tanlu.service.deps import (
     Viewer,
     access,
 )
+from tanlu.service.ledger import add_ledger_routes
 from tanlu.service.openapi import declare_answers
 from tanlu.service.pages import add_pages
 from tanlu.service.projects import add_error_answers, add_project_routes
@@ -138,6 +141,7 @@ def create_app(
     job_limits: JobLimits | None = None,
     request_threads: int = REQUEST_THREADS,
     heavy_threads: int = HEAVY_THREADS,
+    ledger_dir: Path | None = None,
 ) -> FastAPI:
     """The application on a database already at the newest schema (``tanlu db upgrade``);
     sign-ins are limited by ``limiter`` (by default counted in the database, shared by every
@@ -146,7 +150,8 @@ def create_app(
     queue for another process), each job in a process of its own within ``job_limits`` (its
     time and memory, and how many jobs an organisation may have queued or running). Routes
     run on ``request_threads`` threads, uploads, submissions and sign-ins on ``heavy_threads``
-    more (:mod:`tanlu.service.threads`)."""
+    more (:mod:`tanlu.service.threads`). The cities' carbon-inclusion ledgers are folders under
+    ``ledger_dir`` (:func:`tanlu.app.ledger_service.ledger_root`)."""
     if request_threads < 1:
         raise ValueError(f"the routes need at least one thread, not {request_threads}")
     heavy = HeavyThreads(heavy_threads)
@@ -315,6 +320,7 @@ def create_app(
 
     add_project_routes(app, engine, max_upload_bytes, job_limits, heavy)
     add_rollup_routes(app, engine)
+    add_ledger_routes(app, engine, max_upload_bytes, heavy, ledger_dir)
     add_pages(app)
     # last: the answers of every route above, wherever it was added
     declare_answers(app)
@@ -328,9 +334,11 @@ def service_environment(
     job_limits: JobLimits,
     request_threads: int = REQUEST_THREADS,
     heavy_threads: int = HEAVY_THREADS,
+    ledger_dir: Path | None = None,
 ) -> dict[str, str]:
     """The environment that :func:`app_from_environment` reads its settings from."""
     settings = {
+        LEDGER_DIR_VARIABLE: str(ledger_root(ledger_dir).resolve()),
         REQUEST_THREADS_VARIABLE: str(request_threads),
         HEAVY_THREADS_VARIABLE: str(heavy_threads),
         URL_VARIABLE: database_url(database),

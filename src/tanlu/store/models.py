@@ -328,3 +328,42 @@ class Share(Base):
     created_by: Mapped[str] = mapped_column(String(254))
     revoked_at: Mapped[str | None] = mapped_column(String(32), default=None)
     revoked_by: Mapped[str | None] = mapped_column(String(254), default=None)
+
+
+class SchemeOperator(Base):
+    """An operator (an organisation of kind "operator": a metro, bus or bike-sharing company,
+    an app) whose batches a city's carbon-inclusion scheme (kind "city") takes, under the
+    ``code`` its batch files name it by in their ``operator`` column."""
+
+    __tablename__ = "scheme_operators"
+    __table_args__ = (
+        UniqueConstraint("city_id", "operator_id", name="uq_scheme_operators_city_operator"),
+        UniqueConstraint("city_id", "code", name="uq_scheme_operators_city_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    operator_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    code: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(254))
+
+
+class LedgerBatch(Base):
+    """A batch file an operator sent to a city's ledger: its name and SHA-256, when and by whom,
+    and what the ledger made of it (``summary``: JSON of the ingest's counts)."""
+
+    __tablename__ = "ledger_batches"
+    __table_args__ = (
+        Index("ix_ledger_batches_city", "city_id", "id"),
+        Index("ix_ledger_batches_operator", "operator_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    operator_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[str] = mapped_column(String(32))
+    received_by: Mapped[str] = mapped_column(String(254))
+    summary: Mapped[str] = mapped_column(Text)

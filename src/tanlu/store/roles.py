@@ -20,8 +20,12 @@ class Role(StrEnum):
 
 class OrganisationKind(StrEnum):
     """A company reports its own inventory; a parent consolidates its subsidiaries'; a
-    regulator sees the totals that organisations choose to share with it."""
+    regulator sees the totals that organisations choose to share with it. In carbon inclusion
+    (碳普惠), a city runs a scheme's ledger and an operator (a metro, bus or bike-sharing
+    company, an app) sends it its users' actions."""
 
     COMPANY = "company"
     PARENT = "parent"
     REGULATOR = "regulator"
+    CITY = "city"
+    OPERATOR = "operator"
