@@ -17,11 +17,14 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import pandas as pd
 from pydantic import BaseModel, ValidationError
+from pydantic_core import InitErrorDetails
 
 from tanlu.errors import InputError, InputIssue
 from tanlu.factors.library import FactorLibrary
@@ -46,6 +49,7 @@ __all__ = [
     "FirmFootprint",
     "HouseholdAnswers",
     "HouseholdFootprint",
+    "answers_from_json",
     "calculate_firm_footprint",
     "calculate_household_footprint",
     "firm_footprint_from_file",
@@ -260,3 +264,116 @@ def _line_of(path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int
         if within:
             return min(within)
     return None
+
+
+# What a web request's answers may hold (:func:`answers_from_json`). No household's or small
+# firm's answer comes near these; they keep every product of answers finite and a request's
+# work bounded (a line takes tens of milliseconds to look up its factors).
+MAX_ANSWER_NUMBER = 1e15
+MAX_ANSWER_ENTRIES = 50
+MAX_ANSWER_TEXT = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def answers_from_json(model: type[Answers], data: Any, display: str = "body") -> Answers:
+    """Answers from JSON a client sent (the web service's body): JSON's types only, checked
+    before pydantic would convert them, then the answers' own checks.
+
+    A number takes a JSON number (not text, not true or false), a flag true or false (not 0
+    or 1), a table (a quantity ``{"quantity": 2400, "unit": "kWh"}``) a JSON object (not the
+    text ``"2400 kWh"`` a file may hold).
+
+    Raises
+    ------
+    pydantic.ValidationError
+        What the answers' JSON schema says is wrong: a wrong JSON type, a missing or misspelt
+        field, a choice that is not one, a number out of the schema's range.
+    InputError
+        What no schema says, each issue naming the field (``cars[0].fuel_used``) and the
+        reason: an unknown province, a unit of the wrong dimension, a car with both fuel and
+        distance, flights without ``radiative_forcing``; a number larger than
+        :data:`MAX_ANSWER_NUMBER`, a list of more than :data:`MAX_ANSWER_ENTRIES` entries, a
+        text longer than :data:`MAX_ANSWER_TEXT` characters or with control characters.
+    """
+    wrong = list(_json_type_errors(model, data, ()))
+    if wrong:
+        raise ValidationError.from_exception_data(model.__name__, wrong)
+    too_much = [
+        InputIssue(display, None, _field_path(path) or None, reason)
+        for path, reason in _beyond_limits(data, ())
+    ]
+    if too_much:
+        raise InputError(too_much)
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        if any(item["type"] != "value_error" for item in error.errors()):
+            raise
+        raise InputError(validation_issues(error, display)) from None
+
+
+def _field_path(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def _json_type_errors(
+    annotation: Any, value: Any, path: tuple[str | int, ...]
+) -> Iterator[InitErrorDetails]:
+    """The values of ``value`` whose JSON type is not the one its field's annotation needs."""
+    if value is None:
+        return
+    kinds = [annotation]
+    if get_origin(annotation) in (Union, UnionType):
+        kinds = [kind for kind in get_args(annotation) if kind is not type(None)]
+    if len(kinds) != 1:
+        return
+    kind = kinds[0]
+    if kind is bool:
+        if not isinstance(value, bool):
+            yield InitErrorDetails(type="bool_type", loc=path, input=value)
+    elif kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            yield InitErrorDetails(type=f"{kind.__name__}_type", loc=path, input=value)
+    elif get_origin(kind) is list:
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from _json_type_errors(get_args(kind)[0], item, (*path, index))
+    elif isinstance(kind, type) and issubclass(kind, BaseModel):
+        if not isinstance(value, dict):
+            yield InitErrorDetails(type="dict_type", loc=path, input=value)
+            return
+        for name, field in kind.model_fields.items():
+            if name in value:
+                yield from _json_type_errors(field.annotation, value[name], (*path, name))
+
+
+def _beyond_limits(
+    value: Any, path: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every number, list and text of ``value`` beyond what a request's answers may hold."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _beyond_limits(item, (*path, str(key)))
+    elif isinstance(value, list):
+        if len(value) > MAX_ANSWER_ENTRIES:
+            yield path, f"{len(value)} entries; at most {MAX_ANSWER_ENTRIES} are taken"
+        for index, item in enumerate(value[:MAX_ANSWER_ENTRIES]):
+            yield from _beyond_limits(item, (*path, index))
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if not abs(value) <= MAX_ANSWER_NUMBER:
+            yield (
+                path,
+                f"{_shown(value)} is more than answers may hold (at most {MAX_ANSWER_NUMBER:g})",
+            )
+    elif isinstance(value, str):
+        if len(value) > MAX_ANSWER_TEXT:
+            yield path, f"a text of {len(value)} characters; at most {MAX_ANSWER_TEXT}"
+        elif _CONTROL.search(value):
+            yield path, "holds a control character (a line break, a tab, NUL ...)"
+
+
+def _shown(number: float) -> str:
+    try:
+        return f"{number:.6g}"
+    except OverflowError:  # an integer beyond any float
+        return f"a number of {len(str(abs(int(number))))} digits"

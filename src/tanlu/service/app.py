@@ -34,6 +34,7 @@ from tanlu.service.deps import (
     Viewer,
     access,
 )
+from tanlu.service.footprint import add_footprint_routes
 from tanlu.service.ledger import add_ledger_routes
 from tanlu.service.openapi import declare_answers
 from tanlu.service.pages import add_pages
@@ -320,6 +321,7 @@ def create_app(
 
     add_project_routes(app, engine, max_upload_bytes, job_limits, heavy)
     add_rollup_routes(app, engine)
+    add_footprint_routes(app)
     add_ledger_routes(app, engine, max_upload_bytes, heavy, ledger_dir)
     add_pages(app)
     # last: the answers of every route above, wherever it was added
