@@ -23,7 +23,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from tanlu.report.write import find_chromium
 from tanlu.store.accounts import create_token, create_user
 from tanlu.store.database import open_engine, upgrade
-from tanlu.store.roles import Role
+from tanlu.store.roles import OrganisationKind, Role
+from tests.test_ledger_service import CITY, CODE, CONSENT, OPERATOR, _batch
 
 PASSWORD = "correct horse battery"
 ORGANISATION = "Gamma Co"
@@ -131,11 +132,25 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         )
         organisation_id = account.organisation_id
     token = create_token(engine, "admin@gamma.example.com", ORGANISATION, "t", "test")
+    # a city's carbon-inclusion scheme and an operator (test_an_operator_sends_a_batch...)
+    create_user(engine, CITY_ADMIN, PASSWORD, CITY, "admin", "test", OrganisationKind.CITY)
+    create_user(
+        engine,
+        OPERATOR_MEMBER,
+        PASSWORD,
+        OPERATOR,
+        "contributor",
+        "test",
+        OrganisationKind.OPERATOR,
+    )
     engine.dispose()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "tanlu.cli", "serve", "--db", database, "--port", str(port)],
+        [
+            *(sys.executable, "-m", "tanlu.cli", "serve", "--db", database, "--port", str(port)),
+            *("--ledger-dir", str(folder / "ledgers")),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -405,6 +420,77 @@ def test_hostile_text_in_a_file_is_shown_as_text(service: Service) -> None:
     assert page.locator("main img, main script").count() == 0
     assert page.evaluate("() => window.pwned === undefined")
     assert service.problems == []
+
+
+CITY_ADMIN, OPERATOR_MEMBER = "admin@city.example.com", "contributor@metro.example.com"
+
+
+def ledger_sign_in(page: Page, service: Service, email: str, language: str) -> str:
+    """Sign in as a member of a city or an operator and open its ledger's page (its path)."""
+    page.goto(f"{service.base}/app/#/{language}/")
+    page.locator("#sign-in").wait_for()
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#sign-in button")
+    organisation = page.locator("[data-ledger]").get_attribute("data-ledger")
+    page.locator("[data-ledger]").click()
+    page.locator("main[data-page$='/ledger']").wait_for()
+    return f"/organisations/{organisation}/ledger"
+
+
+def send(page: Page, kind: str, name: str, content: bytes, folder: Path) -> None:
+    local = folder / name
+    local.write_bytes(content)
+    page.select_option("select[name=kind]", kind)
+    page.set_input_files("input[name=file]", str(local))
+    before = page.locator("#send-result").inner_text()
+    page.click("#send-batch button")
+    wait_for_change(page, "#send-result", before)
+
+
+def test_an_operator_sends_a_batch_and_sees_accepted_held_and_rejected_counts(
+    service: Service,
+) -> None:
+    # the city's admin registers the operator in the page
+    city = service.page()
+    city_page = ledger_sign_in(city, service, CITY_ADMIN, "en")
+    city.fill("input[name=operator]", OPERATOR)
+    city.fill("input[name=code]", CODE)
+    city.click("#register-operator button")
+    city.locator("main table", has_text=CODE).wait_for()
+    # the operator's member sends its users' consent, then a batch, in Chinese
+    operator = service.page()
+    ledger_sign_in(operator, service, OPERATOR_MEMBER, "zh")
+    send(operator, "consents", "consent.csv", CONSENT, service.folder)
+    assert operator.locator("[data-figure='consent_rows'] .value").inner_text() == "3"
+    send(operator, "batches", "week.csv", _batch(), service.folder)
+    counts = {
+        name: operator.locator(f"[data-figure='{name}'] .value").inner_text()
+        for name in ("accepted", "held", "rejected", "replays", "credited_gco2e")
+    }
+    # 2 trips x 10 km x 46.8 g = 936 gCO2e; 2 held (overlap), 2 rejected (speed, no consent)
+    assert counts == {
+        "accepted": "2",
+        "held": "2",
+        "rejected": "2",
+        "replays": "0",
+        "credited_gco2e": "936",
+    }
+    assert operator.locator("#batches table", has_text="week.csv").count() == 1
+    screenshot(operator, "ledger-operator", service.folder)
+    # a batch with another operator's row: refused, the line shown, nothing written
+    rows = _batch().decode().splitlines()
+    rows[2] = rows[2].replace(CODE, "someone-else", 1)
+    send(operator, "batches", "bad.csv", ("\n".join(rows) + "\n").encode(), service.folder)
+    refused = operator.locator("[data-refused] table").inner_text()
+    assert "bad.csv" in refused and "3" in refused and "operator" in refused
+    # the city's totals: the month's reduction in the chart
+    city.reload()
+    city.locator(f"main[data-page='{city_page}'][data-lang='en']").wait_for()
+    assert chart_data(city, "ledger-totals") == [[936]]
+    # Chromium logged the refused batch's 422, as expected; nothing else
+    service.problems[:] = [p for p in service.problems if "status of 422" not in p]
+    assert service.problems == [], service.problems
 
 
 def test_every_answer_carries_the_security_headers(service: Service) -> None:

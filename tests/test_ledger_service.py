@@ -92,11 +92,11 @@ def _batch(code: str = CODE) -> bytes:
 
 
 CONSENT = (
-    "user,scenario,granted_at,withdrawn_at\n"
-    "p-a,public_transport,2025-01-01 00:00:00,\n"
-    "p-b,public_transport,2025-01-01 00:00:00,\n"
-    "p-d,public_transport,2025-01-01 00:00:00,\n"
-).encode()
+    b"user,scenario,granted_at,withdrawn_at\n"
+    b"p-a,public_transport,2025-01-01 00:00:00,\n"
+    b"p-b,public_transport,2025-01-01 00:00:00,\n"
+    b"p-d,public_transport,2025-01-01 00:00:00,\n"
+)
 
 
 def _register(world: World) -> None:
@@ -179,7 +179,8 @@ def test_a_batch_is_refused_whole_with_its_reasons(world: World) -> None:
     # not a batch file; a city's route on a company; an operator that is not the city
     assert _send(world, "batches", b"x", "week.xlsx").status_code == 422  # type: ignore[attr-defined]
     on_company = world.client.get(world.url(COMPANY, "totals"), headers=world.as_(COMPANY))
-    assert on_company.status_code == 409
+    assert on_company.status_code == 404
+    assert on_company.json() == {"detail": "this organisation runs no carbon-inclusion scheme"}
     as_operator = world.client.post(
         world.url(OPERATOR, "operators"),
         json={"operator": OTHER, "code": "x"},

@@ -247,7 +247,12 @@ def test_a_browser_session_signs_in_changes_with_csrf_and_signs_out(service: Ser
     assert all(flag in cookie.lower() for flag in ("httponly", "secure", "samesite=strict"))
     body = signed_in.json()
     assert body["accounts"] == [
-        {"organisation_id": service.alpha_id, "organisation": ALPHA, "role": "admin"}
+        {
+            "organisation_id": service.alpha_id,
+            "organisation": ALPHA,
+            "role": "admin",
+            "kind": "company",
+        }
     ]
     new = {"email": "new@alpha.example.com", "password": PASSWORD, "role": "contributor"}
     members = f"/api/organisations/{service.alpha_id}/members"

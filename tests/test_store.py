@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from tanlu.cli import app
 from tanlu.errors import AuditError, StoreError
+from tanlu.store import database
 from tanlu.store.accounts import (
     authenticate,
     create_token,
@@ -24,7 +25,6 @@ from tanlu.store.accounts import (
     token_account,
 )
 from tanlu.store.audit import GENESIS, AuditRecord, append, entry_hash, verify_chain
-from tanlu.store import database
 from tanlu.store.database import open_engine, read_connection, require_current, upgrade
 from tanlu.store.models import Base
 from tanlu.store.roles import Role
@@ -44,10 +44,10 @@ def test_upgrade_creates_the_schema_the_models_describe_and_repeating_it_changes
     database_url: str,
 ) -> None:
     engine = open_engine(database_url)
-    with pytest.raises(StoreError, match=r"schema \(none\), not 0005: run `tanlu db upgrade`"):
+    with pytest.raises(StoreError, match=r"schema \(none\), not 0006: run `tanlu db upgrade`"):
         require_current(engine)
-    assert upgrade(engine) == (None, "0005")
-    assert upgrade(engine) == ("0005", "0005")
+    assert upgrade(engine) == (None, "0006")
+    assert upgrade(engine) == ("0006", "0006")
     require_current(engine)
     tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
     assert tables == set(Base.metadata.tables)
@@ -214,9 +214,9 @@ def test_cli_upgrade_create_user_and_token(
     runner = CliRunner()
     first = runner.invoke(app, ["db", "upgrade", "--db", database_url])
     assert first.exit_code == 0, first.output
-    assert "schema (none) -> 0005" in first.output
+    assert "schema (none) -> 0006" in first.output
     again = runner.invoke(app, ["db", "upgrade", "--db", database_url])
-    assert "schema 0005, already the newest" in again.output
+    assert "schema 0006, already the newest" in again.output
     monkeypatch.delenv("TANLU_PASSWORD", raising=False)
     create = ["users", "create", "ana@example.com", "--organisation", "Tanlu Co", "--role", "admin"]
     no_password = runner.invoke(app, [*create, "--db", database_url])

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from tanlu.app.ledger import ingest_batches, ledger_totals
-from tanlu.errors import InputError, InputIssue
+from tanlu.errors import InputError, InputIssue, NotFoundError
 from tanlu.ledger import LedgerFolder, load_methodologies, read_consent
 from tanlu.ledger.folder import merge_consent, write_consent
 from tanlu.store.ledger import (
@@ -33,6 +33,7 @@ from tanlu.store.ledger import (
     SchemeLink,
     list_batches,
     operator_link,
+    organisation_kind,
     record_batch,
     register_operator,
     require_kind,
@@ -209,8 +210,10 @@ def receive_consent(
 
 def city_totals(engine: Engine, root: Path, city_id: int, by: str) -> list[dict[str, Any]]:
     """The city's reductions credited (credits less reversals) by ``city``, ``methodology``
-    or ``month``; none before its first batch."""
-    require_kind(engine, city_id, OrganisationKind.CITY)
+    or ``month``; none before its first batch (:class:`NotFoundError` for an organisation
+    that is not a city: it has no ledger)."""
+    if organisation_kind(engine, city_id) is not OrganisationKind.CITY:
+        raise NotFoundError("this organisation runs no carbon-inclusion scheme")
     folder = city_ledger_dir(root, city_id)
     if not LedgerFolder(folder).entry_files():
         return []

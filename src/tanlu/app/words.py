@@ -144,6 +144,41 @@ WORDS: dict[str, tuple[str, str]] = {
     "scope2_basis": ("Scope 2 in the plan", "路线图的范围二口径"),
     "plan_years": ("Roadmap by year", "逐年路线图"),
     "no_progress": ("No reported year falls inside the plan yet.", "尚无报告年度处于计划期内。"),
+    # carbon inclusion (碳普惠): a city's scheme and its operators
+    "ledger": ("Carbon-inclusion ledger", "碳普惠账本"),
+    "kind_city": ("city scheme", "城市碳普惠平台"),
+    "kind_operator": ("operator", "运营方"),
+    "cities": ("Cities whose schemes take this operator's batches", "接收本运营方数据的城市平台"),
+    "operators": ("Registered operators", "已登记的运营方"),
+    "operator": ("Operator", "运营方"),
+    "city": ("City scheme", "城市平台"),
+    "code": ("Code in batch files", "批次文件中的运营方代码"),
+    "register_operator": ("Register an operator", "登记运营方"),
+    "register": ("Register", "登记"),
+    "created_at": ("Registered", "登记时间"),
+    "send_batch": ("Send a batch", "上传批次"),
+    "file_kind": ("File", "文件类型"),
+    "batch_file": ("Actions (batch)", "低碳行为批次"),
+    "consent_file": ("Users' consent", "用户授权"),
+    "send": ("Send", "上传"),
+    "batches": ("Batches", "批次"),
+    "received_at": ("Received", "接收时间"),
+    "accepted": ("Accepted", "已核证"),
+    "held": ("Held for review", "待复核"),
+    "rejected": ("Rejected", "已拒绝"),
+    "replays": ("Already in the ledger", "重复提交"),
+    "credited_gco2e": ("Credited (gCO2e)", "核证减排量（克二氧化碳当量）"),
+    "consent_rows": ("Consent rows", "授权记录"),
+    "no_batches": ("No batch yet.", "尚无批次。"),
+    "no_links": ("None yet.", "暂无。"),
+    "totals_by": ("Reductions by", "减排量汇总：按"),
+    "by_month": ("month", "月份"),
+    "by_methodology": ("methodology", "方法学"),
+    "by_city": ("city", "城市"),
+    "credits": ("Credits", "核证笔数"),
+    "reversals": ("Reversals", "冲销笔数"),
+    "reduction_gco2e": ("Reduction (gCO2e)", "减排量（克二氧化碳当量）"),
+    "batch_refused": ("The file was refused; nothing was written:", "文件被拒绝，未写入任何数据："),
 }
 
 # The report's words the dashboard uses as they are.
@@ -191,3 +226,10 @@ def page_words(language: Language) -> dict[str, Any]:
         "levers": _pick({**LEVER_NAMES, **PARAMETER_GROUPS}, language),
         "units": _pick(UNIT_NAMES, language),
     }
+
+
+# The sign-in page's link to the footprint page, which needs no sign-in (docs/footprint.md)
+WORDS["footprint_link"] = (
+    "Your household's carbon footprint: no sign-in needed",
+    "计算家庭碳足迹（无需登录）",
+)

@@ -61,7 +61,7 @@ from tanlu.store.accounts import (
 )
 from tanlu.store.audit import organisation_entries
 from tanlu.store.database import database_url, open_engine
-from tanlu.store.roles import Role
+from tanlu.store.roles import OrganisationKind, Role
 
 # The application factory that `tanlu serve --workers N` gives uvicorn, and the environment
 # variables it reads the service's settings from (set by the command for its worker processes)
@@ -84,6 +84,8 @@ class AccountOut(BaseModel):
     organisation_id: int
     organisation: str
     role: Role
+    # company, parent, regulator, city (a carbon-inclusion scheme) or operator
+    kind: OrganisationKind
 
 
 class SessionOut(BaseModel):
@@ -183,7 +185,12 @@ def create_app(
 
     def _accounts(principal: Principal) -> list[AccountOut]:
         return [
-            AccountOut(organisation_id=a.organisation_id, organisation=a.organisation, role=a.role)
+            AccountOut(
+                organisation_id=a.organisation_id,
+                organisation=a.organisation,
+                role=a.role,
+                kind=OrganisationKind(a.kind),
+            )
             for a in principal.accounts
         ]
 

@@ -238,7 +238,7 @@ def add_ledger_routes(
         by: Annotated[Literal["city", "methodology", "month"], Query()] = "month",
     ) -> list[TotalOut]:
         """The city's reductions credited (credits less reversals) by city, methodology or
-        month of the action (409 for an organisation that is not a city)."""
+        month of the action (404 for an organisation that is not a city)."""
         return [
             TotalOut(
                 key=str(row[by]),

@@ -95,6 +95,8 @@ class Account:
     organisation_id: int
     organisation: str
     role: Role
+    # the organisation's kind (OrganisationKind's value): what the pages offer in it
+    kind: str = OrganisationKind.COMPANY.value
 
 
 def _organisation(session: Session, name: str, kind: OrganisationKind, actor: str) -> Organisation:
@@ -158,7 +160,7 @@ def create_user(
                 after={"email": normal, "organisation": org.name, "role": member_role.value},
             ),
         )
-        return Account(user.id, normal, org.id, org.name, member_role)
+        return Account(user.id, normal, org.id, org.name, member_role, org.kind)
 
     return write(engine, work)
 
@@ -180,12 +182,15 @@ def authenticate(engine: Engine, email: str, password: str) -> list[Account]:
 
 def _accounts(session: Session, user: User) -> list[Account]:
     rows = session.execute(
-        select(Membership.role, Organisation.id, Organisation.name)
+        select(Membership.role, Organisation.id, Organisation.name, Organisation.kind)
         .join(Organisation, Organisation.id == Membership.organisation_id)
         .where(Membership.user_id == user.id)
         .order_by(Organisation.name)
     ).all()
-    return [Account(user.id, user.email, org_id, name, Role(role)) for role, org_id, name in rows]
+    return [
+        Account(user.id, user.email, org_id, name, Role(role), kind)
+        for role, org_id, name, kind in rows
+    ]
 
 
 def _token_hash(token: str) -> str:
@@ -238,7 +243,9 @@ def _membership(session: Session, email: str, organisation: str) -> Account:
 # The account of a token, built once (every request by token asks it; building a statement costs
 # more than running it on SQLite).
 _TOKEN_ACCOUNT = (
-    select(User.id, User.email, Organisation.id, Organisation.name, Membership.role)
+    select(
+        User.id, User.email, Organisation.id, Organisation.name, Membership.role, Organisation.kind
+    )
     .select_from(ApiToken)
     .join(User, User.id == ApiToken.user_id)
     .join(
@@ -264,8 +271,8 @@ def token_account(engine: Engine, token: str) -> Account | None:
         row = connection.execute(_TOKEN_ACCOUNT, {"token_sha256": _token_hash(token)}).first()
     if row is None:
         return None
-    user_id, email, organisation_id, organisation, role = row
-    return Account(user_id, email, organisation_id, organisation, Role(role))
+    user_id, email, organisation_id, organisation, role, kind = row
+    return Account(user_id, email, organisation_id, organisation, Role(role), kind)
 
 
 def revoke_token(engine: Engine, token: str, actor: str, reason: str) -> None:
@@ -341,6 +348,7 @@ _SESSION_USER = (
         Membership.role,
         Organisation.id.label("organisation_id"),
         Organisation.name,
+        Organisation.kind,
     )
     .select_from(BrowserSession)
     .join(User, User.id == BrowserSession.user_id)
@@ -365,7 +373,7 @@ def session_user(engine: Engine, cookie: str) -> SignedIn | None:
         return None
     user_id, email, csrf_token = rows[0].id, rows[0].email, rows[0].csrf_token
     accounts = tuple(
-        Account(user_id, email, row.organisation_id, row.name, Role(row.role))
+        Account(user_id, email, row.organisation_id, row.name, Role(row.role), row.kind)
         for row in rows
         if row.organisation_id is not None
     )

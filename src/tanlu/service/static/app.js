@@ -70,10 +70,12 @@ function go(path) {
 }
 
 class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, data = null) {
     super(typeof detail === "string" ? detail : JSON.stringify(detail));
     this.status = status;
     this.detail = detail;
+    // the whole answer (a refused batch's ``issues``)
+    this.data = data;
   }
 }
 
@@ -99,7 +101,7 @@ async function api(method, path, body) {
   }
   if (!answer.ok) {
     const detail = data && typeof data === "object" && "detail" in data ? data.detail : data;
-    throw new ApiError(answer.status, detail);
+    throw new ApiError(answer.status, detail, data);
   }
   return data;
 }
@@ -211,7 +213,7 @@ async function signInPage() {
     h("p", {}, h("button", { type: "submit" }, t("sign_in"))),
     said,
   );
-  return [h("p", { class: "muted" }, t("tagline")), form];
+  return [h("p", { class: "muted" }, t("tagline")), form, h("p", {}, h("a", { id: "footprint-link", href: `footprint.html#/${state.lang}` }, t("footprint_link")))];
 }
 
 async function homePage() {
@@ -223,6 +225,9 @@ async function homePage() {
       { class: "card", "data-organisation": held.organisation_id },
       h("h2", {}, held.organisation),
       h("p", { class: "muted" }, `${t("role")}: ${t(`role_${held.role}`)}`),
+      held.kind === "city" || held.kind === "operator"
+        ? h("p", {}, h("a", { href: link(`/organisations/${held.organisation_id}/ledger`), "data-ledger": held.organisation_id }, `${t("ledger")} (${t(`kind_${held.kind}`)})`))
+        : "",
       projects.length
         ? h("ul", {}, projects.map((p) => h("li", {}, h("a", { href: link(base(held.organisation_id, p.id)) }, p.name), h("span", { class: "muted" }, ` · ${t("revision")} ${p.revision}`))))
         : h("p", { class: "muted" }, t("no_projects")),
@@ -801,6 +806,157 @@ async function resultsPage(organisationId, projectId, jobId) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Carbon inclusion: an operator sends batches to the cities whose schemes registered it; a
+// city registers operators and reads its ledger's totals
+// ---------------------------------------------------------------------------------------------
+
+function batchesTable(batches) {
+  if (!batches.length) return h("p", { class: "muted" }, t("no_batches"));
+  return table(
+    [t("received_at"), t("file"), t("city"), t("operator"), t("accepted"), t("held"), t("rejected"), t("replays"), t("credited_gco2e")],
+    batches.map((b) => [b.received_at.slice(0, 19).replace("T", " "), b.file_name, b.city, b.operator, whole(b.accepted), whole(b.held), whole(b.rejected), whole(b.replays), whole(b.credited_gco2e)]),
+    [4, 5, 6, 7, 8],
+  );
+}
+
+function batchResult(batch) {
+  if ("consent_rows" in batch.summary) {
+    return h("div", { class: "cards", "data-result": "consent" }, figure(t("consent_rows"), whole(batch.summary.consent_rows), "consent_rows"));
+  }
+  return h(
+    "div",
+    { class: "cards", "data-result": "batch" },
+    figure(t("accepted"), whole(batch.accepted), "accepted"),
+    figure(t("held"), whole(batch.held), "held"),
+    figure(t("rejected"), whole(batch.rejected), "rejected"),
+    figure(t("replays"), whole(batch.replays), "replays"),
+    figure(t("credited_gco2e"), whole(batch.credited_gco2e), "credited_gco2e"),
+  );
+}
+
+function refusal(error) {
+  const parts = [notice(`${t("batch_refused")} ${explain(error)}`, "error")];
+  const issues = error instanceof ApiError && error.data && Array.isArray(error.data.issues) ? error.data.issues : [];
+  if (issues.length) {
+    parts.push(table([t("file"), t("line"), t("column"), t("reason")], issues.map((i) => [i.file, i.line ?? "", i.column ?? "", i.reason]), [1]));
+  }
+  return h("div", { "data-refused": "1" }, ...parts);
+}
+
+function sendForm(organisationId, cities) {
+  const city = h("select", { name: "city" }, cities.map((c) => h("option", { value: c.city_id }, `${c.city} (${c.code})`)));
+  const kind = h("select", { name: "kind" }, h("option", { value: "batches" }, t("batch_file")), h("option", { value: "consents" }, t("consent_file")));
+  const file = h("input", { type: "file", name: "file", accept: ".csv,.parquet", required: true });
+  const said = h("div", { id: "send-result" });
+  return h(
+    "form",
+    {
+      class: "card",
+      id: "send-batch",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        said.replaceChildren();
+        const chosen = file.files[0];
+        if (!chosen) return;
+        const query = `city_id=${encodeURIComponent(city.value)}&name=${encodeURIComponent(chosen.name)}`;
+        try {
+          const batch = await api("POST", `/organisations/${organisationId}/ledger/${kind.value}?${query}`, chosen);
+          said.replaceChildren(batchResult(batch));
+          const listed = await api("GET", `/organisations/${organisationId}/ledger/batches`);
+          document.getElementById("batches").replaceChildren(batchesTable(listed));
+        } catch (error) {
+          said.replaceChildren(refusal(error));
+        }
+      },
+    },
+    h("h2", {}, t("send_batch")),
+    h("label", {}, t("city"), city),
+    h("label", {}, t("file_kind"), kind),
+    h("label", {}, t("file"), file),
+    h("p", {}, h("button", { type: "submit" }, t("send"))),
+    said,
+  );
+}
+
+function registerForm(organisationId) {
+  const operator = h("input", { type: "text", name: "operator", required: true, maxlength: 200 });
+  const code = h("input", { type: "text", name: "code", required: true, maxlength: 100 });
+  const said = h("div");
+  return h(
+    "form",
+    {
+      class: "inline",
+      id: "register-operator",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        try {
+          await api("POST", `/organisations/${organisationId}/ledger/operators`, { operator: operator.value, code: code.value });
+          go(`/organisations/${organisationId}/ledger`);
+        } catch (error) {
+          said.replaceChildren(notice(explain(error), "error"));
+        }
+      },
+    },
+    h("label", {}, t("operator"), operator),
+    h("label", {}, t("code"), code),
+    h("button", { type: "submit" }, t("register")),
+    said,
+  );
+}
+
+async function ledgerPage(organisationId) {
+  const held = account(organisationId);
+  if (!held) throw new ApiError(404, "no such organisation");
+  const id = Number(organisationId);
+  const [links, batches] = await Promise.all([
+    api("GET", `/organisations/${id}/ledger/operators`),
+    api("GET", `/organisations/${id}/ledger/batches`),
+  ]);
+  const parts = [crumbs(h("a", { href: link("/") }, t("home")), held.organisation), h("h1", {}, `${t("ledger")} · ${held.organisation}`)];
+  if (held.kind === "operator") {
+    const cities = links.filter((l) => l.operator_id === id);
+    parts.push(
+      h("section", { class: "card" }, h("h2", {}, t("cities")), cities.length ? table([t("city"), t("code")], cities.map((l) => [l.city, l.code])) : h("p", { class: "muted" }, t("no_links"))),
+    );
+    if (cities.length && can(id, "contributor")) parts.push(sendForm(id, cities));
+  } else if (held.kind === "city") {
+    const operators = links.filter((l) => l.city_id === id);
+    const section = h(
+      "section",
+      { class: "card" },
+      h("h2", {}, t("operators")),
+      operators.length ? table([t("operator"), t("code"), t("created_at")], operators.map((l) => [l.operator, l.code, l.created_at.slice(0, 10)])) : h("p", { class: "muted" }, t("no_links")),
+    );
+    if (can(id, "admin")) section.append(h("h3", {}, t("register_operator")), registerForm(id));
+    parts.push(section);
+    const by = new URLSearchParams(location.hash.split("?")[1] || "").get("by") || "month";
+    const totals = await api("GET", `/organisations/${id}/ledger/totals?by=${encodeURIComponent(by)}`);
+    const choose = h(
+      "p",
+      {},
+      `${t("totals_by")} `,
+      ...["month", "methodology", "city"].flatMap((key, i) => [i ? " · " : "", key === by ? h("strong", {}, t(`by_${key}`)) : h("a", { href: `${link(`/organisations/${id}/ledger`)}?by=${key}` }, t(`by_${key}`))]),
+    );
+    const totalsSection = h("section", { class: "card", id: "totals" }, h("h2", {}, t("reduction_gco2e")), choose);
+    if (totals.length) {
+      totalsSection.append(
+        chart("ledger-totals", {
+          tooltip: { trigger: "axis" },
+          grid: { left: 70, right: 20, top: 20, bottom: 60 },
+          xAxis: { type: "category", data: totals.map((r) => r.key) },
+          yAxis: { type: "value", name: "gCO2e" },
+          series: [{ type: "bar", name: t("reduction_gco2e"), data: totals.map((r) => r.reduction_gco2e) }],
+        }),
+        table([t(`by_${by}`), t("credits"), t("reversals"), t("reduction_gco2e")], totals.map((r) => [r.key, whole(r.credits), whole(r.reversals), whole(r.reduction_gco2e)]), [1, 2, 3]),
+      );
+    } else totalsSection.append(h("p", { class: "muted" }, t("no_batches")));
+    parts.push(totalsSection);
+  }
+  parts.push(h("section", { class: "card" }, h("h2", {}, t("batches")), h("div", { id: "batches" }, batchesTable(batches))));
+  return parts;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The router: #/{lang}/organisations/{o}/projects/{p}[/years/{y} | /jobs/{j}/results]
 // ---------------------------------------------------------------------------------------------
 
@@ -865,6 +1021,7 @@ async function render() {
     if ((m = path.match(/^\/organisations\/(\d+)\/projects\/(\d+)\/years\/(\d+)$/))) parts = await yearPage(m[1], m[2], m[3]);
     else if ((m = path.match(/^\/organisations\/(\d+)\/projects\/(\d+)\/jobs\/(\d+)\/results$/))) parts = await resultsPage(m[1], m[2], m[3]);
     else if ((m = path.match(/^\/organisations\/(\d+)\/projects\/(\d+)$/))) parts = await projectPage(m[1], m[2]);
+    else if ((m = path.match(/^\/organisations\/(\d+)\/ledger(\?.*)?$/))) parts = await ledgerPage(m[1]);
     else parts = await homePage();
     main.replaceChildren(...parts);
     for (const draw of state.charts.splice(0)) draw();
