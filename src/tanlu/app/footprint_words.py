@@ -87,7 +87,7 @@ FOOTPRINT_WORDS: dict[str, tuple[str, str]] = {
     "chart": ("Per person, tonnes a year", "人均每年（吨）"),
     "you": ("You (per person)", "您（人均）"),
     "average": ("Average", "平均值"),
-    "of_average": ("of the average", "为平均值的"),
+    "of_average": ("{ratio} of the average", "为平均值的 {ratio}"),
     "note": ("Note", "说明"),
     "fallbacks": ("Factors of another year or region", "采用其他年份或地区的因子"),
     "nothing_counted": (
