@@ -493,6 +493,97 @@ def test_an_operator_sends_a_batch_and_sees_accepted_held_and_rejected_counts(
     assert service.problems == [], service.problems
 
 
+def _approved_year(service: Service, group: str) -> tuple[int, int, dict[str, str]]:
+    """A parent organisation whose project's 2021 is approved through the API (its members made
+    here): its id, the project's id, and its admin's token."""
+    engine = open_engine(f"sqlite:///{service.folder / 'tanlu.db'}")
+    tokens = {}
+    for role in ("admin", "contributor", "reviewer"):
+        email = f"{role}@delta.example.com"
+        account = create_user(engine, email, PASSWORD, group, role, "test", OrganisationKind.PARENT)
+        token = create_token(engine, email, group, "t", "test")
+        tokens[role] = {"Authorization": f"Bearer {token}"}
+    create_user(
+        engine,
+        REGULATOR,
+        PASSWORD,
+        "Guangdong regulator",
+        "admin",
+        "test",
+        OrganisationKind.REGULATOR,
+    )
+    engine.dispose()
+    api = f"{service.base}/api/organisations/{account.organisation_id}/projects"
+
+    def call(method: str, path: str, who: str, **kwargs: Any) -> Any:
+        answer = httpx.request(method, f"{api}{path}", headers=tokens[who], timeout=120, **kwargs)
+        assert answer.status_code < 300, answer.text
+        return answer.json()
+
+    project = call("POST", "", "admin", json={"name": "Delta 2021"})["id"]
+    call("PUT", f"/{project}/files/tanlu.toml", "contributor", content=TOML.encode())
+    revision = call(
+        "PUT", f"/{project}/files/data/activities.csv", "contributor", content=GOOD.encode()
+    )["revision"]["number"]
+    year = call("POST", f"/{project}/years/2021/submit", "contributor", json={"revision": revision})
+    year = call(
+        "POST", f"/{project}/years/2021/review", "reviewer", json={"version": year["version"]}
+    )
+    call("POST", f"/{project}/years/2021/approve", "admin", json={"version": year["version"]})
+    return account.organisation_id, project, tokens["admin"]
+
+
+REGULATOR = "admin@regulator.example.com"
+
+
+def test_a_parent_shares_its_approved_year_and_sees_its_consolidation(service: Service) -> None:
+    group, project, admin = _approved_year(service, "Delta Group")
+    inventory = httpx.get(
+        f"{service.base}/api/organisations/{group}/projects/{project}/years/2021/inventory",
+        headers=admin,
+    ).json()
+    page = service.page()
+    page.goto(f"{service.base}/app/#/en/")
+    page.locator("#sign-in").wait_for()
+    page.fill("input[name=email]", "admin@delta.example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#sign-in button")
+    page.locator(f"[data-rollups='{group}']").click()
+    page.locator("main[data-page^='/organisations'][data-lang='en']").wait_for()
+    page.fill("input[name=year]", "2021")
+    page.click("#rollup-year button")
+    page.locator("main[data-page*='year=2021']").wait_for()
+    # the group's own approved inventory, counted whole under operational control
+    total = inventory["totals"]["total_location_tco2e"]
+    assert page.locator("[data-figure='group_total'] .value").inner_text() == whole(total)
+    row = page.locator("#consolidation tbody tr").first.locator("td").all_inner_texts()
+    assert row[1:] == ["Delta 2021", "100%", whole(total), whole(total)]
+    # shared with the regulator (its sector), shown among the shares
+    page.select_option("select[name=relation]", "regulator")
+    page.fill("input[name=target]", "Guangdong regulator")
+    page.fill("input[name=sector]", "I")
+    page.click("#share button")
+    page.locator("#shares tbody tr", has_text="Guangdong regulator").wait_for()
+    # the regulator sees one organisation counted and its cells withheld (fewer than 3)
+    regulator = service.page()
+    regulator.goto(f"{service.base}/app/#/zh/")
+    regulator.locator("#sign-in").wait_for()
+    regulator.fill("input[name=email]", REGULATOR)
+    regulator.fill("input[name=password]", PASSWORD)
+    regulator.click("#sign-in button")
+    regulator.locator("[data-rollups]").click()
+    regulator.locator("#regulator-totals").wait_for()
+    regulator.fill("input[name=year]", "2021")
+    regulator.click("#rollup-year button")
+    regulator.locator("main[data-page*='year=2021']").wait_for()
+    counted = regulator.locator("[data-figure='organisations_counted'] .value").inner_text()
+    assert counted == "1"
+    assert int(regulator.locator("[data-figure='suppressed_cells'] .value").inner_text()) >= 1
+    assert regulator.locator("[data-chart='regulator-cells']").count() == 0
+    assert "Delta" not in regulator.locator("main").inner_text()
+    assert service.problems == [], service.problems
+
+
 def test_every_answer_carries_the_security_headers(service: Service) -> None:
     """The pages with their Content Security Policy; every answer, the API's and its refusals
     included, with nosniff, no referrer and no framing."""

@@ -225,6 +225,9 @@ async function homePage() {
       { class: "card", "data-organisation": held.organisation_id },
       h("h2", {}, held.organisation),
       h("p", { class: "muted" }, `${t("role")}: ${t(`role_${held.role}`)}`),
+      held.kind === "company" || held.kind === "parent" || held.kind === "regulator"
+        ? h("p", {}, h("a", { href: link(`/organisations/${held.organisation_id}/rollups`), "data-rollups": held.organisation_id }, t("rollups")))
+        : "",
       held.kind === "city" || held.kind === "operator"
         ? h("p", {}, h("a", { href: link(`/organisations/${held.organisation_id}/ledger`), "data-ledger": held.organisation_id }, `${t("ledger")} (${t(`kind_${held.kind}`)})`))
         : "",
@@ -957,6 +960,189 @@ async function ledgerPage(organisationId) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Roll-ups: an organisation's shares; a parent's consolidation; a regulator's totals
+// ---------------------------------------------------------------------------------------------
+
+function pageQuery() {
+  return new URLSearchParams(location.hash.split("?")[1] || "");
+}
+
+function sharesSection(organisationId, shares, projects) {
+  const section = h("section", { class: "card", id: "shares" }, h("h2", {}, t("shares")));
+  const admin = can(organisationId, "admin");
+  if (!shares.length) section.append(h("p", { class: "muted" }, t("no_shares")));
+  else {
+    section.append(
+      table(
+        [t("project"), t("relation"), t("organisation"), t("ownership_share"), t("sector"), t("status"), ""],
+        shares.map((s) => [
+          s.project,
+          t(`relation_${s.relation}`),
+          s.organisation,
+          s.ownership_share ?? "",
+          s.sector ?? "",
+          s.revoked_at ? t("revoked") : t("in_force"),
+          admin && !s.revoked_at
+            ? h("button", { type: "button", class: "secondary", "data-revoke": s.id, onclick: async () => {
+                await api("DELETE", `/organisations/${organisationId}/shares/${s.id}`);
+                go(`/organisations/${organisationId}/rollups`);
+              } }, t("revoke"))
+            : "",
+        ]),
+      ),
+    );
+  }
+  if (admin && projects.length) {
+    const project = h("select", { name: "share-project" }, projects.map((p) => h("option", { value: p.id }, p.name)));
+    const relation = h("select", { name: "relation" }, ["parent", "regulator"].map((r) => h("option", { value: r }, t(`relation_${r}`))));
+    const target = h("input", { type: "text", name: "target", required: true, maxlength: 200 });
+    const ownership = h("input", { type: "number", name: "ownership", min: 0, max: 1, step: "any", value: "1" });
+    const operational = h("input", { type: "checkbox", name: "operational" });
+    const financial = h("input", { type: "checkbox", name: "financial" });
+    const sector = h("input", { type: "text", name: "sector", maxlength: 1, pattern: "[A-T]" });
+    const said = h("div");
+    section.append(
+      h("h3", {}, t("share_project")),
+      h(
+        "form",
+        {
+          class: "inline",
+          id: "share",
+          onsubmit: async (event) => {
+            event.preventDefault();
+            const body = { project_id: Number(project.value), organisation: target.value, relation: relation.value };
+            if (relation.value === "parent") Object.assign(body, { ownership_share: Number(ownership.value), operational_control: operational.checked, financial_control: financial.checked });
+            else body.sector = sector.value.toUpperCase();
+            try {
+              await api("POST", `/organisations/${organisationId}/shares`, body);
+              go(`/organisations/${organisationId}/rollups`);
+            } catch (error) {
+              said.replaceChildren(notice(explain(error), "error"));
+            }
+          },
+        },
+        h("label", {}, t("project"), project),
+        h("label", {}, t("relation"), relation),
+        h("label", {}, t("shared_with"), target),
+        h("label", {}, t("ownership_share"), ownership),
+        h("label", {}, t("operational_control"), operational),
+        h("label", {}, t("financial_control"), financial),
+        h("label", {}, t("sector"), sector),
+        h("button", { type: "submit" }, t("share")),
+      ),
+      said,
+    );
+  }
+  return section;
+}
+
+function yearForm(organisationId, year, extra = []) {
+  const input = h("input", { type: "number", name: "year", min: 1990, max: 2100, value: year, required: true });
+  return h(
+    "form",
+    {
+      class: "inline",
+      id: "rollup-year",
+      onsubmit: (event) => {
+        event.preventDefault();
+        const query = new URLSearchParams({ year: input.value });
+        for (const [name, node] of extra) query.set(name, node.value);
+        go(`/organisations/${organisationId}/rollups?${query}`);
+      },
+    },
+    h("label", {}, t("year"), input),
+    ...extra.map(([name, node]) => h("label", {}, t(name), node)),
+    h("button", { type: "submit" }, t("show")),
+  );
+}
+
+function consolidationSection(organisationId, found, year, approach) {
+  const choose = h("select", { name: "approach" }, ["operational_control", "financial_control", "equity_share"].map((a) => h("option", { value: a, selected: a === approach }, t(`approach_${a}`))));
+  const rows = [found.own, ...found.subsidiaries].filter(Boolean).map((item) => [
+    item.organisation_id === Number(organisationId) ? `${item.organisation} (${t("own_inventory")})` : item.organisation,
+    item.project,
+    share(item.consolidation_share),
+    whole(item.reported.total_location_tco2e),
+    whole(item.consolidated.total_location_tco2e),
+  ]);
+  const section = h(
+    "section",
+    { class: "card", id: "consolidation" },
+    h("h2", {}, `${t("consolidation")} · ${year}`),
+    yearForm(organisationId, year, [["approach", choose]]),
+    h(
+      "div",
+      { class: "cards" },
+      figure(t("group_total"), whole(found.group.total_location_tco2e), "group_total"),
+      figure(t("complete"), found.complete ? t("yes") : t("no"), "complete"),
+    ),
+    rows.length ? table([t("organisation"), t("project"), t("consolidation_share"), t("reported_total"), t("consolidated_total")], rows, [2, 3, 4]) : h("p", { class: "muted" }, t("no_shares")),
+  );
+  for (const [key, items] of [["missing", found.missing], ["conflicts", found.conflicts]]) {
+    if (items.length) section.append(h("h3", {}, t(key)), h("ul", {}, items.map((i) => h("li", {}, `${i.organisation}${i.projects.length ? ` (${i.projects.join(", ")})` : ""}`))));
+  }
+  return section;
+}
+
+function regulatorSection(organisationId, found, year) {
+  const section = h(
+    "section",
+    { class: "card", id: "regulator-totals" },
+    h("h2", {}, `${t("regulator_totals")} · ${year}`),
+    yearForm(organisationId, year),
+    h(
+      "div",
+      { class: "cards" },
+      figure(t("organisations_counted"), whole(found.organisations_counted), "organisations_counted"),
+      figure(t("suppressed_cells"), whole(found.suppressed_cells), "suppressed_cells"),
+    ),
+  );
+  if (!found.cells.length) {
+    section.append(h("p", { class: "muted" }, t("no_cells")));
+    return section;
+  }
+  const provinces = [...new Set(found.cells.map((c) => c.province))];
+  const scopes = [...new Set(found.cells.map((c) => c.scope))];
+  section.append(
+    chart("regulator-cells", {
+      tooltip: { trigger: "axis" },
+      legend: { top: 0 },
+      grid: { left: 80, right: 20, top: 40, bottom: 60 },
+      xAxis: { type: "category", data: provinces },
+      yAxis: { type: "value", name: "tCO2e" },
+      series: scopes.map((scope) => ({
+        type: "bar",
+        stack: "scope",
+        name: scope,
+        data: provinces.map((p) => found.cells.filter((c) => c.province === p && c.scope === scope).reduce((sum, c) => sum + c.emissions_tco2e, 0)),
+      })),
+    }),
+    table([t("province"), t("sector"), t("scope"), "tCO2e", t("organisations_n")], found.cells.map((c) => [c.province, c.sector, c.scope, whole(c.emissions_tco2e), whole(c.organisations)]), [3, 4]),
+  );
+  return section;
+}
+
+async function rollupsPage(organisationId) {
+  const held = account(organisationId);
+  if (!held) throw new ApiError(404, "no such organisation");
+  const query = pageQuery();
+  const year = Number(query.get("year")) || new Date().getFullYear() - 1;
+  const approach = query.get("approach") || "operational_control";
+  const parts = [crumbs(h("a", { href: link("/") }, t("home")), held.organisation), h("h1", {}, `${t("rollups")} · ${held.organisation}`)];
+  if (held.kind === "regulator") {
+    parts.push(regulatorSection(organisationId, await api("GET", `/organisations/${organisationId}/totals?year=${year}`), year));
+  } else {
+    const [shares, projects, found] = await Promise.all([
+      api("GET", `/organisations/${organisationId}/shares`),
+      api("GET", `/organisations/${organisationId}/projects`),
+      api("GET", `/organisations/${organisationId}/consolidation?year=${year}&approach=${encodeURIComponent(approach)}`),
+    ]);
+    parts.push(consolidationSection(organisationId, found, year, approach), sharesSection(organisationId, shares, projects));
+  }
+  return parts;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The router: #/{lang}/organisations/{o}/projects/{p}[/years/{y} | /jobs/{j}/results]
 // ---------------------------------------------------------------------------------------------
 
@@ -1022,6 +1208,7 @@ async function render() {
     else if ((m = path.match(/^\/organisations\/(\d+)\/projects\/(\d+)\/jobs\/(\d+)\/results$/))) parts = await resultsPage(m[1], m[2], m[3]);
     else if ((m = path.match(/^\/organisations\/(\d+)\/projects\/(\d+)$/))) parts = await projectPage(m[1], m[2]);
     else if ((m = path.match(/^\/organisations\/(\d+)\/ledger(\?.*)?$/))) parts = await ledgerPage(m[1]);
+    else if ((m = path.match(/^\/organisations\/(\d+)\/rollups(\?.*)?$/))) parts = await rollupsPage(m[1]);
     else parts = await homePage();
     main.replaceChildren(...parts);
     for (const draw of state.charts.splice(0)) draw();
