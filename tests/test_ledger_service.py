@@ -214,3 +214,59 @@ def test_registrations_are_refused_for_the_wrong_name_kind_or_code(world: World)
     assert company.status_code == 409  # only a city's scheme registers operators
     links = world.client.get(world.url(OPERATOR, "operators"), headers=world.as_(OPERATOR))
     assert [(link["city"], link["code"]) for link in links.json()] == [(CITY, CODE)]
+
+
+def test_a_city_reviews_held_entries_reverses_a_credit_and_users_see_their_balance(
+    world: World,
+) -> None:
+    _register(world)
+    _send(world, "consents", CONSENT, "consent.csv")
+    _send(world, "batches", _batch(), "week.csv")
+    # the city's reviewers see the two overlapping trips held, with their reason
+    held = world.client.get(world.url(CITY, "held"), headers=world.as_(CITY)).json()
+    assert sorted((e["event_id"], e["reason"]) for e in held) == [
+        ("E5", "overlap"),
+        ("E6", "overlap"),
+    ]
+    # the operator's app shows p-a their balance: 2 x 468 = 936 gCO2e, and its entries
+    as_operator = world.client.get(
+        world.url(OPERATOR, f"users/p-a?city_id={world.ids[CITY]}"), headers=world.as_(OPERATOR)
+    ).json()
+    assert as_operator["balance_gco2e"] == pytest.approx(936.0)
+    assert sorted(e["event_id"] for e in as_operator["entries"]) == ["E1", "E2"]
+    # another operator has sent nothing of p-a's: the same 404 as a user who does not exist
+    world.client.post(
+        world.url(CITY, "operators"),
+        json={"operator": OTHER, "code": "other-bikes"},
+        headers=world.as_(CITY),
+    )
+    for who, user in ((OTHER, "p-a"), (OPERATOR, "p-nobody")):
+        answer = world.client.get(
+            world.url(who, f"users/{user}?city_id={world.ids[CITY]}"), headers=world.as_(who)
+        )
+        assert answer.status_code == 404
+        assert answer.json() == {"detail": "no such user in the ledger"}
+    # fraud found later: E1 reversed by a new entry; again, nothing new; p-a's balance 468
+    body = {"operator": CODE, "event_id": "E1", "reason": "card reported stolen"}
+    first = world.client.post(world.url(CITY, "reversals"), json=body, headers=world.as_(CITY))
+    assert first.status_code == 201, first.text
+    assert first.json()["entry"]["credited_gco2e"] == pytest.approx(-468.0)
+    again = world.client.post(world.url(CITY, "reversals"), json=body, headers=world.as_(CITY))
+    assert again.status_code == 200 and again.json()["new"] is False
+    as_city = world.client.get(world.url(CITY, "users/p-a"), headers=world.as_(CITY)).json()
+    assert as_city["balance_gco2e"] == pytest.approx(468.0)
+    assert as_city["reversed_gco2e"] == pytest.approx(468.0)
+    totals = world.client.get(world.url(CITY, "totals"), headers=world.as_(CITY)).json()
+    assert totals[0]["reduction_gco2e"] == pytest.approx(468.0) and totals[0]["reversals"] == 1
+    # a held or rejected event has nothing to reverse; an unknown one is not found
+    for event, status in (("E5", 409), ("E3", 409), ("E99", 404)):
+        body = {"operator": CODE, "event_id": event, "reason": "r"}
+        answer = world.client.post(world.url(CITY, "reversals"), json=body, headers=world.as_(CITY))
+        assert answer.status_code == status, answer.text
+        assert "/" not in answer.json()["detail"].replace(f"{CODE}/", "")  # no server path
+    # the reversal is in the city's audit log
+    audit = world.client.get(
+        f"/api/organisations/{world.ids[CITY]}/audit", headers=world.as_(CITY)
+    ).json()
+    assert [e["action"] for e in audit].count("ledger.reverse") == 1
+    verify_chain(world.engine)

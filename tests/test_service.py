@@ -74,6 +74,8 @@ class Service:
             .replace("{name:path}", "results.json")
             # a share that is not there: its routes answer 404 "no such share" to those allowed
             .replace("{share_id}", "1")
+            # a ledger's user (a pseudonym) that no ledger of Alpha's holds
+            .replace("{user}", "p-a")
         )
 
     def as_(self, who: str) -> dict[str, str]:

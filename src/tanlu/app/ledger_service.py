@@ -18,16 +18,18 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
-from tanlu.app.ledger import ingest_batches, ledger_totals
-from tanlu.errors import InputError, InputIssue, NotFoundError
-from tanlu.ledger import LedgerFolder, load_methodologies, read_consent
-from tanlu.ledger.folder import merge_consent, write_consent
+from tanlu import engine as engines
+from tanlu.app.ledger import ingest_batches, ledger_balances, ledger_reverse, ledger_totals
+from tanlu.errors import ConflictError, InputError, InputIssue, NotFoundError
+from tanlu.ledger import LedgerError, LedgerFolder, load_methodologies, read_consent
+from tanlu.ledger.folder import entries_table, merge_consent, write_consent
 from tanlu.store.ledger import (
     BatchRecord,
     SchemeLink,
@@ -35,6 +37,7 @@ from tanlu.store.ledger import (
     operator_link,
     organisation_kind,
     record_batch,
+    record_ledger_action,
     register_operator,
     require_kind,
     scheme_links,
@@ -51,12 +54,15 @@ __all__ = [
     "SchemeLink",
     "city_ledger_dir",
     "city_totals",
+    "held_entries",
     "ledger_root",
     "list_batches",
     "receive_batch",
     "receive_consent",
     "register_scheme_operator",
+    "reverse_city_credit",
     "scheme_links",
+    "user_account",
 ]
 
 
@@ -208,12 +214,152 @@ def receive_consent(
     return record_batch(engine, link, name, source_sha256, summary, actor)
 
 
+# the entry columns a city or an operator reads back (no coordinates, no content hash)
+ENTRY_FIELDS = (
+    "operator",
+    "event_id",
+    "user",
+    "action",
+    "channel",
+    "city",
+    "start_time",
+    "end_time",
+    "entry_kind",
+    "status",
+    "reason",
+    "methodology_id",
+    "methodology_version",
+    "credited_mgco2e",
+)
+
+
+def _city(engine: Engine, city_id: int) -> None:
+    if organisation_kind(engine, city_id) is not OrganisationKind.CITY:
+        raise NotFoundError("this organisation runs no carbon-inclusion scheme")
+
+
+def _plain(value: Any) -> Any:
+    """A value of an entry as JSON holds it: no NaN or NaT (``None``), times as text, numpy's
+    numbers as Python's."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat(sep=" ")
+    return value.item() if hasattr(value, "item") else value
+
+
+def _entry(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: _plain(row.get(k)) for k in ENTRY_FIELDS if k != "credited_mgco2e"}
+    out["credited_gco2e"] = int(_plain(row.get("credited_mgco2e")) or 0) / 1000
+    return out
+
+
+def _entries(root: Path, city_id: int, keep: Any, limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` entries of the city's ledger that ``keep(table)`` selects."""
+    folder = LedgerFolder(city_ledger_dir(root, city_id))
+    if not folder.entry_files():
+        return []
+    con = engines.connect()
+    try:
+        table = entries_table(con, folder)
+        chosen = table.filter(keep(table)).order_by(
+            [table.batch.desc(), table.start_time.desc(), table.event_id]
+        )
+        frame = engines.to_pandas(chosen.select(*ENTRY_FIELDS).limit(limit))
+    finally:
+        engines.close(con)
+    return [_entry(row) for row in frame.to_dict("records")]
+
+
+def held_entries(
+    engine: Engine, root: Path, city_id: int, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The city's newest held entries (for review), with their reasons."""
+    _city(engine, city_id)
+    return _entries(root, city_id, lambda t: t.status == "held", limit)
+
+
+def user_account(
+    engine: Engine,
+    root: Path,
+    organisation_id: int,
+    user: str,
+    city_id: int | None = None,
+    limit: int = 200,
+) -> dict[str, Any]:
+    """A user's (a pseudonym's) balance in a city's ledger and their newest entries, as the city
+    reads them, or as an operator that has sent the user's actions reads them (its own entries
+    only; the balance is the user's in the city). A user the reader has no entry of is not found
+    (:class:`NotFoundError`), the same as one who does not exist."""
+    kind = organisation_kind(engine, organisation_id)
+    code: str | None = None
+    if kind is OrganisationKind.CITY:
+        city = organisation_id
+    elif kind is OrganisationKind.OPERATOR and city_id is not None:
+        link = operator_link(engine, organisation_id, city_id)
+        city, code = city_id, link.code
+    else:
+        raise NotFoundError("this organisation reads no carbon-inclusion ledger (give city_id)")
+
+    def mine(t: Any) -> Any:
+        chosen = t.user == user
+        return chosen if code is None else chosen & (t.operator == code)
+
+    entries = _entries(root, city, mine, limit)
+    if not entries:
+        raise NotFoundError("no such user in the ledger")
+    (row,) = ledger_balances(city_ledger_dir(root, city), user).table.to_dict("records")
+    return {
+        "user": user,
+        "city_id": city,
+        "credited_gco2e": float(row["credited_gco2e"]),
+        "reversed_gco2e": float(row["reversed_gco2e"]),
+        "redeemed_gco2e": float(row["redeemed_gco2e"]),
+        "balance_gco2e": float(row["balance_gco2e"]),
+        "entries": entries,
+    }
+
+
+def reverse_city_credit(
+    engine: Engine,
+    root: Path,
+    city_id: int,
+    operator: str,
+    event_id: str,
+    reason: str,
+    actor: str,
+) -> tuple[dict[str, Any], bool]:
+    """Reverse an accepted credit of the city's ledger (fraud found later) by a new entry, with
+    the reason (an audit entry of the city's); reversing it again changes nothing. Returns the
+    reversal and whether it is new. An event the ledger has no credit of is not found; one that
+    was not accepted or credited nothing cannot be reversed (:class:`ConflictError`)."""
+    _city(engine, city_id)
+    folder = city_ledger_dir(root, city_id)
+    try:
+        done = ledger_reverse(folder, operator, event_id, reason)
+    except LedgerError as error:
+        # the message names the folder on the server: not for the caller
+        text = str(error).replace(f" in {folder}", "")
+        raise (NotFoundError if text.startswith("no credit") else ConflictError)(text) from None
+    entry = _entry(done.entry)
+    if done.new:
+        record_ledger_action(
+            engine,
+            city_id,
+            "ledger.reverse",
+            f"ledger entry {operator}/{event_id}",
+            reason,
+            {"credited_gco2e": entry["credited_gco2e"], "user": entry["user"]},
+            actor,
+        )
+    return entry, done.new
+
+
 def city_totals(engine: Engine, root: Path, city_id: int, by: str) -> list[dict[str, Any]]:
     """The city's reductions credited (credits less reversals) by ``city``, ``methodology``
     or ``month``; none before its first batch (:class:`NotFoundError` for an organisation
     that is not a city: it has no ledger)."""
-    if organisation_kind(engine, city_id) is not OrganisationKind.CITY:
-        raise NotFoundError("this organisation runs no carbon-inclusion scheme")
+    _city(engine, city_id)
     folder = city_ledger_dir(root, city_id)
     if not LedgerFolder(folder).entry_files():
         return []

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
@@ -16,16 +17,19 @@ from tanlu.app.ledger_service import (
     BatchRecord,
     SchemeLink,
     city_totals,
+    held_entries,
     ledger_root,
     list_batches,
     receive_batch,
     receive_consent,
     register_scheme_operator,
+    reverse_city_credit,
     scheme_links,
+    user_account,
 )
 from tanlu.app.projects import Spool
 from tanlu.errors import InputError, StoreError, TanluError
-from tanlu.service.deps import PRINTABLE, Admin, Body, Contributor, Viewer, access
+from tanlu.service.deps import PRINTABLE, Admin, Body, Contributor, Reviewer, Viewer, access
 from tanlu.service.threads import HeavyThreads
 from tanlu.store.roles import Role
 
@@ -75,6 +79,50 @@ class BatchOut(BaseModel):
     replays: int
     credited_gco2e: float
     summary: dict[str, Any]
+
+
+class EntryOut(BaseModel):
+    """An entry of the ledger as a city or an operator reads it back."""
+
+    operator: str
+    event_id: str
+    user: str | None
+    action: str | None
+    channel: str | None
+    city: str | None
+    start_time: str | None
+    end_time: str | None
+    entry_kind: str
+    status: str
+    reason: str | None
+    methodology_id: str | None
+    methodology_version: int | None
+    credited_gco2e: float
+
+
+class UserAccountOut(BaseModel):
+    """A user's (a pseudonym's) balance in a city's ledger and their newest entries."""
+
+    user: str
+    city_id: int
+    credited_gco2e: float
+    reversed_gco2e: float
+    redeemed_gco2e: float
+    balance_gco2e: float
+    entries: list[EntryOut]
+
+
+class NewReversal(Body):
+    """A credit to take back (fraud found later): its operator's code and event id, and why."""
+
+    operator: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
+    event_id: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
+    reason: str = Field(min_length=1, max_length=1000, pattern=PRINTABLE)
+
+
+class ReversalOut(BaseModel):
+    entry: EntryOut
+    new: bool
 
 
 class TotalOut(BaseModel):
@@ -230,6 +278,58 @@ def add_ledger_routes(
     def batches(organisation_id: int, account: Viewer) -> list[BatchOut]:
         """The newest 100 batches the operator sent, or the city received, newest first."""
         return [_batch(batch) for batch in list_batches(engine, organisation_id)]
+
+    @app.get(LEDGER + "/held", openapi_extra=access(Role.REVIEWER.value))
+    def held(
+        organisation_id: int,
+        account: Reviewer,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[EntryOut]:
+        """The city's newest held entries, with the reason each was held (404 for an
+        organisation that is not a city)."""
+        return [EntryOut(**e) for e in held_entries(engine, ledgers, organisation_id, limit)]
+
+    @app.get(LEDGER + "/users/{user}", openapi_extra=access(Role.VIEWER.value))
+    def user_balance(
+        organisation_id: int,
+        user: Annotated[str, PathParam(min_length=1, max_length=200, pattern=PRINTABLE)],
+        account: Viewer,
+        city_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    ) -> UserAccountOut:
+        """A user's balance in a city's ledger and their newest 200 entries: a city reads its
+        own ledger; an operator reads, in the ledger of ``city_id``, the balance of a user it
+        has sent actions of and its own entries of them (how an operator's app shows a citizen
+        their credit). A user the reader has no entry of answers 404, as one who does not
+        exist."""
+        found = user_account(engine, ledgers, organisation_id, user, city_id)
+        return UserAccountOut(
+            **{k: v for k, v in found.items() if k != "entries"},
+            entries=[EntryOut(**e) for e in found["entries"]],
+        )
+
+    @app.post(
+        LEDGER + "/reversals",
+        status_code=201,
+        openapi_extra=access(Role.ADMIN.value),
+        responses={200: {"model": ReversalOut, "description": "reversed already: nothing new"}},
+    )
+    def reverse(
+        organisation_id: int, body: NewReversal, response: Response, account: Admin
+    ) -> ReversalOut:
+        """Reverse an accepted credit of the city's ledger by a new entry, with the reason
+        (recorded in the audit log); the same reversal again changes nothing (200). 404 for an
+        event the ledger has no credit of, 409 for one not accepted or credited nothing."""
+        entry, new = reverse_city_credit(
+            engine,
+            ledgers,
+            organisation_id,
+            body.operator,
+            body.event_id,
+            body.reason,
+            account.email,
+        )
+        response.status_code = 201 if new else 200
+        return ReversalOut(entry=EntryOut(**entry), new=new)
 
     @app.get(LEDGER + "/totals", openapi_extra=access(Role.VIEWER.value))
     def totals(

@@ -243,3 +243,32 @@ def list_batches(engine: Engine, organisation_id: int, limit: int = 100) -> list
             .limit(limit)
         ).all()
         return [_batch(batch, c, o) for batch, c, o in rows]
+
+
+def record_ledger_action(
+    engine: Engine,
+    organisation_id: int,
+    action: str,
+    target: str,
+    reason: str,
+    after: dict[str, Any],
+    actor: str,
+) -> None:
+    """An audit entry of a change a city made to its ledger (a reversal), which the ledger
+    folder holds itself."""
+
+    def work(session: Session) -> None:
+        append_in(
+            session,
+            AuditRecord(
+                actor=actor,
+                action=action,
+                target=target,
+                reason=reason,
+                organisation_id=organisation_id,
+                before=None,
+                after=after,
+            ),
+        )
+
+    write(engine, work)
