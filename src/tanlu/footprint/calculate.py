@@ -11,6 +11,7 @@ lines.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any, Literal
 
 import pandas as pd
@@ -237,6 +238,29 @@ def factors_for(
     FactorError
         When the library has no factor for it.
     """
+    if library is footprint_library():
+        # the bundled library never changes: each of its factor sets is looked up once (a
+        # lookup takes tens of milliseconds; a footprint needs a dozen)
+        return _bundled_factors(activity, region, year, gwp_set, factor_kind)
+    return _factors(library, activity, region, year, gwp_set, factor_kind)
+
+
+# bounded: a year and a province come from the caller (public routes)
+@lru_cache(maxsize=4096)
+def _bundled_factors(
+    activity: str, region: str, year: int, gwp_set: str, factor_kind: str
+) -> tuple[tuple[FactorUsed, ...], float]:
+    return _factors(footprint_library(), activity, region, year, gwp_set, factor_kind)
+
+
+def _factors(
+    library: FactorLibrary,
+    activity: str,
+    region: str,
+    year: int,
+    gwp_set: str,
+    factor_kind: str,
+) -> tuple[tuple[FactorUsed, ...], float]:
     rows = lookup_factor(library, activity, region, year, factor_kind)
     origin = str(library.activity(activity)["ch4_origin"])
     gwps = library.gwps_of(
