@@ -270,3 +270,63 @@ def test_a_city_reviews_held_entries_reverses_a_credit_and_users_see_their_balan
     ).json()
     assert [e["action"] for e in audit].count("ledger.reverse") == 1
     verify_chain(world.engine)
+
+
+def test_a_registrys_evidence_and_a_leaderboard_without_held_accounts(world: World) -> None:
+    import hashlib
+
+    _register(world)
+    _send(world, "consents", CONSENT, "consent.csv")
+    _send(world, "batches", _batch(), "week.csv")
+    month = _day(2)[:7]
+    evidence = world.client.get(
+        world.url(CITY, f"evidence?month={month}"), headers=world.as_(CITY)
+    ).json()
+    # only p-a's two accepted metro trips count: 2 x 10 km x 46.8 g = 936 gCO2e
+    expected = hashlib.sha256(f"{CODE}/E1/credit/468000\n{CODE}/E2/credit/468000\n".encode())
+    assert evidence == [
+        {
+            "month": month,
+            "city": "深圳",
+            "methodology_id": "shenzhen-metro",
+            "methodology_version": 1,
+            "credits": 2,
+            "reversals": 0,
+            "reduction_gco2e": pytest.approx(936.0),
+            "users": 1,
+            "operators": 1,
+            "batches": 1,
+            "first_start": f"{_day(2)} 08:00:00",
+            "last_end": f"{_day(2)} 18:30:00",
+            "entries_sha256": expected.hexdigest(),
+        }
+    ]
+    assert (
+        world.client.get(world.url(CITY, "evidence?month=1999-01"), headers=world.as_(CITY)).json()
+        == []
+    )
+    bad = world.client.get(world.url(CITY, "evidence?month=2025-13"), headers=world.as_(CITY))
+    assert bad.status_code == 422
+    # a second user credited more, then one of theirs held: they leave the board
+    day = _day(3)
+    more = (
+        HEADER
+        + "\n".join(
+            [
+                f"{CODE},F1,p-b,metro,card,深圳,广东,{day} 08:00:00,{day} 08:40:00,A,B,20.0",
+                f"{CODE},F2,p-b,metro,card,深圳,广东,{day} 12:00:00,{day} 12:40:00,B,A,20.0",
+            ]
+        )
+        + "\n"
+    )
+    _send(world, "batches", more.encode(), "more.csv")
+    board = world.client.get(world.url(CITY, "leaderboard"), headers=world.as_(CITY)).json()
+    # p-b: 2 x 20 x 46.8 = 1,872 g; p-a: 936 g; p-d has held entries (overlap): left out
+    assert board == [
+        {"rank": 1, "user": "p-b", "credits": 2, "reduction_gco2e": pytest.approx(1872.0)},
+        {"rank": 2, "user": "p-a", "credits": 2, "reduction_gco2e": pytest.approx(936.0)},
+    ]
+    overlap = HEADER + (f"{CODE},F3,p-b,bus,card,深圳,广东,{day} 12:10:00,{day} 12:30:00,C,D,5.0\n")
+    _send(world, "batches", overlap.encode(), "overlap.csv")
+    board = world.client.get(world.url(CITY, "leaderboard?top=5"), headers=world.as_(CITY)).json()
+    assert [r["user"] for r in board] == ["p-a"]

@@ -11,6 +11,7 @@ from any worker process on the machine.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import ibis
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -55,6 +57,8 @@ __all__ = [
     "city_ledger_dir",
     "city_totals",
     "held_entries",
+    "issuance_evidence",
+    "leaderboard",
     "ledger_root",
     "list_batches",
     "receive_batch",
@@ -353,6 +357,126 @@ def reverse_city_credit(
             actor,
         )
     return entry, done.new
+
+
+def _month(table: Any) -> Any:
+    return (
+        table.start_time.year().cast("string")
+        + "-"
+        + table.start_time.month().cast("string").lpad(2, "0")
+    )
+
+
+def issuance_evidence(
+    engine: Engine, root: Path, city_id: int, month: str | None = None
+) -> list[dict[str, Any]]:
+    """What a registry needs to issue the city's reductions, per month of the actions, city,
+    methodology and its version: the credits and reversals counted, the reduction [gCO2e],
+    the users, operators and batches behind it, the first and last action, and a SHA-256 over
+    the counted entries' ``operator/event_id/kind/credited_mgco2e`` in order, so that the
+    registry can check the entries it is given add up to the figure. Only accepted entries
+    count; held entries are not issued until released. ``month``: one month (``YYYY-MM``)."""
+    _city(engine, city_id)
+    folder = LedgerFolder(city_ledger_dir(root, city_id))
+    if not folder.entry_files():
+        return []
+    con = engines.connect()
+    try:
+        table = entries_table(con, folder)
+        counted = table.filter(
+            table.entry_kind.isin(["credit", "reversal"]) & (table.status == "accepted")
+        ).mutate(month=_month(table))
+        if month is not None:
+            counted = counted.filter(counted.month == month)
+        keys = ["month", "city", "methodology_id", "methodology_version"]
+        grouped = counted.group_by(keys).aggregate(
+            credits=(counted.entry_kind == "credit").sum(),
+            reversals=(counted.entry_kind == "reversal").sum(),
+            reduction_mgco2e=counted.credited_mgco2e.sum(),
+            users=counted.user.nunique(),
+            operators=counted.operator.nunique(),
+            batches=counted.batch.nunique(),
+            first_start=counted.start_time.min(),
+            last_end=counted.end_time.max(),
+        )
+        frame = engines.to_pandas(grouped.order_by(keys))
+        ids = engines.to_pandas(
+            counted.select(*keys, "operator", "event_id", "entry_kind", "credited_mgco2e").order_by(
+                [*keys, "operator", "event_id", "entry_kind"]
+            )
+        )
+    finally:
+        engines.close(con)
+    digests: dict[tuple[Any, ...], Any] = {}
+    for key, rows in ids.groupby(keys, sort=False, dropna=False):
+        digest = hashlib.sha256()
+        for operator, event_id, kind, credited in rows[
+            ["operator", "event_id", "entry_kind", "credited_mgco2e"]
+        ].itertuples(index=False):
+            digest.update(f"{operator}/{event_id}/{kind}/{int(credited)}\n".encode())
+        digests[tuple(key)] = digest.hexdigest()
+    out = []
+    for row in frame.to_dict("records"):
+        key = tuple(row[k] for k in keys)
+        out.append(
+            {
+                "month": str(row["month"]),
+                "city": _plain(row["city"]),
+                "methodology_id": str(row["methodology_id"]),
+                "methodology_version": int(row["methodology_version"]),
+                "credits": int(row["credits"]),
+                "reversals": int(row["reversals"]),
+                "reduction_gco2e": int(row["reduction_mgco2e"]) / 1000,
+                "users": int(row["users"]),
+                "operators": int(row["operators"]),
+                "batches": int(row["batches"]),
+                "first_start": _plain(row["first_start"]),
+                "last_end": _plain(row["last_end"]),
+                "entries_sha256": digests[key],
+            }
+        )
+    return out
+
+
+def leaderboard(
+    engine: Engine, root: Path, city_id: int, month: str | None = None, top: int = 20
+) -> list[dict[str, Any]]:
+    """The city's users (pseudonyms) by reduction credited (credits less reversals, of actions
+    in ``month`` or in all), most first, ties by pseudonym; a user with any held entry is left
+    out until it is reviewed (a held account)."""
+    _city(engine, city_id)
+    folder = LedgerFolder(city_ledger_dir(root, city_id))
+    if not folder.entry_files():
+        return []
+    con = engines.connect()
+    try:
+        entries = entries_table(con, folder)
+        table = entries.mutate(month=_month(entries))
+        held = table.filter(table.status == "held").select(held_user=table.user).distinct()
+        counted = table.filter(
+            table.entry_kind.isin(["credit", "reversal"]) & (table.status == "accepted")
+        )
+        if month is not None:
+            counted = counted.filter(counted.month == month)
+        counted = counted.anti_join(held, counted.user == held.held_user)
+        ranked = (
+            counted.group_by("user")
+            .aggregate(reduction_mgco2e=counted.credited_mgco2e.sum(), credits=counted.count())
+            .order_by([ibis.desc("reduction_mgco2e"), "user"])
+            .limit(top)
+        )
+        frame = engines.to_pandas(ranked)
+    finally:
+        engines.close(con)
+    return [
+        {
+            "rank": index + 1,
+            "user": str(row["user"]),
+            "credits": int(row["credits"]),
+            "reduction_gco2e": int(row["reduction_mgco2e"]) / 1000,
+        }
+        for index, row in enumerate(frame.to_dict("records"))
+    ]
 
 
 def city_totals(engine: Engine, root: Path, city_id: int, by: str) -> list[dict[str, Any]]:

@@ -18,6 +18,8 @@ from tanlu.app.ledger_service import (
     SchemeLink,
     city_totals,
     held_entries,
+    issuance_evidence,
+    leaderboard,
     ledger_root,
     list_batches,
     receive_batch,
@@ -36,6 +38,7 @@ from tanlu.store.roles import Role
 LEDGER = "/api/organisations/{organisation_id}/ledger"
 CityQuery = Annotated[int, Query(ge=1, le=2**31 - 1)]
 NameQuery = Annotated[str, Query(min_length=1, max_length=255, pattern=PRINTABLE)]
+MonthQuery = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 # the same as a project file's upload: a MiB written at a time, on the thread pool
 SPOOL_WRITE_BYTES = 1 << 20
 
@@ -123,6 +126,32 @@ class NewReversal(Body):
 class ReversalOut(BaseModel):
     entry: EntryOut
     new: bool
+
+
+class EvidenceOut(BaseModel):
+    """A registry's evidence for one month, city, methodology and version (docs/service.md
+    "Carbon inclusion")."""
+
+    month: str
+    city: str | None
+    methodology_id: str
+    methodology_version: int
+    credits: int
+    reversals: int
+    reduction_gco2e: float
+    users: int
+    operators: int
+    batches: int
+    first_start: str | None
+    last_end: str | None
+    entries_sha256: str
+
+
+class RankOut(BaseModel):
+    rank: int
+    user: str
+    credits: int
+    reduction_gco2e: float
 
 
 class TotalOut(BaseModel):
@@ -330,6 +359,29 @@ def add_ledger_routes(
         )
         response.status_code = 201 if new else 200
         return ReversalOut(entry=EntryOut(**entry), new=new)
+
+    @app.get(LEDGER + "/evidence", openapi_extra=access(Role.VIEWER.value))
+    def evidence(
+        organisation_id: int, account: Viewer, month: MonthQuery = None
+    ) -> list[EvidenceOut]:
+        """What a registry needs to issue the city's reductions, by month of the actions, city,
+        methodology and version: credits, reversals, the reduction, the users, operators and
+        batches behind it, the first and last action and a SHA-256 of the entries counted (404
+        for an organisation that is not a city)."""
+        return [
+            EvidenceOut(**row) for row in issuance_evidence(engine, ledgers, organisation_id, month)
+        ]
+
+    @app.get(LEDGER + "/leaderboard", openapi_extra=access(Role.VIEWER.value))
+    def ranking(
+        organisation_id: int,
+        account: Viewer,
+        month: MonthQuery = None,
+        top: Annotated[int, Query(ge=1, le=1000)] = 20,
+    ) -> list[RankOut]:
+        """The city's users (pseudonyms) by reduction credited, most first; a user with a held
+        entry is left out (404 for an organisation that is not a city)."""
+        return [RankOut(**row) for row in leaderboard(engine, ledgers, organisation_id, month, top)]
 
     @app.get(LEDGER + "/totals", openapi_extra=access(Role.VIEWER.value))
     def totals(
