@@ -29,7 +29,7 @@ from tanlu.app import project_jobs, run_electricity, run_inventory
 from tanlu.app.project_jobs import check_parameters, run_job, worker_gone, worker_name
 from tanlu.app.roadmap import RoadmapOptions
 from tanlu.electricity.procurement import ProcurementLimits
-from tanlu.errors import StoreError
+from tanlu.errors import NotFoundError, StoreError
 from tanlu.output import json_text
 from tanlu.scratch import host_name
 from tanlu.service import create_app
@@ -49,6 +49,7 @@ from tanlu.store.jobs import (
 from tanlu.store.models import AuditEntry, Blob, BlobChunk, Job, JobFile, ProjectRevision
 from tanlu.store.projects import check_file_path, refer_blob, remove_unused_blobs, save_blob
 from tanlu.store.roles import Role
+from tanlu.store.workflow import InventoryCache, year_inventory
 
 from .conftest import ACTIVITY_HEADER, BASIC_TOML
 
@@ -298,6 +299,35 @@ def test_a_file_too_large_is_refused_and_leaves_nothing(setup: Setup) -> None:
 
 def _restated_rows(first_half_mwh: int) -> str:
     return ACTIVITY_HEADER + GOOD_ROWS.replace(",400,", f",{first_half_mwh},")
+
+
+def test_the_inventory_read_follows_its_year_through_return_and_resubmission(
+    setup: Setup,
+) -> None:
+    """The service keeps the inventories it read by the year's version: a step of the year
+    (here a return, then a new submission of other figures) is seen at once."""
+    url = setup.project("inventory kept")
+    setup.put(url, "tanlu.toml", BASIC_TOML)
+    setup.put(url, "data/activities.csv", ACTIVITY_HEADER + GOOD_ROWS)
+    first = setup.step(url, 2021, "submit", "contributor").json()["total_tco2e"]
+    read = f"{url}/years/2021/inventory"
+    viewer = setup.headers["viewer"]
+    for _ in range(2):  # read, then read again from what the service kept
+        shown = setup.client.get(read, headers=viewer).json()["totals"]["total_location_tco2e"]
+        assert shown == pytest.approx(first)
+    assert setup.step(url, 2021, "return", "reviewer", reason="figures to check").status_code == 200
+    assert setup.client.get(read, headers=viewer).status_code == 404
+    setup.put(url, "data/activities.csv", _restated_rows(200))
+    second = setup.step(url, 2021, "submit", "contributor").json()["total_tco2e"]
+    assert second != pytest.approx(first)
+    shown = setup.client.get(read, headers=viewer).json()["totals"]["total_location_tco2e"]
+    assert shown == pytest.approx(second)
+    # the project's ownership is asked on every read, kept or not
+    project_id = int(url.rsplit("/", 1)[1])
+    kept = InventoryCache()
+    assert year_inventory(setup.engine, setup.organisation_id, project_id, 2021, kept)
+    with pytest.raises(NotFoundError):
+        year_inventory(setup.engine, setup.organisation_id + 1000, project_id, 2021, kept)
 
 
 def test_a_year_goes_from_collecting_to_approved_and_is_restated_with_its_check(

@@ -57,6 +57,7 @@ from tanlu.store.projects import (
 from tanlu.store.roles import Role
 from tanlu.store.workflow import (
     MAX_REASON_LENGTH,
+    InventoryCache,
     YearAction,
     YearEventInfo,
     YearState,
@@ -337,6 +338,8 @@ def add_project_routes(
 ) -> None:
     """The project routes, on ``app``; uploads and submissions on the ``heavy`` threads."""
     heavy = heavy or HeavyThreads()
+    # the inventories of years read lately (a dashboard reads one on every view)
+    inventories = InventoryCache()
 
     @app.get(PROJECTS, openapi_extra=access(Role.VIEWER.value))
     def projects(organisation_id: int, account: Viewer) -> list[ProjectOut]:
@@ -486,7 +489,7 @@ def add_project_routes(
     ) -> Response:
         """The inventory the year was submitted with (``tanlu inventory --json`` of the
         submitted revision); 404 while the year is collecting."""
-        text = year_inventory(engine, organisation_id, project_id, year)
+        text = year_inventory(engine, organisation_id, project_id, year, inventories)
         if text is None:
             raise NotFoundError(f"{year} has no submitted inventory")
         # the JSON as it was pinned, sent as it is: a dashboard reads it on every view

@@ -11,6 +11,8 @@ once cannot both apply (the second gets a :class:`ConflictError`).
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -163,26 +165,77 @@ _OWNED_YEAR_EVENTS = (
     .where(Project.id == bindparam("project_id"), Project.organisation_id == bindparam("org"))
     .order_by(YearEvent.id)
 )
-_OWNED_YEAR_INVENTORY = (
-    select(Project.id, ReportingYear.inventory)
-    .outerjoin(
-        ReportingYear,
-        and_(ReportingYear.project_id == Project.id, ReportingYear.year == bindparam("year")),
+
+
+def _owned_year_columns(*columns: Any) -> Any:
+    return (
+        select(Project.id, ReportingYear.version, *columns)
+        .outerjoin(
+            ReportingYear,
+            and_(ReportingYear.project_id == Project.id, ReportingYear.year == bindparam("year")),
+        )
+        .where(Project.id == bindparam("project_id"), Project.organisation_id == bindparam("org"))
     )
-    .where(Project.id == bindparam("project_id"), Project.organisation_id == bindparam("org"))
-)
 
 
-def year_inventory(engine: Engine, organisation_id: int, project_id: int, year: int) -> str | None:
-    """The inventory (JSON text) the year was submitted with, or ``None`` while collecting."""
+_OWNED_YEAR_INVENTORY = _owned_year_columns(ReportingYear.inventory)
+_OWNED_YEAR_VERSION = _owned_year_columns()
+
+
+class InventoryCache:
+    """The inventories last read, by project and year, with the year's ``version`` they were
+    read at (every step of a year raises it): a read asks only for the year's version, and
+    fetches the inventory's JSON (tens of kB) only when the version is not the one kept. At
+    most ``size`` years are kept, the least recently read going first."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple[int, int], tuple[int, str | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, project_id: int, year: int, version: int) -> tuple[bool, str | None]:
+        with self._lock:
+            kept = self._kept.get((project_id, year))
+            if kept is None or kept[0] != version:
+                return False, None
+            self._kept.move_to_end((project_id, year))
+            return True, kept[1]
+
+    def put(self, project_id: int, year: int, version: int, inventory: str | None) -> None:
+        with self._lock:
+            self._kept[(project_id, year)] = (version, inventory)
+            self._kept.move_to_end((project_id, year))
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
+
+def year_inventory(
+    engine: Engine,
+    organisation_id: int,
+    project_id: int,
+    year: int,
+    cache: InventoryCache | None = None,
+) -> str | None:
+    """The inventory (JSON text) the year was submitted with, or ``None`` while collecting; the
+    project's ownership is checked on every read, and with a ``cache`` the JSON is fetched only
+    when the year has changed since it was kept."""
+    parameters = {"org": organisation_id, "project_id": project_id, "year": year}
     with read_connection(engine) as connection:
-        row = connection.execute(
-            _OWNED_YEAR_INVENTORY, {"org": organisation_id, "project_id": project_id, "year": year}
-        ).first()
+        if cache is not None:
+            row = connection.execute(_OWNED_YEAR_VERSION, parameters).first()
+            if row is None:
+                raise NotFoundError("no such project")
+            found, inventory = cache.get(project_id, year, row.version or 0)
+            if found:
+                return inventory
+        row = connection.execute(_OWNED_YEAR_INVENTORY, parameters).first()
     if row is None:
         raise NotFoundError("no such project")
-    inventory: str | None = row.inventory
-    return inventory
+    text: str | None = row.inventory
+    if cache is not None:
+        # kept with the version it was read at, whatever the first read saw
+        cache.put(project_id, year, row.version or 0, text)
+    return text
 
 
 def year_detail(
