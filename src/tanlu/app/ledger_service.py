@@ -137,6 +137,13 @@ def check_operator(path: Path, name: str, code: str) -> None:
     raise InputError([InputIssue(name, line, "operator", reason)])
 
 
+def _as_sent(error: InputError, copy: Path, name: str) -> InputError:
+    """The error with its issues naming the file as the operator sent it, not the temporary
+    copy it was read from."""
+    issues = [dataclasses.replace(i, file=name) if i.file == str(copy) else i for i in error.issues]
+    return InputError(issues, error.unlisted)
+
+
 def _summary(ingested: Any) -> dict[str, Any]:
     document = dataclasses.asdict(ingested)
     document.pop("file", None)
@@ -175,12 +182,7 @@ def receive_batch(
         try:
             ingested = ingest_batches(city_ledger_dir(root, city_id), [batch])
         except InputError as error:
-            # the issues name the temporary copy: name the batch as the operator sent it
-            issues = [
-                dataclasses.replace(i, file=name) if i.file == str(batch) else i
-                for i in error.issues
-            ]
-            raise InputError(issues, error.unlisted) from None
+            raise _as_sent(error, batch, name) from None
     return record_batch(engine, link, name, source_sha256, _summary(ingested), actor)
 
 
@@ -207,11 +209,7 @@ def receive_consent(
         try:
             given = read_consent(copy, load_methodologies(ledger.methodology_files()))
         except InputError as error:
-            issues = [
-                dataclasses.replace(i, file=name) if i.file == str(copy) else i
-                for i in error.issues
-            ]
-            raise InputError(issues, error.unlisted) from None
+            raise _as_sent(error, copy, name) from None
     with ledger.writing():
         write_consent(ledger, merge_consent(ledger.consent(), given))
     summary = {"consent_rows": len(given)}

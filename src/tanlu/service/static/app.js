@@ -2,6 +2,8 @@
 // Every figure is read from the API with the caller's session; every change sends the session's
 // CSRF token. Text from the server is only ever set as text (never parsed as HTML).
 
+import { h } from "./dom.js";
+
 const main = document.getElementById("main");
 const state = { lang: "zh", words: null, me: null, csrf: null, timer: null, charts: [] };
 const wordsCache = {};
@@ -9,22 +11,6 @@ const wordsCache = {};
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 // ---------------------------------------------------------------------------------------------
-
-/** An element with attributes (on* attributes are listeners) and children (text or nodes). */
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (key === "class") node.className = value;
-    else node.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child === undefined || child === null || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
 
 /** A word of the page's language (its key when missing, so that a gap shows). */
 function t(key) {

@@ -3,25 +3,11 @@
 // The words, the choices and every figure come from the API (/api/footprint/...); nothing is
 // stored. Text from the server is only ever set as text (never parsed as HTML).
 
+import { h } from "./dom.js";
+
 const main = document.getElementById("main");
 const state = { lang: "zh", page: null, answers: {}, result: null, chart: null };
 const pages = {};
-
-/** An element with attributes (on* attributes are listeners) and children (text or nodes). */
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (key === "class") node.className = value;
-    else node.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child === undefined || child === null || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
 
 function t(key) {
   return (state.page && state.page.words[key]) || key;
