@@ -7,9 +7,6 @@ the report downloaded. The screenshots in docs/ come from here (TANLU_UPDATE_SCR
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,12 +15,13 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from tanlu.report.write import find_chromium
 from tanlu.store.accounts import create_token, create_user
 from tanlu.store.database import open_engine, upgrade
 from tanlu.store.roles import OrganisationKind, Role
+from tests.serving import chromium, served
 from tests.test_ledger_service import CITY, CODE, CONSENT, OPERATOR, _batch
 
 PASSWORD = "correct horse battery"
@@ -113,12 +111,6 @@ class Service:
         return page
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     folder = tmp_path_factory.mktemp("dashboard")
@@ -144,41 +136,15 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         OrganisationKind.OPERATOR,
     )
     engine.dispose()
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "tanlu.cli", "serve", "--db", database, "--port", str(port)),
-            *("--ledger-dir", str(folder / "ledgers")),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/api/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, "tanlu serve stopped"
-                assert time.monotonic() < deadline, "tanlu serve did not answer in 60 s"
-                time.sleep(0.2)
-        chromium = find_chromium()
-        assert chromium is not None
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-            yield Service(
-                base,
-                organisation_id,
-                {"Authorization": f"Bearer {token}"},
-                folder,
-                browser,
-            )
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    ledgers = ("--ledger-dir", str(folder / "ledgers"))
+    with served(database, folder, *ledgers) as base, chromium() as browser:
+        yield Service(
+            base,
+            organisation_id,
+            {"Authorization": f"Bearer {token}"},
+            folder,
+            browser,
+        )
 
 
 def sign_in(page: Page, service: Service, who: str, language: str = "zh") -> None:

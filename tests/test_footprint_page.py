@@ -8,9 +8,6 @@ here (TANLU_UPDATE_SCREENSHOT=1)."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,10 +16,11 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from tanlu.report.write import find_chromium
 from tanlu.store.database import open_engine, upgrade
+from tests.serving import chromium, served
 
 DOCS_IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 PHONE = {"width": 390, "height": 844}
@@ -89,12 +87,6 @@ class Service:
         return httpx.post(f"{self.base}/api/footprint/household", json=body, timeout=60)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     folder = tmp_path_factory.mktemp("footprint-page")
@@ -102,33 +94,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     engine = open_engine(database)
     upgrade(engine)
     engine.dispose()
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tanlu.cli", "serve", "--db", database, "--port", str(port)],
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/api/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, "tanlu serve stopped"
-                assert time.monotonic() < deadline, "tanlu serve did not answer in 60 s"
-                time.sleep(0.2)
-        chromium = find_chromium()
-        assert chromium is not None
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-            yield Service(base, folder, browser)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with served(database, folder) as base, chromium() as browser:
+        yield Service(base, folder, browser)
 
 
 def open_page(page: Page, service: Service, language: str) -> None:
