@@ -164,10 +164,9 @@ def receive_batch(
     actor: str,
 ) -> BatchRecord:
     """Ingest one batch file (``source``, of SHA-256 ``source_sha256``, named ``given_name`` by
-    the operator) into the city's
-    ledger and record it: the operator must be registered with the city's scheme and every row
-    must be its own. A bad batch (:class:`InputError` naming file, line, column and reason)
-    writes nothing; a replayed one adds no entry."""
+    the operator) into the city's ledger and record it: the operator must be registered with the
+    city's scheme and every row must be its own. A bad batch (:class:`InputError` naming file,
+    line, column and reason) writes nothing; a replayed one adds no entry."""
     require_kind(engine, operator_id, OrganisationKind.OPERATOR)
     link = operator_link(engine, operator_id, city_id)
     name = batch_name(given_name)
