@@ -41,7 +41,12 @@ from tanlu.app.rollups import (
 )
 from tanlu.project import ConsolidationApproach
 from tanlu.service import create_app
-from tanlu.service.rollups import MIN_CELL_VARIABLE, min_cell_organisations
+from tanlu.service.rollups import (
+    MIN_CELL_VARIABLE,
+    P_SHARE_VARIABLE,
+    cell_p_share,
+    min_cell_organisations,
+)
 from tanlu.store.accounts import create_token, create_user
 from tanlu.store.audit import verify_chain
 from tanlu.store.database import open_engine, session_scope, upgrade
@@ -277,9 +282,31 @@ def test_a_regulators_cells_by_hand_and_small_cells_suppressed() -> None:
     assert found.suppressed_cells == 4
     assert (found.organisations_sharing, found.organisations_counted) == (6, 4)
     assert (found.organisations_missing, found.organisations_in_conflict) == (1, 1)
-    # with a minimum of 4, nothing is published; with 1, everything is
+    # with a minimum of 4, nothing is published; with 1 and no p% rule, everything is; with 1
+    # and the p% rule, a cell of one organisation is still withheld (the rest is 0 < 10% of it)
     assert regulator_totals(99, 2021, counted, 4).cells == ()
-    assert len(regulator_totals(99, 2021, counted, 1).cells) == 5
+    assert len(regulator_totals(99, 2021, counted, 1, p_share=0.0).cells) == 5
+    assert len(regulator_totals(99, 2021, counted, 1).cells) == 1
+
+
+def test_a_cell_one_organisation_dominates_is_withheld_by_the_p_percent_rule() -> None:
+    def year(organisation: int, scope1: float) -> RegulatedYear:
+        totals = ScopeTotals(scope1, 0.0, 0.0, 0.0)
+        return RegulatedYear(organisation, "C", (ProvinceTotals("Guangdong", totals),))
+
+    # 100, 6 and 5: the rest after the two largest is 5, under 10% of 100 (10): the second
+    # largest would learn the largest to within 5%: withheld
+    dominated = [year(1, 100.0), year(2, 6.0), year(3, 5.0)]
+    found = regulator_totals(99, 2021, dominated)
+    assert (found.cells, found.suppressed_cells, found.p_share) == ((), 1, 0.10)
+    # 100, 12 and 11: the rest after 100 and 12 is 11, at least 10: published, 123 of three
+    spread = [year(1, 100.0), year(2, 12.0), year(3, 11.0)]
+    (cell,) = regulator_totals(99, 2021, spread).cells
+    assert (cell.emissions_tco2e, cell.organisations) == (123.0, 3)
+    # a stricter p withholds it too: 11 < 0.2 x 100
+    assert regulator_totals(99, 2021, spread, p_share=0.2).cells == ()
+    with pytest.raises(ValueError, match="0 to 1"):
+        regulator_totals(99, 2021, spread, p_share=1.5)
 
 
 def test_provinces_of_a_year_add_up_to_its_sites() -> None:
@@ -330,6 +357,12 @@ def test_tanlu_serve_takes_the_minimum_of_a_cell_never_below_three(
     result = CliRunner().invoke(cli, ["serve", *database, "--min-cell-organisations", "5"])
     assert result.exit_code == 0, result.output
     assert served == [5]
+    # the p% rule's share: 0 to 1, read by the application as it is built
+    monkeypatch.setenv(P_SHARE_VARIABLE, "0.1")
+    assert CliRunner().invoke(cli, ["serve", *database, "--cell-p-share", "1.5"]).exit_code == 2
+    result = CliRunner().invoke(cli, ["serve", *database, "--cell-p-share", "0.25"])
+    assert result.exit_code == 0, result.output
+    assert cell_p_share() == 0.25
 
 
 def test_the_sections_are_gbt_4754_2017s_twenty() -> None:
@@ -444,7 +477,19 @@ def _share_id(world: World, who: str, target: str) -> int:
 
 
 def test_a_regulator_sees_only_cells_of_three_organisations_or_more(world: World) -> None:
-    answer = world.totals()
+    # Birch's 2,000 MWh dominate Guangdong x C: 3,100 - 2,000 - 1,000 = 100 MWh is under 10%
+    # of 2,000 (the p% rule: Aspen would learn Birch's figure to within 5%): withheld
+    dominated = world.totals().json()
+    assert (dominated["cells"], dominated["suppressed_cells"], dominated["p_share"]) == (
+        [],
+        4,
+        0.1,
+    )
+    # the threshold rule alone (a service that sets the p% rule's share to 0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(P_SHARE_VARIABLE, "0")
+        lenient = TestClient(create_app(world.engine, job_threads=0), base_url="https://testserver")
+    answer = world.totals(client=lenient)
     assert answer.status_code == 200, answer.text
     found = answer.json()
     # Guangdong x C: Pine 100 + Aspen 1,000 + Birch 2,000 = 3,100 MWh:
@@ -479,11 +524,11 @@ def test_a_regulator_sees_only_cells_of_three_organisations_or_more(world: World
     # Birch revokes: Guangdong has two organisations left, and is suppressed too
     birch = _share_id(world, "B", "R")
     assert world.revoke("B", birch).status_code == 200
-    fewer = world.totals().json()
+    fewer = world.totals(client=lenient).json()
     assert (fewer["cells"], fewer["suppressed_cells"]) == ([], 4)
     assert fewer["organisations_counted"] == 2
     assert world.share("B", "B", "R", relation="regulator", sector="C").status_code == 201
-    assert world.totals().json() == found
+    assert world.totals(client=lenient).json() == found
 
     # a regulator that only Aspen shares with sees none of Aspen's figures
     assert world.share("A", "A", "S", relation="regulator", sector="C").status_code == 201

@@ -962,6 +962,17 @@ def serve(
             min=3,
         ),
     ] = None,
+    cell_p_share: Annotated[
+        float | None,
+        typer.Option(
+            "--cell-p-share",
+            help="The p% rule's share for a regulator's cells (0 to 1): a cell whose total less "
+            "its two largest contributions is under this share of the largest is withheld; "
+            "default: $TANLU_CELL_P_SHARE, else 0.1.",
+            min=0.0,
+            max=1.0,
+        ),
+    ] = None,
 ) -> None:
     """Run the web service (a new database gets its schema first; an older one needs
     `tanlu db upgrade`). Its cookies are Secure: browsers send them over HTTPS, and to
@@ -977,6 +988,9 @@ def serve(
         prepared = upgrade_new_database(database)
     except TanluError as error:
         raise _fail(error) from None
+    if cell_p_share is not None:
+        # read by every worker process's application (tanlu.service.rollups.cell_p_share)
+        os.environ["TANLU_CELL_P_SHARE"] = repr(cell_p_share)
     if min_cell_organisations is not None:
         # read by every worker process's application (tanlu.service.rollups.min_cell_organisations)
         os.environ["TANLU_MIN_CELL_ORGANISATIONS"] = str(min_cell_organisations)

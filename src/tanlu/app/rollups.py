@@ -92,6 +92,16 @@ INDUSTRY_SECTIONS: dict[str, tuple[str, str]] = {
 # (``TANLU_MIN_CELL_ORGANISATIONS``), never fewer.
 MIN_CELL_ORGANISATIONS = 3
 
+# The p% rule of statistical disclosure control, beside the threshold rule: a cell is also
+# sensitive when its total less its two largest contributions is under ``p`` times the largest
+# (the second largest organisation, who knows its own figure, would estimate the largest to
+# within p%; Statistics New Zealand, "Microdata access output guide", 2013, as quoted in the
+# OECD/Eurostat glossary of "p% rule"; Hundepool et al., Handbook on Statistical Disclosure
+# Control, ch. 4, which matches a (2,80)-dominance rule with p = 25% and a (2,95) one with
+# p = 5.26%). Agencies keep their p confidential; 10% is tanlu's assumption (docs/service.md,
+# "A regulator's totals"), an input: ``TANLU_CELL_P_SHARE`` or ``tanlu serve --cell-p-share``.
+CELL_P_SHARE = 0.10
+
 # The scopes of a regulator's cells, named as the inventory names them without the unit.
 CELL_SCOPES: tuple[str, ...] = tuple(key.removesuffix("_tco2e") for key in SCOPE_KEYS)
 
@@ -403,6 +413,7 @@ class RegulatorTotals:
     organisation_id: int
     year: int
     min_organisations: int
+    p_share: float
     cells: tuple[Cell, ...]
     suppressed_cells: int
     organisations_sharing: int
@@ -420,38 +431,48 @@ def regulator_totals(
     sharing: int | None = None,
     missing: int = 0,
     in_conflict: int = 0,
+    p_share: float = CELL_P_SHARE,
 ) -> RegulatorTotals:
     """Province x sector x scope totals of the ``counted`` organisations' years, each cell
     published only when at least ``min_organisations`` organisations contribute to it; an
     organisation contributes to a cell where its emissions are not zero (one whose figure there
     is zero would otherwise make another's cell count as shared while showing that one's figure
-    alone). Suppressed cells are counted, never shown; no totals over cells are given, so that
-    no suppressed cell can be found by subtraction."""
+    alone), and only when no organisation dominates it (the p% rule, ``p_share``:
+    :data:`CELL_P_SHARE`). Suppressed cells are counted, never shown; no totals over cells are
+    given, so that no suppressed cell can be found by subtraction."""
     if min_organisations < 1:
         raise ValueError("a cell needs at least one organisation")
-    sums: dict[tuple[str, str, str], float] = defaultdict(float)
-    who: dict[tuple[str, str, str], set[int]] = defaultdict(set)
+    if not 0.0 <= p_share <= 1.0:
+        raise ValueError(f"the p% rule's share is 0 to 1, not {p_share}")
+    shares: dict[tuple[str, str, str], dict[int, float]] = defaultdict(lambda: defaultdict(float))
     for member in counted:
         for row in member.provinces:
             for scope, value in zip(CELL_SCOPES, row.totals.values(), strict=True):
                 if value == 0.0:
                     continue
-                key = (row.province, member.sector, scope)
-                sums[key] += value
-                who[key].add(member.organisation_id)
+                shares[(row.province, member.sector, scope)][member.organisation_id] += value
+
+    def safe(contributions: dict[int, float]) -> bool:
+        if len(contributions) < min_organisations:
+            return False
+        largest = sorted((abs(v) for v in contributions.values()), reverse=True)
+        rest = sum(largest[2:])
+        return rest >= p_share * largest[0]
+
     order = {scope: index for index, scope in enumerate(CELL_SCOPES)}
     published = [
-        Cell(province, sector, scope, sums[(province, sector, scope)], len(members))
-        for (province, sector, scope), members in who.items()
-        if len(members) >= min_organisations
+        Cell(province, sector, scope, sum(members.values()), len(members))
+        for (province, sector, scope), members in shares.items()
+        if safe(members)
     ]
     published.sort(key=lambda c: (c.province, c.sector, order[c.scope]))
     return RegulatorTotals(
         organisation_id,
         year,
         min_organisations,
+        p_share,
         tuple(published),
-        len(who) - len(published),
+        len(shares) - len(published),
         len(counted) + missing + in_conflict if sharing is None else sharing,
         len(counted),
         missing,
@@ -482,6 +503,7 @@ def regulator_view(
     organisation_id: int,
     year: int,
     min_organisations: int = MIN_CELL_ORGANISATIONS,
+    p_share: float = CELL_P_SHARE,
 ) -> RegulatorTotals:
     """The regulator's totals of ``year`` (:func:`regulator_totals`) over the organisations
     that share projects with it: an organisation with exactly one shared project approved for
@@ -510,4 +532,5 @@ def regulator_view(
         sharing=len(by_member),
         missing=missing,
         in_conflict=in_conflict,
+        p_share=p_share,
     )

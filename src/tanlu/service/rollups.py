@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from tanlu.app.provinces import ScopeTotals
 from tanlu.app.rollups import (
+    CELL_P_SHARE,
     MIN_CELL_ORGANISATIONS,
     ConsolidatedInventory,
     ConsolidationApproach,
@@ -32,6 +33,7 @@ ORGANISATION = "/api/organisations/{organisation_id}"
 # `tanlu serve`'s worker processes inherit it: a regulator's cells need at least this many
 # organisations (never fewer than tanlu.app.rollups.MIN_CELL_ORGANISATIONS)
 MIN_CELL_VARIABLE = "TANLU_MIN_CELL_ORGANISATIONS"
+P_SHARE_VARIABLE = "TANLU_CELL_P_SHARE"
 ShareId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 YearQuery = Annotated[int, Query(ge=1990, le=2100)]
 
@@ -135,6 +137,9 @@ class CellOut(BaseModel):
 class RegulatorTotalsOut(BaseModel):
     year: int
     min_organisations: int
+    # the p% rule's share: a cell whose total less its two largest contributions is under this
+    # share of the largest is suppressed
+    p_share: float
     cells: list[CellOut]
     suppressed_cells: int
     organisations_sharing: int
@@ -212,10 +217,21 @@ def min_cell_organisations(given: int | None = None) -> int:
     return value
 
 
+def cell_p_share() -> float:
+    """The p% rule's share of a regulator's cells: ``$TANLU_CELL_P_SHARE``, else
+    :data:`~tanlu.app.rollups.CELL_P_SHARE` (a :class:`ValueError` at start outside 0 to 1)."""
+    text = os.environ.get(P_SHARE_VARIABLE)
+    value = float(text) if text else CELL_P_SHARE
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"the p% rule's share is 0 to 1, not {value}")
+    return value
+
+
 def add_rollup_routes(app: FastAPI, engine: Engine, min_organisations: int | None = None) -> None:
     """The roll-up routes, on ``app``; a regulator's cells are published with at least
     ``min_organisations`` organisations (:func:`min_cell_organisations`)."""
     minimum = min_cell_organisations(min_organisations)
+    p_share = cell_p_share()
 
     @app.get(ORGANISATION + "/shares", openapi_extra=access(Role.VIEWER.value))
     def shares(organisation_id: int, account: Viewer) -> list[ShareOut]:
@@ -276,10 +292,11 @@ def add_rollup_routes(app: FastAPI, engine: Engine, min_organisations: int | Non
         """Province x sector x scope totals of the approved years of the organisations that
         share with this regulator; a cell of fewer than the minimum of organisations is
         suppressed (counted, not shown), and no organisation's own figures are ever shown."""
-        found = regulator_view(engine, organisation_id, year, minimum)
+        found = regulator_view(engine, organisation_id, year, minimum, p_share)
         return RegulatorTotalsOut(
             year=found.year,
             min_organisations=found.min_organisations,
+            p_share=found.p_share,
             cells=[
                 CellOut(
                     province=cell.province,
