@@ -217,8 +217,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "scope": ("Scope", "范围"),
     "organisations_n": ("Organisations", "单位数"),
     "suppressed_cells": (
-        "Cells withheld (fewer than the minimum of organisations)",
-        "因单位数不足而隐去的单元",
+        "Cells withheld (too few organisations, or one dominating)",
+        "隐去的单元（单位数不足或单一单位占比过高）",
     ),
     "organisations_counted": ("Organisations counted", "计入单位数"),
     "no_cells": ("No cell has enough organisations to be shown.", "没有单位数足够的可公开单元。"),
