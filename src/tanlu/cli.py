@@ -977,57 +977,31 @@ def serve(
     """Run the web service (a new database gets its schema first; an older one needs
     `tanlu db upgrade`). Its cookies are Secure: browsers send them over HTTPS, and to
     localhost over plain HTTP."""
-    import uvicorn
-
-    from tanlu.app.accounts import open_engine, upgrade_new_database
+    from tanlu.app.accounts import upgrade_new_database
     from tanlu.app.project_jobs import JobLimits
-    from tanlu.service import create_app
-    from tanlu.service.app import FACTORY, service_environment
+    from tanlu.service.app import run_service
 
     try:
         prepared = upgrade_new_database(database)
     except TanluError as error:
         raise _fail(error) from None
-    if cell_p_share is not None:
-        # read by every worker process's application (tanlu.service.rollups.cell_p_share)
-        os.environ["TANLU_CELL_P_SHARE"] = repr(cell_p_share)
-    if min_cell_organisations is not None:
-        # read by every worker process's application (tanlu.service.rollups.min_cell_organisations)
-        os.environ["TANLU_MIN_CELL_ORGANISATIONS"] = str(min_cell_organisations)
     if prepared.before is None:
         out.print(f"{prepared.database}: new database, schema {prepared.after}", highlight=False)
-    max_upload_bytes = max_upload_mib * 1024 * 1024
-    # the default memory of a job: its share of half the machine among every job thread
-    if job_memory_gib is None:
-        share = JobLimits().memory_bytes(job_threads * workers)
-        job_memory_gib = share / 2**30 if share is not None else None
-    limits = JobLimits(job_timeout_s, job_memory_gib, jobs_per_organisation)
     out.print(f"tanlu service on http://{host}:{port}/ (OpenAPI: /docs)", highlight=False)
-    if workers == 1:
-        application = create_app(
-            open_engine(database),
-            max_upload_bytes=max_upload_bytes,
-            job_threads=job_threads,
-            job_limits=limits,
-            request_threads=request_threads,
-            heavy_threads=heavy_threads,
-            ledger_dir=ledger_dir,
-        )
-        uvicorn.run(application, host=host, port=port, log_level="info")
-        return
-    # each worker process builds its own application from the settings in its environment
-    os.environ.update(
-        service_environment(
-            database,
-            max_upload_bytes,
-            job_threads,
-            limits,
-            request_threads,
-            heavy_threads,
-            ledger_dir,
-        )
+    run_service(
+        database,
+        host,
+        port,
+        workers=workers,
+        max_upload_bytes=max_upload_mib * 1024 * 1024,
+        job_threads=job_threads,
+        job_limits=JobLimits(job_timeout_s, job_memory_gib, jobs_per_organisation),
+        request_threads=request_threads,
+        heavy_threads=heavy_threads,
+        ledger_dir=ledger_dir,
+        min_cell_organisations=min_cell_organisations,
+        cell_p_share=cell_p_share,
     )
-    uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port, log_level="info")
 
 
 @db_app.command("upgrade")

@@ -39,7 +39,7 @@ from tanlu.service.ledger import add_ledger_routes
 from tanlu.service.openapi import declare_answers
 from tanlu.service.pages import add_pages
 from tanlu.service.projects import add_error_answers, add_project_routes
-from tanlu.service.rollups import add_rollup_routes
+from tanlu.service.rollups import MIN_CELL_VARIABLE, P_SHARE_VARIABLE, add_rollup_routes
 from tanlu.service.security import SESSION_COOKIE, DatabaseLoginLimiter, Principal, SignInLimit
 from tanlu.service.threads import (
     HEAVY_THREADS,
@@ -380,3 +380,61 @@ def app_from_environment() -> FastAPI:
             ),
         ),
     )
+
+
+def run_service(
+    database: str | None,
+    host: str,
+    port: int,
+    *,
+    workers: int = 1,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    job_threads: int = 1,
+    job_limits: JobLimits | None = None,
+    request_threads: int = REQUEST_THREADS,
+    heavy_threads: int = HEAVY_THREADS,
+    ledger_dir: Path | None = None,
+    min_cell_organisations: int | None = None,
+    cell_p_share: float | None = None,
+) -> None:
+    """Serve (``tanlu serve``) on ``host:port`` with uvicorn until stopped: one application in
+    this process, or ``workers`` processes that each build theirs from the environment set
+    here. A job's memory left unset (``job_limits.memory_gib``) is its share of half the
+    machine among every job thread of every worker. The regulators' disclosure settings are
+    read by each worker's application as it is built (:mod:`tanlu.service.rollups`)."""
+    import uvicorn
+
+    if cell_p_share is not None:
+        os.environ[P_SHARE_VARIABLE] = repr(cell_p_share)
+    if min_cell_organisations is not None:
+        os.environ[MIN_CELL_VARIABLE] = str(min_cell_organisations)
+    limits = job_limits or JobLimits()
+    if limits.memory_gib is None:
+        share = limits.memory_bytes(job_threads * workers)
+        memory_gib = share / 2**30 if share is not None else None
+        limits = JobLimits(limits.timeout_s, memory_gib, limits.jobs_per_organisation)
+    if workers == 1:
+        application = create_app(
+            open_engine(database),
+            max_upload_bytes=max_upload_bytes,
+            job_threads=job_threads,
+            job_limits=limits,
+            request_threads=request_threads,
+            heavy_threads=heavy_threads,
+            ledger_dir=ledger_dir,
+        )
+        uvicorn.run(application, host=host, port=port, log_level="info")
+        return
+    # each worker process builds its own application from the settings in its environment
+    os.environ.update(
+        service_environment(
+            database,
+            max_upload_bytes,
+            job_threads,
+            limits,
+            request_threads,
+            heavy_threads,
+            ledger_dir,
+        )
+    )
+    uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port, log_level="info")
