@@ -41,12 +41,28 @@ def china_now() -> dt.datetime:
 
 
 @contextmanager
-def _connection(backend: str, master: str | None) -> Iterator[Any]:
-    con = engine.connect(backend, master)
+def _connection(
+    backend: str,
+    master: str | None,
+    memory_limit_gib: float | None = None,
+    temp_directory: Path | None = None,
+) -> Iterator[Any]:
+    con = engine.connect(backend, master, memory_limit_gib, temp_directory)
     try:
         yield con
     finally:
         engine.close(con)
+
+
+@contextmanager
+def _reader(con: Any, memory_limit_gib: float | None, temp_directory: Path | None) -> Iterator[Any]:
+    """The DuckDB connection that reads and checks batch files: ``con`` itself when it is
+    DuckDB's, else one of its own (the checked events then go to ``con`` as Parquet)."""
+    if engine.backend_name(con) == "duckdb":
+        yield con
+        return
+    with _connection("duckdb", None, memory_limit_gib, temp_directory) as reader:
+        yield reader
 
 
 def ledger_methodologies(ledger_dir: Path | None = None) -> MethodologyRegistry:
@@ -63,6 +79,8 @@ def ingest_batches(
     backend: str = engine.DEFAULT_BACKEND,
     master: str | None = None,
     on_step: OnStep | None = None,
+    memory_limit_gib: float | None = None,
+    temp_directory: Path | None = None,
 ) -> IngestSummary:
     """Read, check and judge batch files and append their new events to the ledger.
 
@@ -81,6 +99,10 @@ def ingest_batches(
         The engine (``duckdb`` or ``spark``) and Spark's master URL.
     on_step
         Told the name of each step as it starts.
+    memory_limit_gib, temp_directory
+        DuckDB's memory limit [GiB] (DuckDB's own default, 80% of the machine's memory, when
+        omitted) and the folder it spills under (the system's temporary folder when omitted):
+        the batch is read and checked by DuckDB whatever the engine.
 
     Raises
     ------
@@ -94,9 +116,12 @@ def ingest_batches(
     folder.rules()  # a bad ledger.toml fails before anything is read
     step("reading")
     consent = read_consent(consent_file, registry) if consent_file is not None else None
-    events = read_events(batch_files, registry)
-    step("judging")
-    with _connection(backend, master) as con:
+    with (
+        _connection(backend, master, memory_limit_gib, temp_directory) as con,
+        _reader(con, memory_limit_gib, temp_directory) as reader,
+    ):
+        events = read_events(batch_files, registry, reader)
+        step("judging")
         return ingest(con, folder, events, registry, consent, received_at or china_now())
 
 

@@ -15,16 +15,23 @@ messages only for the bad rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import csv
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
 from tanlu.errors import InputError, InputIssue
-from tanlu.identifiers import normalise_ids
+from tanlu.identifiers import normalise_id, normalise_ids
 from tanlu.ledger.methodologies import MethodologyRegistry, canonical_region
 from tanlu.tables import CSV_OPTIONS, drop_blank_rows
 
@@ -119,7 +126,8 @@ class EventBatch:
     Attributes
     ----------
     table
-        One row per distinct (operator, event_id), :data:`EVENT_SCHEMA`.
+        One row per distinct (operator, event_id), :data:`EVENT_SCHEMA`, on the DuckDB
+        connection that read it (:func:`read_events`).
     rows_read
         Rows in the files (blank ones not counted).
     repeated_in_batch
@@ -127,7 +135,7 @@ class EventBatch:
         content): read once.
     """
 
-    table: pa.Table
+    table: ir.Table
     rows_read: int
     repeated_in_batch: int
 
@@ -249,114 +257,460 @@ def _raw(frame: pd.DataFrame, index: object, column: str) -> str:
     return str(frame.at[index, column]).strip()
 
 
-def check_events(
-    frame: pd.DataFrame, display: str, registry: MethodologyRegistry, by_row: bool = False
-) -> tuple[pd.DataFrame, list[InputIssue]]:
-    """Check a batch's rows (its columns and ``source_line``) and type them.
+# Rows read, checked and put into the engine at a time (one Parquet row group of the benchmark's
+# files): a batch file of any size passes through this process a slice at a time, so that its
+# memory holds one slice besides what the engine holds (and spills to disk).
+READ_SLICE_ROWS = 1_000_000
+# China Standard Time is UTC+8 all year (no daylight saving since 1991).
+CHINA_UTC_OFFSET_US = 8 * 3600 * 1_000_000
+# A time as text: an ISO 8601 date, an optional time (after a space or T), an optional offset.
+_TIME_TEXT = (
+    r"\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?\s*([zZ]|[+-]\d{2}:?\d{2})?"
+)
+_ZONED_TEXT = r"([zZ]|[+-]\d{2}:?\d{2})$"
+_NOT_A_TIME = "is not a time (YYYY-MM-DD HH:MM[:SS], optionally with a UTC offset)"
+_SQL_TYPES: dict[pa.DataType, str] = {
+    pa.string(): "VARCHAR",
+    pa.timestamp("us"): "TIMESTAMP",
+    pa.float64(): "DOUBLE",
+    pa.int64(): "BIGINT",
+}
+_STORED = [f.name for f in EVENT_SCHEMA]
+_TYPED = [c for c in _STORED if c not in ("content_hash", "batch_file", "batch_line")]
+
+
+def _map_distinct(
+    text: pa.Array, function: Callable[[str], str | None], rows: pa.Array
+) -> pa.Array:
+    """``function`` of each text where ``rows`` holds (the others kept), computed once per
+    distinct text."""
+    distinct = pc.unique(pc.filter(text, rows))
+    mapped = pa.array([function(v) for v in distinct.to_pylist()], type=pa.string())
+    return pc.if_else(rows, pc.take(mapped, pc.index_in(text, value_set=distinct)), text)
+
+
+def normalise_id_array(values: pa.Array) -> pa.Array:
+    """:func:`tanlu.identifiers.normalise_id` of a column, an empty id null: printable ASCII
+    with single inner spaces and none around is normal already (checked on the whole column at
+    once); the rest is normalised once per distinct text."""
+    text = values if values.type == pa.string() else pc.cast(values, pa.string())
+    spaced = pc.or_(
+        pc.match_substring(text, "  "), pc.or_(pc.starts_with(text, " "), pc.ends_with(text, " "))
+    )
+    other = pc.invert(pc.fill_null(pc.and_(pc.ascii_is_printable(text), pc.invert(spaced)), True))
+    if pc.any(other).as_py():
+        text = _map_distinct(text, normalise_id, other)
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
+def _canonical(values: pa.Array, level: str) -> pa.Array:
+    given = pc.is_valid(values)
+    if not pc.any(given).as_py():
+        return values
+    return _map_distinct(values, lambda v: canonical_region(v, level), given)
+
+
+def _slices(path: Path, display: str) -> tuple[list[str], Iterator[pa.RecordBatch], bool]:
+    """A batch file's column names (stripped, lower case), its rows a slice at a time, and
+    whether rows are numbered by row (Parquet) rather than by line (CSV: every column read as
+    text, an empty cell missing, a blank line kept as a row so that lines keep their numbers).
+
+    Raises
+    ------
+    InputError
+        Naming the file, when it cannot be opened or its type is not CSV or Parquet.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        try:
+            with open(path, encoding="utf-8-sig", newline="") as handle:
+                header = next(csv.reader([handle.readline()]), [])
+        except UnicodeDecodeError:
+            raise InputError([InputIssue(display, None, None, "not UTF-8 text")]) from None
+        except OSError as error:
+            raise InputError([InputIssue(display, None, None, f"cannot read: {error}")]) from None
+        if not header:
+            raise InputError([InputIssue(display, None, None, "the file is empty")])
+        generated = [f"c{i}" for i in range(len(header))]
+        reader = pa_csv.open_csv(
+            path,
+            read_options=pa_csv.ReadOptions(column_names=generated, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(generated, pa.string()),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+        return [c.strip().lower() for c in header], iter(reader), False
+    if suffix == ".parquet":
+        try:
+            parquet = pq.ParquetFile(path)
+        except Exception as error:  # pyarrow raises ArrowInvalid, OSError ... for a bad file
+            issue = InputIssue(display, None, None, f"cannot read Parquet: {error}")
+            raise InputError([issue]) from None
+        names = [str(c).strip().lower() for c in parquet.schema_arrow.names]
+        return names, parquet.iter_batches(batch_size=READ_SLICE_ROWS), True
+    reason = f"unsupported file type '{path.suffix}' (CSV or Parquet)"
+    raise InputError([InputIssue(display, None, None, reason)])
+
+
+def _time_sql(column: str, kind: pa.DataType) -> str:
+    """SQL: a time column as China time (``TIMESTAMP``; NULL where it is not a time)."""
+    raw = f'"raw_{column}"'
+    if pa.types.is_timestamp(kind):
+        if kind.tz is not None:
+            return f"make_timestamp(epoch_us({raw}) + {CHINA_UTC_OFFSET_US})"
+        return f"CAST({raw} AS TIMESTAMP)"
+    if pa.types.is_date(kind):
+        return f"CAST({raw} AS TIMESTAMP)"
+    text = f"trim(CAST({raw} AS VARCHAR))"
+    return (
+        f"CASE WHEN NOT regexp_full_match({text}, '{_TIME_TEXT}') THEN NULL "
+        f"WHEN regexp_matches({text}, '{_ZONED_TEXT}') "
+        f"THEN make_timestamp(epoch_us(TRY_CAST({text} AS TIMESTAMPTZ)) + {CHINA_UTC_OFFSET_US}) "
+        f"ELSE TRY_CAST({text} AS TIMESTAMP) END"
+    )
+
+
+def _number_sql(column: str, kind: pa.DataType) -> tuple[str, str]:
+    """SQL: a number column as DOUBLE (NULL where missing or not a number), and whether a
+    value was given (a float NaN is missing, as pandas reads it)."""
+    raw = f'"raw_{column}"'
+    if pa.types.is_floating(kind):
+        value = f"CASE WHEN isnan({raw}) THEN NULL ELSE CAST({raw} AS DOUBLE) END"
+        return value, f"({raw} IS NOT NULL AND NOT isnan({raw}))"
+    if pa.types.is_integer(kind) or pa.types.is_decimal(kind):
+        return f"CAST({raw} AS DOUBLE)", f"({raw} IS NOT NULL)"
+    return f"TRY_CAST(trim(CAST({raw} AS VARCHAR)) AS DOUBLE)", f"({raw} IS NOT NULL)"
+
+
+@dataclass(frozen=True)
+class _RowRule:
+    """A check of a batch's rows: a SQL condition over the typed row, the column it names and
+    the sentence (a function of the bad row's values)."""
+
+    condition: str
+    column: str
+    reason: Callable[[dict[str, Any]], str]
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _empty(_row: dict[str, Any], column: str) -> str:
+    return f"{column} is empty"
+
+
+def _not_a_time(row: dict[str, Any], column: str) -> str:
+    return f"{column} '{row[column + '__text']}' {_NOT_A_TIME}"
+
+
+def _not_a_number(row: dict[str, Any], column: str) -> str:
+    return f"{column} '{str(row[column + '__text']).strip()}' is not a number"
+
+
+def _negative(row: dict[str, Any], column: str) -> str:
+    return f"{column} {row[column]} is negative"
+
+
+def _outside(row: dict[str, Any], column: str, limit: int) -> str:
+    return f"{column} {row[column]} is outside -{limit}..{limit} degrees"
+
+
+def _one_of_two(_row: dict[str, Any], end: str) -> str:
+    return f"give both {end}_lat and {end}_lon, or neither"
+
+
+def _row_rules(known_actions: Sequence[str]) -> list[_RowRule]:
+    """The checks, in the order a bad row's reason is given (the first it breaks)."""
+    actions = ", ".join(sorted(known_actions))
+    listed = ", ".join(_sql_text(a) for a in sorted(known_actions)) or "NULL"
+    rules: list[_RowRule] = []
+    for column in EVENT_REQUIRED:
+        empty = f"{column}__missing" if column.endswith("_time") else f'"{column}" IS NULL'
+        rules.append(_RowRule(empty, column, partial(_empty, column=column)))
+    rules.append(
+        _RowRule(
+            f"action NOT IN ({listed})",
+            "action",
+            lambda r: f"unknown action '{r['action']}' (methodologies credit: {actions})",
+        )
+    )
+    rules.append(
+        _RowRule(
+            "province__text IS NOT NULL AND province IS NULL",
+            "province",
+            lambda r: f"unknown province '{str(r['province__text']).strip()}'",
+        )
+    )
+    for column in ("start_time", "end_time"):
+        rules.append(
+            _RowRule(
+                f"{column} IS NULL",
+                column,
+                partial(_not_a_time, column=column),
+            )
+        )
+    rules.append(
+        _RowRule(
+            "end_time < start_time",
+            "end_time",
+            lambda r: (
+                f"end_time {pd.Timestamp(r['end_time'])} is before start_time "
+                f"{pd.Timestamp(r['start_time'])}"
+            ),
+        )
+    )
+    for column in NUMBER_COLUMNS:
+        rules.append(
+            _RowRule(
+                f"{column}__given AND ({column} IS NULL OR NOT isfinite({column}))",
+                column,
+                partial(_not_a_number, column=column),
+            )
+        )
+        if column in ("distance_km", "quantity"):
+            rules.append(_RowRule(f"{column} < 0", column, partial(_negative, column=column)))
+    for column, limit in (("start_lat", 90), ("end_lat", 90), ("start_lon", 180), ("end_lon", 180)):
+        rules.append(
+            _RowRule(
+                f"abs({column}) > {limit}",
+                column,
+                partial(_outside, column=column, limit=limit),
+            )
+        )
+    for end in ("start", "end"):
+        for given, missing in ((f"{end}_lat", f"{end}_lon"), (f"{end}_lon", f"{end}_lat")):
+            rules.append(
+                _RowRule(
+                    f"{given} IS NOT NULL AND {missing} IS NULL",
+                    missing,
+                    partial(_one_of_two, end=end),
+                )
+            )
+    return rules
+
+
+def _typed_sql(
+    kinds: dict[str, pa.DataType], rules: list[_RowRule], file_no: int, display: str
+) -> str:
+    """SQL: the registered slice (``ledger_slice``, from :func:`_slice_table`) typed and
+    checked: :data:`EVENT_SCHEMA`'s columns but the hash, ``broken`` (the index of the first
+    rule broken, NULL for a good row), ``file_no`` and the texts the messages quote."""
+    inner = ["source_line", *(f'"{c}"' for c in ID_COLUMNS), "province__text"]
+    for column in ("start_time", "end_time"):
+        kind = kinds.get(column)
+        if kind is None:
+            inner += [
+                f"NULL::TIMESTAMP AS {column}",
+                f"NULL::VARCHAR AS {column}__text",
+                f"true AS {column}__missing",
+            ]
+            continue
+        inner += [
+            f"{_time_sql(column, kind)} AS {column}",
+            f'trim(CAST("raw_{column}" AS VARCHAR)) AS {column}__text',
+            f'("raw_{column}" IS NULL) AS {column}__missing',
+        ]
+    for column in NUMBER_COLUMNS:
+        kind = kinds.get(column)
+        if kind is None:
+            inner += [
+                f"NULL::DOUBLE AS {column}",
+                f"false AS {column}__given",
+                f"NULL::VARCHAR AS {column}__text",
+            ]
+            continue
+        value, given = _number_sql(column, kind)
+        inner += [
+            f"{value} AS {column}",
+            f"{given} AS {column}__given",
+            f'CAST("raw_{column}" AS VARCHAR) AS {column}__text',
+        ]
+    broken = " ".join(f"WHEN {rule.condition} THEN {i}" for i, rule in enumerate(rules))
+    return (
+        f"SELECT *, CASE {broken} END AS broken, {file_no} AS file_no, "
+        f"{_sql_text(display)} AS batch_file FROM (SELECT {', '.join(inner)} FROM ledger_slice)"
+    )
+
+
+def _hash_sql() -> str:
+    """SQL: a 60-bit hash of an event's content (every column of :data:`EVENT_COLUMNS` as
+    text): the first 15 hex digits of the MD5 of the columns joined, the same on every engine
+    and version; it tells a replay (same operator, event id and content) from a conflicting
+    one."""
+    parts = ", ".join(f'coalesce(CAST("{c}" AS VARCHAR), chr(0))' for c in EVENT_COLUMNS)
+    return f"CAST(('0x' || left(md5(concat_ws(chr(31), {parts})), 15)) AS BIGINT)"
+
+
+def _slice_table(
+    batch: pa.RecordBatch, names: list[str], first_line: int, csv_file: bool
+) -> pa.Table:
+    """A slice as :func:`_typed_sql` reads it: ids normalised (city and province canonical),
+    the province as given (``province__text``), the other columns as read (``raw_`` + name),
+    ``source_line``; blank CSV lines dropped."""
+    columns = {n: batch.column(i) for i, n in enumerate(names) if n in EVENT_COLUMNS}
+    rows = batch.num_rows
+    out: dict[str, pa.Array] = {
+        "source_line": pa.array(np.arange(first_line, first_line + rows, dtype="int64"))
+    }
+    for column in ID_COLUMNS:
+        given = columns.get(column)
+        out[column] = (
+            normalise_id_array(given) if given is not None else pa.nulls(rows, pa.string())
+        )
+    out["city"] = _canonical(out["city"], "city")
+    out["province"] = _canonical(out["province"], "province")
+    province = columns.get("province")
+    out["province__text"] = (
+        pc.cast(province, pa.string()) if province is not None else pa.nulls(rows, pa.string())
+    )
+    for column, values in columns.items():
+        if column not in ID_COLUMNS:
+            out[f"raw_{column}"] = values
+    table = pa.table(out)
+    if csv_file and rows and batch.num_columns:
+        blank = pc.is_null(batch.column(0))
+        for index in range(1, batch.num_columns):
+            blank = pc.and_(blank, pc.is_null(batch.column(index)))
+        table = table.filter(pc.invert(blank))
+    return table
+
+
+def _arrow_of(result: Any) -> pa.Table:
+    """A DuckDB result as an Arrow table (``.arrow()`` gives a reader in DuckDB 1.4 and later,
+    a table before)."""
+    arrow = result.arrow()
+    return arrow.read_all() if isinstance(arrow, pa.RecordBatchReader) else arrow
+
+
+def _check_file(
+    raw: Any, path: Path, file_no: int, rules: list[_RowRule], clean: bool
+) -> tuple[int, list[InputIssue], bool]:
+    """Read one batch file a slice at a time into ``ledger_checked`` (its good rows, while
+    ``clean``: no issue so far in the batch); its rows read, its issues and whether its rows
+    are numbered by row."""
+    display = str(path)
+    try:
+        names, slices, by_row = _slices(path, display)
+    except InputError as error:
+        return 0, list(error.issues), False
+    header = _header_issues(pd.DataFrame(columns=names), display, EVENT_REQUIRED, EVENT_COLUMNS)
+    if header:
+        return 0, header, by_row
+    issues: list[InputIssue] = []
+    rows_read, first_line = 0, 1 if by_row else 2
+    rounded = ", ".join(f"round({c}, {COORDINATE_DECIMALS}) AS {c}" for c in COORDINATES)
+    try:
+        for batch in slices:
+            table = _slice_table(batch, names, first_line, not by_row)
+            first_line += batch.num_rows
+            rows_read += table.num_rows
+            kinds = {
+                n.removeprefix("raw_"): table.schema.field(n).type
+                for n in table.column_names
+                if n.startswith("raw_")
+            }
+            typed = _typed_sql(kinds, rules, file_no, display)
+            raw.register("ledger_slice", table)
+            try:
+                bad = _arrow_of(
+                    raw.execute(
+                        f"SELECT * FROM ({typed}) WHERE broken IS NOT NULL ORDER BY source_line"
+                    )
+                )
+                for row in bad.to_pylist():
+                    rule = rules[row["broken"]]
+                    issues.append(
+                        InputIssue(
+                            display,
+                            int(row["source_line"]),
+                            rule.column,
+                            rule.reason(row),
+                            by_row=by_row,
+                        )
+                    )
+                if clean and not issues:
+                    raw.execute(
+                        f"INSERT INTO ledger_checked SELECT {', '.join(_TYPED)}, {_hash_sql()}, "
+                        f"batch_file, source_line, file_no FROM "
+                        f"(SELECT * REPLACE ({rounded}) FROM ({typed}))"
+                    )
+            finally:
+                raw.unregister("ledger_slice")
+    except (pa.ArrowInvalid, OSError) as error:
+        text = str(error)
+        if "UTF8" in text or "UTF-8" in text:
+            reason = "not UTF-8 text"
+        else:
+            reason = f"cannot read Parquet: {text}" if by_row else f"not valid CSV: {text}"
+        issues.append(InputIssue(display, None, None, reason))
+    return rows_read, issues, by_row
+
+
+def _repeated_in_batch(raw: Any, by_row: dict[str, bool]) -> tuple[pa.Table, list[InputIssue]]:
+    """Rows whose (operator, event_id) an earlier row of the batch has: ``file_no,
+    batch_line`` of those with the same content (read once), and an issue for each with other
+    content. The engine finds the ids given more than once; only their rows come here."""
+    found = _arrow_of(
+        raw.execute(
+            "WITH twice AS (SELECT hash(operator, event_id) AS h FROM ledger_checked "
+            "GROUP BY h HAVING count(*) > 1) "
+            "SELECT operator, event_id, content_hash, batch_file, batch_line, file_no "
+            "FROM ledger_checked WHERE hash(operator, event_id) IN (SELECT h FROM twice) "
+            "ORDER BY file_no, batch_line"
+        )
+    ).to_pandas()
+    key = ["operator", "event_id"]
+    repeated = found.duplicated(key, keep="first")
+    same = found.duplicated([*key, "content_hash"], keep="first")
+    issues: list[InputIssue] = []
+    firsts = found.loc[~repeated].set_index(key)
+    for index in (repeated & ~same)[repeated & ~same].index:
+        row = found.loc[index]
+        first = firsts.loc[(row["operator"], row["event_id"])]
+        where = InputIssue(str(first["batch_file"]), int(first["batch_line"]), None, "")
+        issues.append(
+            InputIssue(
+                str(row["batch_file"]),
+                int(row["batch_line"]),
+                "event_id",
+                f"event '{row['event_id']}' of operator '{row['operator']}' is given again "
+                f"with other content (first on {where.location()}); an event id names one "
+                "event",
+                by_row=by_row.get(str(row["batch_file"]), False),
+            )
+        )
+    dropped = found.loc[repeated & same, ["file_no", "batch_line"]]
+    return pa.Table.from_pandas(dropped, preserve_index=False), issues
+
+
+def read_events(paths: Sequence[Path], registry: MethodologyRegistry, con: Any) -> EventBatch:
+    """Read and check batch files into a DuckDB connection; the rows of all of them are one
+    batch.
+
+    Each file is read :data:`READ_SLICE_ROWS` rows at a time: the ids are normalised in Arrow
+    (whole columns; an id that is not plain ASCII once per distinct text), then DuckDB types
+    and checks the rows in one query (times, numbers, ranges, each row's first broken rule)
+    and appends the good ones, with their content hash, to the table ``ledger_checked``; the
+    messages are written for the bad rows only. Nothing of the batch passes through pandas.
+
+    Parameters
+    ----------
+    paths
+        CSV or Parquet batch files.
+    registry
+        The methodologies (an action none credits is a bad row).
+    con
+        An Ibis DuckDB connection (:func:`tanlu.engine.connect`); the batch stays in it.
 
     Returns
     -------
-    events, issues
-        The good rows (ids normalised, times and numbers parsed, coordinates rounded to
-        :data:`COORDINATE_DECIMALS`) and one issue per bad row.
-    """
-    raw = frame
-    out = pd.DataFrame(index=frame.index)
-    for column in ID_COLUMNS:
-        out[column] = normalise_ids(frame[column]) if column in frame.columns else pd.NA
-    out["province"] = out["province"].astype("string")
-    checks = _Checks(frame, display, by_row)
-    for column in EVENT_REQUIRED:
-        if column in ID_COLUMNS:
-            checks.rule(out[column].isna(), column, f"{column} is empty")
-        else:
-            checks.rule(frame[column].isna(), column, f"{column} is empty")
-    known = set(registry.actions)
-    checks.rule(
-        ~out["action"].isin(known),
-        "action",
-        lambda i: (
-            f"unknown action '{out.at[i, 'action']}' (methodologies credit: "
-            f"{', '.join(sorted(known))})"
-        ),
-    )
-    provinces = {p: canonical_region(p, "province") for p in out["province"].dropna().unique()}
-    out["province"] = out["province"].map(provinces, na_action="ignore").astype("string")
-    checks.rule(
-        frame["province"].notna() & out["province"].isna()
-        if "province" in frame
-        else pd.Series(False, index=frame.index),
-        "province",
-        lambda i: f"unknown province '{_raw(frame, i, 'province')}'",
-    )
-    cities = {c: canonical_region(c, "city") for c in out["city"].dropna().unique()}
-    out["city"] = out["city"].map(cities, na_action="ignore").astype("string")
-    for column in ("start_time", "end_time"):
-        out[column] = parse_times(frame[column])
-        checks.rule(
-            out[column].isna(),
-            column,
-            lambda i, c=column: (
-                f"{c} '{_raw(frame, i, c)}' is not a time (YYYY-MM-DD HH:MM[:SS], "
-                "optionally with a UTC offset)"
-            ),
-        )
-    checks.rule(
-        out["end_time"] < out["start_time"],
-        "end_time",
-        lambda i: (
-            f"end_time {out.at[i, 'end_time']} is before start_time {out.at[i, 'start_time']}"
-        ),
-    )
-    for column in NUMBER_COLUMNS:
-        given = (
-            frame[column].notna()
-            if column in frame.columns
-            else pd.Series(False, index=frame.index)
-        )
-        values = (
-            _numbers(frame[column])
-            if column in frame.columns
-            else pd.Series(np.nan, index=frame.index)
-        )
-        out[column] = values
-        checks.rule(
-            given & (values.isna() | ~np.isfinite(values.fillna(0.0))),
-            column,
-            lambda i, c=column: f"{c} '{_raw(frame, i, c)}' is not a number",
-        )
-        if column in ("distance_km", "quantity"):
-            checks.rule(values < 0, column, lambda i, c=column: f"{c} {out.at[i, c]} is negative")
-    for column, limit in (("start_lat", 90), ("end_lat", 90), ("start_lon", 180), ("end_lon", 180)):
-        checks.rule(
-            out[column].abs() > limit,
-            column,
-            lambda i, c=column, lim=limit: f"{c} {out.at[i, c]} is outside -{lim}..{lim} degrees",
-        )
-    for end in ("start", "end"):
-        lat, lon = out[f"{end}_lat"], out[f"{end}_lon"]
-        for given, missing in ((lat, f"{end}_lon"), (lon, f"{end}_lat")):
-            checks.rule(
-                given.notna() & out[missing].isna(),
-                missing,
-                f"give both {end}_lat and {end}_lon, or neither",
-            )
-    for column in COORDINATES:
-        out[column] = out[column].round(COORDINATE_DECIMALS)
-    out["source_line"] = frame["source_line"].astype("int64")
-    del raw
-    return out.loc[~checks.bad], checks.issues
-
-
-def content_hashes(events: pd.DataFrame) -> pd.Series:
-    """A 64-bit hash of each event's content (every column of :data:`EVENT_COLUMNS`), to tell
-    a replay (same operator, event id and content) from a conflicting one."""
-    columns = events[list(EVENT_COLUMNS)].astype("string").fillna("\x00")
-    return pd.util.hash_pandas_object(columns, index=False).astype("int64")
-
-
-def read_events(paths: Sequence[Path], registry: MethodologyRegistry) -> EventBatch:
-    """Read and check batch files; the rows of all of them are one batch.
+    EventBatch
+        Its ``table`` the view ``ledger_events`` on ``con``.
 
     Raises
     ------
@@ -364,56 +718,37 @@ def read_events(paths: Sequence[Path], registry: MethodologyRegistry) -> EventBa
         Every bad row of every file (file, line or row, column, reason), and every
         (operator, event_id) given twice with different content; nothing is kept.
     """
-    frames: list[pd.DataFrame] = []
+    raw = con.con
+    rules = _row_rules(registry.actions)
+    empty = ", ".join(f'NULL::{_SQL_TYPES[f.type]} AS "{f.name}"' for f in EVENT_SCHEMA)
+    raw.execute(
+        f"CREATE OR REPLACE TABLE ledger_checked AS SELECT {empty}, NULL::INTEGER AS file_no "
+        "WHERE false"
+    )
     issues: list[InputIssue] = []
+    by_row: dict[str, bool] = {}
     rows_read = 0
-    for path in paths:
-        display = str(path)
-        frame, read_issues, by_row = _read_frame(path, display)
-        issues.extend(read_issues or _header_issues(frame, display, EVENT_REQUIRED, EVENT_COLUMNS))
-        if read_issues or (issues and issues[-1].file == display):
-            continue
-        rows_read += len(frame)
-        events, row_issues = check_events(frame, display, registry, by_row)
-        issues.extend(row_issues)
-        events["batch_file"] = display
-        events["by_row"] = by_row
-        frames.append(events)
+    for file_no, path in enumerate(paths):
+        rows, file_issues, by_row[str(path)] = _check_file(raw, path, file_no, rules, not issues)
+        rows_read += rows
+        issues.extend(file_issues)
     if issues:
         raise InputError(issues)
-    events = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(columns=[*EVENT_COLUMNS, "source_line", "batch_file", "by_row"])
-    )
-    events["content_hash"] = content_hashes(events) if len(events) else pd.Series(dtype="int64")
-    key = ["operator", "event_id"]
-    repeated = events.duplicated(key, keep="first")
-    same = events.duplicated([*key, "content_hash"], keep="first")
-    conflicting = repeated & ~same
-    if conflicting.any():
-        firsts = events.loc[~repeated].set_index(key)
-        for index in conflicting[conflicting].index:
-            row = events.loc[index]
-            first = firsts.loc[(row["operator"], row["event_id"])]
-            where = InputIssue(str(first["batch_file"]), int(first["source_line"]), None, "")
-            issues.append(
-                InputIssue(
-                    str(row["batch_file"]),
-                    int(row["source_line"]),
-                    "event_id",
-                    f"event '{row['event_id']}' of operator '{row['operator']}' is given again "
-                    f"with other content (first on {where.location()}); an event id names one "
-                    "event",
-                    by_row=bool(row["by_row"]),
-                )
-            )
+    dropped, issues = _repeated_in_batch(raw, by_row)
+    if issues:
         raise InputError(issues)
-    kept = events.loc[~repeated].rename(columns={"source_line": "batch_line"})
-    table = pa.Table.from_pandas(
-        kept[[f.name for f in EVENT_SCHEMA]], schema=EVENT_SCHEMA, preserve_index=False
-    )
-    return EventBatch(table, rows_read, int(repeated.sum()))
+    stored = ", ".join(f'"{c}"' for c in _STORED)
+    if dropped.num_rows:
+        raw.register("ledger_dropped_view", dropped)
+        raw.execute("CREATE OR REPLACE TABLE ledger_dropped AS SELECT * FROM ledger_dropped_view")
+        raw.unregister("ledger_dropped_view")
+        raw.execute(
+            f"CREATE OR REPLACE VIEW ledger_events AS SELECT {stored} FROM ledger_checked "
+            "ANTI JOIN ledger_dropped USING (file_no, batch_line)"
+        )
+    else:
+        raw.execute(f"CREATE OR REPLACE VIEW ledger_events AS SELECT {stored} FROM ledger_checked")
+    return EventBatch(con.table("ledger_events"), rows_read, dropped.num_rows)
 
 
 def read_consent(path: Path, registry: MethodologyRegistry) -> pd.DataFrame:

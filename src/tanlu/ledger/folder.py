@@ -47,6 +47,7 @@ from tanlu.ledger.rules import (
     judge_events,
     rules_from_dict,
 )
+from tanlu.scratch import make_scratch_folder, remove_scratch_folder
 
 ENTRY_TYPES: dict[str, pa.DataType] = {
     "batch": pa.int64(),
@@ -69,6 +70,14 @@ ENTRY_TYPES: dict[str, pa.DataType] = {
     "credited_mgco2e": pa.int64(),
 }
 ENTRY_SCHEMA = pa.schema([(c, ENTRY_TYPES.get(c, pa.string())) for c in ENTRY_COLUMNS])
+# The order of a batch's entries in its file: the same events always give the same file.
+ENTRY_ORDER: tuple[str, ...] = ("user", "start_time", "operator", "event_id")
+_SQL_TYPES: dict[pa.DataType, str] = {
+    pa.string(): "VARCHAR",
+    pa.timestamp("us"): "TIMESTAMP",
+    pa.float64(): "DOUBLE",
+    pa.int64(): "BIGINT",
+}
 ENTRY_KINDS: tuple[str, ...] = ("credit", "reversal", "redemption")
 METADATA_KEY = b"tanlu.ledger"
 TOTAL_KEYS: dict[str, str] = {"city": "city", "methodology": "methodology_id", "month": "month"}
@@ -313,6 +322,65 @@ def _counts(column: pa.ChunkedArray) -> dict[str, int]:
     return {str(item["values"]): int(item["counts"]) for item in counts}
 
 
+def _consent_table(con: Any, folder: LedgerFolder) -> ir.Table:
+    """The stored consent table on the connection, from its file through Arrow (an empty one
+    when there is none)."""
+    if not folder.consent_file.exists():
+        return engine.to_table(con, CONSENT_SCHEMA.empty_table(), "ledger_consent")
+    return engine.to_table(
+        con, pq.read_table(folder.consent_file, schema=CONSENT_SCHEMA), "ledger_consent"
+    )
+
+
+def _on_connection(con: Any, events: EventBatch, scratch: Path) -> ir.Table:
+    """The batch's events on ``con``: as they are when ``con`` is the DuckDB connection that
+    read them; else written to Parquet under ``scratch`` and read by ``con``'s engine."""
+    if events.table._find_backend() is con:
+        return events.table
+    events.table.to_parquet(scratch / "events.parquet")
+    return engine.read_parquet_folder(con, scratch, "ledger_events")
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _copy_entries(
+    con: Any, folder: LedgerFolder, batch: int, entries: ir.Table, metadata: dict[bytes, bytes]
+) -> tuple[Path, pa.Table]:
+    """Write a batch's entries with DuckDB's own Parquet writer (``COPY``, no rows through
+    Python) under a hidden name, then rename the file into place; the summary columns as
+    :func:`write_entries` returns them. Nothing is written when there are no entries."""
+    final = folder.entries_dir / f"{batch:08d}.parquet"
+    partial = _atomic_path(final)
+    typed = ", ".join(
+        f'CAST("{f.name}" AS {_SQL_TYPES[f.type]}) AS "{f.name}"' for f in ENTRY_SCHEMA
+    )
+    ordered = ", ".join(f'"{c}"' for c in ENTRY_ORDER)
+    sql = str(con.compile(entries))
+    kv = ", ".join(f"{_sql_text(k.decode())}: {_sql_text(v.decode())}" for k, v in metadata.items())
+    raw = con.con
+    try:
+        raw.execute(
+            f"COPY (SELECT {typed} FROM ({sql}) ORDER BY {ordered}) TO {_sql_text(str(partial))} "
+            f"(FORMAT parquet, KV_METADATA {{{kv}}})"
+        )
+        summary = raw.execute(
+            f"SELECT status, reason, credited_mgco2e FROM read_parquet({_sql_text(str(partial))})"
+        ).arrow()
+        summary = summary.read_all() if isinstance(summary, pa.RecordBatchReader) else summary
+        if summary.num_rows:
+            with open(partial, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(partial, final)
+        else:
+            partial.unlink(missing_ok=True)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return final, summary
+
+
 def ingest(
     con: Any,
     folder: LedgerFolder,
@@ -324,42 +392,45 @@ def ingest(
     """Judge a checked batch against the ledger and append its new entries (under the lock).
 
     ``consent``: a consent file's rows, merged into the stored table first (the new table is
-    written before the entries; the events are judged against it)."""
+    written before the entries; the events are judged against it). On DuckDB the entries go
+    from the engine to the file directly; on another engine they come back a slice at a time
+    (:func:`tanlu.engine.arrow_batches`) and are written here."""
     with folder.writing():
         rules = folder.rules()
-        stored = folder.consent()
         if consent is not None:
-            stored = merge_consent(stored, consent)
-            write_consent(folder, stored)
+            write_consent(folder, merge_consent(folder.consent(), consent))
         batch = folder.next_batch()
-        prior = entries_table(con, folder)
-        table = engine.to_table(con, events.table, "ledger_events")
-        methodologies = engine.to_table(con, _methodology_arrow(registry), "ledger_methodologies")
-        consent_table = engine.to_table(
-            con,
-            pa.Table.from_pandas(
-                stored[list(CONSENT_SCHEMA.names)], schema=CONSENT_SCHEMA, preserve_index=False
-            ),
-            "ledger_consent",
-        )
-        credits = prior.filter(prior.entry_kind == "credit")
-        seen = table.join(
-            credits,
-            (table.operator == credits.operator) & (table.event_id == credits.event_id),
-        )
-        replays = engine.to_pandas(
-            seen.aggregate(
-                replays=seen.count(),
-                conflicts=(seen.content_hash != seen.content_hash_right).sum(),
+        scratch = make_scratch_folder("tanlu-ledger-")
+        try:
+            prior = entries_table(con, folder)
+            table = _on_connection(con, events, scratch)
+            methodologies = engine.to_table(
+                con, _methodology_arrow(registry), "ledger_methodologies"
             )
-        ).iloc[0]
-        judged = judge_events(table, prior, methodologies, consent_table, rules, received_at, batch)
-        # in a fixed order, so that the same events always give the same file
-        ordered = judged.order_by(["user", "start_time", "operator", "event_id"])
-        kept = engine.keep(con, ordered, "ledger_judged")
-        path, summary = write_entries(
-            folder, batch, engine.arrow_batches(kept), _metadata("ingest", rules, registry)
-        )
+            consent_table = _consent_table(con, folder)
+            credits = prior.filter(prior.entry_kind == "credit")
+            seen = table.join(
+                credits,
+                (table.operator == credits.operator) & (table.event_id == credits.event_id),
+            )
+            replays = engine.to_pandas(
+                seen.aggregate(
+                    replays=seen.count(),
+                    conflicts=(seen.content_hash != seen.content_hash_right).sum(),
+                )
+            ).iloc[0]
+            judged = judge_events(
+                table, prior, methodologies, consent_table, rules, received_at, batch
+            )
+            metadata = _metadata("ingest", rules, registry)
+            if engine.backend_name(con) == "duckdb":
+                path, summary = _copy_entries(con, folder, batch, judged, metadata)
+            else:
+                # in a fixed order, so that the same events always give the same file
+                kept = engine.keep(con, judged.order_by(list(ENTRY_ORDER)), "ledger_judged")
+                path, summary = write_entries(folder, batch, engine.arrow_batches(kept), metadata)
+        finally:
+            remove_scratch_folder(scratch)
     entries = summary.num_rows
     return IngestSummary(
         batch=batch if entries else None,
