@@ -540,8 +540,9 @@ def _typed_sql(
 def _hash_sql() -> str:
     """SQL: a 60-bit hash of an event's content (every column of :data:`EVENT_COLUMNS` as
     text): the first 15 hex digits of the MD5 of the columns joined, the same on every engine
-    and version; it tells a replay (same operator, event id and content) from a conflicting
-    one."""
+    and version, so that a ledger written years ago still tells a replay (same operator, event
+    id and content) from a conflicting one. DuckDB's own ``hash`` is about 0.3 s per million
+    rows quicker but may change between versions."""
     parts = ", ".join(f'coalesce(CAST("{c}" AS VARCHAR), chr(0))' for c in EVENT_COLUMNS)
     return f"CAST(('0x' || left(md5(concat_ws(chr(31), {parts})), 15)) AS BIGINT)"
 
@@ -659,14 +660,13 @@ def _repeated_in_batch(raw: Any, by_row: dict[str, bool]) -> tuple[pa.Table, lis
         raw.execute(
             "WITH twice AS (SELECT hash(operator, event_id) AS h FROM ledger_checked "
             "GROUP BY h HAVING count(*) > 1) "
-            "SELECT operator, event_id, content_hash, batch_file, batch_line, file_no "
-            "FROM ledger_checked WHERE hash(operator, event_id) IN (SELECT h FROM twice) "
+            "SELECT * FROM ledger_checked WHERE hash(operator, event_id) IN (SELECT h FROM twice) "
             "ORDER BY file_no, batch_line"
         )
     ).to_pandas()
     key = ["operator", "event_id"]
     repeated = found.duplicated(key, keep="first")
-    same = found.duplicated([*key, "content_hash"], keep="first")
+    same = found.duplicated(list(EVENT_COLUMNS), keep="first")
     issues: list[InputIssue] = []
     firsts = found.loc[~repeated].set_index(key)
     for index in (repeated & ~same)[repeated & ~same].index:

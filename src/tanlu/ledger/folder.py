@@ -420,7 +420,14 @@ def ingest(
                 )
             ).iloc[0]
             judged = judge_events(
-                table, prior, methodologies, consent_table, rules, received_at, batch
+                table,
+                prior,
+                methodologies,
+                consent_table,
+                rules,
+                received_at,
+                batch,
+                keep=lambda expr, name: engine.keep(con, expr, name),
             )
             metadata = _metadata("ingest", rules, registry)
             if engine.backend_name(con) == "duckdb":

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -205,6 +206,9 @@ ENTRY_COLUMNS: tuple[str, ...] = (
 )
 
 
+Keep = Callable[[ir.Table, str], ir.Table]
+
+
 def _text(value: ir.Value) -> ir.StringValue:
     return value.cast("string")
 
@@ -239,6 +243,15 @@ def _speed_limit(action: ir.StringValue, rules: LedgerRules) -> ir.FloatingValue
     return ibis.cases(*cases, else_=float(rules.default_max_speed_kmh))
 
 
+def context_horizon_s(rules: LedgerRules) -> int:
+    """How far before a batch's earliest new event the ledger's events can still change a
+    verdict [s]: no two points on Earth are farther apart than half its circumference
+    (``pi x EARTH_RADIUS_KM``), so a gap of that over ``max_transfer_speed_kmh`` is never a
+    teleport; repeated trips count within a day; bursts and duplicates within their windows."""
+    reach_s = math.ceil(math.pi * EARTH_RADIUS_KM / rules.max_transfer_speed_kmh * 3600)
+    return max(reach_s, 86_400, rules.burst_window_s, 2 * rules.duplicate_tolerance_s)
+
+
 def judge_events(
     events: ir.Table,
     prior: ir.Table,
@@ -247,6 +260,8 @@ def judge_events(
     rules: LedgerRules,
     received_at: dt.datetime,
     batch: int,
+    replays_removed: bool = False,
+    keep: Keep | None = None,
 ) -> ir.Table:
     """One ledger entry per event of ``events`` not already in the ledger.
 
@@ -267,6 +282,12 @@ def judge_events(
         When the batch was received (China time): the claim window counts back from it.
     batch
         The batch's number in the ledger.
+    replays_removed
+        Whether ``events`` holds only events not in ``prior`` already (the caller removed the
+        replays), so that the rules need not look again.
+    keep
+        Computes an intermediate table once and keeps it (:func:`tanlu.engine.keep`), for the
+        tables several later steps read; without it the engine plans the whole at once.
 
     Returns
     -------
@@ -275,25 +296,32 @@ def judge_events(
         in ``prior`` already give no entry (a replay changes nothing).
     """
     credits = prior.filter(prior.entry_kind == "credit")
-    known = credits.select(k_operator=credits.operator, k_event_id=credits.event_id)
-    new = events.anti_join(
-        known, (events.operator == known.k_operator) & (events.event_id == known.k_event_id)
-    )
+    if replays_removed:
+        new = events
+    else:
+        known = credits.select(k_operator=credits.operator, k_event_id=credits.event_id)
+        new = events.anti_join(
+            known, (events.operator == known.k_operator) & (events.event_id == known.k_event_id)
+        )
     new = new.mutate(start_day=new.start_time.date())
 
-    # 1. the methodology: most specific region, then latest start of validity, then version
+    # 1. the methodology: most specific region, then latest start of validity, then version;
+    # chosen once per (action, city, province, day), of which a batch has few
     m = methodologies
+    keys = new.select(
+        k_action=new.action, k_city=new.city, k_province=new.province, k_day=new.start_day
+    ).distinct()
     region_ok = (
-        ((m.m_level == 2) & (m.m_region == new.city))
-        | ((m.m_level == 1) & (m.m_region == new.province))
+        ((m.m_level == 2) & (m.m_region == keys.k_city))
+        | ((m.m_level == 1) & (m.m_region == keys.k_province))
         | (m.m_level == 0)
     )
-    day_ok = (m.m_valid_from.isnull() | (m.m_valid_from <= new.start_day)) & (
-        m.m_valid_until.isnull() | (m.m_valid_until >= new.start_day)
+    day_ok = (m.m_valid_from.isnull() | (m.m_valid_from <= keys.k_day)) & (
+        m.m_valid_until.isnull() | (m.m_valid_until >= keys.k_day)
     )
-    matched = new.left_join(m, (new.action == m.m_action) & region_ok & day_ok)
+    matched = keys.left_join(m, (keys.k_action == m.m_action) & region_ok & day_ok)
     best = ibis.row_number().over(
-        group_by=["operator", "event_id"],
+        group_by=["k_action", "k_city", "k_province", "k_day"],
         order_by=[
             ibis.desc(matched.m_level.fill_null(-1)),
             ibis.desc(matched.m_valid_from.fill_null(dt.date(1900, 1, 1))),
@@ -301,7 +329,14 @@ def judge_events(
             matched.m_methodology_id,
         ],
     )
-    chosen = matched.mutate(pick=best).filter(lambda t: t.pick == 0).drop("pick")
+    picked = matched.mutate(pick=best).filter(lambda t: t.pick == 0).drop("pick")
+    chosen = new.left_join(
+        picked,
+        (new.action == picked.k_action)
+        & (new.city == picked.k_city)
+        & new.province.identical_to(picked.k_province)
+        & (new.start_day == picked.k_day),
+    ).drop("k_action", "k_city", "k_province", "k_day")
 
     # 2. consent at the event's start
     c = consent.select(
@@ -418,8 +453,13 @@ def judge_events(
         else_=ibis.null("string"),
     )
     staged = staged.mutate(first_detail=first_detail)
+    if keep is not None:
+        staged = keep(staged, "ledger_staged")
 
-    # the user's other events: this batch's that passed rules 1-5, and the ledger's not rejected
+    # the user's other events: this batch's that passed rules 1-5, and the ledger's not
+    # rejected, back to the horizon before the batch's earliest candidate (older ones cannot
+    # change a verdict, context_horizon_s), plus each user's latest one before it (the trip
+    # before the user's first new one, for the teleport rule)
     users = staged.select(u_user=staged.user).distinct()
     earlier = credits.filter(credits.status != REJECTED)
     earlier = earlier.semi_join(users, earlier.user == users.u_user)
@@ -450,29 +490,58 @@ def judge_events(
         is_trip=earlier.unit.isin(list(TRIP_UNITS)).fill_null(False),
         is_new=ibis.literal(0),
     )
+    horizon = candidates.start_s.min() - context_horizon_s(rules)
+    before = old.filter(old.start_s < horizon)
+    latest = before.group_by(a_user=before.user).aggregate(a_start_s=before.start_s.max())
+    old = old.left_join(latest, old.user == latest.a_user)
+    old = old.filter((old.end_s >= horizon) | (old.start_s == old.a_start_s)).drop(
+        "a_user", "a_start_s"
+    )
     pool = candidates.union(old)
 
     # 6. duplicates: runs of events of one user and action whose starts and ends are within
-    # the tolerance of the one before; in each run the ledger's entry, else the first, is kept
+    # the tolerance of the one before; in each run the ledger's entry, else the first, is kept.
+    # One pass finds the events linked to the one before or after; only those (few) are
+    # numbered into runs.
     tol = rules.duplicate_tolerance_s
     by_time = ibis.window(
         group_by=["user", "action"],
         order_by=["start_s", "end_s", "is_new", "operator", "event_id"],
     )
+
+    def linked(
+        start_s: ir.IntegerValue,
+        end_s: ir.IntegerValue,
+        prev_start: ir.IntegerValue,
+        prev_end: ir.IntegerValue,
+    ) -> ir.BooleanValue:
+        # one trip: starts and ends within the tolerance, and the two overlap in time (or
+        # are the same instant), so that two short rides a minute apart stay two rides
+        return (
+            prev_start.notnull()
+            & (start_s - prev_start <= tol)
+            & ((end_s - prev_end).abs() <= tol)
+            & ((start_s < prev_end) | (start_s == prev_start))
+        )
+
+    next_start = pool.start_s.lead().over(by_time)
+    next_end = pool.end_s.lead().over(by_time)
     pool = pool.mutate(
-        prev_start=pool.start_s.lag().over(by_time), prev_end=pool.end_s.lag().over(by_time)
+        linked_prev=linked(
+            pool.start_s,
+            pool.end_s,
+            pool.start_s.lag().over(by_time),
+            pool.end_s.lag().over(by_time),
+        ).fill_null(False),
+        linked_next=linked(next_start, next_end, pool.start_s, pool.end_s).fill_null(False),
     )
-    # one trip: starts and ends within the tolerance, and the two overlap in time (or are
-    # the same instant), so that two short rides a minute apart stay two rides
-    fresh = (
-        pool.prev_start.isnull()
-        | (pool.start_s - pool.prev_start > tol)
-        | ((pool.end_s - pool.prev_end).abs() > tol)
-        | ((pool.start_s >= pool.prev_end) & (pool.start_s != pool.prev_start))
-    )
-    pool = pool.mutate(run_start=ibis.ifelse(fresh, 1, 0))
-    pool = pool.mutate(
-        run=pool.run_start.sum().over(
+    if keep is not None:
+        pool = keep(pool, "ledger_pool")
+    runs = pool.filter(pool.linked_prev | pool.linked_next)
+    runs = runs.mutate(
+        run=ibis.ifelse(runs.linked_prev, 0, 1)
+        .sum()
+        .over(
             ibis.window(
                 group_by=["user", "action"],
                 order_by=["start_s", "end_s", "is_new", "operator", "event_id"],
@@ -483,16 +552,20 @@ def judge_events(
     in_run = ibis.window(
         group_by=["user", "action", "run"], order_by=["is_new", "start_s", "operator", "event_id"]
     )
-    pool = pool.mutate(
+    runs = runs.mutate(
         run_rank=ibis.row_number().over(in_run),
-        kept_operator=pool.operator.first().over(in_run),
-        kept_event_id=pool.event_id.first().over(in_run),
-        kept_channel=pool.channel.first().over(in_run),
+        kept_operator=runs.operator.first().over(in_run),
+        kept_event_id=runs.event_id.first().over(in_run),
+        kept_channel=runs.channel.first().over(in_run),
     )
-    pool = pool.mutate(duplicate=(pool.is_new == 1) & (pool.run_rank > 0))
+    duplicates = runs.filter((runs.is_new == 1) & (runs.run_rank > 0))
 
     # 7-10 over the trips that are not duplicates
-    trips = pool.filter(~pool.duplicate & pool.is_trip)
+    trips = pool.filter(pool.is_trip)
+    trips = trips.anti_join(
+        duplicates,
+        (trips.operator == duplicates.operator) & (trips.event_id == duplicates.event_id),
+    )
     user_order = ["start_s", "end_s", "is_new", "operator", "event_id"]
     before = ibis.window(group_by="user", order_by=user_order, rows=(None, -1))
     along = ibis.window(group_by="user", order_by=user_order)
@@ -544,11 +617,19 @@ def judge_events(
         group_by=["user", "action", "start_place", "end_place", "day"],
         order_by=["is_new", "start_s", "operator", "event_id"],
     )
-    places = trips.start_place.notnull() & trips.end_place.notnull()
-    trips = trips.mutate(identical_rank=ibis.row_number().over(same_trip))
-    trips = trips.mutate(
-        repeated=places & (trips.identical_rank >= rules.max_identical_trips_per_day)
+    # ranked among the trips with both places only (the others cannot repeat)
+    placed = trips.filter(trips.start_place.notnull() & trips.end_place.notnull())
+    placed = placed.mutate(identical_rank=ibis.row_number().over(same_trip))
+    placed = placed.filter(
+        (placed.is_new == 1) & (placed.identical_rank >= rules.max_identical_trips_per_day)
+    ).select(
+        r_operator=placed.operator, r_event_id=placed.event_id, identical_rank=placed.identical_rank
     )
+    trips = trips.filter(trips.is_new == 1)
+    trips = trips.left_join(
+        placed, (trips.operator == placed.r_operator) & (trips.event_id == placed.r_event_id)
+    ).drop("r_operator", "r_event_id")
+    trips = trips.mutate(repeated=trips.identical_rank.notnull())
     held_reason = ibis.cases(
         (trips.overlap_prev | trips.overlap_next, "overlap"),
         (trips.teleport_in | trips.teleport_out, "teleport"),
@@ -630,16 +711,16 @@ def judge_events(
         else_=ibis.null("string"),
     )
     trips = trips.mutate(held_detail=held_detail)
-    verdict_dup = pool.filter((pool.is_new == 1) & pool.duplicate).select(
-        v_operator=pool.operator,
-        v_event_id=pool.event_id,
+    verdict_dup = duplicates.select(
+        v_operator=duplicates.operator,
+        v_event_id=duplicates.event_id,
         v_reason=ibis.literal("duplicate"),
         v_detail="the same trip as "
-        + pool.kept_operator
+        + duplicates.kept_operator
         + "/"
-        + pool.kept_event_id
+        + duplicates.kept_event_id
         + " (channel "
-        + pool.kept_channel
+        + duplicates.kept_channel
         + "), within "
         + str(tol)
         + " s",
@@ -673,9 +754,32 @@ def judge_events(
         month=judged.start_time.year() * 100 + judged.start_time.month(),
     )
 
-    # caps: per user and methodology, by day, then by month, counting the ledger's credits
-    accepted_before = credits.filter(credits.status == ACCEPTED)
-    accepted_before = accepted_before.semi_join(users, accepted_before.user == users.u_user)
+    # caps: per user and methodology, by day, then by month, counting the ledger's credits;
+    # worked out for the events of a capped methodology only (the others keep their credit)
+    judged = judged.mutate(countable=ibis.ifelse(judged.status == ACCEPTED, judged.raw_mgco2e, 0))
+    if keep is not None:
+        judged = keep(judged, "ledger_judged_raw")
+    capped = judged.filter(
+        judged.m_daily_cap_mgco2e.notnull() | judged.m_monthly_cap_mgco2e.notnull()
+    ).select(
+        "operator",
+        "event_id",
+        "user",
+        "m_methodology_id",
+        "start_time",
+        "start_day",
+        "month",
+        "countable",
+        "m_daily_cap_mgco2e",
+        "m_monthly_cap_mgco2e",
+    )
+    capped_users = capped.select(u_user=capped.user).distinct()
+    accepted_before = credits.filter(
+        (credits.status == ACCEPTED) & (credits.start_time >= capped.start_time.min().truncate("M"))
+    )
+    accepted_before = accepted_before.semi_join(
+        capped_users, accepted_before.user == capped_users.u_user
+    )
     day_before = accepted_before.group_by(
         d_user=accepted_before.user,
         d_methodology_id=accepted_before.methodology_id,
@@ -686,41 +790,49 @@ def judge_events(
         mo_methodology_id=accepted_before.methodology_id,
         mo_month=accepted_before.start_time.year() * 100 + accepted_before.start_time.month(),
     ).aggregate(mo_mgco2e=accepted_before.credited_mgco2e.sum())
-    judged = judged.left_join(
+    capped = capped.left_join(
         day_before,
-        (judged.user == day_before.d_user)
-        & (judged.m_methodology_id == day_before.d_methodology_id)
-        & (judged.start_day == day_before.d_day),
+        (capped.user == day_before.d_user)
+        & (capped.m_methodology_id == day_before.d_methodology_id)
+        & (capped.start_day == day_before.d_day),
     )
-    judged = judged.left_join(
+    capped = capped.left_join(
         month_before,
-        (judged.user == month_before.mo_user)
-        & (judged.m_methodology_id == month_before.mo_methodology_id)
-        & (judged.month == month_before.mo_month),
+        (capped.user == month_before.mo_user)
+        & (capped.m_methodology_id == month_before.mo_methodology_id)
+        & (capped.month == month_before.mo_month),
     )
-    countable = ibis.ifelse(judged.status == ACCEPTED, judged.raw_mgco2e, 0)
-    judged = judged.mutate(countable=countable)
     day_window = ibis.window(
         group_by=["user", "m_methodology_id", "start_day"],
         order_by=["start_time", "operator", "event_id"],
         rows=(None, 0),
     )
-    running_day = judged.countable.sum().over(day_window).cast("int64")
-    before_day = judged.d_mgco2e.fill_null(0).cast("int64") + running_day - judged.countable
-    judged = judged.mutate(
-        daily_mgco2e=_capped(before_day, judged.countable, judged.m_daily_cap_mgco2e).cast("int64")
+    running_day = capped.countable.sum().over(day_window).cast("int64")
+    before_day = capped.d_mgco2e.fill_null(0).cast("int64") + running_day - capped.countable
+    capped = capped.mutate(
+        daily_mgco2e=_capped(before_day, capped.countable, capped.m_daily_cap_mgco2e).cast("int64")
     )
     month_window = ibis.window(
         group_by=["user", "m_methodology_id", "month"],
         order_by=["start_time", "operator", "event_id"],
         rows=(None, 0),
     )
-    running_month = judged.daily_mgco2e.sum().over(month_window).cast("int64")
-    before_month = judged.mo_mgco2e.fill_null(0).cast("int64") + running_month - judged.daily_mgco2e
+    running_month = capped.daily_mgco2e.sum().over(month_window).cast("int64")
+    before_month = capped.mo_mgco2e.fill_null(0).cast("int64") + running_month - capped.daily_mgco2e
+    capped = capped.select(
+        c_operator=capped.operator,
+        c_event_id=capped.event_id,
+        c_daily_mgco2e=capped.daily_mgco2e,
+        c_credited_mgco2e=_capped(
+            before_month, capped.daily_mgco2e, capped.m_monthly_cap_mgco2e
+        ).cast("int64"),
+    )
+    judged = judged.left_join(
+        capped, (judged.operator == capped.c_operator) & (judged.event_id == capped.c_event_id)
+    )
     judged = judged.mutate(
-        credited_mgco2e=_capped(
-            before_month, judged.daily_mgco2e, judged.m_monthly_cap_mgco2e
-        ).cast("int64")
+        daily_mgco2e=judged.c_daily_mgco2e.fill_null(judged.countable).cast("int64"),
+        credited_mgco2e=judged.c_credited_mgco2e.fill_null(judged.countable).cast("int64"),
     )
     capped_reason = ibis.cases(
         (judged.status != ACCEPTED, judged.reason),
