@@ -1129,6 +1129,15 @@ LedgerDir = Annotated[Path, typer.Argument(help="Ledger folder (made by the firs
 LedgerEngine = Annotated[
     str, typer.Option("--engine", help="Where the rules run: duckdb (embedded) or spark.")
 ]
+LedgerMemory = Annotated[
+    float | None,
+    typer.Option(
+        "--memory-limit-gib",
+        min=0.1,
+        help="DuckDB's memory limit [GiB]; it spills to the temporary folder beyond it "
+        "(default: 80% of the machine's memory).",
+    ),
+]
 
 
 def _china_time(text: str | None) -> Any:
@@ -1154,6 +1163,7 @@ def ledger_ingest(
     ] = None,
     engine: LedgerEngine = "duckdb",
     master: MasterOption = None,
+    memory_limit_gib: LedgerMemory = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Check, judge and append a batch of action events; a replayed event changes nothing."""
@@ -1174,6 +1184,7 @@ def ledger_ingest(
                 engine,
                 master,
                 on_step=lambda name: progress.update(task, description=f"ledger: {name}"),
+                memory_limit_gib=memory_limit_gib,
             )
     except TanluError as error:
         raise _failed(error) from None
@@ -1291,6 +1302,81 @@ def ledger_redeem_command(
         return
     done = "redeemed" if document.new else "already redeemed"
     out.print(f"{done}: {amount:,.3f} gCO2e of user '{user}' ({operator}/{redemption_id})")
+
+
+@ledger_app.command("forget")
+def ledger_forget_command(
+    ledger_dir: LedgerDir,
+    user: Annotated[str, typer.Option("--user", help="The pseudonym of the person to forget.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="The request it answers (logged; not the pseudonym).")
+    ],
+    json_out: JsonFlag = False,
+) -> None:
+    """Forget a person on request: pseudonym and places erased, totals kept, the erasure logged."""
+    from tanlu.app.ledger import ledger_forget
+
+    try:
+        erasure = ledger_forget(ledger_dir, user, reason)
+    except TanluError as error:
+        raise _failed(error) from None
+    if json_out:
+        _print_json(erasure.to_dict())
+        return
+    out.print(
+        f"erasure {erasure.erasure}: {erasure.entries:,} entries and {erasure.consent_rows:,} "
+        f"consent rows now under '{erasure.token}' ({len(erasure.files)} files rewritten); "
+        f"{erasure.reduction_gco2e:,.3f} gCO2e still counted in the totals",
+        highlight=False,
+    )
+
+
+def _decide_held(
+    ledger_dir: Path, operator: str, event_id: str, decision: str, reason: str, json_out: bool
+) -> None:
+    """Release or reject a held entry and say what was done (``tanlu ledger release`` and
+    ``reject-held``)."""
+    from tanlu.app.ledger_accounts import entry_as_json, ledger_decide_held
+
+    try:
+        document = ledger_decide_held(ledger_dir, operator, event_id, decision, reason)
+    except TanluError as error:
+        raise _failed(error) from None
+    if json_out:
+        _print_json({"new": document.new, "entry": entry_as_json(document.entry)})
+        return
+    entry = document.entry
+    done = {"release": "released", "reject": "rejected"}[decision]
+    out.print(
+        f"{done if document.new else 'already ' + done}: {operator}/{event_id} of user "
+        f"'{entry['user']}', {entry['credited_mgco2e'] / 1000:,.3f} gCO2e credited "
+        f"(batch {entry['batch']}): {entry['detail']}",
+        highlight=False,
+    )
+
+
+@ledger_app.command("release")
+def ledger_release_command(
+    ledger_dir: LedgerDir,
+    operator: Annotated[str, typer.Option("--operator", help="The held entry's operator.")],
+    event_id: Annotated[str, typer.Option("--event-id", help="The held entry's event id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is released.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Release a held entry: credit it by a new entry, within its methodology's caps."""
+    _decide_held(ledger_dir, operator, event_id, "release", reason, json_out)
+
+
+@ledger_app.command("reject-held")
+def ledger_reject_held_command(
+    ledger_dir: LedgerDir,
+    operator: Annotated[str, typer.Option("--operator", help="The held entry's operator.")],
+    event_id: Annotated[str, typer.Option("--event-id", help="The held entry's event id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is rejected.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Reject a held entry: confirm by a new entry that it is not credited."""
+    _decide_held(ledger_dir, operator, event_id, "reject", reason, json_out)
 
 
 @ledger_app.command("methodologies")

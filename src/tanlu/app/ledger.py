@@ -1,5 +1,5 @@
 """The carbon-inclusion ledger's use cases: ingest batches, balances, totals, reversals,
-redemptions and the methodology list (``tanlu ledger ...``; docs/ledger.md).
+redemptions, erasures and the methodology list (``tanlu ledger ...``; docs/ledger.md).
 
 Each opens an engine connection (DuckDB by default, Spark when asked), does one job on the
 ledger folder through :mod:`tanlu.ledger` and returns one typed document.
@@ -31,6 +31,7 @@ from tanlu.ledger import (
     reverse_credit,
     totals,
 )
+from tanlu.ledger.privacy import ErasureResult, erasure_log, forget_user
 
 OnStep = Callable[[str], None]
 
@@ -199,3 +200,18 @@ def ledger_redeem(
             at or china_now(),
         )
     return EntryDocument(entry, new)
+
+
+def ledger_forget(
+    ledger_dir: Path, user: str, reason: str, at: dt.datetime | None = None
+) -> ErasureResult:
+    """Forget a person on request: their pseudonym replaced by an unlinkable token and their
+    places and coordinates cleared in every entry and consent row, the totals kept, the
+    erasure recorded in the ledger's erasure log (docs/ledger.md, "Privacy")."""
+    with _connection(engine.DEFAULT_BACKEND, None) as con:
+        return forget_user(con, LedgerFolder(ledger_dir), user, reason, at or china_now())
+
+
+def ledger_erasures(ledger_dir: Path) -> list[ErasureResult]:
+    """The ledger's erasure log, oldest first."""
+    return erasure_log(LedgerFolder(ledger_dir))
