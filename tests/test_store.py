@@ -44,10 +44,10 @@ def test_upgrade_creates_the_schema_the_models_describe_and_repeating_it_changes
     database_url: str,
 ) -> None:
     engine = open_engine(database_url)
-    with pytest.raises(StoreError, match=r"schema \(none\), not 0006: run `tanlu db upgrade`"):
+    with pytest.raises(StoreError, match=r"schema \(none\), not 0007: run `tanlu db upgrade`"):
         require_current(engine)
-    assert upgrade(engine) == (None, "0006")
-    assert upgrade(engine) == ("0006", "0006")
+    assert upgrade(engine) == (None, "0007")
+    assert upgrade(engine) == ("0007", "0007")
     require_current(engine)
     tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
     assert tables == set(Base.metadata.tables)
@@ -214,9 +214,9 @@ def test_cli_upgrade_create_user_and_token(
     runner = CliRunner()
     first = runner.invoke(app, ["db", "upgrade", "--db", database_url])
     assert first.exit_code == 0, first.output
-    assert "schema (none) -> 0006" in first.output
+    assert "schema (none) -> 0007" in first.output
     again = runner.invoke(app, ["db", "upgrade", "--db", database_url])
-    assert "schema 0006, already the newest" in again.output
+    assert "schema 0007, already the newest" in again.output
     monkeypatch.delenv("TANLU_PASSWORD", raising=False)
     create = ["users", "create", "ana@example.com", "--organisation", "Tanlu Co", "--role", "admin"]
     no_password = runner.invoke(app, [*create, "--db", database_url])

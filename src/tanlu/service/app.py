@@ -36,6 +36,7 @@ from tanlu.service.deps import (
 )
 from tanlu.service.footprint import add_footprint_routes
 from tanlu.service.ledger import add_ledger_routes
+from tanlu.service.ledger_accounts import add_ledger_account_routes
 from tanlu.service.openapi import declare_answers
 from tanlu.service.pages import add_pages
 from tanlu.service.projects import add_error_answers, add_project_routes
@@ -330,6 +331,7 @@ def create_app(
     add_rollup_routes(app, engine)
     add_footprint_routes(app)
     add_ledger_routes(app, engine, max_upload_bytes, heavy, ledger_dir)
+    add_ledger_account_routes(app, engine, limits, ledger_dir)
     add_pages(app)
     # last: the answers of every route above, wherever it was added
     declare_answers(app)

@@ -367,3 +367,63 @@ class LedgerBatch(Base):
     received_at: Mapped[str] = mapped_column(String(32))
     received_by: Mapped[str] = mapped_column(String(254))
     summary: Mapped[str] = mapped_column(Text)
+
+
+class LedgerLinkCode(Base):
+    """A one-time code an operator's app asked for one of its users (``pseudonym``, their
+    ``user`` in the ledger of ``city_id``), which the citizen enters to sign in to their own
+    account (``0007``): only its SHA-256 is kept, with its expiry and when it was used (once)."""
+
+    __tablename__ = "ledger_link_codes"
+    __table_args__ = (Index("ix_ledger_link_codes_expires_at", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    pseudonym: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(254))
+    expires_at: Mapped[str] = mapped_column(String(32))
+    used_at: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class Citizen(Base):
+    """A citizen's own account: nothing but an id (tanlu never learns who the person is); the
+    pseudonyms it reads are its :class:`CitizenLink` rows."""
+
+    __tablename__ = "citizens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class CitizenLink(Base):
+    """A pseudonym (the ledger's ``user``) in a city's ledger that a citizen's account reads,
+    linked by a code of the operator ``operator_id``; a pseudonym of a city is one account's."""
+
+    __tablename__ = "citizen_links"
+    __table_args__ = (
+        UniqueConstraint("city_id", "pseudonym", name="uq_citizen_links_city_pseudonym"),
+        Index("ix_citizen_links_citizen", "citizen_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"))
+    city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    pseudonym: Mapped[str] = mapped_column(String(200))
+    operator_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    linked_at: Mapped[str] = mapped_column(String(32))
+
+
+class CitizenSession(Base):
+    """A citizen's signed-in browser: only the SHA-256 of its cookie, with its CSRF token and
+    expiry (the same as :class:`BrowserSession`, for a citizen rather than a user)."""
+
+    __tablename__ = "citizen_sessions"
+
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[str] = mapped_column(String(32))
