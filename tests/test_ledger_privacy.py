@@ -29,10 +29,16 @@ from tanlu.app.ledger import (
     ledger_reverse,
     ledger_totals,
 )
+from tanlu.app.ledger_service import city_ledger_dir
 from tanlu.cli import app
 from tanlu.ledger import LedgerError, LedgerFolder, privacy, read_entries
 from tanlu.ledger.folder import METADATA_KEY
 from tanlu.ledger.privacy import ERASURE_LOG, ERASURES_KEY, PENDING_FILE
+from tanlu.store.audit import verify_chain
+
+# the service's world: a city, two operators and a company, and the city's batch, by hand
+from .test_ledger_service import CITY, CONSENT, OPERATOR, World, _batch, _register, _send
+from .test_ledger_service import world as world  # the fixture
 
 RECEIVED = dt.datetime(2025, 5, 10)
 AT = dt.datetime(2025, 6, 1, 9, 30)
@@ -506,3 +512,65 @@ def test_a_forgotten_person_leaves_every_total_unchanged(
     for by in BY:
         pd.testing.assert_frame_equal(ledger_totals(root, by).table, before[by])
     assert ledger_balances(root, user).table.empty
+
+
+# --- the service (SQLite and PostgreSQL) --------------------------------------------------------
+
+
+def test_a_city_forgets_a_person_through_the_service(world: World) -> None:
+    client, city = world.client, world.as_(CITY)
+
+    def forget(user: str, reason: str, who: str = CITY) -> Any:
+        body = {"user": user, "reason": reason}
+        return client.post(world.url(who, "erasures"), json=body, headers=world.as_(who))
+
+    # before any ledger: nothing to forget, an empty log
+    assert forget("p-a", "request 1").status_code == 404
+    assert client.get(world.url(CITY, "erasures"), headers=city).json() == []
+    _register(world)
+    _send(world, "consents", CONSENT, "consent.csv")
+    _send(world, "batches", _batch(), "week.csv")
+    reads = ("totals?by=month", "totals?by=city", "totals?by=methodology", "evidence")
+    before = {tail: client.get(world.url(CITY, tail), headers=city).json() for tail in reads}
+    # an operator's member cannot erase, nor read the log (an admin's route)
+    assert forget("p-a", "request 1", OPERATOR).status_code == 403
+    assert client.get(world.url(OPERATOR, "erasures"), headers=world.as_(OPERATOR)).status_code == (
+        403
+    )
+    # a reason naming the pseudonym, or blank: refused
+    for reason in ("asked by p-a", "   "):
+        refused = forget("p-a", reason)
+        assert refused.status_code == 422, refused.text
+    # p-a: two accepted metro trips, 2 x 10 km x 46.8 g = 936 g, and one consent row
+    done = forget("p-a", "request 2025/1 of the operator")
+    assert done.status_code == 201, done.text
+    erasure = done.json()
+    assert (erasure["erasure"], erasure["entries"], erasure["consent_rows"]) == (1, 2, 1)
+    assert erasure["reduction_gco2e"] == pytest.approx(936.0)
+    assert [f["path"] for f in erasure["files"]] == [
+        "consent.parquet",
+        "entries/00000001.parquet",
+    ]
+    # the totals and the registry's evidence (its SHA-256, its users) unchanged
+    for tail, answer in before.items():
+        assert client.get(world.url(CITY, tail), headers=city).json() == answer, tail
+    assert client.get(world.url(CITY, "users/p-a"), headers=city).status_code == 404
+    token = client.get(world.url(CITY, f"users/{erasure['token']}"), headers=city).json()
+    assert token["balance_gco2e"] == pytest.approx(936.0)
+    # again: not found, the server's folder not named
+    again = forget("p-a", "request 2025/1 of the operator")
+    assert again.status_code == 404
+    assert "forgotten already" in again.json()["detail"] and str(world.ledgers) not in again.text
+    # the log and the audit entry, without the pseudonym
+    log = client.get(world.url(CITY, "erasures"), headers=city)
+    assert log.json() == [erasure] and "p-a" not in log.text
+    audit = client.get(f"/api/organisations/{world.ids[CITY]}/audit", headers=city)
+    assert [e["action"] for e in audit.json()].count("ledger.forget") == 1
+    assert "p-a" not in audit.text
+    verify_chain(world.engine)
+    # the batch sent again: replays only, the pseudonym not back
+    replay = _send(world, "batches", _batch(), "week.csv").json()  # type: ignore[attr-defined]
+    assert (replay["accepted"], replay["replays"]) == (0, 6)
+    folder = city_ledger_dir(world.ledgers, world.ids[CITY])
+    # (its bytes are no test here: "parquet-cpp-arrow", in every file pyarrow writes, holds them)
+    assert "p-a" not in decoded_text(folder) and "p-b" in decoded_text(folder)

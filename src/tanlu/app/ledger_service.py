@@ -28,8 +28,15 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from tanlu import engine as engines
-from tanlu.app.ledger import ingest_batches, ledger_balances, ledger_reverse, ledger_totals
-from tanlu.errors import ConflictError, InputError, InputIssue, NotFoundError
+from tanlu.app.ledger import (
+    ingest_batches,
+    ledger_balances,
+    ledger_erasures,
+    ledger_forget,
+    ledger_reverse,
+    ledger_totals,
+)
+from tanlu.errors import ConflictError, InputError, InputIssue, NotFoundError, StoreError
 from tanlu.ledger import LedgerError, LedgerFolder, load_methodologies, read_consent
 from tanlu.ledger.folder import entries_table, merge_consent, write_consent
 from tanlu.store.ledger import (
@@ -54,8 +61,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 __all__ = [
     "BatchRecord",
     "SchemeLink",
+    "city_erasures",
     "city_ledger_dir",
     "city_totals",
+    "forget_city_user",
     "held_entries",
     "issuance_evidence",
     "leaderboard",
@@ -486,3 +495,57 @@ def city_totals(engine: Engine, root: Path, city_id: int, by: str) -> list[dict[
         return []
     records: list[dict[str, Any]] = ledger_totals(folder, by).table.to_dict("records")
     return records
+
+
+def forget_city_user(
+    engine: Engine, root: Path, city_id: int, user: str, reason: str, actor: str
+) -> dict[str, Any]:
+    """Forget a person on request (docs/ledger.md "Privacy"): in the city's ledger, every entry
+    and consent row of pseudonym ``user`` rewritten under a token of the erasure, places and
+    coordinates cleared, the totals kept; the erasure's record in the ledger's erasure log and
+    an audit entry of the city's, neither holding the pseudonym. A pseudonym the ledger holds
+    nothing of (never seen, or forgotten already) is not found; a reason naming the pseudonym,
+    or blank, is refused (422)."""
+    _city(engine, city_id)
+    folder = city_ledger_dir(root, city_id)
+    if not folder.is_dir():
+        raise NotFoundError(
+            f"user '{user}' has no entry and no consent row in the ledger: never seen, or "
+            "forgotten already"
+        )
+    try:
+        erasure = ledger_forget(folder, user, reason)
+    except LedgerError as error:
+        # the message names the folder on the server: not for the caller
+        text = str(error).replace(f" {folder}", "")
+        if "never seen, or forgotten already" in text:
+            raise NotFoundError(text) from None
+        if "forgotten already" in text:
+            raise ConflictError(text) from None
+        raise StoreError(text) from None
+    record_ledger_action(
+        engine,
+        city_id,
+        "ledger.forget",
+        f"ledger erasure {erasure.erasure}",
+        erasure.reason,
+        {
+            "erasure": erasure.erasure,
+            "token": erasure.token,
+            "entries": erasure.entries,
+            "consent_rows": erasure.consent_rows,
+            "reduction_gco2e": erasure.reduction_gco2e,
+        },
+        actor,
+    )
+    return erasure.to_dict()
+
+
+def city_erasures(engine: Engine, root: Path, city_id: int) -> list[dict[str, Any]]:
+    """The city's erasure log, oldest first (docs/ledger.md "Privacy"): what each erasure
+    rewrote and counted, with each file's SHA-256 before and after; no pseudonym."""
+    _city(engine, city_id)
+    folder = city_ledger_dir(root, city_id)
+    if not folder.is_dir():
+        return []
+    return [erasure.to_dict() for erasure in ledger_erasures(folder)]

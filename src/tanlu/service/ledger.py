@@ -16,7 +16,9 @@ from sqlalchemy import Engine
 from tanlu.app.ledger_service import (
     BatchRecord,
     SchemeLink,
+    city_erasures,
     city_totals,
+    forget_city_user,
     held_entries,
     issuance_evidence,
     leaderboard,
@@ -126,6 +128,48 @@ class NewReversal(Body):
 class ReversalOut(BaseModel):
     entry: EntryOut
     new: bool
+
+
+class NewErasure(Body):
+    """A person to forget on request: their pseudonym, and the request it answers (recorded in
+    the erasure log and the audit log, so it must not name the pseudonym)."""
+
+    user: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
+    reason: str = Field(min_length=1, max_length=1000, pattern=PRINTABLE)
+
+
+class ErasedFileOut(BaseModel):
+    path: str
+    rows: list[int]
+    sha256_before: str
+    sha256_after: str
+
+
+class ErasedTotalOut(BaseModel):
+    city: str | None
+    methodology_id: str
+    methodology_version: int
+    month: str
+    credits: int
+    reversals: int
+    reduction_gco2e: float
+
+
+class ErasureOut(BaseModel):
+    """An erasure as the ledger's erasure log holds it (docs/ledger.md "Privacy"): no
+    pseudonym, the token its entries now carry, what they count, the files rewritten."""
+
+    erasure: int
+    erased_at: str
+    reason: str
+    token: str
+    entries: int
+    entries_by_kind: dict[str, int]
+    consent_rows: int
+    reduction_gco2e: float
+    balance_gco2e: float
+    totals: list[ErasedTotalOut]
+    files: list[ErasedFileOut]
 
 
 class EvidenceOut(BaseModel):
@@ -400,3 +444,22 @@ def add_ledger_routes(
             )
             for row in city_totals(engine, ledgers, organisation_id, by)
         ]
+
+    @app.post(LEDGER + "/erasures", status_code=201, openapi_extra=access(Role.ADMIN.value))
+    def forget(organisation_id: int, body: NewErasure, account: Admin) -> ErasureOut:
+        """Forget a person on request (a city's admin): every entry and consent row of the
+        pseudonym rewritten under a token of the erasure, places and coordinates cleared, the
+        totals and the registry's evidence unchanged; recorded in the ledger's erasure log and
+        the audit log without the pseudonym. 404 for a pseudonym the ledger holds nothing of
+        (never seen, or forgotten already), 422 for a reason that names it."""
+        erasure = forget_city_user(
+            engine, ledgers, organisation_id, body.user, body.reason, account.email
+        )
+        return ErasureOut(**erasure)
+
+    @app.get(LEDGER + "/erasures", openapi_extra=access(Role.ADMIN.value))
+    def erasures(organisation_id: int, account: Admin) -> list[ErasureOut]:
+        """The city's erasure log, oldest first: each erasure's reason, token, counts, totals
+        by city, methodology, version and month, and the files it rewrote with their SHA-256
+        before and after (404 for an organisation that is not a city)."""
+        return [ErasureOut(**e) for e in city_erasures(engine, ledgers, organisation_id)]
