@@ -35,6 +35,7 @@ from tanlu.service import (
 )
 from tanlu.store.accounts import create_token, create_user
 from tanlu.store.audit import verify_chain
+from tanlu.store.citizens import create_link_code
 from tanlu.store.database import open_engine, upgrade
 from tanlu.store.jobs import JobKind, create_job
 from tanlu.store.projects import create_project, put_file
@@ -60,6 +61,8 @@ class Service:
     alpha_project: int
     beta_project: int
     alpha_job: int
+    # a one-time code a citizen signs in with (their own account: access "citizen")
+    citizen_code: str
 
     def fill(self, template: str, organisation: int, project: int | None = None) -> str:
         """A route's path with its parameters filled: the organisation and project given, and
@@ -108,6 +111,7 @@ def service(module_database_url: str) -> Iterator[Service]:
         engine, ids["alpha"], alpha_project.id, 1, JobKind.INVENTORY, {"year": 2021}, "test"
     )
     beta_project = create_project(engine, ids["beta"], BETA_PROJECT, "test")
+    citizen_code = create_link_code(engine, ids["alpha"], ids["alpha"], "p-a", "test").code
     # no job threads: the jobs the test queues stay queued
     app = create_app(engine, limiter=LoginLimiter(per_email=3, per_client=1000), job_threads=0)
     with TestClient(app, base_url="https://testserver") as client:
@@ -121,6 +125,7 @@ def service(module_database_url: str) -> Iterator[Service]:
             alpha_project.id,
             beta_project.id,
             alpha_job.id,
+            citizen_code,
         )
     engine.dispose()
 
@@ -151,16 +156,22 @@ def test_every_route_answers_only_whom_its_access_allows(service: Service) -> No
             signed[role] = (client, signed_in.json()["csrf_token"])
         return signed
 
-    # signing out ends the session it is called in: that route comes last
-    routes.sort(key=lambda r: r.path == "/api/session" and "DELETE" in r.methods)
+    # signing out ends the session it is called in: those routes come last
+    sign_outs = ("/api/session", "/api/citizen/session")
+    routes.sort(key=lambda r: r.path in sign_outs and "DELETE" in r.methods)
     signed = sessions()
+    # a citizen signed in with a code: their own routes only, 401 on every other
+    citizen = TestClient(service.app, base_url="https://testserver")
+    citizen_in = citizen.post("/api/citizen/session", json={"code": service.citizen_code})
+    assert citizen_in.status_code == 200, citizen_in.text
+    citizen_csrf = citizen_in.json()["csrf_token"]
     beta_client = TestClient(service.app, base_url="https://testserver")
     beta_csrf = _sign_in(beta_client, "admin@beta.example.com").json()["csrf_token"]
     checked = 0
     for route in routes:
         extra = route.openapi_extra or {}
         level = extra.get(ACCESS_KEY)
-        assert level in {"public", "user", *(r.value for r in Role)}, f"{route.path}: no access"
+        assert level in {"public", "user", "citizen", *(r.value for r in Role)}, route.path
         for method in sorted(route.methods):
             path = service.fill(route.path, service.alpha_id)
             anonymous = service.client.request(method, path, json={})
@@ -168,7 +179,25 @@ def test_every_route_answers_only_whom_its_access_allows(service: Service) -> No
                 assert anonymous.status_code not in (401, 403, 404), (method, path)
             else:
                 assert anonymous.status_code == 401, (method, path, anonymous.text)
+            by_citizen = citizen.request(method, path, json={}, headers={CSRF_HEADER: citizen_csrf})
+            if level == "citizen":
+                assert by_citizen.status_code not in (401, 403), (method, path, by_citizen.text)
+                assert by_citizen.status_code < 500, (method, path, by_citizen.text)
+            elif level != "public":
+                assert by_citizen.status_code == 401, (method, path, by_citizen.text)
+                assert not any(s in by_citizen.text for s in _alpha_strings())
             for role in Role:
+                if level == "citizen":
+                    # a member of an organisation is no citizen: 401 by token and by session
+                    client, csrf = signed[role]
+                    for answer in (
+                        service.client.request(
+                            method, path, json={}, headers=service.as_(f"alpha-{role.value}")
+                        ),
+                        client.request(method, path, json={}, headers={CSRF_HEADER: csrf}),
+                    ):
+                        assert answer.status_code == 401, (method, path, role, answer.text)
+                    continue
                 allowed = level in ("public", "user") or role.rank >= Role(level).rank
                 by_token = service.client.request(
                     method, path, json={}, headers=service.as_(f"alpha-{role.value}")
