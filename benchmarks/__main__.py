@@ -181,6 +181,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="events of the ledger ingest, half of them replays (default %(default)s)",
     )
     parser.add_argument(
+        "--ledger-memory-limit-gib",
+        type=float,
+        default=None,
+        help="DuckDB's memory limit of the timed ingest [GiB] (default: DuckDB's own)",
+    )
+    parser.add_argument(
+        "--ledger-spark",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also ingest the same events on local Spark and compare (default: yes)",
+    )
+    parser.add_argument(
+        "--ledger-aggregate",
+        type=int,
+        default=ledger.DEFAULT_AGGREGATE_ENTRIES,
+        help="entries of the ledger the totals are timed over, 0 for none (default %(default)s)",
+    )
+    parser.add_argument(
         "--scale-rows",
         type=_counts,
         default=None,
@@ -340,7 +358,18 @@ def main(argv: list[str] | None = None) -> int:
             events=args.ledger_events,
             repeat=min(args.command_repeat, 3),
             data_dir=args.data_dir,
+            memory_limit_gib=args.ledger_memory_limit_gib,
         )
+        if args.ledger_spark:
+            ledger.run_spark(console.print, args.ledger_events, args.data_dir)
+        if args.ledger_aggregate:
+            ledger.run_aggregation(
+                console.print,
+                args.ledger_events,
+                args.ledger_aggregate,
+                repeat=min(args.command_repeat, 3),
+                data_dir=args.data_dir,
+            )
     console.print(f"benchmark finished in {time.perf_counter() - began:.0f} s")
     return 0
 
