@@ -24,7 +24,7 @@ from tanlu.report.html import resolve
 from tanlu.report.text import LANGUAGES, Language, format_tonnes
 from tanlu.report.write import chromium_command, write_run
 
-from .conftest import MakeProject
+from .conftest import ACTIVITY_HEADER, MakeProject
 from .test_roadmap import ACTIVITIES, GROWING, INTENSITY, PRICES, REVENUE, toy_toml
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "internet-company"
@@ -120,23 +120,45 @@ def toy_project(make_project: MakeProject, **kwargs: Any) -> Path:
     return make_project(ACTIVITIES, toml=toml, files={"data/prices.csv": PRICES}, **kwargs)
 
 
-def run_toy(make_project: MakeProject, out: Path, lang: str = "en") -> dict[str, Any]:
-    """``tanlu run`` of the toy project without the PDF; its results.json."""
-    root = toy_project(make_project)
-    args = ["run", str(root), "--out", str(out), "--lang", lang, "--no-pdf"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    document: dict[str, Any] = json.loads((out / "results.json").read_text(encoding="utf-8"))
+@pytest.fixture(scope="module")
+def toy_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``tanlu run --no-pdf`` of the toy project once in each language, for the tests that only
+    read what it wrote (each reads its own language's folder; none writes there)."""
+    folder = tmp_path_factory.mktemp("toy")
+    root = toy_project(
+        lambda activities, toml, files: _write_project(folder / "project", activities, toml, files)
+    )
+    folders = {}
+    for lang in LANGUAGES:
+        out = folder / f"out_{lang}"
+        args = ["run", str(root), "--out", str(out), "--lang", lang, "--no-pdf"]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        folders[lang] = out
+    return folders
+
+
+def _write_project(root: Path, activities: str, toml: str, files: dict[str, str]) -> Path:
+    """As the ``make_project`` fixture writes a project, into ``root``."""
+    (root / "data").mkdir(parents=True)
+    (root / "tanlu.toml").write_text(toml, encoding="utf-8")
+    (root / "data" / "activities.csv").write_text(ACTIVITY_HEADER + activities, encoding="utf-8")
+    for relative, text in files.items():
+        (root / relative).write_text(text, encoding="utf-8")
+    return root
+
+
+def toy_document(toy_runs: dict[str, Path], lang: str = "en") -> dict[str, Any]:
+    """The results.json of the toy project's run in ``lang``."""
+    document: dict[str, Any] = json.loads(
+        (toy_runs[lang] / "results.json").read_text(encoding="utf-8")
+    )
     return document
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_every_figure_is_the_json(make_project: MakeProject, tmp_path: Path, lang: str) -> None:
-    root = toy_project(make_project)
-    out = tmp_path / "out"
-    args = ["run", str(root), "--out", str(out), "--lang", lang, "--no-pdf"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
+def test_every_figure_is_the_json(toy_runs: dict[str, Path], lang: str) -> None:
+    out = toy_runs[lang]
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.json", "results.xlsx"]
     parser = check_report(out)
     assert parser.lang == ("zh-CN" if lang == "zh" else "en")
@@ -154,10 +176,8 @@ def test_every_figure_is_the_json(make_project: MakeProject, tmp_path: Path, lan
     assert "<script" not in html and not re.search(r"""(src|href)=["']https?:""", html)
 
 
-def test_workbook_has_the_disclosure_tables(make_project: MakeProject, tmp_path: Path) -> None:
-    root = toy_project(make_project)
-    out = tmp_path / "out"
-    assert CliRunner().invoke(app, ["run", str(root), "--out", str(out), "--no-pdf"]).exit_code == 0
+def test_workbook_has_the_disclosure_tables(toy_runs: dict[str, Path]) -> None:
+    out = toy_runs["zh"]  # `tanlu run`'s default language
     document = json.loads((out / "results.json").read_text(encoding="utf-8"))
     sheets = pd.read_excel(out / "results.xlsx", sheet_name=None)
     assert {"ghg_protocol", "climate_metrics", "roadmap_by_year", "macc"} <= set(sheets)
@@ -185,8 +205,8 @@ def test_workbook_has_the_disclosure_tables(make_project: MakeProject, tmp_path:
 YEARLY_COST_CNY = 840 * 600 + 160 * 354.79
 
 
-def test_scenarios_side_by_side(make_project: MakeProject, tmp_path: Path) -> None:
-    document = run_toy(make_project, tmp_path / "en")
+def test_scenarios_side_by_side(toy_runs: dict[str, Path]) -> None:
+    document = toy_document(toy_runs)
     rows = {row["scenario"]: row for row in document["scenarios"]["summary"]}
     assert list(rows) == ["default", "costly_certificates", "no_certificates"]
     base, costly, none = rows["default"], rows["costly_certificates"], rows["no_certificates"]
@@ -245,10 +265,9 @@ def test_scenarios_side_by_side(make_project: MakeProject, tmp_path: Path) -> No
     ],
 )
 def test_infeasible_scenario_shows_its_shortfall(
-    make_project: MakeProject, tmp_path: Path, lang: str, words: str, target: str
+    toy_runs: dict[str, Path], lang: str, words: str, target: str
 ) -> None:
-    run_toy(make_project, tmp_path, lang)
-    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    html = (toy_runs[lang] / "report.html").read_text(encoding="utf-8")
     shortfall = re.search(r'<p class="shortfall">(.*?)</ul>', html, re.DOTALL)
     assert shortfall is not None
     text = re.sub(r"<[^>]+>", "", shortfall.group(1))
@@ -271,8 +290,8 @@ def test_bad_scenario_writes_nothing(make_project: MakeProject, tmp_path: Path) 
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_model_macc_in_report(make_project: MakeProject, tmp_path: Path) -> None:
-    document = run_toy(make_project, tmp_path)
+def test_model_macc_in_report(toy_runs: dict[str, Path]) -> None:
+    document = toy_document(toy_runs)
     rows = document["roadmap"]["macc"]["model"]
     # cuts of 10%, 20%, ... 90%, 95% and 100% of 2024's baseline, 585.6 tCO2e: all reachable
     assert [r["reduction_share"] for r in rows] == [
@@ -301,7 +320,7 @@ def test_model_macc_in_report(make_project: MakeProject, tmp_path: Path) -> None
         assert row["abatement_tco2e"] == pytest.approx(585.6 * row["reduction_share"])
     marginal = [r["marginal_cost_cny_per_tco2e"] for r in rows]
     assert marginal == sorted(marginal)
-    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    html = (toy_runs["en"] / "report.html").read_text(encoding="utf-8")
     assert 'data-chart="macc_model"' in html
     assert html.count('data-path="roadmap.macc.model.') == 4 * len(rows)
 
@@ -377,14 +396,14 @@ def test_relative_output_folder(
 
 
 def test_contents_numbers_settle(
-    make_project: MakeProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    toy_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The print loop of the PDF's contents, with Chromium and pdfinfo replaced: a first print
     finds the pages, a second confirms them; numbers that keep moving are an error."""
     from tanlu.report import write
     from tanlu.report.html import SECTIONS
 
-    document = run_toy(make_project, tmp_path / "toy")
+    document = toy_document(toy_runs)
     html = tmp_path / "report.html"
     html.write_text(write.render_report(document, "en"), encoding="utf-8")
     first = {section: index + 1 for index, section in enumerate(SECTIONS)}  # 1, 2, ..., 11
@@ -716,9 +735,8 @@ def _contents(page: str) -> list[tuple[str, str, str]]:
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_linked_contents(make_project: MakeProject, tmp_path: Path, lang: str) -> None:
-    out = tmp_path / "out"
-    run_toy(make_project, out, lang)
+def test_linked_contents(toy_runs: dict[str, Path], lang: str) -> None:
+    out = toy_runs[lang]
     page = (out / "report.html").read_text(encoding="utf-8")
     entries = _contents(page)
     # every chapter in order, each linked to its heading; no page numbers without a PDF
