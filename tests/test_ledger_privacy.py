@@ -387,6 +387,33 @@ def test_a_crash_is_finished_by_the_erasure_of_someone_else(
     assert ledger_forget(root, CY, "request 3", AT).erasure == 3
 
 
+def test_a_consent_upload_after_a_crash_is_erased_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = hand_ledger(tmp_path)
+    with monkeypatch.context() as patch:
+        crash_on(patch, 1)  # nothing renamed yet
+        with pytest.raises(OSError):
+            ledger_forget(root, ANA, "request 1", AT)
+    # an operator's consent file arrives before the erasure is finished: the prepared copy of
+    # consent.parquet is stale, and only the same person can be erased from the new one
+    more = write_csv(tmp_path / "more.csv", consent_for(["eve-77c1"]))
+    ingest_batches(root, [write_csv(tmp_path / "one.csv", [BATCH[-1]])], more, RECEIVED)
+    untouched = file_bytes(root)
+    with pytest.raises(LedgerError, match="forget the same user again to finish it"):
+        ledger_forget(root, BO, "request 2", AT)
+    assert file_bytes(root) == untouched
+    done = ledger_forget(root, ANA, "request 1", AT)
+    assert done.erasure == 1 and done.consent_rows == 2
+    consent = next(f for f in done.files if f.path == "consent.parquet")
+    assert hashlib.sha256((root / "consent.parquet").read_bytes()).hexdigest() == (
+        consent.sha256_after
+    )
+    users = set(pq.read_table(root / "consent.parquet").column("user").to_pylist())
+    assert users == {done.token, BO, "eve-77c1"}
+    assert ANA not in decoded_text(root)
+
+
 # --- the command line -------------------------------------------------------------------------
 
 
