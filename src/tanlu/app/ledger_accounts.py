@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from tanlu import engine
 from tanlu.app.ledger import EntryDocument, china_now, ledger_redeem
-from tanlu.app.ledger_service import _entry, city_ledger_dir, user_account
+from tanlu.app.ledger_service import ENTRY_FIELDS, city_ledger_dir, user_account
 from tanlu.errors import ConflictError, NotFoundError, StoreError
 from tanlu.ledger import LedgerError, LedgerFolder, load_methodologies
 from tanlu.ledger.review import decide_held
@@ -84,6 +84,15 @@ def ledger_decide_held(
 # own account (docs/service.md "Carbon inclusion")
 
 
+def _as_read(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry as a city or an operator reads entries back (``ENTRY_FIELDS``, times as text,
+    the credit in gCO2e)."""
+    out = {k: entry.get(k) for k in ENTRY_FIELDS if k != "credited_mgco2e"}
+    out = entry_as_json(out)
+    out["credited_gco2e"] = int(entry.get("credited_mgco2e") or 0) / 1000
+    return out
+
+
 def _without_folder(error: LedgerError, folder: Path) -> str:
     """The ledger's message without the folder on the server (not for the caller)."""
     return str(error).replace(f" in {folder}", "")
@@ -112,7 +121,7 @@ def decide_city_held(
     except LedgerError as error:
         text = _without_folder(error, folder)
         raise (NotFoundError if text.startswith("no entry") else ConflictError)(text) from None
-    entry = {**_entry(done.entry), "detail": done.entry["detail"]}
+    entry = {**_as_read(done.entry), "detail": done.entry["detail"]}
     if done.new:
         record_ledger_action(
             engine,
@@ -156,7 +165,7 @@ def redeem_for_user(
         done = ledger_redeem(folder, user, amount_gco2e, redemption_id, code)
     except LedgerError as error:
         raise ConflictError(_without_folder(error, folder)) from None
-    entry = _entry(done.entry)
+    entry = _as_read(done.entry)
     taken_mgco2e = -int(done.entry["credited_mgco2e"])
     if not done.new and (entry["user"] != user or taken_mgco2e != round(amount_gco2e * 1000)):
         raise ConflictError(

@@ -19,22 +19,23 @@ an entry that is not held, is a :class:`~tanlu.ledger.folder.LedgerError`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from tanlu import engine
 from tanlu.ledger.folder import (
+    ENTRY_SCHEMA,
+    METADATA_KEY,
     LedgerError,
     LedgerFolder,
-    _metadata,
-    _one_entry,
-    _record,
     entries_table,
     write_entries,
 )
 from tanlu.ledger.methodologies import MethodologyRegistry
-from tanlu.ledger.rules import ACCEPTED, HELD, REJECTED
+from tanlu.ledger.rules import ACCEPTED, ENTRY_COLUMNS, HELD, REJECTED
 
 RELEASE, REJECT = "release", "reject"
 DECISIONS: tuple[str, ...] = (RELEASE, REJECT)
@@ -54,6 +55,29 @@ __all__ = [
     "capped_mgco2e",
     "decide_held",
 ]
+
+
+def _record(row: pd.Series) -> dict[str, Any]:
+    """An entry read back as plain Python values (``None`` for a missing one, times as
+    :class:`datetime.datetime`)."""
+    out: dict[str, Any] = {}
+    for column in ENTRY_COLUMNS:
+        value = row[column]
+        if isinstance(value, pd.Timestamp):
+            value = value.to_pydatetime()
+        elif pd.isna(value):
+            value = None
+        elif hasattr(value, "item"):
+            value = value.item()
+        out[column] = value
+    return out
+
+
+def _write_one(folder: LedgerFolder, batch: int, entry: dict[str, Any], kind: str) -> None:
+    """Write one entry as a batch of its own (its file's metadata says which ``kind``)."""
+    table = pa.table({c: [entry.get(c)] for c in ENTRY_COLUMNS}, schema=ENTRY_SCHEMA)
+    metadata = {METADATA_KEY: json.dumps({"kind": kind}, sort_keys=True).encode()}
+    write_entries(folder, batch, table, metadata)
 
 
 def capped_mgco2e(before_mgco2e: int, amount_mgco2e: int, cap_mgco2e: int | None) -> int:
@@ -255,5 +279,5 @@ def decide_held(
             "received_at": at,
             "refers_to": f"{operator}/{event_id}",
         }
-        write_entries(folder, batch, _one_entry(entry), _metadata(decision, None, None))
+        _write_one(folder, batch, entry, decision)
     return entry, True
