@@ -70,8 +70,11 @@ def test_annual_matching_by_hand(make_project: MakeProject, tmp_path: Path) -> N
 def test_hourly_target_is_reached(make_project: MakeProject) -> None:
     root = dc_project(make_project, toml=DC_TOML.format(grid="0.3"))
     project = tanlu.load_project(root)
-    plan = procure_for_site(project, "dc", 2022, 0.8)
-    assert plan.result.cfe_score_share >= 0.8 - 1e-6
+    # a target above the site's current 47.5%, so that it binds (HiGHS takes about 6x longer
+    # to reach 0.8 than 0.6 on the same 8,760 hours: the model and its constraints are the same)
+    plan = procure_for_site(project, "dc", 2022, 0.6)
+    assert plan.result.cfe_score_share >= 0.6 - 1e-6
+    assert plan.result.cfe_score_share == pytest.approx(0.6, abs=1e-6)
     assert plan.current_cfe_score_share == pytest.approx(0.25 + 0.75 * 0.3)
     assert plan.result.total_cost_cny == pytest.approx(plan.result.objective_cny, rel=1e-6)
     # what is held is in the dispatch at no cost, hour by hour
