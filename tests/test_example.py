@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import tanlu
+from tanlu.roadmap.plan import RoadmapResult
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "internet-company"
 
@@ -73,11 +74,16 @@ def test_example_electricity_agrees_with_the_inventory() -> None:
     assert totals["re100_mwh"] <= totals["green_mwh"]
 
 
-def test_example_roadmap_meets_the_seed_targets() -> None:
+@pytest.fixture(scope="module")
+def example_plan() -> RoadmapResult:
+    """The example's roadmap, computed once for the tests that read it."""
     from tanlu.roadmap import calculate_roadmap
 
-    project = tanlu.load_project(EXAMPLE)
-    plan = calculate_roadmap(project)
+    return calculate_roadmap(tanlu.load_project(EXAMPLE))
+
+
+def test_example_roadmap_meets_the_seed_targets(example_plan: RoadmapResult) -> None:
+    plan = example_plan
     by_year = plan.by_year.set_index("year")
     # carbon neutral in operations and supply chain, and 100% green electricity, by 2030
     assert by_year.at[2030, "net_tco2e"] == pytest.approx(0, abs=1e-3)
@@ -95,10 +101,8 @@ def test_example_roadmap_meets_the_seed_targets() -> None:
     assert plan.net_discounted_cost_cny == pytest.approx(plan.objective_cny, rel=1e-6)
 
 
-def test_example_roadmap_is_a_glide_path_not_a_cliff() -> None:
-    from tanlu.roadmap import calculate_roadmap
-
-    plan = calculate_roadmap(tanlu.load_project(EXAMPLE))
+def test_example_roadmap_is_a_glide_path_not_a_cliff(example_plan: RoadmapResult) -> None:
+    plan = example_plan
     by_year = plan.by_year.set_index("year")
     assert plan.targets["met"].all()
     # the 2021 base year, scopes 1, 2 (market) and 3, from the roadmap's own trajectory row:
