@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from tanlu.store.accounts import create_token, create_user
 from tanlu.store.audit import organisation_entries, verify_chain
@@ -56,6 +57,13 @@ def _post(world: World, who: str, tail: str, body: dict[str, object]) -> object:
 
 def test_a_city_releases_and_rejects_held_entries(world: World) -> None:
     _ledger(world)
+
+    def read(tail: str) -> Any:
+        return world.client.get(world.url(CITY, tail), headers=world.as_(CITY)).json()
+
+    # before review: E5 and E6 held (overlap), their users off the leaderboard
+    assert sorted(e["event_id"] for e in read("held")) == ["E5", "E6"]
+    board = {row["user"] for row in read("leaderboard")}
     release = {"operator": CODE, "event_id": "E6", "decision": "release", "reason": "two cards"}
     first = _post(world, CITY, "reviews", release)
     assert first.status_code == 201, first.text  # type: ignore[attr-defined]
@@ -84,6 +92,10 @@ def test_a_city_releases_and_rejects_held_entries(world: World) -> None:
         assert words in detail and str(world.ledgers) not in detail
     bad = {**release, "decision": "approve"}
     assert _post(world, CITY, "reviews", bad).status_code == 422  # type: ignore[attr-defined]
+    # decided: no longer held, and their users back on the leaderboard
+    assert read("held") == []
+    users = {e["user"] for e in (answer["entry"], rejected.json()["entry"])}  # type: ignore[attr-defined]
+    assert not users & board and {row["user"] for row in read("leaderboard")} == board | users
     # p-d's balance: the release only, 280.8 g; the city's evidence: 936 + 280.8 = 1,216.8 g
     p_d = world.client.get(world.url(CITY, "users/p-d"), headers=world.as_(CITY)).json()
     assert p_d["balance_gco2e"] == pytest.approx(280.8)
@@ -212,6 +224,23 @@ def test_a_citizen_signs_in_with_a_code_and_reads_only_their_own(world: World) -
     assert second.status_code == 200  # type: ignore[attr-defined]
     assert len(again.get("/api/citizen/ledger").json()["accounts"]) == 2
     # signed out: the session is gone
+    # p-a asks Shenzhen's scheme to forget them: the link there goes (and the unused code
+    # issued for p-a there with it), Wuhan's stays; nothing of the service names p-a in Shenzhen
+    unused = _code(world, "p-a").json()["code"]  # type: ignore[attr-defined]
+    forget = {"user": "p-a", "reason": "the person's request of 5 May"}
+    assert _post(world, CITY, "erasures", forget).status_code == 201  # type: ignore[attr-defined]
+    accounts = browser.get("/api/citizen/ledger").json()["accounts"]
+    assert [(a["city"], a["user"]) for a in accounts] == [("Wuhan scheme", "p-a")]
+    assert _citizen(world, unused)[1].status_code == 401  # type: ignore[attr-defined]
+    with world.engine.connect() as connection:
+        for table in ("citizen_links", "ledger_link_codes"):
+            rows = connection.execute(
+                text(f"SELECT count(*) FROM {table} WHERE city_id = :c AND pseudonym = 'p-a'"),
+                {"c": world.ids[CITY]},
+            ).scalar_one()
+            assert rows == 0, table
+    audit = organisation_entries(world.engine, world.ids[CITY], 0, 100)
+    assert "p-a" not in str(audit)
     out = browser.delete("/api/citizen/session", headers={"X-CSRF-Token": csrf})
     assert out.status_code == 204
     assert browser.get("/api/citizen/ledger").status_code == 401

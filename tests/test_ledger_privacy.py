@@ -559,6 +559,8 @@ def test_a_city_forgets_a_person_through_the_service(world: World) -> None:
     _send(world, "batches", _batch(), "week.csv")
     reads = ("totals?by=month", "totals?by=city", "totals?by=methodology", "evidence")
     before = {tail: client.get(world.url(CITY, tail), headers=city).json() for tail in reads}
+    board = client.get(world.url(CITY, "leaderboard"), headers=city).json()
+    assert "p-a" in [row["user"] for row in board]
     # an operator's member cannot erase, nor read the log (an admin's route)
     assert forget("p-a", "request 1", OPERATOR).status_code == 403
     assert client.get(world.url(OPERATOR, "erasures"), headers=world.as_(OPERATOR)).status_code == (
@@ -584,6 +586,11 @@ def test_a_city_forgets_a_person_through_the_service(world: World) -> None:
     assert client.get(world.url(CITY, "users/p-a"), headers=city).status_code == 404
     token = client.get(world.url(CITY, f"users/{erasure['token']}"), headers=city).json()
     assert token["balance_gco2e"] == pytest.approx(936.0)
+    # the leaderboard: the forgotten person's place goes, not another's
+    after = client.get(world.url(CITY, "leaderboard"), headers=city).json()
+    assert [row["user"] for row in after] == [
+        row["user"] for row in board if row["user"] != "p-a"
+    ]
     # again: not found, the server's folder not named
     again = forget("p-a", "request 2025/1 of the operator")
     assert again.status_code == 404

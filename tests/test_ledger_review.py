@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tanlu.app.ledger import ledger_balances, ledger_totals
+from tanlu.app.ledger import ingest_batches, ledger_balances, ledger_reverse, ledger_totals
 from tanlu.app.ledger_accounts import ledger_decide_held
 from tanlu.cli import app
 from tanlu.ledger import LedgerError, LedgerFolder, read_entries
 from tanlu.ledger.review import capped_mgco2e
 
-from .test_ledger import event, run
+from .test_ledger import RECEIVED, event, run, write
 
 # E1 (metro, 12 km) and E2 (bus, 6 km) overlap in time: both held; E3 (metro, 10 km) accepted
 OVERLAPPING = [
@@ -217,3 +217,33 @@ def test_the_commands_release_and_reject_held(tmp_path: Path) -> None:
     refused = runner.invoke(app, ["ledger", "release", *base, "--event-id", "E3", "--reason", "no"])
     assert refused.exit_code != 0
     assert "was accepted, not held" in refused.output
+
+
+def test_a_released_event_counts_once_in_later_rules_replays_and_reversals(
+    tmp_path: Path,
+) -> None:
+    """The release is a second credit entry of the held event: the rules, a replay and a
+    reversal must see the event once."""
+    ledger = tmp_path / "ledger"
+    placed = dict(start_place="Futian", end_place="Nanshan")
+    first = [event("E1", distance_km=12, **placed), *OVERLAPPING[1:]]
+    run(tmp_path, first)
+    ledger_decide_held(ledger, "op", "E1", "release", "checked with the operator")
+    # two more metro trips Futian -> Nanshan that day: with E1 three, the most a day allows,
+    # so both are accepted (E1 counted twice would make the second the fourth, held)
+    later = [
+        event("T1", start_time="2025-05-01 12:00", end_time="2025-05-01 12:30", **placed),
+        event("T2", start_time="2025-05-01 14:00", end_time="2025-05-01 14:30", **placed),
+    ]
+    entries = run(tmp_path, later, name="later.csv")
+    assert entries.loc[["T1", "T2"], "status"].tolist() == ["accepted", "accepted"]
+    # the first batch again: its three events are replays, E1 once
+    batch = tmp_path / "again.csv"
+    write(batch, first)
+    replayed = ingest_batches(ledger, [batch], None, RECEIVED)
+    assert (replayed.replays, replayed.entries) == (3, 0)
+    # the released credit is the one a reversal takes back: -561.6 g
+    reversal = ledger_reverse(ledger, "op", "E1", "the colleague's tap after all")
+    assert reversal.entry["credited_mgco2e"] == -561_600
+    # 468 (E3) + 561.6 (E1) - 561.6 + 2 x 468 (T1, T2) = 1,404 g
+    assert ledger_balances(ledger, "u1").table["balance_gco2e"].tolist() == [1404.0]

@@ -129,7 +129,8 @@ def decide_city_held(
             f"ledger.{decision}",
             f"ledger entry {operator}/{event_id}",
             reason,
-            {"credited_gco2e": entry["credited_gco2e"], "user": entry["user"]},
+            # no pseudonym: the audit trail cannot be edited, and a person may be forgotten
+            {"credited_gco2e": entry["credited_gco2e"]},
             actor,
         )
     return entry, done.new
@@ -179,7 +180,7 @@ def redeem_for_user(
                 "ledger.redeem",
                 f"ledger redemption {code}/{redemption_id}",
                 "",
-                {"redeemed_gco2e": -entry["credited_gco2e"], "user": user, "city_id": city_id},
+                {"redeemed_gco2e": -entry["credited_gco2e"], "city_id": city_id},
                 actor,
             )
     return entry, done.new

@@ -39,6 +39,9 @@ from tanlu.app.ledger import (
 from tanlu.errors import ConflictError, InputError, InputIssue, NotFoundError, StoreError
 from tanlu.ledger import LedgerError, LedgerFolder, load_methodologies, read_consent
 from tanlu.ledger.folder import entries_table, merge_consent, write_consent
+from tanlu.ledger.privacy import TOKEN_PREFIX
+from tanlu.ledger.review import REJECTION
+from tanlu.store.citizens import forget_pseudonym
 from tanlu.store.ledger import (
     BatchRecord,
     SchemeLink,
@@ -265,16 +268,16 @@ def _entry(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _entries(root: Path, city_id: int, keep: Any, limit: int) -> list[dict[str, Any]]:
-    """The newest ``limit`` entries of the city's ledger that ``keep(table)`` selects."""
+    """The newest ``limit`` entries of the city's ledger that ``keep(table)`` keeps (a function
+    of the entries' table giving the rows wanted)."""
     folder = LedgerFolder(city_ledger_dir(root, city_id))
     if not folder.entry_files():
         return []
     con = engines.connect()
     try:
         table = entries_table(con, folder)
-        chosen = table.filter(keep(table)).order_by(
-            [table.batch.desc(), table.start_time.desc(), table.event_id]
-        )
+        table = keep(table)
+        chosen = table.order_by([table.batch.desc(), table.start_time.desc(), table.event_id])
         frame = engines.to_pandas(chosen.select(*ENTRY_FIELDS).limit(limit))
     finally:
         engines.close(con)
@@ -286,7 +289,19 @@ def held_entries(
 ) -> list[dict[str, Any]]:
     """The city's newest held entries (for review), with their reasons."""
     _city(engine, city_id)
-    return _entries(root, city_id, lambda t: t.status == "held", limit)
+    return _entries(root, city_id, undecided_held, limit)
+
+
+def undecided_held(entries: Any) -> Any:
+    """The held entries no reviewer has released or rejected yet: a decision is a new entry of
+    the same event (a released credit or a rejection) that refers to it."""
+    decided = entries.filter(
+        entries.refers_to.notnull() & entries.entry_kind.isin(["credit", REJECTION])
+    ).select(d_operator=entries.operator, d_event_id=entries.event_id)
+    held = entries.filter(entries.status == "held")
+    return held.anti_join(
+        decided, (held.operator == decided.d_operator) & (held.event_id == decided.d_event_id)
+    )
 
 
 def user_account(
@@ -313,7 +328,7 @@ def user_account(
 
     def mine(t: Any) -> Any:
         chosen = t.user == user
-        return chosen if code is None else chosen & (t.operator == code)
+        return t.filter(chosen if code is None else chosen & (t.operator == code))
 
     entries = _entries(root, city, mine, limit)
     if not entries:
@@ -359,7 +374,8 @@ def reverse_city_credit(
             "ledger.reverse",
             f"ledger entry {operator}/{event_id}",
             reason,
-            {"credited_gco2e": entry["credited_gco2e"], "user": entry["user"]},
+            # no pseudonym: the audit trail cannot be edited, and a person may be forgotten
+            {"credited_gco2e": entry["credited_gco2e"]},
             actor,
         )
     return entry, done.new
@@ -449,7 +465,9 @@ def leaderboard(
 ) -> list[dict[str, Any]]:
     """The city's users (pseudonyms) by reduction credited (credits less reversals, of actions
     in ``month`` or in all), most first, ties by pseudonym; a user with any held entry is left
-    out until it is reviewed (a held account)."""
+    out until every one is released or rejected (a held account), and so is a forgotten
+    person's token (an erasure keeps their credits in the totals, not their place among the
+    city's users)."""
     _city(engine, city_id)
     folder = LedgerFolder(city_ledger_dir(root, city_id))
     if not folder.entry_files():
@@ -458,13 +476,15 @@ def leaderboard(
     try:
         entries = entries_table(con, folder)
         table = entries.mutate(month=_month(entries))
-        held = table.filter(table.status == "held").select(held_user=table.user).distinct()
+        undecided = undecided_held(table)
+        held = undecided.select(held_user=undecided.user).distinct()
         counted = table.filter(
             table.entry_kind.isin(["credit", "reversal"]) & (table.status == "accepted")
         )
         if month is not None:
             counted = counted.filter(counted.month == month)
         counted = counted.anti_join(held, counted.user == held.held_user)
+        counted = counted.filter(~counted.user.startswith(TOKEN_PREFIX))
         ranked = (
             counted.group_by("user")
             .aggregate(reduction_mgco2e=counted.credited_mgco2e.sum(), credits=counted.count())
@@ -523,6 +543,7 @@ def forget_city_user(
         if "forgotten already" in text:
             raise ConflictError(text) from None
         raise StoreError(text) from None
+    links = forget_pseudonym(engine, city_id, user)
     record_ledger_action(
         engine,
         city_id,
@@ -535,6 +556,7 @@ def forget_city_user(
             "entries": erasure.entries,
             "consent_rows": erasure.consent_rows,
             "reduction_gco2e": erasure.reduction_gco2e,
+            "citizen_links_removed": links,
         },
         actor,
     )

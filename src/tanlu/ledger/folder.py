@@ -408,7 +408,8 @@ def ingest(
                 con, _methodology_arrow(registry), "ledger_methodologies"
             )
             consent_table = _consent_table(con, folder)
-            credits = prior.filter(prior.entry_kind == "credit")
+            # an event's own credit entry (a reviewer's release of it refers to it)
+            credits = prior.filter((prior.entry_kind == "credit") & prior.refers_to.isnull())
             seen = table.join(
                 credits,
                 (table.operator == credits.operator) & (table.event_id == credits.event_id),
@@ -489,7 +490,9 @@ def reverse_credit(
         done = found[found["entry_kind"] == "reversal"]
         if not done.empty:
             return _record(done.iloc[0]), False
-        row = _record(credit.iloc[0])
+        # a held event released on review: its release is the accepted credit to reverse
+        accepted = credit[credit["status"] == ACCEPTED]
+        row = _record((accepted if not accepted.empty else credit).iloc[0])
         if row["status"] != ACCEPTED or row["credited_mgco2e"] <= 0:
             raise LedgerError(
                 f"event '{event_id}' of operator '{operator}' was {row['status']} and credited "

@@ -461,7 +461,9 @@ def judge_events(
     # change a verdict, context_horizon_s), plus each user's latest one before it (the trip
     # before the user's first new one, for the teleport rule)
     users = staged.select(u_user=staged.user).distinct()
-    earlier = credits.filter(credits.status != REJECTED)
+    # (a reviewer's release of a held event is a second credit entry of it: the event counts
+    # once, by its own entry)
+    earlier = credits.filter((credits.status != REJECTED) & credits.refers_to.isnull())
     earlier = earlier.semi_join(users, earlier.user == users.u_user)
     context_columns = (
         "operator",

@@ -251,3 +251,21 @@ def citizen_links(engine: Engine, citizen_id: int) -> list[CitizenLinkRow]:
             CitizenLinkRow(link.city_id, name, link.pseudonym, link.linked_at)
             for link, name in rows
         ]
+
+
+def forget_pseudonym(engine: Engine, city_id: int, pseudonym: str) -> int:
+    """Delete every link of a citizen's account to ``pseudonym`` in the city, and every link
+    code issued for it, used or not (an erasure: the service keeps no row naming the person's
+    pseudonym). Returns how many links went; the citizen's account stays, with its other links."""
+    with session_scope(engine) as session:
+        links = session.execute(
+            delete(CitizenLink).where(
+                CitizenLink.city_id == city_id, CitizenLink.pseudonym == pseudonym
+            )
+        )
+        session.execute(
+            delete(LedgerLinkCode).where(
+                LedgerLinkCode.city_id == city_id, LedgerLinkCode.pseudonym == pseudonym
+            )
+        )
+        return int(getattr(links, "rowcount", 0) or 0)
