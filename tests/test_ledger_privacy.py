@@ -588,9 +588,7 @@ def test_a_city_forgets_a_person_through_the_service(world: World) -> None:
     assert token["balance_gco2e"] == pytest.approx(936.0)
     # the leaderboard: the forgotten person's place goes, not another's
     after = client.get(world.url(CITY, "leaderboard"), headers=city).json()
-    assert [row["user"] for row in after] == [
-        row["user"] for row in board if row["user"] != "p-a"
-    ]
+    assert [row["user"] for row in after] == [row["user"] for row in board if row["user"] != "p-a"]
     # again: not found, the server's folder not named
     again = forget("p-a", "request 2025/1 of the operator")
     assert again.status_code == 404
