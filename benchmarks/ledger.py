@@ -34,7 +34,7 @@ import pandas as pd
 
 from benchmarks.command import run_command
 
-DEFAULT_EVENTS = 1_000_000
+DEFAULT_EVENTS = 10_000_000
 DEFAULT_AGGREGATE_ENTRIES = 100_000_000
 TOTAL_KEYS = ("city", "methodology", "month")
 TARGET_EVENTS_PER_S = 200_000
@@ -140,9 +140,15 @@ def ledger_totals(ledger: Path) -> dict[str, Any]:
     return found
 
 
+def _quiet_duckdb() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def different_entries(first: Path, second: Path) -> int:
     """How many entries one ledger holds and the other not (both ways, as multisets)."""
-    con = duckdb.connect()
+    con = _quiet_duckdb()
     a, b = (f"read_parquet('{p / 'entries'}/*.parquet')" for p in (first, second))
     query = (
         f"SELECT count(*) FROM ((FROM {a} EXCEPT ALL FROM {b}) "
@@ -233,7 +239,7 @@ def make_copies(source: Path, target: Path, copies: int) -> None:
     files = sorted((source / "entries").glob("[0-9]*.parquet"))
     shutil.rmtree(target, ignore_errors=True)
     (target / "entries").mkdir(parents=True)
-    con = duckdb.connect()
+    con = _quiet_duckdb()
     batch = 0
     for copy in range(copies):
         for file in files:
@@ -259,7 +265,7 @@ def run_aggregation(
     folder = (data_dir or Path(tempfile.gettempdir()) / "tanlu-bench") / f"ledger-{events}"
     source = folder / "timed-ledger"
     have = int(
-        duckdb.connect()
+        _quiet_duckdb()
         .execute(f"SELECT count(*) FROM read_parquet('{source / 'entries'}/*.parquet')")
         .fetchone()[0]  # type: ignore[index]
     )
