@@ -6,14 +6,17 @@
       ledger.toml              optional: [rules] parameters (tanlu.ledger.rules.LedgerRules)
       methodologies/*.csv      optional: the ledger's own methodologies, beside the bundled ones
       consent.parquet          the consent table (user x scenario), as the last ingest left it
-      entries/00000001.parquet one file per batch: an ingest, a reversal or a redemption
+      entries/00000001.parquet one file per batch: an ingest, a reversal, a redemption or a review
+      erasures.jsonl           the erasure log (tanlu.ledger.privacy)
       .lock                    held while a command writes
 
 A batch's file is written under a hidden name in ``entries/`` and renamed into place when it is
 complete, so a reader never sees half of one and an interrupted write leaves nothing behind
-(the hidden file is removed by the next writer). Entries are never edited: a reversal or a
-redemption is a new entry in a new batch. Every file holds :data:`ENTRY_SCHEMA`; its metadata
-holds the rule parameters and the methodology registry's versions it was judged with.
+(the hidden file is removed by the next writer). Entries are never edited but by an erasure of
+a person (:mod:`tanlu.ledger.privacy`, which rewrites their pseudonym and places and logs it):
+a reversal, a redemption or a review's decision is a new entry in a new batch. Every file
+holds :data:`ENTRY_SCHEMA`; its metadata holds the rule parameters and the methodology
+registry's versions it was judged with.
 """
 
 from __future__ import annotations
