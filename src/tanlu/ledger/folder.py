@@ -462,6 +462,12 @@ def _one_entry(values: dict[str, Any]) -> pa.Table:
     return pa.table(row, schema=ENTRY_SCHEMA)
 
 
+def write_one_entry(folder: LedgerFolder, batch: int, entry: dict[str, Any], kind: str) -> None:
+    """Write one entry as a batch of its own (a reversal, a redemption, a review's decision);
+    its file's metadata says which ``kind``. Under :meth:`LedgerFolder.writing`."""
+    write_entries(folder, batch, _one_entry(entry), _metadata(kind, None, None))
+
+
 def reverse_credit(
     con: Any,
     folder: LedgerFolder,
@@ -492,10 +498,10 @@ def reverse_credit(
             )
         done = found[found["entry_kind"] == "reversal"]
         if not done.empty:
-            return _record(done.iloc[0]), False
+            return entry_record(done.iloc[0]), False
         # a held event released on review: its release is the accepted credit to reverse
         accepted = credit[credit["status"] == ACCEPTED]
-        row = _record((accepted if not accepted.empty else credit).iloc[0])
+        row = entry_record((accepted if not accepted.empty else credit).iloc[0])
         if row["status"] != ACCEPTED or row["credited_mgco2e"] <= 0:
             raise LedgerError(
                 f"event '{event_id}' of operator '{operator}' was {row['status']} and credited "
@@ -515,11 +521,13 @@ def reverse_credit(
             "detail": reason,
             "refers_to": f"{operator}/{event_id}",
         }
-        write_entries(folder, batch, _one_entry(reversal), _metadata("reversal", None, None))
+        write_one_entry(folder, batch, reversal, "reversal")
     return reversal, True
 
 
-def _record(row: pd.Series) -> dict[str, Any]:
+def entry_record(row: pd.Series) -> dict[str, Any]:
+    """An entry read back as plain Python values (``None`` for a missing one, times as
+    :class:`datetime.datetime`)."""
     out: dict[str, Any] = {}
     for column in ENTRY_COLUMNS:
         value = row[column]
@@ -619,7 +627,7 @@ def redeem(
         )
         found = engine.to_pandas(same)
         if not found.empty:
-            return _record(found.iloc[0]), False
+            return entry_record(found.iloc[0]), False
         balance = balances(con, folder, user)
         have = float(balance["balance_gco2e"].iloc[0]) if not balance.empty else 0.0
         if round(have * 1000) < amount_mg:
@@ -643,8 +651,8 @@ def redeem(
             "status": ACCEPTED,
             "reason": "redemption",
         }
-        write_entries(folder, batch, _one_entry(entry), _metadata("redemption", None, None))
-    return _record(pd.Series({c: entry.get(c) for c in ENTRY_COLUMNS})), True
+        write_one_entry(folder, batch, entry, "redemption")
+    return entry_record(pd.Series({c: entry.get(c) for c in ENTRY_COLUMNS})), True
 
 
 def read_entries(folder: LedgerFolder) -> pd.DataFrame:

@@ -19,23 +19,20 @@ an entry that is not held, is a :class:`~tanlu.ledger.folder.LedgerError`.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from tanlu import engine
 from tanlu.ledger.folder import (
-    ENTRY_SCHEMA,
-    METADATA_KEY,
     LedgerError,
     LedgerFolder,
     entries_table,
-    write_entries,
+    entry_record,
+    write_one_entry,
 )
 from tanlu.ledger.methodologies import MethodologyRegistry
-from tanlu.ledger.rules import ACCEPTED, ENTRY_COLUMNS, HELD, REJECTED
+from tanlu.ledger.rules import ACCEPTED, HELD, REJECTED
 
 RELEASE, REJECT = "release", "reject"
 DECISIONS: tuple[str, ...] = (RELEASE, REJECT)
@@ -55,29 +52,6 @@ __all__ = [
     "capped_mgco2e",
     "decide_held",
 ]
-
-
-def _record(row: pd.Series) -> dict[str, Any]:
-    """An entry read back as plain Python values (``None`` for a missing one, times as
-    :class:`datetime.datetime`)."""
-    out: dict[str, Any] = {}
-    for column in ENTRY_COLUMNS:
-        value = row[column]
-        if isinstance(value, pd.Timestamp):
-            value = value.to_pydatetime()
-        elif pd.isna(value):
-            value = None
-        elif hasattr(value, "item"):
-            value = value.item()
-        out[column] = value
-    return out
-
-
-def _write_one(folder: LedgerFolder, batch: int, entry: dict[str, Any], kind: str) -> None:
-    """Write one entry as a batch of its own (its file's metadata says which ``kind``)."""
-    table = pa.table({c: [entry.get(c)] for c in ENTRY_COLUMNS}, schema=ENTRY_SCHEMA)
-    metadata = {METADATA_KEY: json.dumps({"kind": kind}, sort_keys=True).encode()}
-    write_entries(folder, batch, table, metadata)
 
 
 def capped_mgco2e(before_mgco2e: int, amount_mgco2e: int, cap_mgco2e: int | None) -> int:
@@ -241,7 +215,7 @@ def decide_held(
             )
         held = credits[credits["status"] == HELD]
         if held.empty:
-            first = _record(credits.iloc[0])
+            first = entry_record(credits.iloc[0])
             raise LedgerError(
                 f"event '{event_id}' of operator '{operator}' was {first['status']}, not held: "
                 "only a held entry is released or rejected"
@@ -251,7 +225,7 @@ def decide_held(
         for done, kind in ((released, RELEASE), (rejected, REJECT)):
             if done.empty:
                 continue
-            entry = _record(done.iloc[0])
+            entry = entry_record(done.iloc[0])
             if kind == decision:
                 return entry, False
             raise LedgerError(
@@ -259,7 +233,7 @@ def decide_held(
                 f"already (at {entry['received_at']:%Y-%m-%d %H:%M:%S}); a decision is final"
                 + ("; reverse the credit instead" if kind == RELEASE else "")
             )
-        row = _record(held.iloc[0])
+        row = entry_record(held.iloc[0])
         if decision == RELEASE:
             decided = _release(con, folder, registry, row, reason)
         else:
@@ -279,5 +253,5 @@ def decide_held(
             "received_at": at,
             "refers_to": f"{operator}/{event_id}",
         }
-        _write_one(folder, batch, entry, decision)
+        write_one_entry(folder, batch, entry, decision)
     return entry, True
