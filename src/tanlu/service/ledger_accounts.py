@@ -11,12 +11,13 @@ an organisation answers a citizen 401, and the citizen's routes answer 401 to ev
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
+from tanlu.app.citizen_words import citizen_page
 from tanlu.app.ledger_accounts import (
     BAD_CODE,
     citizen_ledger,
@@ -279,6 +280,12 @@ def add_ledger_account_routes(
                 for found in citizen_ledger(engine, ledgers, citizen_id)
             ],
         )
+
+    @app.get(CITIZEN_API + "/words/{language}", openapi_extra=access("public"))
+    def citizen_words(language: Literal["en", "zh"]) -> dict[str, Any]:
+        """The citizen's page's words (``/app/citizen.html``) in a language (``en`` or
+        ``zh``), with the ledger's statuses, reasons and actions named."""
+        return citizen_page(language)
 
     @app.delete(
         CITIZEN_API + "/session", status_code=204, openapi_extra=access(CITIZEN, tokens=False)
