@@ -196,7 +196,11 @@ def test_a_citizen_types_the_apps_code_on_a_phone_and_reads_their_balance(
     for event in ("E1", "E2"):
         line = card.locator(f"[data-event={event}]")
         assert line.locator(".num").inner_text() == "468 g"
-        assert line.locator(".action").inner_text() == words("action_metro", language)
+        # 10 passenger-km each, in the page's words
+        amount = f"10 {words('unit_passenger_km', language)}"
+        assert (
+            line.locator(".action").inner_text() == f"{words('action_metro', language)} · {amount}"
+        )
         assert line.locator(".date").inner_text() == _day(2)
         assert line.locator(".state").inner_text() == words("status_accepted", language)
     # nobody else's entries: not p-b's, p-d's or the hostile pseudonym's
@@ -228,7 +232,7 @@ def test_held_entries_show_their_reason_in_words(service: Service) -> None:
     # p-d's two trips at once (E5 by bus, E6 by metro, 6 km each): both held for review,
     # credited nothing yet
     assert account(page, service.ids[CITY])["balance"] == "0"
-    for event, action in (("E5", "Bus"), ("E6", "Metro")):
+    for event, action in (("E5", "Bus · 6 km"), ("E6", "Metro · 6 km")):
         line = page.locator(f"[data-event={event}]")
         assert line.get_attribute("data-status") == "held"
         assert line.locator(".action").inner_text() == action
@@ -257,7 +261,8 @@ def test_hostile_names_stay_text_and_another_city_is_linked_with_its_code(
     assert account(page, service.ids[WUHAN])["balance"] == "150"
     card = page.locator(f"[data-city-id='{service.ids[WUHAN]}']")
     assert card.locator("h2").inner_text() == WUHAN
-    assert card.locator("[data-event=W1] .action").inner_text() == "Bus"
+    # Wuhan credits a bus ride by the trip: 1 trip x 150 g
+    assert card.locator("[data-event=W1] .action").inner_text() == "Bus · 1 trip"
     # the used code again: refused in words, the accounts still shown
     page.fill("input[name=link_code]", wuhan)
     with page.expect_response("**/api/citizen/links") as answer:

@@ -73,6 +73,12 @@ CITIZEN_WORDS: dict[str, tuple[str, str]] = {
         "账本只记录 App 提供的化名；可向城市碳普惠机构申请删除。",
     ),
     "footprint": ("Your household's carbon footprint", "家庭碳足迹计算"),
+    # what an entry counted, in its methodology's unit
+    "unit_passenger_km": ("km", "公里"),
+    "unit_km": ("km", "公里"),
+    "unit_trip": ("trip", "次"),
+    "unit_step": ("steps", "步"),
+    "unit_kwh": ("kWh saved", "千瓦时（节约）"),
     # an entry's status
     "status_accepted": ("Credited", "已计入"),
     "status_held": ("Held for review", "待审核"),

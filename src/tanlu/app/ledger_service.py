@@ -242,6 +242,8 @@ ENTRY_FIELDS = (
     "reason",
     "methodology_id",
     "methodology_version",
+    "unit",
+    "units",
     "credited_mgco2e",
 )
 

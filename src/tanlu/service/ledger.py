@@ -102,6 +102,8 @@ class EntryOut(BaseModel):
     reason: str | None
     methodology_id: str | None
     methodology_version: int | None
+    unit: str | None = None
+    units: float | None = None
     credited_gco2e: float
 
 

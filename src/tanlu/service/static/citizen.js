@@ -147,12 +147,18 @@ function figure(name, value, label) {
   );
 }
 
-/** An entry: its date and action (or what kind of entry it is), the gCO2e credited, its
- * status with the reason in words. */
+/** What an entry counted in its methodology's unit ("10 km", "6,000 steps"), or nothing. */
+function amount(entry) {
+  if (entry.units === null || entry.units === undefined || !entry.unit) return "";
+  return ` · ${new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 }).format(entry.units)} ${named("unit", entry.unit)}`;
+}
+
+/** An entry: its date and action (or what kind of entry it is) with what it counted, the
+ * gCO2e credited, its status with the reason in words. */
 function entryLine(entry) {
   const when = (entry.start_time || entry.end_time || "").slice(0, 10) || "–";
   const what = entry.entry_kind === "credit" ? named("action", entry.action || "–") : named("kind", entry.entry_kind);
-  const action = entry.entry_kind === "credit" || !entry.action ? what : `${what} · ${named("action", entry.action)}`;
+  const action = (entry.entry_kind === "credit" || !entry.action ? what : `${what} · ${named("action", entry.action)}`) + amount(entry);
   const reason = entry.reason ? `: ${named("reason", entry.reason)}` : "";
   return h(
     "div",
