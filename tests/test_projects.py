@@ -35,7 +35,7 @@ from tanlu.scratch import host_name
 from tanlu.service import create_app
 from tanlu.store.accounts import create_token, create_user
 from tanlu.store.audit import verify_chain
-from tanlu.store.database import open_engine, session_scope, upgrade
+from tanlu.store.database import now, open_engine, session_scope, upgrade
 from tanlu.store.jobs import (
     JobInfo,
     JobKind,
@@ -930,11 +930,14 @@ def _running_job(setup: Setup, name: str, worker: str) -> tuple[str, JobInfo]:
         "test",
     )
     # claimed here, not by the fixture's worker thread: the claim is taken from the queue
-    # directly, and the job's row is then given to ``worker``
+    # directly, and the job's row is then given to ``worker`` with a fresh heartbeat (without
+    # one, the fixture's worker thread would find the job stale and queue it again)
     with session_scope(setup.engine) as session:
         job_id = session.scalar(select(func.max(Job.id)).where(Job.project_id == project_id))
         session.execute(
-            update(Job).where(Job.id == job_id).values(status="running", worker=worker, attempts=1)
+            update(Job)
+            .where(Job.id == job_id)
+            .values(status="running", worker=worker, attempts=1, heartbeat_at=now())
         )
     return url, get_job(setup.engine, setup.organisation_id, project_id, job_id)
 
@@ -950,8 +953,8 @@ def test_a_job_queued_again_and_claimed_by_another_worker_is_not_finished_by_the
     fail_job(setup.engine, job.id, "gone-2-2-0", "late")
     # and run_job gives it up at its first step, leaving it to the worker that holds it
     run_job(setup.engine, job, "gone-2-2-0")
-    now = setup.client.get(f"{url}/jobs/{job.id}", headers=setup.headers["viewer"]).json()
-    assert (now["status"], now["files"], now["error"]) == ("running", [], None)
+    held = setup.client.get(f"{url}/jobs/{job.id}", headers=setup.headers["viewer"]).json()
+    assert (held["status"], held["files"], held["error"]) == ("running", [], None)
     # the worker that holds it finishes it
     assert finish_job(setup.engine, job.id, "elsewhere-1-1-0", {"result.json": result}) is True
     done = setup.client.get(f"{url}/jobs/{job.id}", headers=setup.headers["viewer"]).json()
@@ -965,7 +968,7 @@ def test_a_job_of_a_worker_that_is_gone_is_queued_again_then_failed(setup: Setup
         session.execute(
             update(Job)
             .where(Job.id == job.id)
-            .values(status="running", worker="gone-3-3-0", attempts=3)
+            .values(status="running", worker="gone-3-3-0", attempts=3, heartbeat_at=now())
         )
     assert requeue_orphans(setup.engine, lambda worker: worker == "gone-3-3-0") == [job.id]
     failed = setup.client.get(f"{url}/jobs/{job.id}", headers=setup.headers["viewer"]).json()

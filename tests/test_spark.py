@@ -1,6 +1,7 @@
 """Spark, the distributed engine, against DuckDB: the same Ibis expressions, the same results.
 
-Spark runs here as a local session (``local[2]``) started once for this module; ``make test``
+Spark runs here as a local session (``local[2]``, started as ``local[2,4]`` so that a failed
+task is run again) started once for this module; ``make test``
 installs pyspark (the ``spark`` extra) and a Java runtime. Every emission line is identical;
 summed figures agree to 1e-12 relative, because DuckDB adds floats with a compensated sum and
 Spark plainly, each in its own order (:func:`tanlu.engine.expressions.float_sum`).
@@ -70,6 +71,47 @@ def test_a_table_goes_through_spark_with_dates_as_days() -> None:
     again = engine.connect("spark", MASTER)
     assert "t" not in again.list_tables()
     engine.close(again)
+
+
+@pytest.mark.parametrize(
+    ("given", "started"),
+    [
+        ("local", "local[1,4]"),
+        ("local[2]", "local[2,4]"),
+        ("local[*]", "local[*,4]"),
+        (" local[ 8 ] ", "local[8,4]"),
+        ("local[2,1]", "local[2,1]"),  # a count of its own is kept
+        ("spark://head:7077", "spark://head:7077"),
+        ("yarn", "yarn"),
+        ("local-cluster[2,1,1024]", "local-cluster[2,1,1024]"),
+    ],
+)
+def test_a_local_master_is_started_with_task_retries(given: str, started: str) -> None:
+    from tanlu.engine.spark import with_task_retries
+
+    assert with_task_retries(given) == started
+
+
+def test_a_failed_task_is_run_again_in_a_local_session() -> None:
+    from pyspark import TaskContext
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+
+    engine.close(engine.connect("spark", MASTER))
+    session = SparkSession.builder.getOrCreate()
+    assert session.sparkContext.master == "local[2,4]"
+
+    def fails_at_first(value: int) -> int:
+        # the first attempt of every task fails, as a lost task result would
+        context = TaskContext.get()
+        assert context is not None
+        if context.attemptNumber() == 0:
+            raise RuntimeError("first attempt")
+        return value + 1
+
+    frame = session.range(0, 4, numPartitions=2).select(F.udf(fails_at_first, "long")("id"))
+    # 0..3 each plus one, after every task ran twice
+    assert sorted(row[0] for row in frame.collect()) == [1, 2, 3, 4]
 
 
 def test_the_example_inventory_is_the_same_on_spark(example: tuple[tanlu.Project, Any]) -> None:

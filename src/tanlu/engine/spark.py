@@ -12,11 +12,32 @@ process on N cores (``local[*]``: every core), ``spark://host:7077`` a standalon
 from __future__ import annotations
 
 import importlib.util
+import re
 from typing import Any
 
 import pyarrow as pa
 
 DEFAULT_MASTER = "local[*]"
+
+# Attempts of a task in a local session. Spark retries a failed task up to
+# spark.task.maxFailures (4) times on a cluster, but only once in ``local[N]``; a large task
+# result lost between the task and the driver (TaskResultLost, seen on a million emission
+# lines under load, 2026-12-04/05) then failed the whole computation. ``local[N]`` and
+# ``local`` are started as ``local[N,4]``, the cluster's count; a master that names its own
+# count keeps it.
+LOCAL_TASK_ATTEMPTS = 4
+_LOCAL_WITHOUT_ATTEMPTS = re.compile(r"local(?:\[\s*(\d+|\*)\s*\])?")
+
+
+def with_task_retries(master: str) -> str:
+    """``master`` as the session is started: ``local`` and ``local[N]`` with
+    :data:`LOCAL_TASK_ATTEMPTS` attempts per task (``local[N,4]``), any other URL unchanged."""
+    match = _LOCAL_WITHOUT_ATTEMPTS.fullmatch(master.strip())
+    if match is None:
+        return master
+    return f"local[{match.group(1) or 1},{LOCAL_TASK_ATTEMPTS}]"
+
+
 # Spark settings of a session tanlu starts (a session already running keeps its own). Shuffle
 # partitions: Spark's default of 200 suits a cluster; in one process 8 small tasks do better
 # (the example's 2022 inventory on local[2], warm session, 3 alternating runs on 2026-12-04:
@@ -45,13 +66,15 @@ def connect(master: str | None = None) -> Any:
     Parameters
     ----------
     master
-        Spark master URL for a session started here (default ``local[*]``); ignored when a
-        session is already running in this process.
+        Spark master URL for a session started here (default ``local[*]``; a local master
+        retries a failed task, :func:`with_task_retries`); ignored when a session is already
+        running in this process.
     """
     import ibis
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.master(master or DEFAULT_MASTER).appName("tanlu")
+    builder = SparkSession.builder.master(with_task_retries(master or DEFAULT_MASTER))
+    builder = builder.appName("tanlu")
     for key, value in SESSION_SETTINGS.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
