@@ -69,14 +69,5 @@ def close(con: Any, names: list[str]) -> None:
 
 
 def keep(con: Any, expr: Any, name: str) -> Any:
-    """Compute an expression into the table ``name`` (replacing one), as one ``CREATE OR
-    REPLACE TABLE ... AS`` statement. ``expr`` reads tables of the connection (tanlu registers
-    its Arrow tables by name; an ``ibis.memtable`` would not be found).
-
-    Ibis's own ``create_table`` declares the table and then inserts the query's rows into it,
-    which DuckDB runs markedly slower: the three tables the ledger's rules keep over 10 million
-    events took 5.3, 9.3 and 11.8 s this way against about 8, 13 and 17.5 s through Ibis (one
-    run each on this project's 2-CPU machine, 2026-12-05)."""
-    quoted = '"' + name.replace('"', '""') + '"'
-    con.con.execute(f"CREATE OR REPLACE TABLE {quoted} AS {con.compile(expr)}")
-    return con.table(name)
+    """Compute an expression into the table ``name`` (replacing one)."""
+    return con.create_table(name, expr, overwrite=True)
