@@ -619,8 +619,18 @@ def judge_events(
         group_by=["user", "action", "start_place", "end_place", "day"],
         order_by=["is_new", "start_s", "operator", "event_id"],
     )
-    # ranked among the trips with both places only (the others cannot repeat)
+    # ranked among the trips with both places only (the others cannot repeat), and only in
+    # the groups with more trips than the rule allows (one hash aggregation finds those few
+    # groups; ranking every trip would sort them all)
     placed = trips.filter(trips.start_place.notnull() & trips.end_place.notnull())
+    same_keys = ["user", "action", "start_place", "end_place", "day"]
+    crowded = (
+        placed.group_by(same_keys)
+        .aggregate(trips_that_day=ibis._.count())
+        .filter(ibis._.trips_that_day > rules.max_identical_trips_per_day)
+        .drop("trips_that_day")
+    )
+    placed = placed.semi_join(crowded, same_keys)
     placed = placed.mutate(identical_rank=ibis.row_number().over(same_trip))
     placed = placed.filter(
         (placed.is_new == 1) & (placed.identical_rank >= rules.max_identical_trips_per_day)
@@ -734,6 +744,8 @@ def judge_events(
         v_detail=trips.held_detail,
     )
     verdicts = verdict_dup.union(verdict_held)
+    if keep is not None:
+        verdicts = keep(verdicts, "ledger_verdicts")
     judged = staged.left_join(
         verdicts,
         (staged.operator == verdicts.v_operator) & (staged.event_id == verdicts.v_event_id),
@@ -759,8 +771,6 @@ def judge_events(
     # caps: per user and methodology, by day, then by month, counting the ledger's credits;
     # worked out for the events of a capped methodology only (the others keep their credit)
     judged = judged.mutate(countable=ibis.ifelse(judged.status == ACCEPTED, judged.raw_mgco2e, 0))
-    if keep is not None:
-        judged = keep(judged, "ledger_judged_raw")
     capped = judged.filter(
         judged.m_daily_cap_mgco2e.notnull() | judged.m_monthly_cap_mgco2e.notnull()
     ).select(
