@@ -225,6 +225,10 @@ def build_baseline(
         scope = 3 if site in leased else 2
         purchased0 = float(market["electricity_mwh"].get(site, 0.0))
         systems = pv.loc[pv["site"] == site]
+        # each system's full-year output and commissioning date, read once for every year
+        system_years = [
+            (float(row.full_year_mwh), row.commissioned) for row in systems.itertuples(index=False)
+        ]
         if scope == 3:
             purchased0 = float(leased_mwh[site])
         # consumption in the year planned from: its purchase plus what its PV generated then
@@ -242,8 +246,8 @@ def build_baseline(
             step = year - from_year
             consumption = consumption0 * (1 + rate) ** step
             pv_mwh = sum(
-                float(row.full_year_mwh) * operating_share(row.commissioned, year)
-                for row in systems.itertuples(index=False)
+                full_year_mwh * operating_share(commissioned, year)
+                for full_year_mwh, commissioned in system_years
             )
             rows.append(
                 {

@@ -28,7 +28,7 @@ from tanlu.errors import TanluError
 from tanlu.finance import capital_recovery_factor
 from tanlu.roadmap.baseline import reduction_rows
 from tanlu.roadmap.levers import EFFICIENCY_LEVERS, FUEL_LEVERS, fleet_coefficients, saving_share
-from tanlu.roadmap.model import RoadmapProblem, build_roadmap_model
+from tanlu.roadmap.model import BuiltRoadmap, RoadmapProblem, build_roadmap_model, move_emission_cap
 from tanlu.roadmap.plan import solve_built_roadmap
 
 MACC_COLUMNS = [
@@ -215,10 +215,14 @@ def model_macc(
     base = float(baseline.gross_tco2e([1, 2, 3], problem.scope2_basis).loc[year])
     index = baseline.years.index(year)
     rows = []
+    built: BuiltRoadmap | None = None
     for share in shares:
         cap = base * (1.0 - share)
-        capped = replace(problem, targets=[], emission_cap=(year, cap))
-        built = build_roadmap_model(capped)
+        if built is None:
+            built = build_roadmap_model(replace(problem, targets=[], emission_cap=(year, cap)))
+        else:
+            # the same model but for the cap's right-hand side: moved, not built again
+            move_emission_cap(built, year, cap)
         quiet = logging.getLogger("linopy")
         level = quiet.level
         quiet.setLevel(logging.ERROR)  # an infeasible cap is expected: the curve ends there

@@ -287,6 +287,14 @@ class _Bank:
         values: xr.DataArray = self.model.variables[self.group_of[name]].solution
         return values.sel(member=name, drop=True)
 
+    def solution_values(self, name: str) -> np.ndarray:
+        """The solved values of one declared variable as numpy, over its labels' ``dims``."""
+        grid = self.groups[self.group_of[name]]
+        solution = self.model.variables[self.group_of[name]].solution.transpose(*grid.dims)
+        members = [str(m) for m in grid.coords["member"]]
+        values: np.ndarray = np.asarray(solution.values)[members.index(name)]
+        return values
+
 
 @dataclass
 class Aggregate:
@@ -334,13 +342,53 @@ class Aggregate:
         )
 
     def value(self, bank: _Bank) -> np.ndarray:
-        """The aggregate per year, from the solved model."""
+        """The aggregate per year, from the solved model.
+
+        Computed on numpy arrays when every coefficient lies on its variable's axes (as
+        :meth:`expression` requires): the same products and sums, in the same order, as the
+        xarray arithmetic of :meth:`aligned_value`, without aligning coordinates at each step.
+        """
+        total = self.constant.astype("float64")
+        if total.dims != (YEAR,) or not all(
+            _on_axes(coefficient, bank.labels(name), total.indexes[YEAR])
+            for name, coefficient in self.terms
+        ):
+            return self.aligned_value(bank)
+        values = np.array(total.values, dtype="float64")
+        for name, coefficient in self.terms:
+            labels = bank.labels(name)
+            product = bank.solution_values(name) * _broadcast(
+                coefficient, labels.indexes, labels.dims
+            )
+            others = tuple(i for i, d in enumerate(labels.dims) if d != YEAR)
+            if others:
+                # xarray's sum skips missing values: they count as 0
+                product = np.where(np.isnan(product), 0.0, product).sum(axis=others)
+            values = values + product
+        return values
+
+    def aligned_value(self, bank: _Bank) -> np.ndarray:
+        """:meth:`value` with xarray's arithmetic, which aligns any coefficient's axes."""
         total = self.constant.astype("float64")
         for name, coefficient in self.terms:
             product = bank.solution(name) * coefficient
             others = [d for d in product.dims if d != YEAR]
             total = total + (product.sum(others) if others else product)
         return np.asarray(total.transpose(YEAR).values, dtype="float64")
+
+
+def _on_axes(coefficient: xr.DataArray | float, labels: _Labels, years: pd.Index) -> bool:
+    """Whether ``coefficient`` lies on the axes of a variable over ``years`` (each of its
+    dimensions one of the variable's, with the same coordinates), so that no alignment is
+    needed to multiply them."""
+    if YEAR not in labels.dims or not labels.indexes[YEAR].equals(years):
+        return False
+    if not isinstance(coefficient, xr.DataArray):
+        return isinstance(coefficient, int | float)
+    return all(
+        str(d) in labels.dims and coefficient.indexes[str(d)].equals(labels.indexes[str(d)])
+        for d in coefficient.dims
+    )
 
 
 @dataclass
@@ -360,6 +408,7 @@ class BuiltRoadmap:
     quantity_units: dict[str, str] = field(default_factory=dict)
     targets: list[dict[str, Any]] = field(default_factory=list)
     build_seconds: float = 0.0
+    emission_cap: Aggregate | None = None
 
     def value(self, name: str) -> np.ndarray:
         """An aggregate per year after solving [its unit]; zeros when the model has none."""
@@ -1082,7 +1131,30 @@ def define_emission_cap(build: RoadmapBuild) -> None:
         return
     cap_year, cap_tco2e = build.problem.emission_cap
     capped = build.gross_of([1, 2, 3])
+    build.built.emission_cap = capped
     build.deferred.append(_rule(build.bank, "emission_cap", capped, "<=", cap_tco2e, [cap_year]))
+
+
+def move_emission_cap(built: BuiltRoadmap, cap_year: int, cap_tco2e: float) -> None:
+    """Set the ``emission_cap`` of a model built with one to ``cap_tco2e`` in ``cap_year``, in
+    place: the model :func:`build_roadmap_model` builds with that cap (the same right-hand
+    side, ``cap - the aggregate's constant``), without building it again.
+
+    Raises
+    ------
+    TanluError
+        When the model was built without an emission cap.
+    """
+    if built.emission_cap is None:
+        raise TanluError("internal: the model was built without an emission cap")
+    right = cap_tco2e - built.emission_cap.constant
+    chosen = _positions(right.indexes[YEAR].to_numpy(), [cap_year])
+    rhs = xr.DataArray(
+        np.asarray(right.transpose(YEAR).values, dtype="float64")[chosen],
+        coords={YEAR: [cap_year]},
+        dims=[YEAR],
+    )
+    built.model.constraints["emission_cap"].update(rhs=rhs)
 
 
 def define_target_constraints(build: RoadmapBuild) -> None:
