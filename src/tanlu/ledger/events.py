@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -585,6 +586,38 @@ def _slice_table(
     return table
 
 
+def _slice_tables(
+    slices: Iterator[pa.RecordBatch], names: list[str], by_row: bool
+) -> Iterator[pa.Table]:
+    """Each slice as :func:`_slice_table` makes it, in chunks of :data:`SCAN_CHUNK_ROWS` rows
+    (DuckDB scans one chunk per thread: one chunk of a whole slice kept its scan on one)."""
+    first_line = 1 if by_row else 2
+    for batch in slices:
+        table = _slice_table(batch, names, first_line, not by_row)
+        first_line += batch.num_rows
+        yield pa.Table.from_batches(
+            table.to_batches(max_chunksize=SCAN_CHUNK_ROWS), schema=table.schema
+        )
+
+
+_END = object()
+
+
+def _one_ahead(items: Iterator[Any]) -> Iterator[Any]:
+    """``items`` in order, the next one made in a worker thread while the caller works on the
+    one before: reading a Parquet or CSV slice and normalising its ids in Arrow run on one
+    core, and they overlap DuckDB's typing and checking of the slice before. An error making
+    an item is raised where that item would have been given."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tanlu-ledger-read") as worker:
+        pending = worker.submit(next, items, _END)
+        while True:
+            item = pending.result()
+            if item is _END:
+                return
+            pending = worker.submit(next, items, _END)
+            yield item
+
+
 def _arrow_of(result: Any) -> pa.Table:
     """A DuckDB result as an Arrow table (``.arrow()`` gives a reader in DuckDB 1.4 and later,
     a table before)."""
@@ -607,12 +640,10 @@ def _check_file(
     if header:
         return 0, header, by_row
     issues: list[InputIssue] = []
-    rows_read, first_line = 0, 1 if by_row else 2
+    rows_read = 0
     rounded = ", ".join(f"round({c}, {COORDINATE_DECIMALS}) AS {c}" for c in COORDINATES)
     try:
-        for batch in slices:
-            table = _slice_table(batch, names, first_line, not by_row)
-            first_line += batch.num_rows
+        for table in _one_ahead(_slice_tables(slices, names, by_row)):
             rows_read += table.num_rows
             kinds = {
                 n.removeprefix("raw_"): table.schema.field(n).type
@@ -620,12 +651,7 @@ def _check_file(
                 if n.startswith("raw_")
             }
             typed = _typed_sql(kinds, rules, file_no, display)
-            raw.register(
-                "ledger_slice",
-                pa.Table.from_batches(
-                    table.to_batches(max_chunksize=SCAN_CHUNK_ROWS), schema=table.schema
-                ),
-            )
+            raw.register("ledger_slice", table)
             try:
                 # while the batch is clean, its rows are typed, checked and kept in one pass
                 # and the messages are worked out only when a row broke a rule; after a bad
