@@ -6,6 +6,7 @@ Time (UTC+8, no daylight saving): 8,760 values, 8,784 in a leap year.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -85,7 +86,40 @@ def pv_profile_mwh_per_kw(
         a typical-year weather file, when supported, replaces both.
     annual_yield_mwh_per_kw
         If given, the profile is scaled so that it sums to this [MWh/kWp/yr].
+
+    A profile is computed once per process for each set of arguments (every year's inventory,
+    the hourly matching, the roadmap's baselines and procurement ask for the same sites'
+    profiles again); each call returns its own copy.
     """
+    profile = _pv_profile(
+        float(latitude),
+        float(longitude),
+        int(year),
+        float(tilt_deg),
+        float(azimuth_deg),
+        float(loss_share),
+        float(gamma_pdc_per_degc),
+        float(ambient_temperature_degc),
+        float(wind_speed_m_per_s),
+        None if annual_yield_mwh_per_kw is None else float(annual_yield_mwh_per_kw),
+    )
+    return profile.copy()
+
+
+@functools.lru_cache(maxsize=128)  # 128 profiles of 8,784 hours: about 9 MB
+def _pv_profile(
+    latitude: float,
+    longitude: float,
+    year: int,
+    tilt_deg: float,
+    azimuth_deg: float,
+    loss_share: float,
+    gamma_pdc_per_degc: float,
+    ambient_temperature_degc: float,
+    wind_speed_m_per_s: float,
+    annual_yield_mwh_per_kw: float | None,
+) -> np.ndarray:
+    """:func:`pv_profile_mwh_per_kw`, computed (kept read-only by the cache)."""
     import pvlib
 
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
@@ -128,6 +162,7 @@ def pv_profile_mwh_per_kw(
             raise ProfileError("annual_yield_mwh_per_kw is negative")
         total = ac.sum()
         ac = ac * (annual_yield_mwh_per_kw / total) if total > 0 else ac
+    ac.flags.writeable = False
     return ac
 
 
