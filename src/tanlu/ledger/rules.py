@@ -526,20 +526,24 @@ def judge_events(
             & ((start_s < prev_end) | (start_s == prev_start))
         )
 
-    next_start = pool.start_s.lead().over(by_time)
-    next_end = pool.end_s.lead().over(by_time)
-    pool = pool.mutate(
-        linked_prev=linked(
-            pool.start_s,
-            pool.end_s,
-            pool.start_s.lag().over(by_time),
-            pool.end_s.lag().over(by_time),
-        ).fill_null(False),
-        linked_next=linked(next_start, next_end, pool.start_s, pool.end_s).fill_null(False),
-    )
     if keep is not None:
         pool = keep(pool, "ledger_pool")
-    runs = pool.filter(pool.linked_prev | pool.linked_next)
+    # the links are found over the columns they need only: a window sorts its whole rows
+    keys = pool.select(
+        "user", "action", "start_s", "end_s", "is_new", "operator", "event_id", "channel"
+    )
+    next_start = keys.start_s.lead().over(by_time)
+    next_end = keys.end_s.lead().over(by_time)
+    keys = keys.mutate(
+        linked_prev=linked(
+            keys.start_s,
+            keys.end_s,
+            keys.start_s.lag().over(by_time),
+            keys.end_s.lag().over(by_time),
+        ).fill_null(False),
+        linked_next=linked(next_start, next_end, keys.start_s, keys.end_s).fill_null(False),
+    )
+    runs = keys.filter(keys.linked_prev | keys.linked_next)
     runs = runs.mutate(
         run=ibis.ifelse(runs.linked_prev, 0, 1)
         .sum()
