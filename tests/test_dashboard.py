@@ -7,6 +7,7 @@ the report downloaded. The screenshots in docs/ come from here (TANLU_UPDATE_SCR
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page
 
+from tanlu.ledger.rules import HELD, REASONS
 from tanlu.report.write import find_chromium
 from tanlu.store.accounts import create_token, create_user
 from tanlu.store.database import open_engine, upgrade
@@ -126,6 +128,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     token = create_token(engine, "admin@gamma.example.com", ORGANISATION, "t", "test")
     # a city's carbon-inclusion scheme and an operator (test_an_operator_sends_a_batch...)
     create_user(engine, CITY_ADMIN, PASSWORD, CITY, "admin", "test", OrganisationKind.CITY)
+    create_user(engine, CITY_VIEWER, PASSWORD, CITY, "viewer", "test", OrganisationKind.CITY)
     create_user(
         engine,
         OPERATOR_MEMBER,
@@ -389,6 +392,7 @@ def test_hostile_text_in_a_file_is_shown_as_text(service: Service) -> None:
 
 
 CITY_ADMIN, OPERATOR_MEMBER = "admin@city.example.com", "contributor@metro.example.com"
+CITY_VIEWER = "viewer@city.example.com"
 
 
 def ledger_sign_in(page: Page, service: Service, email: str, language: str) -> str:
@@ -402,6 +406,13 @@ def ledger_sign_in(page: Page, service: Service, email: str, language: str) -> s
     page.locator("[data-ledger]").click()
     page.locator("main[data-page$='/ledger']").wait_for()
     return f"/organisations/{organisation}/ledger"
+
+
+def decide(page: Page, event: str, decision: str, reason: str) -> None:
+    """Give a held entry's reason and press its button."""
+    row = page.locator(f"#review tr[data-held='{event}']")
+    row.locator("input[name=note]").fill(reason)
+    row.locator(f"[data-decision={decision}]").click()
 
 
 def send(page: Page, kind: str, name: str, content: bytes, folder: Path) -> None:
@@ -454,6 +465,30 @@ def test_an_operator_sends_a_batch_and_sees_accepted_held_and_rejected_counts(
     city.reload()
     city.locator(f"main[data-page='{city_page}'][data-lang='en']").wait_for()
     assert chart_data(city, "ledger-totals") == [[936]]
+    # the city's admin reviews what the rules held: p-d's two trips at once, each with why
+    review = city.locator("#review")
+    assert review.locator("tr[data-held]").count() == 2
+    assert review.inner_text().count("overlaps another trip of the same user") == 2
+    assert "metro · 6 km" in review.locator(f"tr[data-held='{CODE}/E6']").inner_text()
+    screenshot(city, "review-queue", service.folder)
+    # a decision needs its reason: without one nothing is sent
+    review.locator(f"tr[data-held='{CODE}/E6'] [data-decision=release]").click()
+    assert review.locator("tr[data-held]").count() == 2
+    # the metro trip released: a credit of 6 km x 46.8 g = 280.8 gCO2e
+    decide(city, f"{CODE}/E6", "release", "the operator confirms two cards of one family")
+    city.locator("#review-result", has_text="280.8 gCO2e").wait_for()
+    assert city.locator("#review tr[data-held]").count() == 1
+    # the bus trip rejected: nothing credited, and nothing is left to review
+    decide(city, f"{CODE}/E5", "reject", "one person cannot ride both")
+    city.locator("#review-result", has_text="rejected, nothing credited").wait_for()
+    city.locator("#review [data-empty]").wait_for()
+    # the month's reduction now counts the release: 936 + 280.8 = 1,216.8 gCO2e
+    assert chart_data(city, "ledger-totals") == [[1216.8]]
+    # a viewer of the city reads the totals but is not offered the review
+    viewer = service.page()
+    ledger_sign_in(viewer, service, CITY_VIEWER, "zh")
+    chart_data(viewer, "ledger-totals")
+    assert viewer.locator("#review").count() == 0
     # Chromium logged the refused batch's 422, as expected; nothing else
     service.problems[:] = [p for p in service.problems if "status of 422" not in p]
     assert service.problems == [], service.problems
@@ -578,3 +613,17 @@ def test_every_answer_carries_the_security_headers(service: Service) -> None:
             assert policy is None
     home = httpx.get(f"{service.base}/", timeout=30)
     assert (home.status_code, home.headers["location"]) == (307, "/app/")
+
+
+def test_every_word_the_dashboard_asks_for_is_there_in_both_languages() -> None:
+    from tanlu.app.words import page_words
+
+    script = (Path(__file__).resolve().parents[1] / "src/tanlu/service/static/app.js").read_text()
+    # the words asked for by name (t("key")); keys built at run time (t(`held_${reason}`)) are
+    # checked through their known values
+    asked = set(re.findall(r'\bt\("([a-z0-9_]+)"\)', script))
+    asked |= {f"held_{reason}" for reason, status in REASONS.items() if status == HELD}
+    assert len(asked) > 100
+    for language in ("en", "zh"):
+        words = page_words(language)["words"]
+        assert sorted(key for key in asked if not words.get(key)) == [], language

@@ -893,6 +893,71 @@ function registerForm(organisationId) {
   );
 }
 
+/** A figure with at most one decimal (280.8). */
+function decimal(value) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  return new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(value);
+}
+
+/** A held entry's action as the page shows it: "metro · 6 km". */
+function entryAction(entry) {
+  const named = entry.unit && state.words && state.words.words[`unit_${entry.unit}`];
+  const amount = entry.units === null || entry.units === undefined ? "" : ` · ${decimal(entry.units)} ${named || entry.unit || ""}`;
+  return `${entry.action || ""}${amount}`;
+}
+
+// the last review decision, shown once on the page drawn after it
+let reviewDone = null;
+
+function reviewSection(organisationId, held) {
+  const said = h("div", { id: "review-result" }, ...(reviewDone ? [notice(reviewDone, "ok")] : []));
+  reviewDone = null;
+  const section = h("section", { class: "card", id: "review" }, h("h2", {}, t("review_queue")));
+  if (!held.length) {
+    section.append(h("p", { class: "muted", "data-empty": "" }, t("no_held")), said);
+    return section;
+  }
+  const rows = held.map((entry) => {
+    const note = h("input", { type: "text", name: "note", required: true, maxlength: 1000, placeholder: t("review_note") });
+    const decide = (decision) => async (event) => {
+      event.preventDefault();
+      if (!note.reportValidity()) return;
+      try {
+        const made = await api("POST", `/organisations/${organisationId}/ledger/reviews`, {
+          operator: entry.operator,
+          event_id: entry.event_id,
+          decision,
+          reason: note.value,
+        });
+        const done = decision === "release" ? `${t("released_credit")} ${decimal(made.entry.credited_gco2e)} gCO2e` : t("rejected_entry");
+        reviewDone = `${entry.operator}/${entry.event_id}: ${done}${made.detail ? ` (${made.detail})` : ""}`;
+        go(`/organisations/${organisationId}/ledger`);
+      } catch (error) {
+        said.replaceChildren(notice(explain(error), "error"));
+      }
+    };
+    return h(
+      "tr",
+      { "data-held": `${entry.operator}/${entry.event_id}` },
+      h("td", {}, `${entry.operator}/${entry.event_id}`),
+      h("td", {}, entry.user || ""),
+      h("td", {}, entryAction(entry)),
+      h("td", {}, (entry.start_time || "").slice(0, 16)),
+      h("td", {}, t(`held_${entry.reason}`)),
+      h(
+        "td",
+        {},
+        note,
+        h("button", { type: "button", "data-decision": "release", onclick: decide("release") }, t("release")),
+        h("button", { type: "button", "data-decision": "reject", onclick: decide("reject") }, t("reject")),
+      ),
+    );
+  });
+  const head = h("tr", {}, ...[t("event"), t("pseudonym"), t("trip_action"), t("started_at"), t("held_why"), t("decision")].map((name) => h("th", {}, name)));
+  section.append(h("table", {}, h("thead", {}, head), h("tbody", {}, ...rows)), said);
+  return section;
+}
+
 async function ledgerPage(organisationId) {
   const held = account(organisationId);
   if (!held) throw new ApiError(404, "no such organisation");
@@ -940,6 +1005,8 @@ async function ledgerPage(organisationId) {
       );
     } else totalsSection.append(h("p", { class: "muted" }, t("no_batches")));
     parts.push(totalsSection);
+    // a reviewer decides the entries the rules held (release: a credit within the caps)
+    if (can(id, "reviewer")) parts.push(reviewSection(id, await api("GET", `/organisations/${id}/ledger/held`)));
   }
   parts.push(h("section", { class: "card" }, h("h2", {}, t("batches")), h("div", { id: "batches" }, batchesTable(batches))));
   return parts;
