@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tanlu.app.citizen_words import CITIZEN_WORDS
 from tanlu.report.text import (
     CATEGORY_NAMES,
     LABELS,
@@ -202,12 +203,6 @@ WORDS: dict[str, tuple[str, str]] = {
         "同一行程一天内的次数超过规则上限",
     ),
     "held_burst": ("too many trips started in a short time", "短时间内开始的行程过多"),
-    # what an entry counted, in its methodology's unit (as the citizen's page words them)
-    "unit_passenger_km": ("km", "公里"),
-    "unit_km": ("km", "公里"),
-    "unit_trip": ("trip", "次"),
-    "unit_step": ("steps", "步"),
-    "unit_kwh": ("kWh saved", "千瓦时（节约）"),
     # roll-ups: shares, a parent's consolidation, a regulator's totals
     "rollups": ("Roll-ups and sharing", "汇总与共享"),
     "shares": ("Shares of this organisation's projects", "本机构项目的共享"),
@@ -307,3 +302,6 @@ WORDS["footprint_link"] = (
     "Your household's carbon footprint: no sign-in needed",
     "计算家庭碳足迹（无需登录）",
 )
+
+# What a ledger entry counted, in its methodology's unit, as the citizen's page words it
+WORDS.update({key: pair for key, pair in CITIZEN_WORDS.items() if key.startswith("unit_")})
