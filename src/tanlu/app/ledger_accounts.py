@@ -87,8 +87,10 @@ def ledger_decide_held(
 def _as_read(entry: dict[str, Any]) -> dict[str, Any]:
     """An entry as a city or an operator reads entries back (``ENTRY_FIELDS``, times as text,
     the credit in gCO2e)."""
-    out = {k: entry.get(k) for k in ENTRY_FIELDS if k != "credited_mgco2e"}
+    out = {k: entry.get(k) for k in ENTRY_FIELDS if not k.endswith("_mgco2e")}
     out = entry_as_json(out)
+    raw = entry.get("raw_mgco2e")
+    out["raw_gco2e"] = None if raw is None else int(raw) / 1000
     out["credited_gco2e"] = int(entry.get("credited_mgco2e") or 0) / 1000
     return out
 

@@ -244,6 +244,7 @@ ENTRY_FIELDS = (
     "methodology_version",
     "unit",
     "units",
+    "raw_mgco2e",
     "credited_mgco2e",
 )
 
@@ -264,7 +265,11 @@ def _plain(value: Any) -> Any:
 
 
 def _entry(row: dict[str, Any]) -> dict[str, Any]:
-    out = {k: _plain(row.get(k)) for k in ENTRY_FIELDS if k != "credited_mgco2e"}
+    """An entry as read back: its credit, and the credit before the caps (``raw_gco2e``: what
+    a held entry would give if released; ``None`` without a methodology), in gCO2e."""
+    out = {k: _plain(row.get(k)) for k in ENTRY_FIELDS if not k.endswith("_mgco2e")}
+    raw = _plain(row.get("raw_mgco2e"))
+    out["raw_gco2e"] = None if raw is None else int(raw) / 1000
     out["credited_gco2e"] = int(_plain(row.get("credited_mgco2e")) or 0) / 1000
     return out
 

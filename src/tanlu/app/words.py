@@ -203,6 +203,18 @@ WORDS: dict[str, tuple[str, str]] = {
         "同一行程一天内的次数超过规则上限",
     ),
     "held_burst": ("too many trips started in a short time", "短时间内开始的行程过多"),
+    "review_help": (
+        "Each entry was held by a rule and credits nothing until decided. Release credits it "
+        "(the figure shown, less what its methodology's caps cut); Reject confirms that it is "
+        "not credited. A decision is final and needs a reason, kept with the decision and in "
+        "the audit log; the citizen is not shown it.",
+        "以下每条记录被规则暂缓，决定前不计入。放行：计入所示数量（超出方法学上限的部分除外）；"
+        "驳回：确认不计入。决定不可更改，须填写理由；理由随决定及审计日志保存，不向市民显示。",
+    ),
+    "raw_credit": ("If released (gCO2e)", "放行可计入（克）"),
+    "capped_from": ("cut by the methodology's cap from", "受方法学上限削减，原为"),
+    "decided_before": ("decided so before; nothing new", "此前已作同样决定，无新记录"),
+    "review_refused": ("the decision was not recorded:", "决定未被记录："),
     # roll-ups: shares, a parent's consolidation, a regulator's totals
     "rollups": ("Roll-ups and sharing", "汇总与共享"),
     "shares": ("Shares of this organisation's projects", "本机构项目的共享"),

@@ -104,6 +104,8 @@ class EntryOut(BaseModel):
     methodology_version: int | None
     unit: str | None = None
     units: float | None = None
+    # the credit before the caps: what a held entry would give if released (None: no methodology)
+    raw_gco2e: float | None = None
     credited_gco2e: float
 
 

@@ -906,22 +906,39 @@ function entryAction(entry) {
   return `${entry.action || ""}${amount}`;
 }
 
-// the last review decision, shown once on the page drawn after it
+// the last review decision (or a refusal that reloaded the list), shown once on the page drawn
+// after it: { text, kind }
 let reviewDone = null;
 
+/** What a decision did, in the page's words: a release with the gCO2e it credited (and what
+ * the methodology's caps cut it from), or a rejection. */
+function decided(entry, made) {
+  const name = `${entry.operator}/${entry.event_id}`;
+  const before = made.new ? "" : ` (${t("decided_before")})`;
+  if (made.entry.status !== "accepted") return `${name}: ${t("rejected_entry")}${before}`;
+  const credited = made.entry.credited_gco2e;
+  const raw = made.entry.raw_gco2e;
+  const capped = raw !== null && raw !== undefined && credited < raw ? ` (${t("capped_from")} ${decimal(raw)} gCO2e)` : "";
+  return `${name}: ${t("released_credit")} ${decimal(credited)} gCO2e${capped}${before}`;
+}
+
+/** A city's held entries to review (GET …/ledger/held), each with its reviewer's reason and
+ * Release and Reject (POST …/ledger/reviews); the page is drawn again after each decision. */
 function reviewSection(organisationId, held) {
-  const said = h("div", { id: "review-result" }, ...(reviewDone ? [notice(reviewDone, "ok")] : []));
+  const said = h("div", { id: "review-result" }, ...(reviewDone ? [notice(reviewDone.text, reviewDone.kind)] : []));
   reviewDone = null;
-  const section = h("section", { class: "card", id: "review" }, h("h2", {}, t("review_queue")));
+  const section = h("section", { class: "card", id: "review" }, h("h2", {}, t("review_queue")), h("p", { class: "muted" }, t("review_help")));
   if (!held.length) {
     section.append(h("p", { class: "muted", "data-empty": "" }, t("no_held")), said);
     return section;
   }
   const rows = held.map((entry) => {
-    const note = h("input", { type: "text", name: "note", required: true, maxlength: 1000, placeholder: t("review_note") });
+    const note = h("input", { type: "text", name: "note", required: true, maxlength: 1000, placeholder: t("review_note"), "aria-label": t("review_note") });
+    const buttons = [];
     const decide = (decision) => async (event) => {
       event.preventDefault();
       if (!note.reportValidity()) return;
+      for (const button of buttons) button.disabled = true;
       try {
         const made = await api("POST", `/organisations/${organisationId}/ledger/reviews`, {
           operator: entry.operator,
@@ -929,32 +946,40 @@ function reviewSection(organisationId, held) {
           decision,
           reason: note.value,
         });
-        const done = decision === "release" ? `${t("released_credit")} ${decimal(made.entry.credited_gco2e)} gCO2e` : t("rejected_entry");
-        reviewDone = `${entry.operator}/${entry.event_id}: ${done}${made.detail ? ` (${made.detail})` : ""}`;
-        go(`/organisations/${organisationId}/ledger`);
+        reviewDone = { text: decided(entry, made), kind: "ok" };
+        render();
       } catch (error) {
-        said.replaceChildren(notice(explain(error), "error"));
+        const refused = `${entry.operator}/${entry.event_id}: ${t("review_refused")} ${explain(error)}`;
+        if (error instanceof ApiError && (error.status === 404 || error.status === 409)) {
+          // decided by someone else meanwhile, or gone: the list is read again
+          reviewDone = { text: refused, kind: "error" };
+          render();
+        } else {
+          said.replaceChildren(notice(refused, "error"));
+          for (const button of buttons) button.disabled = false;
+        }
       }
     };
+    buttons.push(
+      h("button", { type: "button", "data-decision": "release", onclick: decide("release") }, t("release")),
+      h("button", { type: "button", "data-decision": "reject", onclick: decide("reject") }, t("reject")),
+    );
+    const methodology = entry.methodology_id ? `${entry.methodology_id} v${entry.methodology_version}` : "–";
     return h(
       "tr",
       { "data-held": `${entry.operator}/${entry.event_id}` },
-      h("td", {}, `${entry.operator}/${entry.event_id}`),
-      h("td", {}, entry.user || ""),
-      h("td", {}, entryAction(entry)),
-      h("td", {}, (entry.start_time || "").slice(0, 16)),
-      h("td", {}, t(`held_${entry.reason}`)),
-      h(
-        "td",
-        {},
-        note,
-        h("button", { type: "button", "data-decision": "release", onclick: decide("release") }, t("release")),
-        h("button", { type: "button", "data-decision": "reject", onclick: decide("reject") }, t("reject")),
-      ),
+      h("td", {}, h("div", { "data-field": "event" }, entry.event_id), h("div", { class: "muted", "data-field": "operator" }, entry.operator)),
+      h("td", { "data-field": "user" }, entry.user || "–"),
+      h("td", {}, h("div", { "data-field": "action" }, entryAction(entry)), h("div", { class: "muted", "data-field": "methodology" }, methodology)),
+      h("td", { class: "nowrap", "data-field": "start" }, (entry.start_time || "").slice(0, 16)),
+      h("td", { "data-field": "reason" }, t(`held_${entry.reason}`)),
+      h("td", { class: "num", "data-field": "raw" }, decimal(entry.raw_gco2e)),
+      h("td", { "data-field": "decision" }, note, buttons),
     );
   });
-  const head = h("tr", {}, ...[t("event"), t("pseudonym"), t("trip_action"), t("started_at"), t("held_why"), t("decision")].map((name) => h("th", {}, name)));
-  section.append(h("table", {}, h("thead", {}, head), h("tbody", {}, ...rows)), said);
+  const names = [t("event"), t("pseudonym"), t("trip_action"), t("started_at"), t("held_why"), t("raw_credit"), t("decision")];
+  const head = h("tr", {}, names.map((name, i) => h("th", { class: i === 5 ? "num" : "" }, name)));
+  section.append(h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, head), h("tbody", {}, rows))), said);
   return section;
 }
 
