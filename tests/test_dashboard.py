@@ -470,7 +470,6 @@ def test_an_operator_sends_a_batch_and_sees_accepted_held_and_rejected_counts(
     assert review.locator("tr[data-held]").count() == 2
     assert review.inner_text().count("overlaps another trip of the same user") == 2
     assert "metro · 6 km" in review.locator(f"tr[data-held='{CODE}/E6']").inner_text()
-    screenshot(city, "review-queue", service.folder)
     # a decision needs its reason: without one nothing is sent
     review.locator(f"tr[data-held='{CODE}/E6'] [data-decision=release]").click()
     assert review.locator("tr[data-held]").count() == 2
