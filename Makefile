@@ -11,8 +11,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # tests; Noto CJK renders Chinese in the PDF; poppler-utils turns PDF pages into images; a Java
 # runtime (17 or later) runs Spark, the distributed engine (pyspark 4.0, tests/test_spark.py);
 # PostgreSQL's server runs the service's database tests in a throw-away cluster
-# (tests/postgres.py: initdb and pg_ctl in a temporary folder, no system service).
-SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils default-jre-headless postgresql
+# (tests/postgres.py: initdb and pg_ctl in a temporary folder, no system service); wrk, a load
+# generator in C, asks the service's reads in `make bench` (benchmarks/service.py).
+SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils default-jre-headless postgresql wrk
 
 .PHONY: install system-deps demo test lint format bench clean
 
@@ -25,6 +26,7 @@ install: $(STAMP)
 
 system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v pdftoppm >/dev/null || ! command -v java >/dev/null \
+	    || ! command -v wrk >/dev/null \
 	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	    || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
 	  echo "installing Debian packages: $(SYSTEM_PACKAGES)"; \
@@ -52,7 +54,7 @@ test: lint system-deps
 	$(BIN)/pytest -q -n auto --dist loadfile
 
 # make bench ARGS="--only scale": options of python -m benchmarks (docs/performance.md)
-bench: install
+bench: install system-deps
 	$(BIN)/python -m benchmarks $(ARGS)
 
 clean:

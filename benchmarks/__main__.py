@@ -163,6 +163,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "each count in turn, comma-separated (default 8)",
     )
     parser.add_argument(
+        "--service-client",
+        choices=service.CLIENTS,
+        default="wrk",
+        help="the load generator: Debian's wrk, or asyncio tasks of this process on httpx2 "
+        "(default %(default)s; docs/performance.md)",
+    )
+    parser.add_argument(
         "--service-databases",
         type=lambda text: tuple(text.split(",")),
         default=("sqlite", "postgresql"),
@@ -350,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
             upload=args.service_upload,
             workers=tuple(args.service_workers),
             request_threads=tuple(args.service_request_threads),
+            client=args.service_client,
         )
     if args.only in (None, "ledger"):
         console.print("[bold]ledger ingest[/bold] (tanlu ledger ingest as a whole process)")

@@ -3,15 +3,21 @@ p99 latency of dashboard and API reads on loopback with 1, 10 and 50 concurrent 
 SQLite and on PostgreSQL, and the time of an upload of a million activity rows, all against a
 real ``tanlu serve`` process (docs/performance.md).
 
-The clients are asyncio tasks of this process (httpx2's async client on one event loop), on the
-same 2 CPUs as the server: the figures are of the whole machine serving and asking at once.
+The clients are, by default, the connections of wrk (Debian's ``wrk``, a load generator in C
+that asks again on each connection as soon as it has its answer and keeps every latency in an
+HdrHistogram): it takes a few percent of a CPU, so the figures are the server's. With ``client
+="python"`` they are asyncio tasks of this process instead (httpx2's async client on one event
+loop), which take about as much CPU per request as the server: the figures are then of the
+whole machine serving and asking at once. Either runs on the same 2 CPUs as the server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -36,6 +42,19 @@ DURATION_S = 10.0
 UPLOAD_ROWS = 1_000_000
 UPLOAD_SITES = 10_000
 TARGET_P99_MS = 200.0
+CLIENTS = ("wrk", "python")
+# wrk's report, as JSON: its latencies are in µs; a status of 400 or above counts as an error
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "status_errors": %d, "socket_errors": %d, '
+    .. '"p50_us": %d, "p99_us": %d}\\n',
+    summary.requests, summary.duration, errors.status,
+    errors.connect + errors.read + errors.write + errors.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
 PASSWORD = "benchmark password"
 
 
@@ -154,6 +173,31 @@ async def _load(
     }
 
 
+def _load_wrk(
+    target: str, headers: dict[str, str], clients: int, duration_s: float, folder: Path
+) -> dict[str, Any]:
+    """``clients`` connections of wrk (one thread) asking ``target`` for ``duration_s``."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is not installed: `make bench` installs Debian's wrk")
+    script = folder / "report.lua"
+    script.write_text(WRK_REPORT)
+    command = [wrk, "-t1", f"-c{clients}", f"-d{duration_s}s", "--timeout", "60s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    done = subprocess.run(
+        [*command, "-s", str(script), target], capture_output=True, text=True, check=True
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return {
+        "requests": report["requests"],
+        "errors": report["status_errors"] + report["socket_errors"],
+        "requests_per_s": report["requests"] / (report["duration_us"] / 1e6),
+        "p50_ms": report["p50_us"] / 1000,
+        "p99_ms": report["p99_us"] / 1000,
+    }
+
+
 def upload_million(
     base: str, headers: dict[str, str], log: Callable[[str], Any], pid: int
 ) -> dict[str, Any]:
@@ -218,10 +262,13 @@ def run(
     upload: bool = True,
     workers: tuple[int, ...] = (1,),
     request_threads: tuple[int, ...] = (8,),
+    client: str = "wrk",
 ) -> list[dict[str, Any]]:
     """Every figure: one record per database, number of worker processes and of their route
     threads, read and concurrency, and one per upload (with one worker process, whose memory
-    is the server's)."""
+    is the server's). ``client``: ``wrk`` or ``python`` (the module's docstring)."""
+    if client not in CLIENTS:
+        raise ValueError(f"the clients are {' or '.join(CLIENTS)}, not {client!r}")
     records: list[dict[str, Any]] = []
     for kind in kinds:
         with tempfile.TemporaryDirectory(prefix="tanlu-bench-service-") as temp:
@@ -239,13 +286,30 @@ def run(
                         if not project:
                             log(f"{kind}: seeding the example project and submitting 2021 ...")
                             project = seed(base, headers).removeprefix(base)
-                        setting = {"database": kind, "workers": count, "request_threads": threads}
+                        setting = {
+                            "database": kind,
+                            "workers": count,
+                            "request_threads": threads,
+                            "client": client,
+                        }
+                        load = _loader(client, folder)
                         records += _reads(
-                            base, project, headers, setting, concurrency, log, duration_s
+                            base, project, headers, setting, concurrency, log, duration_s, load
                         )
                         if upload and count == 1 and threads == request_threads[0]:
                             records.append(_upload(base, headers, kind, pid, log))
     return records
+
+
+def _loader(client: str, folder: Path) -> Callable[[str, dict[str, str], int, float], Any]:
+    """The load of one read: ``(target, headers, clients, duration_s) -> figures``."""
+    if client == "wrk":
+        return lambda target, headers, clients, duration_s: _load_wrk(
+            target, headers, clients, duration_s, folder
+        )
+    return lambda target, headers, clients, duration_s: asyncio.run(
+        _load(target, headers, clients, duration_s)
+    )
 
 
 def _reads(
@@ -256,6 +320,7 @@ def _reads(
     concurrency: tuple[int, ...],
     log: Callable[[str], Any],
     duration_s: float,
+    load: Callable[[str, dict[str, str], int, float], Any],
 ) -> list[dict[str, Any]]:
     """The dashboard's reads, as its pages make them (with a browser session's cookie), and
     the API's (with a token), at each concurrency."""
@@ -273,7 +338,7 @@ def _reads(
     }
     for name, (target, credentials) in reads.items():
         for clients in concurrency:
-            figures = asyncio.run(_load(target, credentials, clients, duration_s))
+            figures = load(target, credentials, clients, duration_s)
             records.append({**setting, "read": name, "clients": clients, **figures})
             errors = figures["errors"]
             log(

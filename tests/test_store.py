@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, event, inspect, text
 from typer.testing import CliRunner
 
 from tanlu.cli import app
@@ -330,3 +330,46 @@ def test_a_connection_in_use_a_moment_ago_is_not_pinged(engine: Engine) -> None:
     finally:
         del engine.dialect.do_ping
     assert pings == []
+
+
+def test_as_many_threads_at_once_as_the_pool_holds_reuse_its_connections(
+    database_url: str,
+) -> None:
+    # 10 threads, as a worker process of the service has (8 for requests, 2 for heavy work):
+    # with SQLAlchemy's default pool of 5, every round opened 5 connections and closed them
+    engine = open_engine(database_url, pool_size=10)
+    opened: list[object] = []
+    event.listen(engine, "connect", lambda connection, _record: opened.append(connection))
+    together = threading.Barrier(10)
+
+    def hold() -> None:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            together.wait(timeout=30)
+
+    try:
+        for _round in range(3):
+            threads = [threading.Thread(target=hold) for _ in range(10)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        assert len(opened) == 10
+    finally:
+        engine.dispose()
+
+
+def test_the_pool_is_sized_to_the_threads_of_a_service_process() -> None:
+    from tanlu.service.app import pool_size
+    from tanlu.service.threads import HEAVY_THREADS, REQUEST_THREADS
+
+    # 8 request threads + 2 heavy + 1 job thread + 1 to spare: the engines' default
+    assert pool_size(REQUEST_THREADS, HEAVY_THREADS, 1) == 8 + 2 + 1 + 1 == database.POOL_SIZE
+    assert pool_size(4, 1, 0) == 6
+    with pytest.raises(ValueError, match="at least one connection"):
+        open_engine("sqlite://", pool_size=0)
+    # an in-memory SQLite database has its one connection, no pool to size
+    memory = open_engine("sqlite://")
+    with memory.connect() as connection:
+        assert connection.execute(text("SELECT 1")).scalar() == 1
+    memory.dispose()

@@ -8,6 +8,7 @@ from another organisation against that statement.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -74,6 +75,13 @@ JOB_MEMORY_VARIABLE = "TANLU_JOB_MEMORY_GIB"
 JOBS_PER_ORGANISATION_VARIABLE = "TANLU_JOBS_PER_ORGANISATION"
 REQUEST_THREADS_VARIABLE = "TANLU_REQUEST_THREADS"
 HEAVY_THREADS_VARIABLE = "TANLU_HEAVY_THREADS"
+
+
+def pool_size(request_threads: int, heavy_threads: int, job_threads: int) -> int:
+    """Connections a worker process keeps open: one for each of its threads that may use the
+    database at once, and one to spare (:data:`tanlu.store.database.POOL_SIZE` says why no
+    fewer)."""
+    return request_threads + heavy_threads + job_threads + 1
 
 
 class SignIn(Body):
@@ -167,11 +175,18 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         use_request_threads(request_threads)
+        # What start-up made (modules, the application, warmed caches) is moved out of the
+        # collector's sight (Python's gc.freeze): a full collection walked all of it and held
+        # every request of the process for tens of ms, which was most of the p99 of dashboard
+        # reads at 50 clients (docs/performance.md). Given back when the application stops.
+        gc.collect()
+        gc.freeze()
         worker.start()
         try:
             yield
         finally:
             await run_in_threadpool(worker.stop)
+            gc.unfreeze()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -368,12 +383,17 @@ def app_from_environment() -> FastAPI:
     of ``$TANLU_DATABASE_URL`` with the settings of :func:`service_environment`. Every worker
     runs its own job threads: a job is claimed by one worker of all processes (its claim is a
     transaction), and the sign-in limit, sessions and everything else live in the database."""
+    job_threads = int(os.environ.get(JOB_THREADS_VARIABLE, 1))
+    request_threads = int(os.environ.get(REQUEST_THREADS_VARIABLE, REQUEST_THREADS))
+    heavy_threads = int(os.environ.get(HEAVY_THREADS_VARIABLE, HEAVY_THREADS))
     return create_app(
-        open_engine(os.environ.get(URL_VARIABLE)),
+        open_engine(
+            os.environ.get(URL_VARIABLE), pool_size(request_threads, heavy_threads, job_threads)
+        ),
         max_upload_bytes=int(os.environ.get(MAX_UPLOAD_VARIABLE, MAX_UPLOAD_BYTES)),
-        job_threads=int(os.environ.get(JOB_THREADS_VARIABLE, 1)),
-        request_threads=int(os.environ.get(REQUEST_THREADS_VARIABLE, REQUEST_THREADS)),
-        heavy_threads=int(os.environ.get(HEAVY_THREADS_VARIABLE, HEAVY_THREADS)),
+        job_threads=job_threads,
+        request_threads=request_threads,
+        heavy_threads=heavy_threads,
         job_limits=JobLimits(
             timeout_s=float(os.environ.get(JOB_TIMEOUT_VARIABLE, JobLimits.timeout_s)),
             memory_gib=float(memory) if (memory := os.environ.get(JOB_MEMORY_VARIABLE)) else None,
@@ -401,10 +421,13 @@ def run_service(
 ) -> None:
     """Serve (``tanlu serve``) on ``host:port`` with uvicorn until stopped: one application in
     this process, or ``workers`` processes that each build theirs from the environment set
-    here. A job's memory left unset (``job_limits.memory_gib``) is its share of half the
-    machine among every job thread of every worker. The regulators' disclosure settings are
-    read by each worker's application as it is built (:mod:`tanlu.service.rollups`)."""
+    here, each on its own socket (:mod:`tanlu.service.workers`). A job's memory left unset
+    (``job_limits.memory_gib``) is its share of half the machine among every job thread of
+    every worker. The regulators' disclosure settings are read by each worker's application
+    as it is built (:mod:`tanlu.service.rollups`)."""
     import uvicorn
+
+    from tanlu.service.workers import serve_workers, spreads_connections
 
     if cell_p_share is not None:
         os.environ[P_SHARE_VARIABLE] = repr(cell_p_share)
@@ -417,7 +440,7 @@ def run_service(
         limits = JobLimits(limits.timeout_s, memory_gib, limits.jobs_per_organisation)
     if workers == 1:
         application = create_app(
-            open_engine(database),
+            open_engine(database, pool_size(request_threads, heavy_threads, job_threads)),
             max_upload_bytes=max_upload_bytes,
             job_threads=job_threads,
             job_limits=limits,
@@ -439,4 +462,10 @@ def run_service(
             ledger_dir,
         )
     )
-    uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port, log_level="info")
+    if not spreads_connections():
+        uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port, log_level="info")
+        return
+    config = uvicorn.Config(
+        FACTORY, factory=True, workers=workers, host=host, port=port, log_level="info"
+    )
+    serve_workers(config, workers)

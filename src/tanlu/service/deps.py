@@ -67,15 +67,16 @@ def _member(minimum: Role) -> Any:
     higher (404 for an organisation they are not in, 403 below the role). A dependency runs
     before the request body is read, so a caller without the role learns nothing of it."""
 
-    def dependency(organisation_id: int, principal: Caller) -> Account:
+    # async: it does no I/O, so it runs on the event loop rather than taking a request thread
+    async def dependency(organisation_id: int, principal: Caller) -> Account:
         return require_role(principal, organisation_id, minimum)
 
     return Depends(dependency)
 
 
-def _signed_in(principal: Caller) -> Principal:
+async def _signed_in(principal: Caller) -> Principal:
     """A dependency: the caller, if signed in with a password (a browser session), not an API
-    token (403)."""
+    token (403); on the event loop, as it does no I/O."""
     if principal.by_token:
         raise HTTPException(403, "sign in with a password to do this; an API token cannot")
     return principal
