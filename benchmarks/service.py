@@ -182,12 +182,13 @@ def _load_wrk(
         raise RuntimeError("wrk is not installed: `make bench` installs Debian's wrk")
     script = folder / "report.lua"
     script.write_text(WRK_REPORT)
-    command = [wrk, "-t1", f"-c{clients}", f"-d{duration_s}s", "--timeout", "60s"]
+    # wrk takes whole seconds
+    command = [wrk, "-t1", f"-c{clients}", f"-d{max(1, round(duration_s))}s", "--timeout", "60s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    done = subprocess.run(
-        [*command, "-s", str(script), target], capture_output=True, text=True, check=True
-    )
+    done = subprocess.run([*command, "-s", str(script), target], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip()}")
     report = json.loads(done.stdout.strip().splitlines()[-1])
     return {
         "requests": report["requests"],
