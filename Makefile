@@ -51,7 +51,7 @@ format: install
 	$(BIN)/ruff format src tests benchmarks
 
 test: lint system-deps
-	$(BIN)/pytest -q -n auto --dist loadfile
+	$(BIN)/pytest -q -n auto --dist loadfile --durations=30
 
 # make bench ARGS="--only scale": options of python -m benchmarks (docs/performance.md)
 bench: install system-deps

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import json
 import os
 import platform
 import signal
@@ -168,6 +169,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default="wrk",
         help="the load generator: Debian's wrk, or asyncio tasks of this process on httpx2 "
         "(default %(default)s; docs/performance.md)",
+    )
+    parser.add_argument(
+        "--service-results",
+        type=Path,
+        default=None,
+        help="also write the service's figures to this JSON file (one record per load)",
     )
     parser.add_argument(
         "--service-databases",
@@ -350,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         run_roadmap(args)
     if args.only in (None, "service"):
         console.print("[bold]the service under load[/bold] (a real tanlu serve on loopback)")
-        service.run(
+        records = service.run(
             console.print,
             kinds=args.service_databases,
             duration_s=args.service_duration,
@@ -359,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
             request_threads=tuple(args.service_request_threads),
             client=args.service_client,
         )
+        if args.service_results:
+            args.service_results.write_text(json.dumps(records, indent=1) + "\n")
+            console.print(f"the service's figures: {args.service_results}")
     if args.only in (None, "ledger"):
         console.print("[bold]ledger ingest[/bold] (tanlu ledger ingest as a whole process)")
         ledger.run(

@@ -77,6 +77,18 @@ REQUEST_THREADS_VARIABLE = "TANLU_REQUEST_THREADS"
 HEAVY_THREADS_VARIABLE = "TANLU_HEAVY_THREADS"
 
 
+def freeze_start_up() -> None:
+    """Move what start-up made (the modules, the application, warmed caches) out of the garbage
+    collector's sight (Python's ``gc.freeze``), in a process about to serve: a full collection
+    walked all of it and held every request of the process for tens of ms, which was most of
+    the p99 of dashboard reads at 50 clients (docs/performance.md). What is made afterwards is
+    collected as before. Called by ``tanlu serve`` for each worker process once its
+    application is built, not by :func:`create_app`: a test builds many applications in one
+    process."""
+    gc.collect()
+    gc.freeze()
+
+
 def pool_size(request_threads: int, heavy_threads: int, job_threads: int) -> int:
     """Connections a worker process keeps open: one for each of its threads that may use the
     database at once, and one to spare (:data:`tanlu.store.database.POOL_SIZE` says why no
@@ -175,18 +187,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         use_request_threads(request_threads)
-        # What start-up made (modules, the application, warmed caches) is moved out of the
-        # collector's sight (Python's gc.freeze): a full collection walked all of it and held
-        # every request of the process for tens of ms, which was most of the p99 of dashboard
-        # reads at 50 clients (docs/performance.md). Given back when the application stops.
-        gc.collect()
-        gc.freeze()
         worker.start()
         try:
             yield
         finally:
             await run_in_threadpool(worker.stop)
-            gc.unfreeze()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -257,10 +262,11 @@ def create_app(
         response.delete_cookie(SESSION_COOKIE, path="/")
 
     @app.get("/api/me", openapi_extra=access("user"))
-    def me(principal: Caller) -> SessionOut:
+    async def me(principal: Caller) -> SessionOut:
         """The caller and the organisations they act in; for a browser session, also its CSRF
         token, so that a page opened later in the session can make changes (no other site's
         page can read this answer: the service allows no cross-origin reads)."""
+        # async: no I/O of its own (the caller is read by the dependency), so no thread
         return SessionOut(
             email=principal.email,
             accounts=_accounts(principal),
@@ -386,7 +392,7 @@ def app_from_environment() -> FastAPI:
     job_threads = int(os.environ.get(JOB_THREADS_VARIABLE, 1))
     request_threads = int(os.environ.get(REQUEST_THREADS_VARIABLE, REQUEST_THREADS))
     heavy_threads = int(os.environ.get(HEAVY_THREADS_VARIABLE, HEAVY_THREADS))
-    return create_app(
+    application = create_app(
         open_engine(
             os.environ.get(URL_VARIABLE), pool_size(request_threads, heavy_threads, job_threads)
         ),
@@ -402,6 +408,8 @@ def app_from_environment() -> FastAPI:
             ),
         ),
     )
+    freeze_start_up()
+    return application
 
 
 def run_service(
@@ -448,6 +456,7 @@ def run_service(
             heavy_threads=heavy_threads,
             ledger_dir=ledger_dir,
         )
+        freeze_start_up()
         uvicorn.run(application, host=host, port=port, log_level="info")
         return
     # each worker process builds its own application from the settings in its environment

@@ -1,13 +1,13 @@
 """The worker processes of ``tanlu serve --workers N``, each listening on a socket of its own.
 
 uvicorn's own workers share one listening socket. Whichever process wakes first accepts every
-connection then waiting, so clients that connect at once all land on one worker and stay there
-for as long as they keep their connections alive: in the benchmark's runs, 50 of 50
-connections sat on one of two workers in two runs of three, which then served 528 reads a
-second against 1,720-1,840 when the connections were split (docs/performance.md). Here each
+connection then waiting, so clients that connect at once can land on one worker and stay there
+for as long as they keep their connections alive: in six loads of 50 connections, all 50 sat
+on one of two workers twice, which then served 528 reads a second, against 1,720-1,840 when
+the connections were split (10/40 to 18/32 in the other four; docs/performance.md). Here each
 worker has its own socket, bound to the same address with ``SO_REUSEPORT``, and Linux hands
 each new connection to one of them by a hash of the connection's addresses and ports
-(socket(7)), so the connections are spread evenly whenever they arrive.
+(socket(7)), so the connections are spread about evenly whenever they arrive.
 
 Linux lets only sockets of the same user join such a group, and the port is first bound
 without ``SO_REUSEPORT`` so that a port that is in use (by any process, another ``tanlu
