@@ -92,6 +92,33 @@ def test_a_local_master_is_started_with_task_retries(given: str, started: str) -
     assert with_task_retries(given) == started
 
 
+@pytest.mark.parametrize(
+    ("master", "direct"),
+    [("local[2,4]", True), ("local", True), ("local[*,4]", True), ("spark://head:7077", False)],
+)
+def test_a_local_session_sends_task_results_to_the_driver_directly(
+    master: str, direct: bool
+) -> None:
+    from tanlu.engine.spark import SESSION_SETTINGS, session_settings
+
+    settings = session_settings(master)
+    assert settings.items() >= SESSION_SETTINGS.items()
+    # up to 512 MiB a result, not through the block manager (whose fetch was lost under load)
+    assert ("spark.task.maxDirectResultSize" in settings) is direct
+    if direct:
+        assert settings["spark.task.maxDirectResultSize"] == "512m"
+        assert settings["spark.rpc.message.maxSize"] == "512"
+
+
+def test_the_running_local_session_has_the_direct_results_settings() -> None:
+    from pyspark.sql import SparkSession
+
+    engine.close(engine.connect("spark", MASTER))
+    conf = SparkSession.builder.getOrCreate().sparkContext.getConf()
+    assert conf.get("spark.task.maxDirectResultSize") == "512m"
+    assert conf.get("spark.rpc.message.maxSize") == "512"
+
+
 def test_a_failed_task_is_run_again_in_a_local_session() -> None:
     from pyspark import TaskContext
     from pyspark.sql import SparkSession

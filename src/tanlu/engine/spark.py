@@ -27,6 +27,7 @@ DEFAULT_MASTER = "local[*]"
 # count keeps it.
 LOCAL_TASK_ATTEMPTS = 4
 _LOCAL_WITHOUT_ATTEMPTS = re.compile(r"local(?:\[\s*(\d+|\*)\s*\])?")
+_LOCAL_WITH_ANY_ATTEMPTS = re.compile(r"local(?:\[\s*(\d+|\*)\s*(?:,\s*\d+\s*)?\])?")
 
 
 def with_task_retries(master: str) -> str:
@@ -55,6 +56,25 @@ SESSION_SETTINGS: dict[str, str] = {
 }
 
 
+# Settings of a local session only. A task's result larger than spark.task.maxDirectResultSize
+# (1 MiB by default) is put in the block manager and fetched from there by the driver; under
+# load that fetch failed on each of a task's four attempts (TaskResultLost, "result lost from
+# block manager", a million emission lines collected as Arrow batches, fresh-clone CI of
+# 2026-12-05). In one process the results are sent to the driver directly instead, up to
+# 512 MiB each (an RPC message may carry them: spark.rpc.message.maxSize, in MiB).
+LOCAL_SESSION_SETTINGS: dict[str, str] = {
+    "spark.task.maxDirectResultSize": "512m",
+    "spark.rpc.message.maxSize": "512",
+}
+
+
+def session_settings(master: str) -> dict[str, str]:
+    """The settings of a session tanlu starts on ``master``: :data:`SESSION_SETTINGS`, and
+    :data:`LOCAL_SESSION_SETTINGS` for a local master."""
+    local = _LOCAL_WITH_ANY_ATTEMPTS.fullmatch(master.strip()) is not None
+    return {**SESSION_SETTINGS, **(LOCAL_SESSION_SETTINGS if local else {})}
+
+
 def available() -> bool:
     """Whether pyspark is installed (the ``spark`` extra)."""
     return importlib.util.find_spec("pyspark") is not None
@@ -73,9 +93,10 @@ def connect(master: str | None = None) -> Any:
     import ibis
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.master(with_task_retries(master or DEFAULT_MASTER))
+    started = with_task_retries(master or DEFAULT_MASTER)
+    builder = SparkSession.builder.master(started)
     builder = builder.appName("tanlu")
-    for key, value in SESSION_SETTINGS.items():
+    for key, value in session_settings(started).items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
