@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 from playwright.sync_api import Browser, sync_playwright
@@ -23,20 +25,32 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def start_serve(database: str, port: int, *options: str, **popen: Any) -> subprocess.Popen[bytes]:
+    """`tanlu serve --db database --port port options...` started as a process of its own
+    (``popen``: subprocess.Popen's keywords; by default its output is kept in a pipe, one line
+    to an event); not waited for."""
+    settings: dict[str, Any] = {
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.STDOUT,
+        "env": {**os.environ, "COLUMNS": "200"},
+    }
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "tanlu.cli", "serve", "--db", database),
+            *("--port", str(port), *options),
+        ],
+        **{**settings, **popen},
+    )
+
+
 @contextmanager
 def served(database: str, folder: Path, *options: str) -> Iterator[str]:
     """`tanlu serve` on ``database`` (with ``options``), started in ``folder`` on a free port
     and stopped afterwards: its base URL once it answers."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "tanlu.cli", "serve", "--db", database),
-            *("--port", str(port), *options),
-        ],
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    server = start_serve(
+        database, port, *options, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 60

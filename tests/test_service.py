@@ -6,11 +6,7 @@ input; `tanlu serve` really started."""
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -40,6 +36,7 @@ from tanlu.store.database import open_engine, upgrade
 from tanlu.store.jobs import JobKind, create_job
 from tanlu.store.projects import create_project, put_file
 from tanlu.store.roles import Role
+from tests.serving import free_port, start_serve
 
 PASSWORD = "correct horse battery"
 ALPHA, BETA = "Alpha Co", "Beta Co"
@@ -410,21 +407,10 @@ def test_bad_tokens_and_a_bad_new_member_are_refused(service: Service) -> None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_tanlu_serve_starts_a_new_database_and_answers(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     database = f"sqlite:///{tmp_path / 'tanlu.db'}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tanlu.cli", "serve", "--db", database, "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    process = start_serve(database, port)
     try:
         deadline = time.monotonic() + 60
         while True:

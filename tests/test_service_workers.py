@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,16 +21,11 @@ from tanlu.service.app import JOB_THREADS_VARIABLE, app_from_environment, create
 from tanlu.service.workers import listening_sockets, spreads_connections
 from tanlu.store import URL_VARIABLE
 from tanlu.store.database import open_engine, upgrade
+from tests.serving import free_port, start_serve
 
 pytestmark = pytest.mark.skipif(not spreads_connections(), reason="Linux's SO_REUSEPORT")
 
 CONNECTIONS = 40
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_the_sockets_share_one_port_and_a_port_in_use_is_refused() -> None:
@@ -116,16 +110,8 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     engine = open_engine(database)
     upgrade(engine)
     engine.dispose()
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "tanlu.cli", "serve", "--db", database),
-            *("--port", str(port), "--workers", "2", "--job-threads", "0"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    port = free_port()
+    process = start_serve(database, port, "--workers", "2", "--job-threads", "0")
     try:
         deadline = time.monotonic() + 60
         while True:

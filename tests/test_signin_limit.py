@@ -5,11 +5,7 @@ started."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +20,7 @@ from tanlu.service import DatabaseLoginLimiter, create_app
 from tanlu.store.accounts import create_user
 from tanlu.store.database import open_engine, upgrade
 from tanlu.store.models import LoginFailure
+from tests.serving import free_port, start_serve
 
 PASSWORD = "correct horse battery"
 EMAIL = "ana@limit.example.com"
@@ -123,25 +120,13 @@ def test_rows_that_left_the_window_are_deleted(engine: Engine) -> None:
     limiter.check(EMAIL, "5.6.7.8")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_tanlu_serve_with_two_workers_answers_and_shares_the_limit(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'tanlu.db'}"
     engine = open_engine(database)
     upgrade(engine)
     create_user(engine, EMAIL, PASSWORD, "Limit Co", "admin", "test")
-    port = _free_port()
-    command = [sys.executable, "-m", "tanlu.cli", "serve", "--db", database]
-    process = subprocess.Popen(
-        [*command, "--port", str(port), "--workers", "2", "--job-threads", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    port = free_port()
+    process = start_serve(database, port, "--workers", "2", "--job-threads", "0")
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
