@@ -127,7 +127,7 @@ def _ping_idle(engine: Engine) -> Callable[[Any, Any, Any], None]:
 # threads; tanlu.service.app sizes it so). SQLAlchemy's default of 5 made each request beyond
 # the fifth at once open a connection and close it when done: on PostgreSQL a server process
 # started and signed in each time, which put p99 of a dashboard read at 50 clients at 0.6-1.2 s
-# with a C load generator, against 74-230 ms with the pool sized to the threads
+# with a C load generator, against 74-230 ms with a pool large enough for the threads
 # (docs/performance.md). Connections are opened only as they are needed.
 POOL_SIZE = 12
 # Connections beyond the pool for a burst (SQLAlchemy's default), closed when returned.
