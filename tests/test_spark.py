@@ -13,7 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
@@ -139,6 +141,67 @@ def test_a_failed_task_is_run_again_in_a_local_session() -> None:
     frame = session.range(0, 4, numPartitions=2).select(F.udf(fails_at_first, "long")("id"))
     # 0..3 each plus one, after every task ran twice
     assert sorted(row[0] for row in frame.collect()) == [1, 2, 3, 4]
+
+
+def _unordered_trips(rows: int) -> pa.Table:
+    """``rows`` trips in a scrambled order: users repeat, a tenth of the ids are missing."""
+    order = np.random.default_rng(7).permutation(rows)
+    start = pd.Timestamp("2025-05-01") + pd.to_timedelta(order % 500, unit="min")
+    return pa.table(
+        {
+            "user": pa.array([f"u{i % 37:02d}" for i in order]),
+            "start_time": pa.array(start, type=pa.timestamp("us")),
+            "event_id": pa.array([None if i % 10 == 0 else f"e{i:05d}" for i in order]),
+            "distance_km": pa.array(order / 10, type=pa.float64()),
+        }
+    )
+
+
+def test_a_result_comes_back_a_partition_at_a_time_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pyspark.sql import SparkSession
+
+    trips = _unordered_trips(5_000)
+    con = engine.connect("spark", MASTER)
+    session = SparkSession.builder.getOrCreate()
+    # Spark would merge 5,000 small rows into one partition; here they stay in its 8
+    session.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
+    collected: list[int] = []
+    frames = type(session.range(1))  # the session's own DataFrame class
+    to_arrow = frames.toArrow
+
+    def counted(frame: Any) -> pa.Table:
+        table = to_arrow(frame)
+        collected.append(table.num_rows)
+        return table
+
+    monkeypatch.setattr(frames, "toArrow", counted)
+    try:
+        ordered = engine.to_table(con, trips, "trips").order_by(["user", "start_time", "event_id"])
+        batches = list(engine.arrow_batches(ordered, rows=300))
+    finally:
+        session.conf.unset("spark.sql.adaptive.coalescePartitions.enabled")
+    # one collection per partition, the 8 of the sort, never the whole result at once
+    assert len(collected) == 8 and sum(collected) == 5_000 and max(collected) < 5_000
+    assert max(batch.num_rows for batch in batches) == 300
+    # row for row what DuckDB gives, in its order (ids missing last) and its Arrow types
+    duck = engine.connect("duckdb")
+    expected = engine.to_arrow(
+        engine.to_table(duck, trips, "trips").order_by(["user", "start_time", "event_id"])
+    )
+    assert pa.Table.from_batches(batches).equals(expected)
+    assert expected.schema.field("start_time").type == pa.timestamp("us")
+    # what was kept while it was read is gone: no view, nothing cached
+    assert not [t for t in session.catalog.listTables() if t.name.startswith("tanlu_result")]
+    assert session._jsparkSession.sharedState().cacheManager().isEmpty()
+    # an empty result: no batch, the same columns
+    empty = engine.arrow_batches(ordered.filter(ordered.distance_km < 0))
+    assert empty.schema.equals(expected.schema) and empty.read_all().num_rows == 0
+    # a whole result at once, collected as Arrow too
+    assert engine.to_arrow(ordered).equals(expected)
+    engine.close(con)
+    engine.close(duck)
 
 
 def test_the_example_inventory_is_the_same_on_spark(example: tuple[tanlu.Project, Any]) -> None:

@@ -8,7 +8,8 @@ default; :mod:`tanlu.engine.spark`, the distributed one, with the ``spark`` extr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,11 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
-from tanlu.engine import duckdb, spark
+from tanlu.engine import duckdb, expressions, spark
 from tanlu.engine.expressions import (
     LINE_COLUMNS,
     LINE_SUMMARY_KEYS,
     SUMMARY_KEYS,
-    arrow_batches,
     arrow_table,
     emission_lines,
     factors_by_unit,
@@ -31,8 +31,6 @@ from tanlu.engine.expressions import (
     summarise,
     summarise_lines,
     summarise_totals,
-    to_batches,
-    to_pandas,
     traced_lines,
 )
 from tanlu.errors import TanluError
@@ -61,6 +59,11 @@ class Backend:
         How the backend adds floats over activity rows (:func:`float_sum`).
     installed
         Whether the backend's Python package is installed.
+    to_arrow
+        An expression's whole result as an Arrow table.
+    arrow_batches
+        An expression's result read a batch of about ``rows`` rows at a time, in order; told a
+        name under which the backend may keep the result while it is read (dropped at close).
     """
 
     connect: Callable[[str | None, float | None, Path | None], Any]
@@ -70,6 +73,8 @@ class Backend:
     ibis_name: str
     installed: Callable[[], bool]
     sum_kind: str
+    to_arrow: Callable[[Any, ir.Table], pa.Table]
+    arrow_batches: Callable[[Any, ir.Table, str, int], pa.RecordBatchReader]
 
 
 BACKENDS: dict[str, Backend] = {
@@ -83,6 +88,8 @@ BACKENDS: dict[str, Backend] = {
         "duckdb",
         lambda: True,
         "compensated",
+        lambda con, expr: expr.to_pyarrow(),
+        lambda con, expr, name, rows: expressions.arrow_batches(expr, rows),
     ),
     "spark": Backend(
         lambda master, memory_limit_gib, temp_directory: spark.connect(master),
@@ -92,11 +99,15 @@ BACKENDS: dict[str, Backend] = {
         "pyspark",
         spark.available,
         "plain",
+        spark.to_arrow,
+        spark.arrow_batches,
     ),
 }
 DEFAULT_BACKEND = "duckdb"
 # The names registered on each open connection (by id), dropped at close.
 _REGISTERED: dict[int, list[str]] = {}
+# Numbers the names under which a result is kept while it is read (:func:`arrow_batches`).
+_RESULTS = itertools.count(1)
 
 
 class EngineError(TanluError):
@@ -189,6 +200,36 @@ def read_parquet_folder(con: Any, folder: Path, name: str) -> ir.Table:
     return table
 
 
+def to_arrow(expr: ir.Table) -> pa.Table:
+    """Execute an expression and return its whole result as an Arrow table (on Spark
+    collected as Arrow, :func:`tanlu.engine.spark.to_arrow`)."""
+    con = expr._find_backend()
+    return _backend_of(con).to_arrow(con, expr)
+
+
+def to_pandas(expr: ir.Table) -> pd.DataFrame:
+    """Execute an expression and return a pandas table (through Arrow)."""
+    return to_arrow(expr).to_pandas()
+
+
+def arrow_batches(expr: ir.Table, rows: int = 200_000) -> pa.RecordBatchReader:
+    """Execute an expression and read its result a batch of about ``rows`` rows at a time, in
+    its order, so that a large result never sits in this process whole: DuckDB streams it
+    (:func:`tanlu.engine.expressions.arrow_batches`); Spark keeps it and sends it back a
+    partition at a time (:func:`tanlu.engine.spark.arrow_batches`). Read it to the end, or
+    what the backend keeps stays until :func:`close`."""
+    con = expr._find_backend()
+    name = f"tanlu_result_{next(_RESULTS)}"
+    _REGISTERED.setdefault(id(con), []).append(name)
+    return _backend_of(con).arrow_batches(con, expr, name, rows)
+
+
+def to_batches(expr: ir.Table, rows: int = 200_000) -> Iterator[pd.DataFrame]:
+    """:func:`arrow_batches` as pandas tables."""
+    for batch in arrow_batches(expr, rows):
+        yield batch.to_pandas()
+
+
 def close(con: Any) -> None:
     """End the use of a connection from :func:`connect` (DuckDB: closed with its tables;
     Spark: tanlu's tables dropped, the session kept for the next connection)."""
@@ -216,6 +257,7 @@ __all__ = [
     "summarise",
     "summarise_lines",
     "summarise_totals",
+    "to_arrow",
     "to_batches",
     "to_pandas",
     "to_table",

@@ -2,7 +2,7 @@
 
 The expressions use no backend-specific SQL, so that every backend :func:`tanlu.engine.connect`
 opens runs them unchanged; tables reach a connection as Arrow (:func:`arrow_table`, then
-:func:`tanlu.engine.to_table`) and come back with :func:`to_pandas`.
+:func:`tanlu.engine.to_table`) and come back with :func:`tanlu.engine.to_pandas`.
 """
 
 from __future__ import annotations
@@ -50,11 +50,6 @@ def arrow_table(frame: pd.DataFrame) -> pa.Table:
     return table
 
 
-def to_pandas(expr: ir.Table) -> pd.DataFrame:
-    """Execute an expression and return a pandas table (through Arrow)."""
-    return expr.to_pyarrow().to_pandas()
-
-
 @contextmanager
 def _quiet_duckdb_batches() -> Iterator[None]:
     # Ibis 12 streams from DuckDB through fetch_record_batch, which DuckDB 1.4 deprecates
@@ -82,12 +77,6 @@ def arrow_batches(expr: ir.Table, rows: int = 200_000) -> pa.RecordBatchReader:
             yield batch
 
     return pa.RecordBatchReader.from_batches(reader.schema, read())
-
-
-def to_batches(expr: ir.Table, rows: int = 200_000) -> Iterator[pd.DataFrame]:
-    """:func:`arrow_batches` as pandas tables."""
-    for batch in arrow_batches(expr, rows):
-        yield batch.to_pandas()
 
 
 def factors_by_unit(

@@ -157,7 +157,9 @@ class ActivityStore:
         """The rows as the canonical pandas table (CANONICAL_COLUMNS), in reading order: for a
         small run, or a caller that wants them (every row comes into memory)."""
         if self._frame is None:
-            self._frame = _canonical_frame(self.table.to_pyarrow().sort_by("row_id"), self.sources)
+            self._frame = _canonical_frame(
+                engine.to_arrow(self.table).sort_by("row_id"), self.sources
+            )
         return self._frame
 
     def on(self, backend: str, master: str | None = None) -> ActivityStore:
@@ -167,7 +169,7 @@ class ActivityStore:
             return self
         if backend not in self._moved:
             con = engine.connect(backend, master)
-            table = engine.to_table(con, self.table.to_pyarrow(), unique_name("activities"))
+            table = engine.to_table(con, engine.to_arrow(self.table), unique_name("activities"))
             self._moved[backend] = ActivityStore(con, table, self.sources, self.rows)
         return self._moved[backend]
 

@@ -438,8 +438,8 @@ def ingest(
                 path, summary = _copy_entries(con, folder, batch, judged, metadata)
             else:
                 # in a fixed order, so that the same events always give the same file
-                kept = engine.keep(con, judged.order_by(list(ENTRY_ORDER)), "ledger_judged")
-                path, summary = write_entries(folder, batch, engine.arrow_batches(kept), metadata)
+                ordered = engine.arrow_batches(judged.order_by(list(ENTRY_ORDER)))
+                path, summary = write_entries(folder, batch, ordered, metadata)
         finally:
             remove_scratch_folder(scratch)
     entries = summary.num_rows
