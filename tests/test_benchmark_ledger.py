@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from benchmarks import ledger
 
 EVENTS = 2_000
@@ -22,6 +23,20 @@ def test_the_ledger_benchmarks_run_and_check_themselves(tmp_path: Path) -> None:
     # the seed's 1,000 events, then the batch's 1,000 new ones: one entry each
     assert ledger.different_entries(timed, timed) == 0
     assert ledger.different_entries(timed, seeded) == EVENTS // 2
+    # file by file, row by row: the seeded ledger lacks the batch's file of 1,000 entries
+    assert ledger.misplaced_entries(timed, timed) == 0
+    assert ledger.misplaced_entries(timed, seeded) == EVENTS // 2
+    # the same entries in another order: every row but those that stay in place
+    shuffled = tmp_path / "shuffled"
+    (shuffled / "entries").mkdir(parents=True)
+    for file in (timed / "entries").glob("*.parquet"):
+        table = pq.read_table(file)
+        pq.write_table(
+            table.take(list(range(table.num_rows))[::-1]), shuffled / "entries" / file.name
+        )
+    assert ledger.different_entries(timed, shuffled) == 0
+    middle = sum(pq.read_metadata(f).num_rows % 2 for f in (timed / "entries").glob("*.parquet"))
+    assert ledger.misplaced_entries(timed, shuffled) == EVENTS - middle
     totals = ledger.ledger_totals(timed)
     assert sum(row["credits"] for row in totals["month"]) > 0
     # 3 copies of the 2,000 entries: every total three times the timed ledger's

@@ -157,10 +157,28 @@ def _unordered_trips(rows: int) -> pa.Table:
     )
 
 
-def test_a_result_comes_back_a_partition_at_a_time_in_order(
+def test_the_pieces_of_a_result_follow_its_partitions_and_their_rows() -> None:
+    from tanlu.engine.spark import pieces
+
+    # partition 1 holds 5 rows, partition 0 holds 3; at most 2 rows a piece. A row's number is
+    # its partition times 2**33 plus its place: partition 1's rows are 8,589,934,592 onwards
+    first = 2**33
+    assert pieces([(1, 5), (0, 3)], 2) == [
+        (0, 2),
+        (2, 3),
+        (first, first + 2),
+        (first + 2, first + 4),
+        (first + 4, first + 5),
+    ]
+    assert pieces([(0, 0)], 2) == [] and pieces([], 2) == []
+
+
+def test_a_result_comes_back_a_piece_at_a_time_in_order(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from pyspark.sql import SparkSession
+
+    from tanlu.engine import spark as spark_engine
 
     trips = _unordered_trips(5_000)
     con = engine.connect("spark", MASTER)
@@ -176,15 +194,26 @@ def test_a_result_comes_back_a_partition_at_a_time_in_order(
         collected.append(table.num_rows)
         return table
 
+    partitions: list[list[tuple[int, int]]] = []
+    pieces = spark_engine.pieces
+
+    def seen(partition_rows: list[tuple[int, int]], rows: int) -> list[tuple[int, int]]:
+        partitions.append(partition_rows)
+        return pieces(partition_rows, rows)
+
     monkeypatch.setattr(frames, "toArrow", counted)
+    monkeypatch.setattr(spark_engine, "pieces", seen)
     try:
         ordered = engine.to_table(con, trips, "trips").order_by(["user", "start_time", "event_id"])
         batches = list(engine.arrow_batches(ordered, rows=300))
     finally:
         session.conf.unset("spark.sql.adaptive.coalescePartitions.enabled")
-    # one collection per partition, the 8 of the sort, never the whole result at once
-    assert len(collected) == 8 and sum(collected) == 5_000 and max(collected) < 5_000
-    assert max(batch.num_rows for batch in batches) == 300
+    # the sort's 8 partitions of about 625 rows, each collected in pieces of at most 300 rows:
+    # never the whole result, nor a whole partition, at once
+    assert len(partitions[0]) == 8 and sum(n for _, n in partitions[0]) == 5_000
+    assert sum(collected) == 5_000 and max(collected) <= 300
+    assert len(collected) == sum(-(-n // 300) for _, n in partitions[0]) >= 17
+    assert max(batch.num_rows for batch in batches) <= 300
     # row for row what DuckDB gives, in its order (ids missing last) and its Arrow types
     duck = engine.connect("duckdb")
     expected = engine.to_arrow(

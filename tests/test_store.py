@@ -12,6 +12,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, event, inspect, text
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from tanlu.cli import app
@@ -24,9 +25,17 @@ from tanlu.store.accounts import (
     revoke_token,
     token_account,
 )
-from tanlu.store.audit import GENESIS, AuditRecord, append, entry_hash, verify_chain
+from tanlu.store.audit import (
+    GENESIS,
+    AuditRecord,
+    append,
+    append_in,
+    entry_hash,
+    verify_chain,
+    write,
+)
 from tanlu.store.database import open_engine, read_connection, require_current, upgrade
-from tanlu.store.models import Base
+from tanlu.store.models import AuditEntry, Base
 from tanlu.store.roles import Role
 
 PASSWORD = "correct horse battery"
@@ -179,6 +188,37 @@ def test_writers_appending_at_once_keep_one_chain(engine: Engine) -> None:
     for thread in threads:
         thread.join()
     assert verify_chain(engine).entries == 45
+
+
+def test_a_second_writer_waits_for_the_first_and_follows_it(
+    engine: Engine, database_url: str
+) -> None:
+    # a chain of one entry (the very first entry has no head row to wait on: its writers race)
+    append(engine, AuditRecord(actor="a", action="note", target="start"))
+    # the first writer holds its transaction open with its entry written, not committed
+    first = sessionmaker(engine)()
+    first.begin()
+    append_in(first, AuditRecord(actor="a", action="note", target="first"))
+    runs: list[int] = []
+
+    def second_work(session: Session) -> AuditEntry:
+        runs.append(1)
+        return append_in(session, AuditRecord(actor="b", action="note", target="second"))
+
+    done: list[AuditEntry] = []
+    second = threading.Thread(target=lambda: done.append(write(engine, second_work)))
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # waiting for the first
+    first.commit()
+    first.close()
+    second.join(30)
+    assert not second.is_alive() and done[0].id == 3
+    assert verify_chain(engine).entries == 3
+    # on PostgreSQL it waited on the head row's lock and ran once, never losing a race it had
+    # to run again; on SQLite it may have found the file locked and tried again
+    if database_url.startswith("postgresql"):
+        assert runs == [1]
 
 
 def test_changes_made_at_once_all_land_with_their_audit_entries(engine: Engine) -> None:

@@ -202,7 +202,8 @@ def read_parquet_folder(con: Any, folder: Path, name: str) -> ir.Table:
 
 def to_arrow(expr: ir.Table) -> pa.Table:
     """Execute an expression and return its whole result as an Arrow table (on Spark
-    collected as Arrow, :func:`tanlu.engine.spark.to_arrow`)."""
+    collected as Arrow in one job, :func:`tanlu.engine.spark.to_arrow`): for a small result; a
+    large one comes back in pieces with :func:`arrow_batches` (``.read_all()`` for all of it)."""
     con = expr._find_backend()
     return _backend_of(con).to_arrow(con, expr)
 

@@ -125,9 +125,11 @@ def keep(con: Any, expr: Any, name: str) -> Any:
     return con.table(name)
 
 
-# The column that numbers a result's slices while it comes back (dropped before it reaches
-# the caller).
-SLICE_COLUMN = "__tanlu_slice"
+# The column that numbers a result's rows while it comes back (dropped before it reaches the
+# caller): Spark's monotonically_increasing_id, the row's partition in the upper 31 bits and
+# its place within the partition in the lower 33.
+ROW_COLUMN = "__tanlu_row"
+PARTITION_SHIFT = 33
 
 
 def _typed(table: pa.Table, expr: Any) -> pa.Table:
@@ -139,35 +141,52 @@ def _typed(table: pa.Table, expr: Any) -> pa.Table:
 
 
 def to_arrow(con: Any, expr: Any) -> pa.Table:
-    """An expression's whole result as Arrow, collected by Spark as Arrow (``toArrow``), not
-    through pandas as Ibis's own ``to_pyarrow`` does on Spark."""
+    """An expression's whole result as Arrow, collected by Spark as Arrow in one job
+    (``toArrow``), not through pandas as Ibis's own ``to_pyarrow`` does on Spark: for a small
+    result (a large one: :func:`arrow_batches`)."""
     return _typed(_session().sql(str(con.compile(expr))).toArrow(), expr)
 
 
-def arrow_batches(con: Any, expr: Any, name: str, rows: int) -> pa.RecordBatchReader:
-    """An expression's result read one slice at a time, in order.
+def pieces(partition_rows: list[tuple[int, int]], rows: int) -> list[tuple[int, int]]:
+    """The ranges ``[first, last)`` of row numbers (:data:`ROW_COLUMN`) to collect one after
+    another, at most ``rows`` rows each, in the result's order: ``partition_rows`` holds each
+    partition's number and its count of rows."""
+    ranges = []
+    for partition, count in sorted(partition_rows):
+        base = partition << PARTITION_SHIFT
+        ranges += [(base + at, base + min(at + rows, count)) for at in range(0, count, rows)]
+    return ranges
 
-    The result is computed once and cached as the temporary view ``name`` with each row's
-    partition number (``spark_partition_id``); the partitions then come back to this process
-    one after another, each collected as Arrow, and are handed on ``rows`` at a time. A sorted
-    result is range-partitioned, so its partitions in number order are its rows in order. The
-    driver and this process hold one partition at a time, never the whole result: 10 million
-    ledger entries collected whole ran the driver's 4 GiB heap out (2026-12-05). The view is
-    dropped (and uncached) when the last slice has been read, or at :func:`close`."""
+
+def arrow_batches(con: Any, expr: Any, name: str, rows: int) -> pa.RecordBatchReader:
+    """An expression's result read in order, at most ``rows`` rows collected at a time.
+
+    The result is computed once and cached as the temporary view ``name``, each row numbered
+    by Spark (:data:`ROW_COLUMN`: its partition, then its place in the partition); the rows
+    then come back to this process a range of numbers at a time (:func:`pieces`), each
+    collected as Arrow. A sorted result is range-partitioned, so its numbers follow its order.
+    The driver and this process hold one piece at a time, never the whole result: 10 million
+    ledger entries collected whole ran the driver's 4 GiB heap out (2026-12-05), and so did a
+    million emission lines collected as one partition. The view is dropped (and uncached)
+    when the last piece has been read, or at :func:`close`."""
     from pyspark.sql import functions
 
     session = _session()
     numbered = session.sql(str(con.compile(expr)))
-    numbered.withColumn(SLICE_COLUMN, functions.spark_partition_id()).createOrReplaceTempView(name)
+    numbered = numbered.withColumn(ROW_COLUMN, functions.monotonically_increasing_id())
+    numbered.createOrReplaceTempView(name)
     session.catalog.cacheTable(name)
     cached = session.table(name)
-    slices = sorted(row[0] for row in cached.select(SLICE_COLUMN).distinct().collect())
+    partition = functions.shiftright(functions.col(ROW_COLUMN), PARTITION_SHIFT)
+    counts = cached.groupBy(partition.alias("partition")).count().collect()
+    ranges = pieces([(int(row[0]), int(row[1])) for row in counts], rows)
 
     def read() -> Iterator[pa.RecordBatch]:
         try:
-            for number in slices:
-                part = cached.filter(functions.col(SLICE_COLUMN) == number).drop(SLICE_COLUMN)
-                yield from _typed(part.toArrow(), expr).to_batches(max_chunksize=rows)
+            for first, last in ranges:
+                number = functions.col(ROW_COLUMN)
+                piece = cached.filter((number >= first) & (number < last)).drop(ROW_COLUMN)
+                yield from _typed(piece.toArrow(), expr).to_batches(max_chunksize=rows)
         finally:
             session.catalog.dropTempView(name)
 

@@ -158,7 +158,7 @@ class ActivityStore:
         small run, or a caller that wants them (every row comes into memory)."""
         if self._frame is None:
             self._frame = _canonical_frame(
-                engine.to_arrow(self.table).sort_by("row_id"), self.sources
+                engine.arrow_batches(self.table).read_all().sort_by("row_id"), self.sources
             )
         return self._frame
 
@@ -169,7 +169,9 @@ class ActivityStore:
             return self
         if backend not in self._moved:
             con = engine.connect(backend, master)
-            table = engine.to_table(con, engine.to_arrow(self.table), unique_name("activities"))
+            table = engine.to_table(
+                con, engine.arrow_batches(self.table).read_all(), unique_name("activities")
+            )
             self._moved[backend] = ActivityStore(con, table, self.sources, self.rows)
         return self._moved[backend]
 

@@ -43,7 +43,7 @@ class EmissionLines:
         """Every line as a pandas table, sorted by ``row_id``, ``gas``, ``scope`` and
         ``activity`` (computed once; every line comes into memory)."""
         if self._frame is None:
-            frame = engine.to_pandas(self._expr)
+            frame = engine.arrow_batches(self._expr).read_all().to_pandas()
             # where a row is, as the checked activity table gives it (a missing sheet is <NA>)
             self._frame = frame.astype({"source_file": "string", "source_sheet": "string"})
         return self._frame
