@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, event, inspect, text
+from sqlalchemy import Engine, event, func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -202,7 +202,8 @@ def test_a_second_writer_waits_for_the_first_and_follows_it(
     runs: list[int] = []
 
     def second_work(session: Session) -> AuditEntry:
-        runs.append(1)
+        # what the work checks before it writes: the entries there are
+        runs.append(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
         return append_in(session, AuditRecord(actor="b", action="note", target="second"))
 
     done: list[AuditEntry] = []
@@ -215,10 +216,12 @@ def test_a_second_writer_waits_for_the_first_and_follows_it(
     second.join(30)
     assert not second.is_alive() and done[0].id == 3
     assert verify_chain(engine).entries == 3
-    # on PostgreSQL it waited on the head row's lock and ran once, never losing a race it had
-    # to run again; on SQLite it may have found the file locked and tried again
+    # the work that landed saw the first writer's entry (2 before its own); on PostgreSQL it
+    # waited on the head row's lock before it read anything and ran once; on SQLite it may have
+    # found the file locked and run again
+    assert runs[-1] == 2
     if database_url.startswith("postgresql"):
-        assert runs == [1]
+        assert runs == [2]
 
 
 def test_changes_made_at_once_all_land_with_their_audit_entries(engine: Engine) -> None:

@@ -39,9 +39,9 @@ HASHED_FIELDS: tuple[str, ...] = (
 )
 # How often an append retries when another writer appended first (each retry reads the chain
 # again); the unique previous_hash makes the losing insert fail instead of forking the chain.
-# On PostgreSQL an append locks the chain's head row first (SELECT ... FOR UPDATE), so writers
-# wait for each other instead: only the very first entry's writers (no head row yet) and
-# SQLite's (the whole file locked) retry. Without the lock, 3 writers of 15 entries each on
+# On PostgreSQL a write locks the chain's head row first (SELECT ... FOR UPDATE, :func:`write`),
+# so writers wait for each other instead: only the very first entry's writers (no head row yet)
+# and SQLite's (the whole file locked) retry. Without the lock, 3 writers of 15 entries each on
 # PostgreSQL lost 20 times in a row under a full test run's load (fresh-clone CI, 2026-12-05).
 APPEND_ATTEMPTS = 20
 # PostgreSQL's deadlock_detected and serialization_failure: the transaction may be run again.
@@ -108,19 +108,28 @@ def append_in(session: Session, record: AuditRecord) -> AuditEntry:
 T = TypeVar("T")
 
 
+def lock_chain(session: Session) -> None:
+    """Lock the chain's head row until the transaction ends (PostgreSQL's ``SELECT ... FOR
+    UPDATE``; nothing on SQLite, which locks the whole file when it writes, nor before the first
+    entry, when there is no head row yet)."""
+    session.get(AuditHead, 1, with_for_update=True)
+
+
 def write(engine: Engine, work: Callable[[Session], T]) -> T:
     """Run ``work`` (a change and its audit entry) in one transaction, again from the start when
     another writer committed first: two writers that read the same head both try to append the
     same entry id after the same hash, and the second one's insert fails on the unique keys
     or finds the database locked (SQLite); on PostgreSQL the second waits for the head row's
-    lock instead (:func:`append_in`) and is run again only on a deadlock. ``work`` reads what it
-    needs inside its transaction, so a retry sees the other writer's change (a duplicate e-mail
-    then fails as a :class:`StoreError`). Any other database error becomes a
-    :class:`StoreError` too.
+    lock (:func:`lock_chain`, taken before ``work`` starts) and is run again only on a deadlock.
+    ``work`` reads what it needs inside its transaction, so it sees the other writer's change,
+    after the wait or on its retry (a duplicate e-mail then fails as a :class:`StoreError`). Any
+    other database error becomes a :class:`StoreError` too.
     """
     for attempt in range(APPEND_ATTEMPTS):
         try:
             with session_scope(engine) as session:
+                # before the work reads anything: what it checks is then what it writes after
+                lock_chain(session)
                 return work(session)
         except IntegrityError:
             continue
