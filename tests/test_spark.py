@@ -10,6 +10,7 @@ Spark plainly, each in its own order (:func:`tanlu.engine.expressions.float_sum`
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +174,50 @@ def test_the_pieces_of_a_result_follow_its_partitions_and_their_rows() -> None:
     assert pieces([(0, 0)], 2) == [] and pieces([], 2) == []
 
 
-def test_a_result_comes_back_a_piece_at_a_time_in_order(
+def _expected_trips(trips: pa.Table) -> pa.Table:
+    """The trips sorted by DuckDB (ids missing last), in its Arrow types."""
+    duck = engine.connect("duckdb")
+    expected = engine.to_arrow(
+        engine.to_table(duck, trips, "trips").order_by(["user", "start_time", "event_id"])
+    )
+    engine.close(duck)
+    assert expected.schema.field("start_time").type == pa.timestamp("us")
+    return expected
+
+
+def test_a_result_is_written_by_spark_and_read_back_in_order(tmp_path: Path) -> None:
+    from pyspark.sql import SparkSession
+
+    trips = _unordered_trips(5_000)
+    con = engine.connect("spark", MASTER)
+    session = SparkSession.builder.getOrCreate()
+    # Spark would merge 5,000 small rows into one partition; here they stay in its 8
+    session.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
+    scratch = list(Path(tempfile.gettempdir()).glob("tanlu-spark-result-*"))
+    try:
+        ordered = engine.to_table(con, trips, "trips").order_by(["user", "start_time", "event_id"])
+        reader = engine.arrow_batches(ordered, rows=300)
+        written = list(Path(tempfile.gettempdir()).glob("tanlu-spark-result-*"))
+        # the sort's 8 partitions, each a file Spark wrote, read back a batch at a time
+        assert len(set(written) - set(scratch)) == 1
+        files = sorted(set(written) - set(scratch))[0].glob("result/part-*.parquet")
+        assert len(list(files)) == 8
+        batches = list(reader)
+    finally:
+        session.conf.unset("spark.sql.adaptive.coalescePartitions.enabled")
+    assert max(batch.num_rows for batch in batches) <= 300
+    # row for row what DuckDB gives, in its order and Arrow types; the folder is gone
+    assert pa.Table.from_batches(batches).equals(_expected_trips(trips))
+    assert list(Path(tempfile.gettempdir()).glob("tanlu-spark-result-*")) == scratch
+    # an empty result: no batch, the same columns
+    empty = engine.arrow_batches(ordered.filter(ordered.distance_km < 0))
+    assert empty.schema.equals(_expected_trips(trips).schema) and empty.read_all().num_rows == 0
+    # a whole small result at once, collected as Arrow
+    assert engine.to_arrow(ordered).equals(_expected_trips(trips))
+    engine.close(con)
+
+
+def test_on_a_cluster_a_result_comes_back_a_piece_at_a_time_in_order(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from pyspark.sql import SparkSession
@@ -183,7 +227,6 @@ def test_a_result_comes_back_a_piece_at_a_time_in_order(
     trips = _unordered_trips(5_000)
     con = engine.connect("spark", MASTER)
     session = SparkSession.builder.getOrCreate()
-    # Spark would merge 5,000 small rows into one partition; here they stay in its 8
     session.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
     collected: list[int] = []
     frames = type(session.range(1))  # the session's own DataFrame class
@@ -201,6 +244,8 @@ def test_a_result_comes_back_a_piece_at_a_time_in_order(
         partitions.append(partition_rows)
         return pieces(partition_rows, rows)
 
+    # executors elsewhere: the result cannot be written to a folder here
+    monkeypatch.setattr(spark_engine, "runs_locally", lambda session: False)
     monkeypatch.setattr(frames, "toArrow", counted)
     monkeypatch.setattr(spark_engine, "pieces", seen)
     try:
@@ -214,23 +259,27 @@ def test_a_result_comes_back_a_piece_at_a_time_in_order(
     assert sum(collected) == 5_000 and max(collected) <= 300
     assert len(collected) == sum(-(-n // 300) for _, n in partitions[0]) >= 17
     assert max(batch.num_rows for batch in batches) <= 300
-    # row for row what DuckDB gives, in its order (ids missing last) and its Arrow types
-    duck = engine.connect("duckdb")
-    expected = engine.to_arrow(
-        engine.to_table(duck, trips, "trips").order_by(["user", "start_time", "event_id"])
-    )
-    assert pa.Table.from_batches(batches).equals(expected)
-    assert expected.schema.field("start_time").type == pa.timestamp("us")
+    assert pa.Table.from_batches(batches).equals(_expected_trips(trips))
     # what was kept while it was read is gone: no view, nothing cached
     assert not [t for t in session.catalog.listTables() if t.name.startswith("tanlu_result")]
     assert session._jsparkSession.sharedState().cacheManager().isEmpty()
-    # an empty result: no batch, the same columns
-    empty = engine.arrow_batches(ordered.filter(ordered.distance_km < 0))
-    assert empty.schema.equals(expected.schema) and empty.read_all().num_rows == 0
-    # a whole result at once, collected as Arrow too
-    assert engine.to_arrow(ordered).equals(expected)
     engine.close(con)
-    engine.close(duck)
+
+
+def test_only_a_local_session_writes_results_here() -> None:
+    from tanlu.engine.spark import runs_locally
+
+    class Context:
+        def __init__(self, master: str) -> None:
+            self.master = master
+
+    class Session:
+        def __init__(self, master: str) -> None:
+            self.sparkContext = Context(master)
+
+    for master, local in [("local[2,4]", True), ("local", True), ("spark://head:7077", False)]:
+        assert runs_locally(Session(master)) is local
+    assert not runs_locally(Session("yarn"))
 
 
 def test_the_example_inventory_is_the_same_on_spark(example: tuple[tanlu.Project, Any]) -> None:

@@ -216,9 +216,9 @@ def to_pandas(expr: ir.Table) -> pd.DataFrame:
 def arrow_batches(expr: ir.Table, rows: int = 200_000) -> pa.RecordBatchReader:
     """Execute an expression and read its result a batch of about ``rows`` rows at a time, in
     its order, so that a large result never sits in this process whole: DuckDB streams it
-    (:func:`tanlu.engine.expressions.arrow_batches`); Spark keeps it and sends it back a
-    partition at a time (:func:`tanlu.engine.spark.arrow_batches`). Read it to the end, or
-    what the backend keeps stays until :func:`close`."""
+    (:func:`tanlu.engine.expressions.arrow_batches`); Spark keeps it and sends it back in
+    pieces of at most ``rows`` rows (:func:`tanlu.engine.spark.arrow_batches`). Read it to the
+    end, or what the backend keeps stays until :func:`close`."""
     con = expr._find_backend()
     name = f"tanlu_result_{next(_RESULTS)}"
     _REGISTERED.setdefault(id(con), []).append(name)

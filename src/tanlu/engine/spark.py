@@ -18,6 +18,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from tanlu.scratch import make_scratch_folder, remove_scratch_folder
+
 DEFAULT_MASTER = "local[*]"
 
 # Attempts of a task in a local session. Spark retries a failed task up to
@@ -158,17 +160,59 @@ def pieces(partition_rows: list[tuple[int, int]], rows: int) -> list[tuple[int, 
     return ranges
 
 
+def runs_locally(session: Any) -> bool:
+    """Whether the session's executors run in this process (a ``local`` master), so that a
+    folder here is theirs too."""
+    return _LOCAL_WITH_ANY_ATTEMPTS.fullmatch(session.sparkContext.master.strip()) is not None
+
+
 def arrow_batches(con: Any, expr: Any, name: str, rows: int) -> pa.RecordBatchReader:
-    """An expression's result read in order, at most ``rows`` rows collected at a time.
+    """An expression's result read in order, at most ``rows`` rows at a time.
+
+    In a local session (:func:`runs_locally`) Spark writes the result once with its own
+    Parquet writer, in parallel, to a scratch folder, and the files are read back in partition
+    order (``part-00000``, ``part-00001``, ...), a batch of ``rows`` at a time; the folder is
+    removed when the last batch has been read. On a cluster, whose executors cannot write
+    here, :func:`collected_in_pieces`. A sorted result is range-partitioned, so its partitions
+    in order are its rows in order either way. Neither the driver nor this process ever holds
+    the whole result: 10 million ledger entries collected whole ran the driver's 4 GiB heap out
+    (2026-12-05), and so did a million emission lines collected as one partition."""
+    session = _session()
+    if not runs_locally(session):
+        return collected_in_pieces(con, expr, name, rows)
+    from pyarrow import parquet
+
+    folder = make_scratch_folder("tanlu-spark-result-")
+    try:
+        session.sql(str(con.compile(expr))).write.parquet(str(folder / "result"))
+    except BaseException:
+        remove_scratch_folder(folder)
+        raise
+    files = sorted((folder / "result").glob("part-*.parquet"))
+
+    def read() -> Iterator[pa.RecordBatch]:
+        try:
+            for file in files:
+                for batch in parquet.ParquetFile(file).iter_batches(batch_size=rows):
+                    yield from _typed(pa.Table.from_batches([batch]), expr).to_batches()
+        finally:
+            remove_scratch_folder(folder)
+
+    return pa.RecordBatchReader.from_batches(expr.schema().to_pyarrow(), read())
+
+
+def collected_in_pieces(con: Any, expr: Any, name: str, rows: int) -> pa.RecordBatchReader:
+    """An expression's result collected in order, at most ``rows`` rows at a time (for a
+    cluster's session, whose executors cannot write to a folder here).
 
     The result is computed once and cached as the temporary view ``name``, each row numbered
     by Spark (:data:`ROW_COLUMN`: its partition, then its place in the partition); the rows
     then come back to this process a range of numbers at a time (:func:`pieces`), each
     collected as Arrow. A sorted result is range-partitioned, so its numbers follow its order.
-    The driver and this process hold one piece at a time, never the whole result: 10 million
-    ledger entries collected whole ran the driver's 4 GiB heap out (2026-12-05), and so did a
-    million emission lines collected as one partition. The view is dropped (and uncached)
-    when the last piece has been read, or at :func:`close`."""
+    Each piece is a Spark job over the whole cache (whose per-batch statistics skip the batches
+    outside the range, once read): on a 2-CPU local session whose cache had spilled to disk, a
+    piece of 200,000 ledger entries took about a minute, hence the local sessions' own path.
+    The view is dropped (and uncached) when the last piece has been read, or at :func:`close`."""
     from pyspark.sql import functions
 
     session = _session()
