@@ -203,7 +203,8 @@ def read_parquet_folder(con: Any, folder: Path, name: str) -> ir.Table:
 def to_arrow(expr: ir.Table) -> pa.Table:
     """Execute an expression and return its whole result as an Arrow table (on Spark
     collected as Arrow in one job, :func:`tanlu.engine.spark.to_arrow`): for a small result; a
-    large one comes back in pieces with :func:`arrow_batches` (``.read_all()`` for all of it)."""
+    large one comes back a batch at a time with :func:`arrow_batches` (``.read_all()`` for all
+    of it)."""
     con = expr._find_backend()
     return _backend_of(con).to_arrow(con, expr)
 
@@ -216,9 +217,10 @@ def to_pandas(expr: ir.Table) -> pd.DataFrame:
 def arrow_batches(expr: ir.Table, rows: int = 200_000) -> pa.RecordBatchReader:
     """Execute an expression and read its result a batch of about ``rows`` rows at a time, in
     its order, so that a large result never sits in this process whole: DuckDB streams it
-    (:func:`tanlu.engine.expressions.arrow_batches`); Spark keeps it and sends it back in
-    pieces of at most ``rows`` rows (:func:`tanlu.engine.spark.arrow_batches`). Read it to the
-    end, or what the backend keeps stays until :func:`close`."""
+    (:func:`tanlu.engine.expressions.arrow_batches`); Spark writes it to a scratch folder in
+    a local session, or keeps it and sends it back in pieces of at most ``rows`` rows from a
+    cluster (:func:`tanlu.engine.spark.arrow_batches`). Read it to the end, or what the backend
+    keeps stays until :func:`close` (or the process's exit)."""
     con = expr._find_backend()
     name = f"tanlu_result_{next(_RESULTS)}"
     _REGISTERED.setdefault(id(con), []).append(name)
